@@ -1,0 +1,1 @@
+"""Code shared by every Copr service: enums, names, settings and logging."""

@@ -1,0 +1,79 @@
+"""pytest fixtures: real servers started once per test session, clean state per test.
+
+Session fixtures (started lazily, only when a test asks for them):
+    ``service_run``       the session's scratch dir and process groups
+    ``postgres_server``   :class:`PostgresServer` (initdb'd cluster, ``postgres`` superuser)
+    ``redis_server``      :class:`RedisServer`
+    ``rabbitmq_server``   :class:`RabbitMQServer`
+
+Per-test fixtures:
+    ``postgres_database`` URL of a fresh, empty database, dropped after the test
+    ``redis_url``         URL of a Redis database that is flushed after the test
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from copr_common.testing.services import (
+    PostgresServer,
+    RabbitMQServer,
+    RedisServer,
+    ServiceRun,
+    start_postgres,
+    start_rabbitmq,
+    start_redis,
+)
+from copr_common.testing.services import (
+    service_run as _service_run,
+)
+
+_redis_db = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def service_run() -> Iterator[ServiceRun]:
+    with _service_run() as run:
+        yield run
+
+
+@pytest.fixture(scope="session")
+def postgres_server(service_run: ServiceRun) -> PostgresServer:
+    return start_postgres(service_run)
+
+
+@pytest.fixture(scope="session")
+def redis_server(service_run: ServiceRun) -> RedisServer:
+    return start_redis(service_run)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_server(service_run: ServiceRun) -> RabbitMQServer:
+    return start_rabbitmq(service_run)
+
+
+@pytest.fixture
+def postgres_database(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh empty database for one test; yields its URL (``postgresql://…``)."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    url = postgres_server.create_database(name)
+    yield url
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    """A Redis database of its own for one test, flushed afterwards."""
+    import redis
+
+    db = next(_redis_db) % 64 or 1
+    url = redis_server.url(db)
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
