@@ -1,0 +1,1 @@
+"""Copr keygen: per-project GPG keys and signing; the private keys never leave it."""

@@ -1,0 +1,75 @@
+"""Settings of the keygen service: ``/etc/copr/keygen.toml`` and ``COPR_KEYGEN_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from ipaddress import IPv4Network, IPv6Network
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+
+from copr_common.settings import ServiceSettings, load_settings
+
+__all__ = ["DEFAULT_SETTINGS_FILE", "ENV_PREFIX", "KeygenSettings", "load_keygen_settings"]
+
+ENV_PREFIX = "COPR_KEYGEN_"
+DEFAULT_SETTINGS_FILE = Path("/etc/copr/keygen.toml")
+KEY_LENGTHS = (2048, 3072, 4096)
+DIGEST_ALGOS = ("SHA256", "SHA384", "SHA512")
+
+
+class KeygenSettings(ServiceSettings):
+    """Everything the keygen service reads at start-up."""
+
+    # Holds ``gnupg/`` (the keyring: nothing but this service may read it) and ``locks/``.
+    state_dir: Path = Path("/var/lib/copr-keygen")
+    # Callers present it as ``Authorization: Bearer <secret>``.
+    secret: SecretStr = Field(min_length=16)
+    # Empty: any address that knows the secret; otherwise only these networks.
+    allowed_networks: list[IPv4Network | IPv6Network] = []
+
+    default_key_length: Literal[2048, 3072, 4096] = 4096
+    # Five years, like Copr; ``copr-keygen extend-keys`` pushes expiry further out.
+    default_expire_days: int = Field(default=5 * 365, ge=0, le=100 * 365)
+    default_digest_algo: Literal["SHA256", "SHA384", "SHA512"] = "SHA256"
+
+    # Largest body the signing route accepts (rpmsign sends only an RPM header).
+    max_sign_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    gpg_binary: str = "/usr/bin/gpg"
+    gpg_timeout: float = Field(default=600.0, gt=0)
+    # How long a request waits for another one making the same identity's key.
+    lock_timeout: float = Field(default=900.0, gt=0)
+
+    log_level: str = "INFO"
+    log_file: Path | None = None
+
+    # ``copr-keygen serve`` (gunicorn) only.
+    bind: str = "127.0.0.1:5003"
+    workers: int = Field(default=2, ge=1)
+    threads: int = Field(default=4, ge=1)
+
+    @field_validator("state_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        if not value.is_absolute():
+            raise ValueError("must be an absolute path")
+        return value
+
+    @property
+    def gnupg_home(self) -> Path:
+        return self.state_dir / "gnupg"
+
+    @property
+    def lock_dir(self) -> Path:
+        return self.state_dir / "locks"
+
+
+def load_keygen_settings(
+    file: str | os.PathLike[str] | None = None,
+    environ: dict[str, str] | None = None,
+) -> KeygenSettings:
+    """Settings from ``file`` (default: ``/etc/copr/keygen.toml`` when it exists) and env."""
+    if file is None and DEFAULT_SETTINGS_FILE.exists():
+        file = DEFAULT_SETTINGS_FILE
+    return load_settings(KeygenSettings, ENV_PREFIX, file=file, environ=environ)
