@@ -1,0 +1,132 @@
+"""The dispatcher loop: ask a source for tasks, hand them to a worker manager, sleep, repeat.
+
+One round is: reap finished and dead workers, fetch the current task list, start what
+fits.  The order matters: a worker reports its result to the source before it marks
+itself done, so a list fetched after the reap never offers the task of a worker that has
+just ended, and a worker that ends after the fetch still holds its record while the list
+is used.
+
+Between rounds the dispatcher sleeps, but wakes early when something is published on the
+manager's wakeup channel (see :func:`copr_common.worker_manager.wakeup_dispatcher`): a
+worker that finishes frees a slot, a frontend that has new work says so.  Polling remains
+the safety net for a lost message.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import FrameType
+from typing import Generic, Protocol, TypeVar
+
+from redis.client import PubSub
+
+from copr_common.worker_manager import QueueTask, ReapReport, WorkerManager, wakeup_channel
+
+__all__ = ["Dispatcher", "RoundReport", "TaskSource", "TaskSourceError"]
+
+TaskT = TypeVar("TaskT", bound=QueueTask)
+TaskT_co = TypeVar("TaskT_co", bound=QueueTask, covariant=True)
+
+
+class TaskSourceError(RuntimeError):
+    """The source could not give its tasks this time (e.g. the frontend is unreachable)."""
+
+
+class TaskSource(Protocol[TaskT_co]):
+    """Where tasks come from: usually a frontend's queue endpoint."""
+
+    def get_tasks(self) -> Sequence[TaskT_co]:
+        """The tasks that should run now, all of them (held ones included)."""
+        ...
+
+
+@dataclass
+class RoundReport:
+    reaped: ReapReport
+    offered: int
+    started: list[str]
+    error: str | None = None
+
+
+class Dispatcher(Generic[TaskT]):
+    """Runs rounds until stopped; see the module docstring."""
+
+    def __init__(
+        self,
+        source: TaskSource[TaskT],
+        manager: WorkerManager[TaskT],
+        *,
+        sleep_time: float = 10.0,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.source = source
+        self.manager = manager
+        self.sleep_time = sleep_time
+        self.log = log or logging.getLogger(f"copr_common.dispatcher.{manager.name}")
+        self._stop = threading.Event()
+
+    def run_once(self) -> RoundReport:
+        reaped = self.manager.reap()
+        try:
+            tasks = self.source.get_tasks()
+        except TaskSourceError as error:
+            self.log.error("cannot get tasks, trying again later: %s", error)
+            return RoundReport(reaped, 0, [], str(error))
+        started = self.manager.dispatch(tasks)
+        if started:
+            self.log.info("started %d of %d offered tasks: %s", len(started), len(tasks), started)
+        return RoundReport(reaped, len(tasks), started)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after the current round (safe from a signal handler)."""
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT stop the loop; running workers are left alone, by design."""
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.log.info("signal %d: stopping after this round", signum)
+            self.stop()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def run(self, max_rounds: int | None = None) -> None:
+        """Loop until :meth:`stop` (or ``max_rounds`` rounds, for tests and tools)."""
+        pubsub = self.manager.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        pubsub.subscribe(wakeup_channel(self.manager.name))
+        rounds = 0
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.run_once()
+                except Exception:
+                    # A long-running service outlives a bad round (Redis restarting, a bug
+                    # in one task's data): log it in full and try again after the sleep.
+                    self.log.exception("dispatch round failed")
+                rounds += 1
+                if max_rounds is not None and rounds >= max_rounds:
+                    break
+                self._sleep(pubsub)
+        finally:
+            pubsub.close()
+
+    def _sleep(self, pubsub: PubSub) -> None:
+        get_message = pubsub.get_message
+        deadline = time.monotonic() + self.sleep_time
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            # Short slices so that stop() is noticed promptly even without a message.
+            message = get_message(timeout=min(left, 0.5))
+            if message is not None:
+                # Let a burst of wakeups coalesce into one round.
+                while get_message(timeout=0.01) is not None:
+                    pass
+                return
