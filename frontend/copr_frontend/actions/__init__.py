@@ -1,0 +1,1 @@
+"""Backend actions: work the backend does outside builds (delete, createrepo, fork, ...)."""

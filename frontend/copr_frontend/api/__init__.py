@@ -1,0 +1,98 @@
+"""The API v3 framework: the ``/api_3`` blueprint and what every resource shares.
+
+How to add a resource
+---------------------
+1. Write ``copr_frontend/<domain>/api.py``.  Import ``api_v3`` and the helpers below and
+   declare routes with :func:`route` (not ``api_v3.route``)::
+
+       from copr_frontend.api import api_v3, route, ApiError, ObjectNotFound
+       from copr_frontend.api.auth import require_login, current_user
+       from copr_frontend.api.params import get_params, paginate
+
+       @route("/project/list", methods=["GET"])
+       def project_list() -> Response:
+           params = get_params()            # query string + path values, merged
+           ...
+           return flask.jsonify(paginate(query, to_json, params))
+
+2. Add the module name to ``API_MODULES`` in :mod:`copr_frontend.app`.
+
+What the framework gives every route:
+
+* a trailing slash is optional (``/project/list`` and ``/project/list/`` both work);
+* a route declared with ``PUT`` or ``DELETE`` also answers ``POST`` (Copr's clients
+  send POST everywhere);
+* errors are JSON ``{"error": "..."}``: raise :class:`ApiError` subclasses
+  (``BadRequest`` 400, ``AuthError`` 401, ``AccessRestricted`` 403, ``ObjectNotFound``
+  404, ``Conflict`` 409); unknown routes give 404/405 JSON too, and any unexpected
+  exception a 500 JSON body, never an HTML page;
+* :func:`copr_frontend.api.auth.current_user` reads HTTP Basic ``login:token``;
+  :func:`~copr_frontend.api.auth.require_login` turns "no user" into a 401;
+* :func:`copr_frontend.api.params.get_params` merges path values and the query string
+  (values in the path may also come as query parameters), and
+  :func:`~copr_frontend.api.params.paginate` turns a select into
+  ``{"items": [...], "meta": {...}}`` from ``limit``, ``offset``, ``order``,
+  ``order_type``.
+
+Views stay thin: parse, check permission (:mod:`copr_frontend.permissions.logic`), call
+logic (which never commits), ``db.session().commit()``, serialize.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import flask
+
+from copr_frontend.api.errors import (
+    AccessRestricted,
+    ApiError,
+    AuthError,
+    BadRequest,
+    Conflict,
+    ObjectNotFound,
+    register_error_handlers,
+)
+
+__all__ = [
+    "AccessRestricted",
+    "ApiError",
+    "AuthError",
+    "BadRequest",
+    "Conflict",
+    "ObjectNotFound",
+    "api_v3",
+    "register_api",
+    "route",
+]
+
+API_PREFIX = "/api_3"
+
+api_v3 = flask.Blueprint("api_v3", __name__, url_prefix=API_PREFIX)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def route(rule: str, methods: Iterable[str] = ("GET",), **options: Any) -> Callable[[F], F]:
+    """Declare an API v3 route: trailing slash optional, PUT/DELETE also as POST."""
+    wanted = {m.upper() for m in methods}
+    if wanted & {"PUT", "DELETE"}:
+        wanted.add("POST")
+    # Both spellings are real rules: no redirect (clients would turn a POST into a GET)
+    # and a wrong method is a 405 with or without the slash.
+    bare = rule.rstrip("/")
+
+    def decorator(view: F) -> F:
+        for spelling in (bare, bare + "/"):
+            api_v3.add_url_rule(
+                spelling, view_func=view, methods=sorted(wanted), strict_slashes=True, **options
+            )
+        return view
+
+    return decorator
+
+
+def register_api(app: flask.Flask, blueprint: flask.Blueprint) -> None:
+    app.register_blueprint(blueprint)
+    register_error_handlers(app, API_PREFIX)

@@ -1,0 +1,123 @@
+"""Request parameters and pagination for API v3 views."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import flask
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from copr_frontend.api.errors import BadRequest
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+def get_params() -> dict[str, str]:
+    """Query string values with the URL's path values on top."""
+    params = dict(flask.request.args.items())
+    params.update({k: str(v) for k, v in (flask.request.view_args or {}).items()})
+    return params
+
+
+def required(params: Mapping[str, Any], name: str) -> str:
+    value = params.get(name)
+    if value is None or value == "":
+        raise BadRequest(f"Missing required parameter {name!r}")
+    return str(value)
+
+
+def int_param(params: Mapping[str, Any], name: str, default: int | None = None) -> int | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"Parameter {name!r} must be an integer, got {value!r}") from None
+
+
+def bool_param(params: Mapping[str, Any], name: str, default: bool | None = None) -> bool | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on", "y"}:
+        return True
+    if text in {"0", "false", "no", "off", "n"}:
+        return False
+    raise BadRequest(f"Parameter {name!r} must be a boolean, got {value!r}")
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object: a JSON body, a multipart ``json`` part, or form fields."""
+    request = flask.request
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise BadRequest("The request body must be a JSON object")
+        return data
+    if "json" in request.form:
+        try:
+            data = json.loads(request.form["json"])
+        except json.JSONDecodeError as error:
+            raise BadRequest(f"The 'json' part is not valid JSON: {error}") from None
+        if not isinstance(data, dict):
+            raise BadRequest("The 'json' part must be a JSON object")
+        return data
+    if request.form:
+        return dict(request.form.items())
+    if not request.get_data():
+        return {}
+    raise BadRequest("The request body must be a JSON object")
+
+
+def paginate(
+    session: Session,
+    query: Select[tuple[T]],
+    to_json: Callable[[T], dict[str, Any]],
+    params: Mapping[str, Any],
+    *,
+    orderable: Mapping[str, Any],
+    default_order: str = "id",
+) -> dict[str, Any]:
+    """``{"items": [...], "meta": {...}}`` for ``query`` with Copr's pagination params.
+
+    ``orderable`` maps the names a client may pass in ``order`` to columns; anything
+    else is a 400, so a client never sorts on an unindexed expression by accident.
+    """
+    given_limit = int_param(params, "limit")
+    limit = DEFAULT_LIMIT if given_limit is None else given_limit
+    offset = int_param(params, "offset") or 0
+    if limit < 1 or limit > MAX_LIMIT:
+        raise BadRequest(f"Parameter 'limit' must be between 1 and {MAX_LIMIT}, got {limit}")
+    if offset < 0:
+        raise BadRequest(f"Parameter 'offset' must not be negative, got {offset}")
+    order = str(params.get("order") or default_order)
+    if order not in orderable:
+        choices = ", ".join(sorted(orderable))
+        raise BadRequest(f"Cannot order by {order!r}: choose from {choices}")
+    order_type = str(params.get("order_type") or "ASC").upper()
+    if order_type not in {"ASC", "DESC"}:
+        raise BadRequest(f"Parameter 'order_type' must be ASC or DESC, got {order_type!r}")
+    column = orderable[order]
+    ordered = query.order_by(column.desc() if order_type == "DESC" else column.asc())
+    rows = session.scalars(ordered.limit(limit).offset(offset)).unique().all()
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return {
+        "items": [to_json(row) for row in rows],
+        "meta": {
+            "limit": limit,
+            "offset": offset,
+            "order": order,
+            "order_type": order_type,
+            "total": total,
+        },
+    }

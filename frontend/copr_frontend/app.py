@@ -1,0 +1,62 @@
+"""The application factory: ``create_app(settings)`` builds a configured Flask app.
+
+Nothing is built at import time; every app has its own engine, so tests and tools may
+create as many as they like.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import flask
+
+from copr_common.log import setup_logging
+from copr_frontend import db
+from copr_frontend.settings import FrontendSettings, load_frontend_settings
+
+SETTINGS_KEY = "COPR_SETTINGS"
+
+# Modules that register routes on the API v3 blueprint (each defines routes on
+# ``copr_frontend.api.api_v3`` at import).  Add a resource by adding its module here.
+API_MODULES = [
+    "copr_frontend.users.api",
+]
+
+
+def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
+    """A Flask app for ``settings`` (read from the environment when not given)."""
+    if settings is None:
+        settings = load_frontend_settings()
+    # Importing every model makes the mapper registry complete before the first query.
+    importlib.import_module("copr_frontend.models")
+
+    app = flask.Flask("copr_frontend")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_size + 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        JSON_SORT_KEYS=False,
+    )
+    app.config[SETTINGS_KEY] = settings
+    db.init_app(app, db.Database(settings.database_url))
+
+    from copr_frontend.api import api_v3, register_api
+    from copr_frontend.users.views import accounts
+
+    for module in API_MODULES:
+        importlib.import_module(module)
+    register_api(app, api_v3)
+    app.register_blueprint(accounts)
+    return app
+
+
+def settings() -> FrontendSettings:
+    """The settings of the current app."""
+    value: FrontendSettings = flask.current_app.config[SETTINGS_KEY]
+    return value
+
+
+def configure_logging(settings: FrontendSettings) -> None:
+    setup_logging("copr_frontend", settings.log_level)

@@ -1,0 +1,121 @@
+"""The core of submitting a build: rows for the build, its chroots and its batch.
+
+Never commits.  Source-specific validation and the API's options parsing live with the
+API routes; this module turns a decided request into consistent rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from copr_common.enums import FINISHED_STATES, BuildSourceEnum, StatusEnum
+from copr_frontend.builds.models import Batch, Build, BuildChroot, BuildChrootExclusion
+from copr_frontend.builds.states import refresh_state
+from copr_frontend.mockchroots.models import MockChroot
+from copr_frontend.packages.models import Package
+from copr_frontend.projects.models import Project, ProjectDir
+from copr_frontend.users.models import User
+
+
+class BuildError(ValueError):
+    """A build that cannot be submitted as asked; the message says why."""
+
+
+def get_build(session: Session, build_id: int) -> Build | None:
+    return session.get(Build, build_id)
+
+
+def batch_finished(session: Session, batch: Batch) -> bool:
+    """Whether no build of ``batch`` is still to run."""
+    unfinished = session.scalar(
+        select(Build.id)
+        .where(Build.batch_id == batch.id, Build.state.not_in([int(s) for s in FINISHED_STATES]))
+        .limit(1)
+    )
+    return unfinished is None
+
+
+def is_blocked(session: Session, build: Build) -> bool:
+    """A build waits while the batch its own batch is blocked by has unfinished builds."""
+    if build.batch is None or build.batch.blocked_by is None:
+        return False
+    return not batch_finished(session, build.batch.blocked_by)
+
+
+def _assign_batch(
+    session: Session, build: Build, after_build: Build | None, with_build: Build | None
+) -> None:
+    if after_build is not None and with_build is not None:
+        raise BuildError("use either after_build_id or with_build_id, not both")
+    if with_build is not None:
+        if with_build.state in FINISHED_STATES:
+            raise BuildError(
+                f"build {with_build.id} has already finished; with_build_id needs a build "
+                "that has not"
+            )
+        if with_build.batch is None:
+            with_build.batch = Batch()
+            session.add(with_build.batch)
+        build.batch = with_build.batch
+    elif after_build is not None:
+        if after_build.state in FINISHED_STATES:
+            # Nothing to wait for: the build can run right away.
+            return
+        if after_build.batch is None:
+            after_build.batch = Batch()
+            session.add(after_build.batch)
+        build.batch = Batch(blocked_by=after_build.batch)
+        session.add(build.batch)
+
+
+def add_build(
+    session: Session,
+    project: Project,
+    user: User | None,
+    chroots: Iterable[MockChroot],
+    *,
+    source_type: BuildSourceEnum,
+    source_json: dict[str, Any],
+    project_dir: ProjectDir | None = None,
+    package: Package | None = None,
+    excluded: Iterable[tuple[MockChroot, str]] = (),
+    after_build: Build | None = None,
+    with_build: Build | None = None,
+    submitted_by: str | None = None,
+    **options: Any,
+) -> Build:
+    """A new pending build with one waiting task per chroot.
+
+    ``options`` are Build columns (timeout, enable_net, is_background, bootstrap,
+    isolation, memory_reqs, srpm_url, pkg_version, ...).  ``excluded`` records chroots
+    of the project left out and why (``exclude_chroots``, ``denylist``).
+    """
+    unknown = set(options) - set(Build.__table__.columns.keys())
+    if unknown:
+        raise BuildError(f"unknown build options: {', '.join(sorted(unknown))}")
+    build = Build(
+        project=project,
+        dir=project_dir or project.main_dir,
+        user=user,
+        submitted_by=submitted_by,
+        package=package,
+        pkg_name=package.name if package is not None else None,
+        source_type=source_type,
+        source_json=source_json,
+        source_status=StatusEnum.pending,
+        appstream=project.appstream,
+        **options,
+    )
+    session.add(build)
+    for mock_chroot in chroots:
+        build.chroots.append(BuildChroot(mock_chroot=mock_chroot, status=StatusEnum.waiting))
+    for mock_chroot, reason in excluded:
+        build.exclusions.append(BuildChrootExclusion(mock_chroot=mock_chroot, reason=reason))
+    _assign_batch(session, build, after_build, with_build)
+    refresh_state(build)
+    session.flush()
+    return build

@@ -1,0 +1,196 @@
+"""Builds and build chroots.
+
+A build's overall ``state`` is a stored, indexed column: every change of its source
+status or of a chroot's status goes through :mod:`copr_frontend.builds.states`, which
+recomputes it, so listing "all running builds" is a plain indexed query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from copr_common.enums import BuildSourceEnum, FailTypeEnum, StatusEnum
+from copr_frontend.db import Base, IntEnumType, now
+from copr_frontend.mockchroots.models import MockChroot
+from copr_frontend.packages.models import Package
+from copr_frontend.projects.models import Project, ProjectDir
+from copr_frontend.users.models import User
+
+
+class Batch(Base):
+    """Builds submitted together; a batch waits until ``blocked_by`` has finished.
+
+    ``with_build_id`` puts a new build into that build's batch; ``after_build_id`` puts
+    it into a new batch blocked by that build's batch.
+    """
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    blocked_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("batches.id", ondelete="SET NULL"), index=True
+    )
+
+    blocked_by: Mapped[Batch | None] = relationship(remote_side=[id])
+    builds: Mapped[list[Build]] = relationship(back_populates="batch", order_by="Build.id")
+
+
+class Build(Base):
+    __tablename__ = "builds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    dir_id: Mapped[int] = mapped_column(
+        ForeignKey("project_dirs.id", ondelete="CASCADE"), index=True
+    )
+    package_id: Mapped[int | None] = mapped_column(
+        ForeignKey("packages.id", ondelete="SET NULL"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    submitted_by: Mapped[str | None] = mapped_column(String(200))
+    """Who submitted it when that is not a user (e.g. ``GitHub webhook``)."""
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("batches.id", ondelete="SET NULL"), index=True
+    )
+    resubmitted_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("builds.id", ondelete="SET NULL")
+    )
+
+    state: Mapped[StatusEnum] = mapped_column(
+        IntEnumType(StatusEnum), default=StatusEnum.pending, index=True
+    )
+    source_status: Mapped[StatusEnum] = mapped_column(
+        IntEnumType(StatusEnum), default=StatusEnum.pending, index=True
+    )
+    canceled: Mapped[bool] = mapped_column(default=False, index=True)
+    fail_type: Mapped[FailTypeEnum] = mapped_column(
+        IntEnumType(FailTypeEnum), default=FailTypeEnum.unset
+    )
+
+    source_type: Mapped[BuildSourceEnum] = mapped_column(
+        IntEnumType(BuildSourceEnum), default=BuildSourceEnum.unset
+    )
+    source_json: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source_results: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """What the source build reported: name, epoch, version, release, (exclude|exclusive)arch."""
+    pkg_name: Mapped[str | None] = mapped_column(String(200), index=True)
+    pkg_version: Mapped[str | None] = mapped_column(String(200))
+    srpm_url: Mapped[str | None] = mapped_column(Text)
+    result_dir: Mapped[str] = mapped_column(String(200), default="")
+
+    timeout: Mapped[int] = mapped_column(Integer, default=5 * 3600)
+    enable_net: Mapped[bool] = mapped_column(default=False)
+    is_background: Mapped[bool] = mapped_column(default=False, index=True)
+    memory_reqs: Mapped[int] = mapped_column(Integer, default=2048)
+    bootstrap: Mapped[str | None] = mapped_column(String(20))
+    bootstrap_image: Mapped[str | None] = mapped_column(String(300))
+    isolation: Mapped[str | None] = mapped_column(String(20))
+    appstream: Mapped[bool] = mapped_column(default=False)
+
+    scm_object_id: Mapped[str | None] = mapped_column(String(200))
+    scm_object_type: Mapped[str | None] = mapped_column(String(50))
+    scm_object_url: Mapped[str | None] = mapped_column(Text)
+
+    submitted_on: Mapped[int] = mapped_column(Integer, default=now, index=True)
+    started_on: Mapped[int | None] = mapped_column(Integer)
+    ended_on: Mapped[int | None] = mapped_column(Integer, index=True)
+
+    project: Mapped[Project] = relationship()
+    dir: Mapped[ProjectDir] = relationship()
+    package: Mapped[Package | None] = relationship()
+    user: Mapped[User | None] = relationship()
+    batch: Mapped[Batch | None] = relationship(back_populates="builds")
+    chroots: Mapped[list[BuildChroot]] = relationship(
+        back_populates="build", cascade="all, delete-orphan", order_by="BuildChroot.id"
+    )
+    exclusions: Mapped[list[BuildChrootExclusion]] = relationship(
+        back_populates="build", cascade="all, delete-orphan"
+    )
+
+    @property
+    def task_id(self) -> str:
+        """The source build's task id: just the build id."""
+        return str(self.id)
+
+    @property
+    def submitter(self) -> str | None:
+        return self.user.name if self.user is not None else self.submitted_by
+
+    @property
+    def sandbox(self) -> str:
+        """Builds of one owner, project dir and submitter may share a builder."""
+        return f"{self.project.ownername}/{self.dir.name}--{self.submitter or 'unknown'}"
+
+    @property
+    def package_name(self) -> str | None:
+        return self.package.name if self.package is not None else self.pkg_name
+
+    def chroot(self, name: str) -> BuildChroot | None:
+        return next((c for c in self.chroots if c.name == name), None)
+
+    def __repr__(self) -> str:
+        return f"<Build {self.id} {self.state.label}>"
+
+
+class BuildChroot(Base):
+    """One RPM build task: a build in one chroot (task id ``<build_id>-<chroot>``)."""
+
+    __tablename__ = "build_chroots"
+    __table_args__ = (UniqueConstraint("build_id", "mock_chroot_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    build_id: Mapped[int] = mapped_column(ForeignKey("builds.id", ondelete="CASCADE"))
+    mock_chroot_id: Mapped[int] = mapped_column(ForeignKey("mock_chroots.id"), index=True)
+    status: Mapped[StatusEnum] = mapped_column(
+        IntEnumType(StatusEnum), default=StatusEnum.waiting, index=True
+    )
+    git_hash: Mapped[str | None] = mapped_column(String(64))
+    started_on: Mapped[int | None] = mapped_column(Integer)
+    ended_on: Mapped[int | None] = mapped_column(Integer, index=True)
+    result_dir: Mapped[str] = mapped_column(String(200), default="")
+    results: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """What the backend reported for the finished task (``{"packages": [...]}``)."""
+
+    build: Mapped[Build] = relationship(back_populates="chroots")
+    mock_chroot: Mapped[MockChroot] = relationship(lazy="joined")
+
+    @property
+    def name(self) -> str:
+        return self.mock_chroot.name
+
+    @property
+    def task_id(self) -> str:
+        return f"{self.build_id}-{self.name}"
+
+
+class BuildChrootExclusion(Base):
+    """A chroot of the project that a build was not made for, and why."""
+
+    __tablename__ = "build_chroot_exclusions"
+
+    build_id: Mapped[int] = mapped_column(
+        ForeignKey("builds.id", ondelete="CASCADE"), primary_key=True
+    )
+    mock_chroot_id: Mapped[int] = mapped_column(ForeignKey("mock_chroots.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(50))
+    """``exclude_chroots`` (asked by the submitter) or ``denylist`` (the package's)."""
+
+    build: Mapped[Build] = relationship(back_populates="exclusions")
+    mock_chroot: Mapped[MockChroot] = relationship(lazy="joined")
+
+
+class CancelRequest(Base):
+    """A task the backend must stop: ``<build_id>`` (source) or ``<build_id>-<chroot>``."""
+
+    __tablename__ = "cancel_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    what: Mapped[str] = mapped_column(String(200), unique=True)
+    created_on: Mapped[int] = mapped_column(default=now)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the frontend database (run them with ``copr-frontend upgrade-db``)."""

@@ -1,0 +1,1 @@
+"""Mock chroots: the distributions and architectures the system can build for."""

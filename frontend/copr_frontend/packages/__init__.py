@@ -1,0 +1,1 @@
+"""Packages of a project and how to get their sources."""

@@ -1,0 +1,33 @@
+"""A package in a project: its source type and the source settings builds reuse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from copr_common.enums import BuildSourceEnum
+from copr_frontend.db import Base, IntEnumType, now
+from copr_frontend.projects.models import Project
+
+
+class Package(Base):
+    __tablename__ = "packages"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    source_type: Mapped[BuildSourceEnum] = mapped_column(
+        IntEnumType(BuildSourceEnum), default=BuildSourceEnum.unset, index=True
+    )
+    source_json: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    webhook_rebuild: Mapped[bool] = mapped_column(default=False, index=True)
+    max_builds: Mapped[int] = mapped_column(default=0)
+    """Keep at most this many builds of the package; 0 keeps them all."""
+    chroot_denylist: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Chroot name patterns this package is never built for."""
+    created_on: Mapped[int] = mapped_column(default=now)
+
+    project: Mapped[Project] = relationship(back_populates="packages")

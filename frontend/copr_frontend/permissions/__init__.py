@@ -1,0 +1,1 @@
+"""Who may build in and administer a project."""

@@ -1,0 +1,63 @@
+"""The frontend's settings: one validated object read at start-up.
+
+Read with :func:`load_frontend_settings` from an optional TOML file and environment
+variables named ``COPR_FRONTEND_<FIELD>`` (e.g. ``COPR_FRONTEND_DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from copr_common.settings import ServiceSettings, load_settings
+
+ENV_PREFIX = "COPR_FRONTEND_"
+DEFAULT_SETTINGS_FILE = "/etc/copr/frontend.toml"
+
+
+class FrontendSettings(ServiceSettings):
+    database_url: str = "sqlite:///copr-frontend.sqlite"
+    secret_key: str = Field(min_length=16)
+    """Signs the web UI's session cookies."""
+    backend_password: str = Field(min_length=8)
+    """HTTP Basic password the backend and dist-git use for writes under /backend/."""
+    public_url: str = "http://localhost:5000"
+    """Where users reach this frontend; build URLs and copr-cli configs name it."""
+    results_url: str = "http://localhost:5002/results"
+    """Root of the published results tree (``<results_url>/<owner>/<dirname>/...``)."""
+    dist_git_url: str = "http://localhost:5001/git"
+    """Clone URL prefix of dist-git repos (``<dist_git_url>/<owner>/<dirname>/<pkg>.git``)."""
+    token_lifetime_days: int = Field(default=180, ge=1)
+    upload_dir: Path = Path("uploads")
+    max_upload_size: int = Field(default=1024**3, ge=1)
+    """Largest accepted upload in bytes (SRPMs and spec files)."""
+    build_timeout_default: int = Field(default=5 * 3600, ge=60)
+    build_timeout_max: int = Field(default=30 * 3600, ge=60)
+    log_level: str = "INFO"
+
+    @field_validator("public_url", "results_url", "dist_git_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+def load_frontend_settings(
+    file: str | os.PathLike[str] | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> FrontendSettings:
+    """Settings from ``file`` (or ``COPR_FRONTEND_CONFIG``, or the default path if it exists)."""
+    env = dict(os.environ if environ is None else environ)
+    if file is None:
+        file = env.pop(ENV_PREFIX + "CONFIG", None)
+        if file is None and Path(DEFAULT_SETTINGS_FILE).exists():
+            file = DEFAULT_SETTINGS_FILE
+    else:
+        env.pop(ENV_PREFIX + "CONFIG", None)
+    return load_settings(FrontendSettings, ENV_PREFIX, file=file, environ=env, overrides=overrides)

@@ -1,0 +1,1 @@
+"""Accounts: users with hashed passwords and API tokens, groups and their members."""
