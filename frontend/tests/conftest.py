@@ -40,7 +40,6 @@ from copr_frontend.app import create_app
 from copr_frontend.db import Database
 from copr_frontend.migrate import upgrade_database
 from copr_frontend.settings import FrontendSettings
-
 from copr_frontend.testing import Factory, basic_auth
 
 BACKEND_PASSWORD = "backend-password-for-tests"
