@@ -25,7 +25,7 @@ OPEN_ENDPOINTS = frozenset({"keygen.ping"})
 
 
 def create_app(settings: KeygenSettings) -> Flask:
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_sign_bytes
     keyring = KeyRing(settings.gnupg_home, settings.gpg_binary, settings.gpg_timeout)
     keyring.prepare()

@@ -41,7 +41,13 @@ class KeyIdentity:
             raise InvalidIdentityError(
                 f"key identity is {len(text)} characters long: at most {MAX_IDENTITY_LENGTH}"
             )
+        if not text.isprintable() or any(ch.isspace() for ch in text):
+            # Checked here too: a trailing newline slips through a regex ending in ``$``.
+            raise InvalidIdentityError(
+                f"key identity {text!r} is invalid: no spaces or control characters allowed"
+            )
         local, at, domain = text.rpartition("@")
+        domain = domain.lower()
         owner, hash_, project = local.partition("#")
         if not at or not hash_:
             raise InvalidIdentityError(
@@ -57,7 +63,7 @@ class KeyIdentity:
                 f"key identity {text!r} is invalid: the domain must be copr.<domain>, "
                 f"got {domain!r}"
             )
-        return cls(owner=owner, project=project, domain=domain.lower())
+        return cls(owner=owner, project=project, domain=domain)
 
     def __str__(self) -> str:
         return f"{self.owner}#{self.project}@{self.domain}"

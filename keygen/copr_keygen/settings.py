@@ -29,7 +29,7 @@ class KeygenSettings(ServiceSettings):
     # Empty: any address that knows the secret; otherwise only these networks.
     allowed_networks: list[IPv4Network | IPv6Network] = []
 
-    default_key_length: Literal[2048, 3072, 4096] = 4096
+    default_key_length: int = 4096
     # Five years, like Copr; ``copr-keygen extend-keys`` pushes expiry further out.
     default_expire_days: int = Field(default=5 * 365, ge=0, le=100 * 365)
     default_digest_algo: Literal["SHA256", "SHA384", "SHA512"] = "SHA256"
@@ -54,6 +54,13 @@ class KeygenSettings(ServiceSettings):
     def _absolute(cls, value: Path) -> Path:
         if not value.is_absolute():
             raise ValueError("must be an absolute path")
+        return value
+
+    @field_validator("default_key_length")
+    @classmethod
+    def _key_length(cls, value: int) -> int:
+        if value not in KEY_LENGTHS:
+            raise ValueError(f"must be one of {', '.join(map(str, KEY_LENGTHS))}")
         return value
 
     @property
