@@ -43,11 +43,13 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
     db.init_app(app, db.Database(settings.database_url))
 
     from copr_frontend.api import api_v3, register_api
+    from copr_frontend.backend_api import views as backend_views
     from copr_frontend.users.views import accounts
 
     for module in API_MODULES:
         importlib.import_module(module)
     register_api(app, api_v3)
+    backend_views.register(app)
     app.register_blueprint(accounts)
     return app
 

@@ -1,0 +1,245 @@
+"""Task JSON: what the backend schedules on and what ``copr-rpmbuild`` builds from.
+
+``source_json`` travels as a JSON-encoded string, as in Copr: the builder decodes it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from copr_common.enums import FINISHED_STATES, BuildSourceEnum, StatusEnum
+from copr_frontend.builds.models import Batch, Build, BuildChroot
+from copr_frontend.projects.logic import project_chroot
+from copr_frontend.projects.models import ProjectChroot
+from copr_frontend.settings import FrontendSettings
+
+TODO_STATES = [StatusEnum.pending, StatusEnum.starting, StatusEnum.running]
+"""Tasks the backend must (re)process: a backend restart may leave starting/running ones."""
+
+_REPO_ID = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def _not_blocked() -> Any:
+    """SQL condition: the build's batch is not waiting for an unfinished batch."""
+    blocker = aliased(Build)
+    unfinished_blocker = exists().where(
+        blocker.batch_id == Batch.blocked_by_id,
+        blocker.state.not_in(list(FINISHED_STATES)),
+    )
+    return or_(Build.batch_id.is_(None), Batch.blocked_by_id.is_(None), ~unfinished_blocker)
+
+
+def pending_srpm_builds(session: Session) -> list[Build]:
+    query = (
+        select(Build)
+        .outerjoin(Batch, Batch.id == Build.batch_id)
+        .where(Build.canceled.is_(False), Build.source_status.in_(TODO_STATES), _not_blocked())
+        .order_by(Build.is_background, Build.id)
+    )
+    return list(session.scalars(query))
+
+
+def pending_build_chroots(session: Session) -> list[BuildChroot]:
+    query = (
+        select(BuildChroot)
+        .join(Build, Build.id == BuildChroot.build_id)
+        .outerjoin(Batch, Batch.id == Build.batch_id)
+        .where(
+            and_(
+                Build.canceled.is_(False),
+                BuildChroot.status.in_(TODO_STATES),
+                _not_blocked(),
+            )
+        )
+        .order_by(Build.is_background, Build.id, BuildChroot.id)
+    )
+    return list(session.scalars(query))
+
+
+def importing_builds(session: Session) -> list[Build]:
+    query = (
+        select(Build)
+        .where(Build.canceled.is_(False), Build.source_status == StatusEnum.importing)
+        .order_by(Build.id)
+    )
+    return list(session.scalars(query))
+
+
+def srpm_task_short(build: Build) -> dict[str, Any]:
+    return {
+        "task_id": build.task_id,
+        "build_id": build.id,
+        "project_owner": build.project.ownername,
+        "sandbox": build.sandbox,
+        "background": build.is_background,
+        "chroot": _srpm_chroot(build),
+    }
+
+
+def _srpm_chroot(build: Build) -> str | None:
+    # A custom-script source runs in a chroot the user chose; others in a default one.
+    if build.source_type == BuildSourceEnum.custom:
+        chroot = build.source_json.get("chroot")
+        return str(chroot) if chroot else None
+    return None
+
+
+def build_task_short(chroot: BuildChroot) -> dict[str, Any]:
+    build = chroot.build
+    return {
+        "task_id": chroot.task_id,
+        "build_id": build.id,
+        "project_owner": build.project.ownername,
+        "sandbox": build.sandbox,
+        "background": build.is_background,
+        "chroot": chroot.name,
+        "tags": list(chroot.mock_chroot.tags or []),
+    }
+
+
+def _repo(url: str, repo_id: str, name: str, priority: int | None = None) -> dict[str, Any]:
+    repo: dict[str, Any] = {"id": repo_id, "baseurl": url, "name": name}
+    if priority is not None:
+        repo["priority"] = priority
+    return repo
+
+
+def expand_repo_url(url: str, chroot: str, settings: FrontendSettings) -> str:
+    """``copr://owner/project`` → that project's results URL for ``chroot``."""
+    if url.startswith("copr://"):
+        owner_project = url.removeprefix("copr://").strip("/")
+        return f"{settings.results_url}/{owner_project}/{chroot}/"
+    return url
+
+
+def _additional_repos(urls: list[str], chroot: str, settings: FrontendSettings) -> list[Any]:
+    repos = []
+    for url in urls:
+        expanded = expand_repo_url(url, chroot, settings)
+        repo_id = "copr_" + _REPO_ID.sub("_", expanded.split("://", 1)[-1]).strip("_")
+        repos.append(_repo(expanded, repo_id[:100], f"Additional repo {repo_id[:100]}"))
+    return repos
+
+
+def build_repos(build: Build, chroot_name: str, settings: FrontendSettings) -> list[Any]:
+    project = build.project
+    owner = project.ownername
+    repos = [
+        _repo(
+            f"{settings.results_url}/{owner}/{build.dir.name}/{chroot_name}/",
+            "copr_base",
+            "Copr repository",
+            project.repo_priority,
+        )
+    ]
+    if not build.dir.main:
+        repos.append(
+            _repo(
+                f"{settings.results_url}/{owner}/{project.name}/{chroot_name}/",
+                "copr_parent",
+                "Copr repository of the main project",
+                project.repo_priority,
+            )
+        )
+    copr_chroot = project_chroot(project, chroot_name)
+    urls = list(project.additional_repos) + (list(copr_chroot.repos) if copr_chroot else [])
+    return repos + _additional_repos(urls, chroot_name, settings)
+
+
+def _choose(build_value: str | None, chroot_value: str | None, project_value: str) -> str:
+    for value in (build_value, chroot_value):
+        if value and value != "unchanged":
+            return value
+    return project_value
+
+
+def build_task(chroot: BuildChroot, settings: FrontendSettings) -> dict[str, Any] | None:
+    """The full RPM task a builder runs; None if the chroot is no longer in the project."""
+    build = chroot.build
+    project = build.project
+    copr_chroot: ProjectChroot | None = project_chroot(project, chroot.name)
+    if copr_chroot is None:
+        return None
+    package_name = build.package_name
+    task = build_task_short(chroot)
+    task.update(
+        {
+            "project_name": project.name,
+            "project_dirname": build.dir.name,
+            "submitter": build.submitter,
+            "memory_reqs": build.memory_reqs,
+            "timeout": build.timeout,
+            "enable_net": build.enable_net,
+            "git_repo": (
+                f"{settings.dist_git_url}/{project.ownername}/{build.dir.name}/{package_name}.git"
+                if package_name
+                else None
+            ),
+            "git_hash": chroot.git_hash,
+            "package_name": package_name,
+            "package_version": build.pkg_version,
+            "uses_devel_repo": project.devel_mode,
+            "fedora_review": project.fedora_review,
+            "appstream": build.appstream,
+            "repo_priority": project.repo_priority,
+            "repos": build_repos(build, chroot.name, settings),
+            "buildroot_pkgs": list(copr_chroot.buildroot_pkgs),
+            "with_opts": list(copr_chroot.with_opts),
+            "without_opts": list(copr_chroot.without_opts),
+            "isolation": _choose(build.isolation, copr_chroot.isolation, project.isolation),
+            "bootstrap": _choose(build.bootstrap, copr_chroot.bootstrap, project.bootstrap),
+        }
+    )
+    image = build.bootstrap_image or copr_chroot.bootstrap_image
+    if task["bootstrap"] == "image" and image:
+        task["bootstrap_image"] = image
+    if copr_chroot.module_toggle:
+        task["modules"] = {"toggle": list(copr_chroot.module_toggle)}
+    return task
+
+
+def srpm_task(build: Build, settings: FrontendSettings) -> dict[str, Any]:
+    """The full source (SRPM) task a builder runs."""
+    project = build.project
+    chroot = _srpm_chroot(build)
+    repo_urls = build.source_json.get("repos") or []
+    if isinstance(repo_urls, str):
+        repo_urls = repo_urls.split()
+    task = srpm_task_short(build)
+    task.update(
+        {
+            "source_type": int(build.source_type),
+            "source_json": json.dumps(build.source_json),
+            "submitter": build.submitter,
+            "project_name": project.name,
+            "project_dirname": build.dir.name,
+            "package_name": build.package_name,
+            "appstream": build.appstream,
+            "timeout": build.timeout,
+            "enable_net": build.enable_net,
+            "repos": _additional_repos(list(repo_urls), chroot or "", settings),
+        }
+    )
+    return task
+
+
+def import_task(build: Build) -> dict[str, Any]:
+    """What dist-git needs to import a build's SRPM."""
+    branches = sorted(
+        {c.mock_chroot.distgit_branch for c in build.chroots if c.status == StatusEnum.waiting}
+    )
+    return {
+        "build_id": build.id,
+        "owner": build.project.ownername,
+        "project": build.dir.name,
+        "branches": branches,
+        "pkg_name": build.package_name,
+        "srpm_url": build.srpm_url,
+        "sandbox": build.sandbox,
+        "background": build.is_background,
+    }

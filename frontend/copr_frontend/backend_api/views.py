@@ -1,0 +1,333 @@
+"""Routes of the backend API (``/backend/``).
+
+Reads are open (builders fetch their task without credentials); writes need HTTP Basic
+with the backend password.  Every response carries ``Copr-FE-BE-API-Version``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import flask
+
+from copr_common.enums import BackendResultEnum
+from copr_frontend import db
+from copr_frontend.actions.logic import action_to_json, finish_action, waiting_actions
+from copr_frontend.actions.models import Action
+from copr_frontend.api.errors import AuthError, BadRequest, ObjectNotFound
+from copr_frontend.app import settings
+from copr_frontend.backend_api import tasks
+from copr_frontend.builds.models import Build, CancelRequest
+from copr_frontend.builds.transitions import (
+    UpdateError,
+    apply_update,
+    find_task,
+    import_completed,
+    parse_status,
+    reschedule,
+    starting,
+    task_canceled,
+)
+
+FE_BE_API_VERSION = "6"
+
+backend_api = flask.Blueprint("backend_api", __name__, url_prefix="/backend")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@backend_api.after_request
+def _version_header(response: flask.Response) -> flask.Response:
+    response.headers["Copr-FE-BE-API-Version"] = FE_BE_API_VERSION
+    return response
+
+
+def backend_authenticated(view: F) -> F:
+    """Only the backend (and dist-git) may write: HTTP Basic with the backend password."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        auth = flask.request.authorization
+        given = (auth.password or "") if auth is not None and auth.type == "basic" else ""
+        if not given or not hmac.compare_digest(
+            given.encode(), settings().backend_password.encode()
+        ):
+            raise AuthError("Backend password required (HTTP Basic)")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _route(rule: str, methods: tuple[str, ...] = ("GET",)) -> Callable[[F], F]:
+    bare = rule.rstrip("/")
+
+    def decorator(view: F) -> F:
+        for spelling in (bare, bare + "/"):
+            backend_api.add_url_rule(spelling, view_func=view, methods=list(methods))
+        return view
+
+    return decorator
+
+
+_WRITE = ("POST", "PUT")
+
+
+def _json_object() -> dict[str, Any]:
+    data = flask.request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object")
+    return data
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool):
+        raise BadRequest(f"{what} must be an integer, got {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"{what} must be an integer, got {value!r}") from None
+
+
+# --- build queue ----------------------------------------------------------------------------
+
+
+@_route("/pending-jobs/")
+def pending_jobs() -> flask.Response:
+    """Runnable tasks: source builds first, then RPM tasks; background ones last in each."""
+    session = db.session()
+    jobs = [tasks.srpm_task_short(b) for b in tasks.pending_srpm_builds(session)]
+    jobs += [tasks.build_task_short(c) for c in tasks.pending_build_chroots(session)]
+    return flask.jsonify(jobs)
+
+
+@_route("/get-build-task/<task_id>/")
+def get_build_task(task_id: str) -> flask.Response:
+    try:
+        found = find_task(db.session(), task_id)
+    except UpdateError as error:
+        raise BadRequest(str(error)) from None
+    if found is None or found[1] is None:
+        raise ObjectNotFound(f"Build task {task_id} does not exist")
+    task = tasks.build_task(found[1], settings())
+    if task is None:
+        raise ObjectNotFound(f"Build task {task_id}: the chroot is no longer in the project")
+    return flask.jsonify(task)
+
+
+@_route("/get-srpm-build-task/<build_id>/")
+def get_srpm_build_task(build_id: str) -> flask.Response:
+    build = db.session().get(Build, _int(build_id, "build id"))
+    if build is None:
+        raise ObjectNotFound(f"Build {build_id} does not exist")
+    return flask.jsonify(tasks.srpm_task(build, settings()))
+
+
+@_route("/starting_build/", _WRITE)
+@backend_authenticated
+def starting_build() -> flask.Response:
+    data = _json_object()
+    session = db.session()
+    build = session.get(Build, _int(data.get("build_id"), "build_id"))
+    if build is None:
+        return flask.jsonify({"can_start": False})
+    can_start = starting(build, data)
+    session.commit()
+    return flask.jsonify({"can_start": can_start})
+
+
+@_route("/update/", _WRITE)
+@backend_authenticated
+def update() -> flask.Response:
+    """Reports about builds and actions: ``{"builds": [...], "actions": [...]}``.
+
+    The whole request is checked before anything is stored: one malformed entry is a
+    400 and nothing changes.  Stale and repeated reports are accepted and ignored.
+    """
+    data = _json_object()
+    session = db.session()
+    result: dict[str, list[int]] = {}
+
+    parsed: dict[str, dict[int, dict[str, Any]]] = {}
+    for kind in ("builds", "actions"):
+        if kind not in data:
+            continue
+        entries = data[kind]
+        if not isinstance(entries, list):
+            raise BadRequest(f"{kind!r} must be a list of objects")
+        by_id: dict[int, dict[str, Any]] = {}
+        for entry in entries:
+            if not isinstance(entry, dict) or "id" not in entry:
+                raise BadRequest(f"every entry of {kind!r} must be an object with an 'id'")
+            by_id.setdefault(_int(entry["id"], f"{kind} id"), entry)
+        parsed[kind] = by_id
+
+    builds = parsed.get("builds", {})
+    existing_builds = {b.id: b for b in session.query(Build).filter(Build.id.in_(builds))}
+    try:
+        for build_id, entry in builds.items():
+            if entry.get("status") is not None:
+                parse_status(entry["status"])
+            build = existing_builds.get(build_id)
+            if build is not None:
+                apply_update(session, build, entry)
+    except UpdateError as error:
+        session.rollback()
+        raise BadRequest(str(error)) from None
+    if "builds" in parsed:
+        result["updated_builds_ids"] = sorted(existing_builds)
+        result["non_existing_builds_ids"] = sorted(set(builds) - set(existing_builds))
+
+    actions = parsed.get("actions", {})
+    existing_actions = {a.id: a for a in session.query(Action).filter(Action.id.in_(actions))}
+    for action_id, entry in actions.items():
+        try:
+            outcome = BackendResultEnum(_int(entry.get("result"), "action result"))
+        except ValueError:
+            session.rollback()
+            raise BadRequest(
+                f"action {action_id}: unknown result {entry.get('result')!r}"
+            ) from None
+        action = existing_actions.get(action_id)
+        if action is not None and outcome != BackendResultEnum.waiting:
+            ended_on = entry.get("ended_on")
+            finish_action(
+                action,
+                outcome,
+                str(entry["message"]) if entry.get("message") is not None else None,
+                _int(ended_on, "ended_on") if ended_on is not None else None,
+            )
+    if "actions" in parsed:
+        result["updated_actions_ids"] = sorted(existing_actions)
+        result["non_existing_actions_ids"] = sorted(set(actions) - set(existing_actions))
+    session.commit()
+    return flask.jsonify(result)
+
+
+@_route("/reschedule_build_chroot/", _WRITE)
+@backend_authenticated
+def reschedule_build_chroot() -> flask.Response:
+    data = _json_object()
+    session = db.session()
+    build_id = _int(data.get("build_id"), "build_id")
+    build = session.get(Build, build_id)
+    if build is None:
+        return flask.jsonify({"result": "noop", "msg": f"Build {build_id} wasn't found"})
+    chroot = data.get("chroot")
+    outcome, message = reschedule(
+        build, str(data.get("task_id") or ""), str(chroot) if chroot else None
+    )
+    session.commit()
+    return flask.jsonify({"result": outcome, "msg": message})
+
+
+@_route("/build-tasks/cancel-requests/")
+def cancel_requests() -> flask.Response:
+    requests = db.session().query(CancelRequest).order_by(CancelRequest.id)
+    return flask.jsonify([r.what for r in requests])
+
+
+@_route("/build-tasks/canceled/<task_id>/", _WRITE)
+@backend_authenticated
+def build_task_canceled(task_id: str) -> flask.Response:
+    """The body is a JSON boolean: whether the backend was running the task."""
+    was_running = flask.request.get_json(silent=True)
+    if not isinstance(was_running, bool):
+        raise BadRequest("The request body must be JSON true or false (was the task running)")
+    session = db.session()
+    try:
+        task_canceled(session, task_id, was_running)
+    except UpdateError as error:
+        raise BadRequest(str(error)) from None
+    session.commit()
+    return flask.jsonify("success")
+
+
+# --- actions --------------------------------------------------------------------------------
+
+
+@_route("/pending-actions/")
+def pending_actions() -> flask.Response:
+    """Waiting actions as ``[{"id", "priority"}]``.
+
+    After a project's delete action, later actions of the same project wait, so a
+    delete followed by a re-create (or fork) never races.
+    """
+    busy: set[str] = set()
+    data = []
+    for action in waiting_actions(db.session()):
+        namespace = _namespace(action)
+        if namespace is not None and namespace in busy:
+            continue
+        if namespace and action.object_type == "copr" and action.action_type.label == "delete":
+            busy.add(namespace)
+        data.append({"id": action.id, "priority": action.priority})
+    return flask.jsonify(data)
+
+
+def _namespace(action: Action) -> str | None:
+    """``owner/project`` an action is about: from its data (the project row may be gone)."""
+    owner, name = action.data.get("ownername"), action.data.get("projectname")
+    if owner and name:
+        return f"{owner}/{name}"
+    return action.project.full_name if action.project is not None else None
+
+
+@_route("/pending-action-count/")
+def pending_action_count() -> flask.Response:
+    return flask.jsonify(len(waiting_actions(db.session())))
+
+
+@_route("/action/<action_id>/")
+def get_action(action_id: str) -> flask.Response:
+    action = db.session().get(Action, _int(action_id, "action id"))
+    if action is None:
+        raise ObjectNotFound(f"Action {action_id} does not exist")
+    return flask.jsonify(action_to_json(action))
+
+
+# --- dist-git -------------------------------------------------------------------------------
+
+
+@_route("/importing/")
+def importing() -> flask.Response:
+    return flask.jsonify([tasks.import_task(b) for b in tasks.importing_builds(db.session())])
+
+
+@_route("/get-import-task/<build_id>/")
+def get_import_task(build_id: str) -> flask.Response:
+    build = db.session().get(Build, _int(build_id, "build id"))
+    if build is None:
+        raise ObjectNotFound(f"Build {build_id} does not exist")
+    return flask.jsonify(tasks.import_task(build))
+
+
+@_route("/import-completed/", _WRITE)
+@backend_authenticated
+def import_completed_view() -> flask.Response:
+    """``{"build_id", "branch_commits": {branch: hash}}``; an empty map means it failed."""
+    data = _json_object()
+    commits = data.get("branch_commits") or {}
+    if not isinstance(commits, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in commits.items()
+    ):
+        raise BadRequest("'branch_commits' must map branch names to commit hashes")
+    session = db.session()
+    build = session.get(Build, _int(data.get("build_id"), "build_id"))
+    if build is None:
+        return flask.jsonify({"updated": False})
+    updated = import_completed(build, commits)
+    session.commit()
+    return flask.jsonify({"updated": updated})
+
+
+def register(app: flask.Flask) -> None:
+    from copr_frontend.api.errors import register_error_handlers
+
+    app.register_blueprint(backend_api)
+    register_error_handlers(app, backend_api.url_prefix or "/backend")
+
+
+__all__ = ["backend_api", "register"]

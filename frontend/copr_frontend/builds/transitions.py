@@ -1,0 +1,343 @@
+"""The build state machine as the backend and dist-git drive it.  Never commits.
+
+Reports may come twice or out of order (a worker retries, a late "running" arrives
+after "succeeded"), so every transition only moves a task forward: a finished task
+stays finished, a running one never falls back to starting.  Going back to ``pending``
+is an explicit reschedule (:func:`reschedule`), never a side effect of a report.
+
+Source build (task id ``<build_id>``): pending → starting → running → on success
+``importing`` (chroots ``waiting``; chroots whose arch the SRPM excludes ``skipped``) →
+dist-git import → ``succeeded`` with chroots ``pending`` and their git hashes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from copr_common.enums import FINISHED_STATES, FailTypeEnum, StatusEnum
+from copr_frontend.builds.models import Build, BuildChroot, CancelRequest
+from copr_frontend.builds.states import refresh_state, set_chroot_status
+from copr_frontend.db import now
+from copr_frontend.packages.models import Package
+
+log = logging.getLogger(__name__)
+
+SRPM_CHROOT = "srpm-builds"
+
+# How far along a task is; a report that would move a task backwards is ignored.
+_SOURCE_RANK = {StatusEnum.pending: 0, StatusEnum.starting: 1, StatusEnum.running: 2}
+_CHROOT_RANK = {
+    StatusEnum.waiting: 0,
+    StatusEnum.importing: 0,
+    StatusEnum.pending: 1,
+    StatusEnum.starting: 2,
+    StatusEnum.running: 3,
+}
+_FINAL_RANK = 10
+_RUNNING = {StatusEnum.starting, StatusEnum.running}
+
+
+class UpdateError(ValueError):
+    """A report that is malformed (not merely stale); the message says what is wrong."""
+
+
+def _rank(status: StatusEnum, ranks: Mapping[StatusEnum, int]) -> int:
+    return _FINAL_RANK if status in FINISHED_STATES else ranks.get(status, -1)
+
+
+def parse_status(value: Any) -> StatusEnum:
+    try:
+        return StatusEnum(int(value))
+    except (TypeError, ValueError):
+        pass
+    try:
+        return StatusEnum.from_label(str(value))
+    except ValueError:
+        raise UpdateError(f"unknown status {value!r}") from None
+
+
+def _int_or_none(data: Mapping[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        raise UpdateError(f"{key!r} must be a Unix time, got {value!r}") from None
+
+
+def is_source_task(build: Build, data: Mapping[str, Any]) -> bool:
+    if "task_id" in data and data["task_id"] is not None:
+        return str(data["task_id"]) == build.task_id
+    return data.get("chroot") in (None, SRPM_CHROOT)
+
+
+def _assign_package(session: Session, build: Build, name: str) -> None:
+    if build.package is not None:
+        return
+    package = session.scalar(
+        select(Package).where(Package.project_id == build.project_id, Package.name == name)
+    )
+    if package is None:
+        package = Package(
+            project=build.project,
+            name=name,
+            source_type=build.source_type,
+            source_json=dict(build.source_json),
+        )
+        session.add(package)
+    build.package = package
+    build.pkg_name = name
+
+
+def _excluded_arches(results: Mapping[str, Any] | None) -> tuple[set[str], set[str]]:
+    if not results:
+        return set(), set()
+    exclude = {str(a) for a in results.get("excludearch") or []}
+    exclusive = {str(a) for a in results.get("exclusivearch") or []}
+    return exclude, exclusive
+
+
+def _arch_skipped(arch: str, exclude: set[str], exclusive: set[str]) -> bool:
+    if arch in exclude:
+        return True
+    # noarch packages may say ExclusiveArch: noarch; they still build everywhere.
+    return bool(exclusive) and arch not in exclusive and "noarch" not in exclusive
+
+
+def update_source(session: Session, build: Build, data: Mapping[str, Any]) -> bool:
+    """Apply a source-build report; returns whether anything changed."""
+    status = parse_status(data["status"]) if data.get("status") is not None else None
+    started_on = _int_or_none(data, "started_on")
+    ended_on = _int_or_none(data, "ended_on")
+    if build.canceled:
+        return False
+    current = build.source_status
+    if current not in _SOURCE_RANK:
+        return False  # already importing or finished: a late or repeated report
+    if status is None or _rank(status, _SOURCE_RANK) < _SOURCE_RANK[current]:
+        return False
+    if status == current:
+        return False
+
+    for attr in ("srpm_url", "pkg_version"):
+        if data.get(attr):
+            setattr(build, attr, str(data[attr]))
+    if data.get("result_dir") is not None:
+        build.result_dir = str(data["result_dir"])
+    results = data.get("results")
+    if isinstance(results, dict):
+        build.source_results = results
+        if not data.get("pkg_version") and results.get("version"):
+            epoch = results.get("epoch")
+            evr = f"{results['version']}-{results.get('release', '')}".rstrip("-")
+            build.pkg_version = f"{epoch}:{evr}" if epoch else evr
+    pkg_name = data.get("pkg_name") or (results or {}).get("name")
+    if pkg_name:
+        _assign_package(session, build, str(pkg_name))
+
+    if status in _RUNNING:
+        build.source_status = status
+        build.started_on = build.started_on or started_on or now()
+    elif status == StatusEnum.succeeded:
+        build.started_on = build.started_on or started_on
+        exclude, exclusive = _excluded_arches(results if isinstance(results, dict) else None)
+        for chroot in build.chroots:
+            if chroot.status in FINISHED_STATES:
+                continue
+            if _arch_skipped(chroot.mock_chroot.arch, exclude, exclusive):
+                chroot.status = StatusEnum.skipped
+                chroot.ended_on = ended_on or now()
+            else:
+                chroot.status = StatusEnum.waiting
+        to_import = [c for c in build.chroots if c.status == StatusEnum.waiting]
+        build.source_status = StatusEnum.importing if to_import else StatusEnum.succeeded
+    elif status in FINISHED_STATES:
+        build.source_status = status
+        if status == StatusEnum.failed:
+            build.fail_type = FailTypeEnum.srpm_build_error
+        for chroot in build.chroots:
+            if chroot.status not in FINISHED_STATES:
+                chroot.status = status
+                chroot.ended_on = ended_on or now()
+    else:
+        build.source_status = status
+    if ended_on and build.source_status in FINISHED_STATES:
+        build.ended_on = ended_on
+    refresh_state(build)
+    return True
+
+
+def update_chroot(build: Build, data: Mapping[str, Any]) -> bool:
+    """Apply one chroot task's report; returns whether anything changed."""
+    name = data.get("chroot")
+    chroot = build.chroot(str(name)) if name else None
+    if chroot is None:
+        raise UpdateError(f"build {build.id} has no chroot {name!r}")
+    status = parse_status(data["status"]) if data.get("status") is not None else None
+    started_on = _int_or_none(data, "started_on")
+    ended_on = _int_or_none(data, "ended_on")
+    if build.canceled or status is None:
+        return False
+    if chroot.status in FINISHED_STATES:
+        return False
+    if _rank(status, _CHROOT_RANK) <= _rank(chroot.status, _CHROOT_RANK):
+        return False
+    if data.get("result_dir") is not None:
+        chroot.result_dir = str(data["result_dir"])
+    if status in FINISHED_STATES and isinstance(data.get("results"), dict):
+        chroot.results = data["results"]
+    if status in _RUNNING:
+        chroot.started_on = chroot.started_on or started_on or now()
+        build.started_on = build.started_on or chroot.started_on
+    if status in FINISHED_STATES:
+        chroot.started_on = chroot.started_on or started_on
+        chroot.ended_on = ended_on or now()
+    chroot.status = status
+    refresh_state(build)
+    return True
+
+
+def apply_update(session: Session, build: Build, data: Mapping[str, Any]) -> bool:
+    if is_source_task(build, data):
+        return update_source(session, build, data)
+    return update_chroot(build, data)
+
+
+def import_completed(build: Build, branch_commits: Mapping[str, str]) -> bool:
+    """dist-git imported the SRPM into ``branch_commits`` (branch → commit).
+
+    Chroots whose branch got a commit become ``pending`` with that git hash; the other
+    waiting chroots failed to import.  Returns False for a build that is not importing
+    (a repeated or late report).
+    """
+    if build.source_status != StatusEnum.importing or build.canceled:
+        return False
+    imported = 0
+    for chroot in build.chroots:
+        if chroot.status != StatusEnum.waiting:
+            continue
+        git_hash = branch_commits.get(chroot.mock_chroot.distgit_branch)
+        if git_hash:
+            chroot.git_hash = str(git_hash)
+            chroot.status = StatusEnum.pending
+            imported += 1
+        else:
+            chroot.status = StatusEnum.failed
+            chroot.ended_on = now()
+    if imported:
+        build.source_status = StatusEnum.succeeded
+    else:
+        build.source_status = StatusEnum.failed
+        build.fail_type = FailTypeEnum.srpm_import_failed
+    refresh_state(build)
+    return True
+
+
+def _request_cancel(session: Session, task_id: str) -> None:
+    if session.scalar(select(CancelRequest).where(CancelRequest.what == task_id)) is None:
+        session.add(CancelRequest(what=task_id))
+
+
+def cancel_build(session: Session, build: Build) -> bool:
+    """Cancel every unfinished task of ``build``; running ones get a cancel request.
+
+    Returns False when the build has already finished (nothing to cancel).
+    """
+    if build.canceled or build.state in FINISHED_STATES:
+        return False
+    build.canceled = True
+    if build.source_status in _RUNNING:
+        _request_cancel(session, build.task_id)
+    if build.source_status not in FINISHED_STATES:
+        build.source_status = StatusEnum.canceled
+    for chroot in build.chroots:
+        if chroot.status in _RUNNING:
+            _request_cancel(session, chroot.task_id)
+        if chroot.status not in FINISHED_STATES:
+            chroot.status = StatusEnum.canceled
+            chroot.ended_on = now()
+    refresh_state(build)
+    return True
+
+
+def find_task(session: Session, task_id: str) -> tuple[Build, BuildChroot | None] | None:
+    """The build (and chroot) of ``<build_id>`` or ``<build_id>-<chroot>``; None if gone."""
+    build_part, _, chroot_name = task_id.partition("-")
+    if not build_part.isdigit():
+        raise UpdateError(f"invalid task id {task_id!r}: expected <build_id>[-<chroot>]")
+    build = session.get(Build, int(build_part))
+    if build is None:
+        return None
+    if not chroot_name:
+        return build, None
+    chroot = build.chroot(chroot_name)
+    if chroot is None:
+        return None
+    return build, chroot
+
+
+def task_canceled(session: Session, task_id: str, was_running: bool) -> None:
+    """The backend stopped (or never had) ``task_id``: drop its cancel request.
+
+    A task the backend was not running is marked canceled here, since no final report
+    will come for it.
+    """
+    request = session.scalar(select(CancelRequest).where(CancelRequest.what == task_id))
+    if request is not None:
+        session.delete(request)
+    if was_running:
+        return
+    found = find_task(session, task_id)
+    if found is None:
+        return
+    build, chroot = found
+    if chroot is None:
+        if build.source_status not in FINISHED_STATES:
+            build.source_status = StatusEnum.canceled
+            refresh_state(build)
+    elif chroot.status not in FINISHED_STATES:
+        set_chroot_status(chroot, StatusEnum.canceled)
+
+
+def reschedule(build: Build, task_id: str, chroot_name: str | None) -> tuple[str, str]:
+    """Put a starting/running task back to pending (its builder died); (result, message)."""
+    if build.canceled:
+        return "noop", "build was canceled, ignoring"
+    if task_id == build.task_id or chroot_name in (None, SRPM_CHROOT):
+        if build.source_status in _RUNNING:
+            build.source_status = StatusEnum.pending
+            refresh_state(build)
+            return "done", f"source build {build.id} rescheduled"
+        return "noop", "source build is not starting or running, ignoring"
+    chroot = build.chroot(chroot_name or "")
+    if chroot is not None and chroot.status in _RUNNING:
+        set_chroot_status(chroot, StatusEnum.pending)
+        return "done", f"build {build.id} chroot {chroot.name} rescheduled"
+    return "noop", "build chroot is not starting or running, ignoring"
+
+
+def starting(build: Build, data: Mapping[str, Any]) -> bool:
+    """A worker is about to start a task of ``build``: may it?  Marks it starting."""
+    if build.canceled:
+        return False
+    if is_source_task(build, {k: v for k, v in data.items() if k != "status"}):
+        if build.source_status not in (StatusEnum.pending, *_RUNNING):
+            return False
+        if build.source_status == StatusEnum.pending:
+            build.source_status = StatusEnum.starting
+            build.started_on = build.started_on or now()
+            refresh_state(build)
+        return True
+    chroot = build.chroot(str(data.get("chroot")))
+    if chroot is None or chroot.status not in (StatusEnum.pending, *_RUNNING):
+        return False
+    if chroot.status == StatusEnum.pending:
+        set_chroot_status(chroot, StatusEnum.starting)
+        build.started_on = build.started_on or chroot.started_on
+    return True
