@@ -1,0 +1,1 @@
+"""copr-rpmbuild: the Copr builder agent."""

@@ -1,0 +1,32 @@
+"""Buildroots for the RPM phase: mock where installed, else rpmbuild in bubblewrap."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Protocol
+
+from copr_rpmbuild.context import BuildContext
+from copr_rpmbuild.errors import InfrastructureError
+from copr_rpmbuild.task import BuildTask
+
+
+class Builder(Protocol):
+    name: str
+
+    def build(self, ctx: BuildContext, task: BuildTask, spec: Path, sourcedir: Path) -> Path:
+        """Build ``spec``; the directory holding the SRPM and RPMs it made."""
+        ...
+
+
+def choose_builder(ctx: BuildContext) -> Builder:
+    from copr_rpmbuild.builders.bwrap import BwrapBuilder
+    from copr_rpmbuild.builders.mock import MockBuilder
+
+    wanted = ctx.settings.buildroot
+    has_mock = shutil.which("mock") is not None
+    if wanted == "mock" and not has_mock:
+        raise InfrastructureError("buildroot = mock, but mock is not installed on this builder")
+    if wanted == "mock" or (wanted == "auto" and has_mock):
+        return MockBuilder()
+    return BwrapBuilder()

@@ -1,0 +1,92 @@
+"""RPM phase without mock: ``rpmbuild -ba`` of the dist-git spec inside the sandbox.
+
+The host system is the buildroot, so ``BuildRequires`` are not installed: the build gets
+what the builder machine has, and says so in the log. ``%dist`` and ``%fedora``/``%rhel``
+follow the chroot; ``%buildtag`` is ``.copr<build_id>``; ``%vendor`` and ``%packager``
+come from the settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from copr_rpmbuild import rpmtools
+from copr_rpmbuild.context import BuildContext
+from copr_rpmbuild.errors import BuildFailure, InfrastructureError
+from copr_rpmbuild.task import BuildTask
+
+
+def task_macros(ctx: BuildContext, task: BuildTask) -> dict[str, str]:
+    values = {
+        "owner": task.project_owner,
+        "project": task.project_name,
+        "submitter": task.submitter or task.project_owner,
+    }
+    return {
+        **rpmtools.distro_macros(task.chroot_name, ctx.settings.rawhide_version),
+        "buildtag": f".copr{task.build_id}",
+        "vendor": ctx.settings.vendor.format(**values),
+        "packager": ctx.settings.packager.format(**values),
+        "copr_username": task.project_owner,
+        "copr_projectname": task.project_name,
+    }
+
+
+def with_args(task: BuildTask) -> list[str]:
+    args: list[str] = []
+    for option in task.with_opts:
+        args += ["--with", option]
+    for option in task.without_opts:
+        args += ["--without", option]
+    return args
+
+
+class BwrapBuilder:
+    name = "bwrap"
+
+    def build(self, ctx: BuildContext, task: BuildTask, spec: Path, sourcedir: Path) -> Path:
+        chroot = task.chroot_name
+        host = rpmtools.host_arch()
+        if chroot.arch not in (host, "noarch"):
+            raise InfrastructureError(
+                f"this builder ({host}) cannot build for {chroot.arch} without mock"
+            )
+        macros = task_macros(ctx, task)
+        load = rpmtools.fallback_macros(ctx.workspace)
+        box = ctx.sandbox(network=task.enable_net)
+        ctx.log.line(f"Buildroot: the host system, rpmbuild in a {box.describe()}")
+        ctx.log.line(
+            "The host buildroot does not install BuildRequires: the build gets only what is "
+            "installed on the builder machine"
+        )
+        requires = rpmtools.spec_buildrequires(box, ctx.limits, spec, macros, load)
+        if requires:
+            ctx.log.line("BuildRequires not installed by this buildroot: " + ", ".join(requires))
+        if task.repos or task.buildroot_pkgs:
+            ctx.log.line(
+                "Repositories and buildroot packages of the task are not used by the host "
+                "buildroot: "
+                + ", ".join([r.baseurl for r in task.repos] + list(task.buildroot_pkgs))
+            )
+        ctx.log.line("Macros: " + ", ".join(f"%{k}={v!r}" for k, v in macros.items()))
+        topdir = ctx.subdir("rpmbuild")
+        argv = [
+            "rpmbuild",
+            "-ba",
+            "--nodeps",
+            "--load",
+            box.inside(load),
+            *rpmtools.define_args(macros),
+            "--define",
+            f"_topdir {box.inside(topdir)}",
+            "--define",
+            f"_sourcedir {box.inside(sourcedir)}",
+            *with_args(task),
+            box.inside(spec),
+        ]
+        status = ctx.run_sandboxed(
+            argv, cwd=sourcedir, network=task.enable_net, describe="rpmbuild -ba"
+        )
+        if status != 0:
+            raise BuildFailure(f"rpmbuild failed (exit status {status})")
+        return topdir

@@ -1,0 +1,70 @@
+"""RPM phase with mock: the chroot config from ``mock-configs/`` plus the task's repos,
+buildroot packages, network, isolation and bootstrap, rendered from ``copr-build.cfg.j2``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from copr_rpmbuild import runner
+from copr_rpmbuild.builders.bwrap import task_macros, with_args
+from copr_rpmbuild.context import BuildContext
+from copr_rpmbuild.errors import BuildFailure, InfrastructureError
+from copr_rpmbuild.task import BuildTask
+
+TEMPLATE = "copr-build.cfg.j2"
+
+
+def render_mock_config(ctx: BuildContext, task: BuildTask) -> str:
+    configs = ctx.settings.mock_configs_dir
+    if not (configs / TEMPLATE).is_file():
+        raise InfrastructureError(f"the mock config template {configs / TEMPLATE} is missing")
+    ours = configs / f"{task.chroot}.cfg"
+    include = str(ours) if ours.is_file() else f"/etc/mock/{task.chroot}.cfg"
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(configs)),
+        autoescape=False,  # noqa: S701 - renders a Python config file, not HTML
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return env.get_template(TEMPLATE).render(
+        include=include,
+        chroot=task.chroot,
+        macros=task_macros(ctx, task),
+        repos=[repo.model_dump() for repo in task.repos],
+        buildroot_pkgs=task.buildroot_pkgs,
+        enable_net=task.enable_net,
+        isolation=task.isolation or "default",
+        bootstrap=task.bootstrap or "default",
+        bootstrap_image=(task.model_extra or {}).get("bootstrap_image"),
+    )
+
+
+class MockBuilder:
+    name = "mock"
+
+    def build(self, ctx: BuildContext, task: BuildTask, spec: Path, sourcedir: Path) -> Path:
+        config = ctx.workspace / "mock.cfg"
+        config.write_text(render_mock_config(ctx, task))
+        ctx.log.line(f"Buildroot: mock chroot {task.chroot} (config {config})")
+        ctx.log.line(config.read_text())
+        out = ctx.subdir("mock-results")
+        base = ["mock", "-r", str(config), "--resultdir", str(out), *with_args(task)]
+        status = runner.run(
+            [*base, "--buildsrpm", "--spec", str(spec), "--sources", str(sourcedir)],
+            ctx.limits,
+            describe="mock --buildsrpm",
+        )
+        srpms = sorted(out.glob("*.src.rpm"))
+        if status != 0 or len(srpms) != 1:
+            raise BuildFailure(f"mock could not make the SRPM (exit status {status})")
+        status = runner.run(
+            [*base, "--rebuild", str(srpms[0]), "--no-clean"],
+            ctx.limits,
+            describe="mock --rebuild",
+        )
+        if status != 0:
+            raise BuildFailure(f"mock build failed (exit status {status})")
+        return out

@@ -1,0 +1,117 @@
+"""copr-rpmbuild settings: a TOML file (``-c``) and ``COPR_RPMBUILD_*`` variables.
+
+See README.md for every key. Paths default to the layout of an installed builder
+(``/var/lib/copr-rpmbuild``); tests and local stacks point them elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from copr_common.settings import ServiceSettings, load_settings
+
+DEFAULT_CONFIG_FILE = Path("/etc/copr-rpmbuild/rpmbuild.toml")
+ENV_PREFIX = "COPR_RPMBUILD_"
+# In a source checkout the mock configs sit next to this package's folder.
+_CHECKOUT_MOCK_CONFIGS = Path(__file__).resolve().parents[2] / "mock-configs"
+_INSTALLED_MOCK_CONFIGS = Path("/usr/share/copr-rpmbuild/mock-configs")
+
+PROTOCOLS = ("https", "http", "ftp", "git", "ssh", "file")
+
+
+class DistGitInstance(ServiceSettings):
+    """A dist-git whose lookaside cache we know, matched by the clone URL's host."""
+
+    clone_hostnames: list[str]
+    lookaside_url: str
+    # Fields: {name} (package), {namespace} (path before it), {filename}, {hashtype}, {hash}.
+    lookaside_uri_pattern: str = "{namespace}/{name}/{filename}/{hashtype}/{hash}/{filename}"
+    sources_file: str = "sources"
+    default_hashtype: str = "md5"
+
+
+def _fedora_instance() -> dict[str, DistGitInstance]:
+    return {
+        "fedora": DistGitInstance(
+            clone_hostnames=["src.fedoraproject.org", "pkgs.fedoraproject.org"],
+            lookaside_url="https://src.fedoraproject.org/repo/pkgs",
+            lookaside_uri_pattern="{name}/{filename}/{hashtype}/{hash}/{filename}",
+        )
+    }
+
+
+class RpmbuildSettings(ServiceSettings):
+    frontend_url: str = "http://localhost:5000"
+    # This project's dist-git: where RPM tasks' git_repo lives and its lookaside cache,
+    # laid out as <lookaside>/<owner>/<dirname>/<package>/<filename>/<hashtype>/<hash>/<filename>.
+    distgit_clone_url: str = "http://localhost:5001/git"
+    distgit_lookaside_url: str = "http://localhost:5001/repo/pkgs"
+    distgit_instances: dict[str, DistGitInstance] = Field(default_factory=_fedora_instance)
+    pypi_url: str = "https://pypi.org/pypi"
+
+    resultdir: Path = Path("/var/lib/copr-rpmbuild/results")
+    workspace_dir: Path = Path("/var/lib/copr-rpmbuild/workspace")
+    # Holds the pid file, the lock, the exit status of the last run and the live log link.
+    state_dir: Path = Path("/var/lib/copr-rpmbuild")
+
+    enabled_protocols: list[str] = ["https", "http", "git", "ftp"]
+    max_download_size: int = 4 * 1024**3
+    max_log_size: int = 200 * 1024**2
+    max_result_size: int = 20 * 1024**3
+    tmpfs_size: int = 2 * 1024**3
+    default_timeout: int = 18000
+    # Address-space limit per process = max(task memory_reqs, this), in MiB.
+    min_memory_mb: int = 4096
+    kill_grace: float = 10.0
+
+    buildroot: Literal["auto", "mock", "bwrap"] = "auto"
+    sandbox_user: str = "nobody"
+    mock_configs_dir: Path = (
+        _CHECKOUT_MOCK_CONFIGS if _CHECKOUT_MOCK_CONFIGS.is_dir() else _INSTALLED_MOCK_CONFIGS
+    )
+    rawhide_version: int | None = None
+    vendor: str = "Copr ({owner}/{project})"
+    packager: str = "Copr build system (submitted by {submitter})"
+
+    @field_validator("enabled_protocols")
+    @classmethod
+    def _known_protocols(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(PROTOCOLS))
+        if unknown:
+            raise ValueError(f"unknown protocols {unknown}: choose from {', '.join(PROTOCOLS)}")
+        return value
+
+    @field_validator("max_download_size", "max_log_size", "max_result_size", "tmpfs_size")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be a positive number of bytes")
+        return value
+
+    @property
+    def pidfile(self) -> Path:
+        return self.state_dir / "pid"
+
+    @property
+    def lockfile(self) -> Path:
+        return self.state_dir / "lock"
+
+    @property
+    def statusfile(self) -> Path:
+        return self.state_dir / "exit-status"
+
+    @property
+    def live_log(self) -> Path:
+        return self.resultdir / "builder-live.log"
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> RpmbuildSettings:
+    """Settings from ``path`` (or the default file when it exists) and the environment."""
+    file: Path | None = Path(path) if path is not None else None
+    if file is None and DEFAULT_CONFIG_FILE.exists():
+        file = DEFAULT_CONFIG_FILE
+    return load_settings(RpmbuildSettings, ENV_PREFIX, file=file)

@@ -1,0 +1,46 @@
+"""Why a build stopped, and the exit code each reason maps to.
+
+The split matters to the backend: a build failure is the package's fault and is final, an
+infrastructure failure may succeed on another builder, and a cancel was asked for.
+"""
+
+from __future__ import annotations
+
+EXIT_SUCCESS = 0
+EXIT_BUILD_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INFRASTRUCTURE = 3
+EXIT_CANCELED = 4
+EXIT_TIMEOUT = 5
+
+
+class CoprBuildError(Exception):
+    """Base of every reason a build stops early; ``exit_code`` is what the CLI returns."""
+
+    exit_code = EXIT_BUILD_FAILED
+
+
+class BuildFailure(CoprBuildError):
+    """The package (its spec, sources, script or build) is at fault."""
+
+
+class LimitExceeded(BuildFailure):
+    """The build went over a limit: log size, result-dir disk use or download size."""
+
+
+class BuildTimeout(BuildFailure):
+    """The build ran longer than the task's timeout and was killed."""
+
+    exit_code = EXIT_TIMEOUT
+
+
+class InfrastructureError(CoprBuildError):
+    """The builder could not do its part: task not fetched, tool missing, lock held."""
+
+    exit_code = EXIT_INFRASTRUCTURE
+
+
+class BuildCanceled(CoprBuildError):
+    """Somebody asked the build to stop (SIGINT/SIGTERM, or copr-rpmbuild-cancel)."""
+
+    exit_code = EXIT_CANCELED

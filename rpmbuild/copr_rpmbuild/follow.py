@@ -1,0 +1,84 @@
+"""``copr-rpmbuild-log``: print the live log of the (detached) build until it ends.
+
+Waits up to ``--wait`` seconds for a build to appear, prints its ``builder-live.log`` from
+the start and keeps printing as it grows; when the build has ended it prints the rest and
+exits with the build's exit code (see ``copr-rpmbuild --help``), or 3 when no build ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from copr_common.settings import SettingsError
+from copr_rpmbuild import proctree
+from copr_rpmbuild.config import RpmbuildSettings, load_config
+from copr_rpmbuild.errors import EXIT_INFRASTRUCTURE, EXIT_USAGE
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def build_status(settings: RpmbuildSettings) -> tuple[bool, int | None]:
+    """(running, exit status): a build runs while its pid lives and no status is written."""
+    status = _read_int(settings.statusfile)
+    if status is not None:
+        return False, status
+    pid = _read_int(settings.pidfile)
+    if pid is None:
+        return False, None
+    return proctree.is_alive(pid), None
+
+
+def follow(settings: RpmbuildSettings, wait: float, out: int = 1) -> int:
+    deadline = time.monotonic() + wait
+    while not settings.live_log.exists() or _read_int(settings.pidfile) is None:
+        if time.monotonic() > deadline:
+            print("copr-rpmbuild-log: no build has started", file=sys.stderr)
+            return EXIT_INFRASTRUCTURE
+        time.sleep(0.2)
+    with settings.live_log.open("rb") as stream:
+        while True:
+            running, status = build_status(settings)
+            chunk = stream.read(65536)
+            while chunk:
+                os.write(out, chunk)
+                chunk = stream.read(65536)
+            if not running:
+                # One more read: the build may have written its last lines as it ended.
+                rest = stream.read()
+                if rest:
+                    os.write(out, rest)
+                return status if status is not None else EXIT_INFRASTRUCTURE
+            time.sleep(0.2)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="copr-rpmbuild-log", description=__doc__)
+    parser.add_argument("-c", "--config", type=Path, help="copr-rpmbuild settings file")
+    parser.add_argument(
+        "--wait", type=float, default=120.0, help="seconds to wait for a build to appear"
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load_config(args.config)
+    except SettingsError as error:
+        print(f"copr-rpmbuild-log: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return follow(settings, args.wait)
+    except KeyboardInterrupt:
+        return EXIT_INFRASTRUCTURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

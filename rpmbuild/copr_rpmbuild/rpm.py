@@ -1,0 +1,81 @@
+"""The RPM phase: dist-git sources at ``git_hash`` → SRPM and RPMs for the task's chroot.
+
+The result dir gets the packages and ``results.json`` (``{"packages": [{name, epoch,
+version, release, arch}, ...]}``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from copr_rpmbuild import rpmtools
+from copr_rpmbuild.builders import choose_builder
+from copr_rpmbuild.context import BuildContext
+from copr_rpmbuild.errors import BuildFailure, InfrastructureError, LimitExceeded
+from copr_rpmbuild.fetch import FetchError
+from copr_rpmbuild.lookaside import Lookaside, fetch_sources, split_repo_path
+from copr_rpmbuild.providers.base import regular_file, single_spec
+from copr_rpmbuild.runner import disk_usage
+from copr_rpmbuild.task import BuildTask
+
+LOOKASIDE_PATTERN = "{namespace}/{name}/{filename}/{hashtype}/{hash}/{filename}"
+
+
+def fetch_distgit(ctx: BuildContext, task: BuildTask) -> tuple[Path, Path]:
+    """Clone the task's dist-git repo and its lookaside sources; (spec, repo)."""
+    repo = ctx.workspace / "repo"
+    try:
+        ctx.clone(task.git_repo, repo, task.git_hash)
+    except FetchError as error:
+        raise InfrastructureError(f"dist-git: {error}") from None
+    namespace, name = split_repo_path(task.git_repo, ctx.settings.distgit_clone_url)
+    lookaside = Lookaside(
+        url=ctx.settings.distgit_lookaside_url,
+        pattern=LOOKASIDE_PATTERN,
+        name=name,
+        namespace=namespace,
+    )
+    fetch_sources(ctx, repo, lookaside, "sources")
+    wanted = f"{task.package_name or name}.spec"
+    spec = single_spec(repo, wanted if (repo / wanted).is_file() else "", what="dist-git repo")
+    return spec, repo
+
+
+def built_packages(directory: Path) -> list[Path]:
+    found: list[Path] = []
+    for dirpath, _dirs, files in os.walk(directory):
+        for name in files:
+            path = Path(dirpath) / name
+            if name.endswith(".rpm") and regular_file(path):
+                found.append(path)
+    return sorted(found, key=lambda p: p.name)
+
+
+def run_rpm_phase(ctx: BuildContext, task: BuildTask) -> dict[str, Any]:
+    ctx.log.line(f"RPM phase: build {task.build_id} for {task.chroot}")
+    spec, repo = fetch_distgit(ctx, task)
+    builder = choose_builder(ctx)
+    outdir = builder.build(ctx, task, spec, repo)
+    packages = built_packages(outdir)
+    if not any(not p.name.endswith(".src.rpm") for p in packages):
+        raise BuildFailure("the build finished without making any binary RPM")
+    total = sum(p.stat().st_size for p in packages)
+    if total > ctx.settings.max_result_size:
+        raise LimitExceeded(
+            f"the built packages take {total} bytes, over the limit of "
+            f"{ctx.settings.max_result_size} bytes"
+        )
+    ctx.resultdir.mkdir(parents=True, exist_ok=True)
+    nevras = []
+    for package in packages:
+        nevras.append(rpmtools.query_package(package).as_dict())
+        shutil.copyfile(package, ctx.resultdir / package.name)
+        ctx.log.line(f"Wrote {package.name}")
+    results = {"packages": nevras}
+    (ctx.resultdir / "results.json").write_text(json.dumps(results, indent=4) + "\n")
+    ctx.log.line(f"Result dir holds {disk_usage(ctx.resultdir)} bytes")
+    return results

@@ -1,0 +1,215 @@
+"""rpm and rpmbuild, as a build uses them: spec queries and builds run in the sandbox
+(a spec is code: ``%(...)`` runs at parse time), header queries of finished packages run
+on the host.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from copr_common.chroots import ChrootName
+from copr_rpmbuild import runner
+from copr_rpmbuild.errors import BuildFailure, InfrastructureError
+from copr_rpmbuild.sandbox import Sandbox
+
+_SOURCE_LINE = re.compile(r"^\s*(Source|Patch)(\d*)\s*:\s*(\S+)", re.IGNORECASE)
+_DISTROS_RHEL = {"epel", "centos-stream", "rhel", "almalinux", "rocky", "oraclelinux"}
+
+
+@dataclass(frozen=True)
+class Nevra:
+    name: str
+    epoch: int | None
+    version: str
+    release: str
+    arch: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "epoch": self.epoch,
+            "version": self.version,
+            "release": self.release,
+            "arch": self.arch,
+        }
+
+
+def fallback_macros(workspace: Path) -> Path:
+    """Definitions for macros a Fedora buildroot has and the host's rpm may lack.
+
+    ``%autorelease``/``%autochangelog`` (rpmautospec) are what pyp2spec and many Fedora
+    specs use; without them the spec does not even parse.
+    """
+    stamp = time.strftime("%a %b %d %Y", time.gmtime())
+    path = workspace / "copr-fallback.macros"
+    path.write_text(
+        "%autorelease(e:s:pb:n) %{?-b*}%{!?-b:1}%{?-e:.%{-e*}}%{?-s:.%{-s*}}%{!?-n:%{?dist}}\n"
+        f"%autochangelog * {stamp} Copr Build System <copr@localhost> - %{{version}}-1\\\n"
+        "- Built by Copr (rpmautospec is not available on this builder)\n"
+    )
+    return path
+
+
+def distro_macros(chroot: ChrootName, rawhide_version: int | None) -> dict[str, str]:
+    """``%dist`` and the distro-version macros (``%fedora``, ``%rhel``) for ``chroot``."""
+    macros = {"dist": chroot.dist_tag(rawhide_version)}
+    version = chroot.version
+    if version == "rawhide" and rawhide_version is not None:
+        version = str(rawhide_version)
+    major = version.split(".", 1)[0]
+    if chroot.os == "fedora" and major.isdigit():
+        macros["fedora"] = major
+    elif chroot.os in _DISTROS_RHEL and major.isdigit():
+        macros["rhel"] = major
+        if chroot.os == "epel":
+            macros["epel"] = major
+    return macros
+
+
+def define_args(macros: Mapping[str, str]) -> list[str]:
+    args: list[str] = []
+    for name, value in macros.items():
+        args += ["--define", f"{name} {value}" if value else f"{name} %{{nil}}"]
+    return args
+
+
+def _sandboxed_output(
+    sandbox: Sandbox,
+    limits: runner.Limits,
+    argv: list[str],
+    *,
+    cwd: str,
+    what: str,
+) -> str:
+    """Run a short query in the sandbox; its stdout, its stderr into the live log."""
+    limits.check()
+    command = sandbox.command(argv, cwd=cwd, network=False)
+    timeout = max(1.0, min(300.0, limits.remaining()))
+    try:
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            start_new_session=True,
+        )
+    except subprocess.TimeoutExpired:
+        raise BuildFailure(f"{what} did not finish within {int(timeout)} s") from None
+    if result.stderr:
+        limits.log.write(result.stderr[:65536])
+    if result.returncode != 0:
+        raise BuildFailure(f"{what} failed (exit status {result.returncode})")
+    return result.stdout.decode(errors="replace")
+
+
+def spec_sources(
+    sandbox: Sandbox,
+    limits: runner.Limits,
+    spec: Path,
+    macros: Mapping[str, str],
+    load: Path,
+) -> list[str]:
+    """The Source and Patch values of ``spec``, macros expanded."""
+    parsed = _sandboxed_output(
+        sandbox,
+        limits,
+        ["rpmspec", "--load", sandbox.inside(load), *define_args(macros), "-P", sandbox.inside(spec)],
+        cwd=sandbox.inside(spec.parent),
+        what=f"parsing {spec.name}",
+    )
+    return [m.group(3) for line in parsed.splitlines() if (m := _SOURCE_LINE.match(line))]
+
+
+def spec_buildrequires(
+    sandbox: Sandbox,
+    limits: runner.Limits,
+    spec: Path,
+    macros: Mapping[str, str],
+    load: Path,
+) -> list[str]:
+    out = _sandboxed_output(
+        sandbox,
+        limits,
+        [
+            "rpmspec",
+            "--load",
+            sandbox.inside(load),
+            *define_args(macros),
+            "-q",
+            "--buildrequires",
+            sandbox.inside(spec),
+        ],
+        cwd=sandbox.inside(spec.parent),
+        what=f"querying the BuildRequires of {spec.name}",
+    )
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def spec_arch_tags(
+    sandbox: Sandbox,
+    limits: runner.Limits,
+    spec: Path,
+    macros: Mapping[str, str],
+    load: Path,
+) -> dict[str, list[str]]:
+    """ExclusiveArch, ExcludeArch and BuildArch of ``spec`` under ``macros``."""
+    fmt = "exclusivearch:[%{EXCLUSIVEARCH} ]\nexcludearch:[%{EXCLUDEARCH} ]\nbuildarch:[%{BUILDARCHS} ]\n"
+    out = _sandboxed_output(
+        sandbox,
+        limits,
+        [
+            "rpmspec",
+            "--load",
+            sandbox.inside(load),
+            *define_args(macros),
+            "-q",
+            "--srpm",
+            "--qf",
+            fmt,
+            sandbox.inside(spec),
+        ],
+        cwd=sandbox.inside(spec.parent),
+        what=f"querying the architectures of {spec.name}",
+    )
+    tags: dict[str, list[str]] = {"exclusivearch": [], "excludearch": [], "buildarch": []}
+    for line in out.splitlines():
+        key, _, values = line.partition(":")
+        if key in tags:
+            tags[key] = sorted(set(values.split()))
+    return tags
+
+
+def query_package(path: Path) -> Nevra:
+    """NEVRA from the header of a built package (arch ``src`` for SRPMs)."""
+    fmt = "%{NAME}\\n%{EPOCH}\\n%{VERSION}\\n%{RELEASE}\\n%{ARCH}\\n%{SOURCERPM}\\n"
+    result = subprocess.run(
+        ["rpm", "-qp", "--nosignature", "--nodigest", "--qf", fmt, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    lines = result.stdout.split("\n")
+    if result.returncode != 0 or len(lines) < 6:
+        raise BuildFailure(f"{path.name} is not a readable RPM package: {result.stderr.strip()}")
+    name, epoch, version, release, arch, source_rpm = lines[:6]
+    is_source = source_rpm == "(none)"
+    return Nevra(
+        name=name,
+        epoch=int(epoch) if epoch.isdigit() else None,
+        version=version,
+        release=release,
+        arch="src" if is_source else arch,
+    )
+
+
+def host_arch() -> str:
+    result = subprocess.run(["rpm", "--eval", "%{_arch}"], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise InfrastructureError("rpm is not installed on this builder")
+    return result.stdout.strip()

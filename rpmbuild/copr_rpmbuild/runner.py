@@ -1,0 +1,191 @@
+"""Running one command of a build under the build's limits.
+
+Output (stdout and stderr together) streams into the live log. The command is stopped —
+with its whole process tree, INT then TERM then KILL — when the task's deadline passes,
+when the log reaches its cap, when the watched directory outgrows its disk quota, or when
+the build is canceled.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from copr_rpmbuild import proctree
+from copr_rpmbuild.errors import BuildCanceled, BuildTimeout, InfrastructureError, LimitExceeded
+from copr_rpmbuild.livelog import LiveLog
+
+_DISK_CHECK_INTERVAL = 1.0
+
+
+class CancelFlag:
+    """Set from a signal handler; checked by every loop that may run for long."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def set(self, signum: int) -> None:
+        self.signum = signum
+
+    def __bool__(self) -> bool:
+        return self.signum is not None
+
+    def install(self) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, lambda num, _frame: self.set(num))
+
+    def check(self) -> None:
+        if self.signum is not None:
+            name = signal.Signals(self.signum).name
+            raise BuildCanceled(f"the build was canceled ({name})")
+
+
+@dataclass
+class Limits:
+    """What every command of one build shares: its deadline, log, quota and cancel flag."""
+
+    log: LiveLog
+    deadline: float
+    timeout: int
+    grace: float
+    cancel: CancelFlag = field(default_factory=CancelFlag)
+    watch_dir: Path | None = None
+    max_disk: int | None = None
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def check(self) -> None:
+        self.cancel.check()
+        if self.remaining() <= 0:
+            raise BuildTimeout(f"the build timed out: it ran longer than {self.timeout} s")
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes used by the regular files below ``path`` (hard links counted once)."""
+    total = 0
+    seen: set[tuple[int, int]] = set()
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                stat = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            key = (stat.st_dev, stat.st_ino)
+            if key in seen:
+                continue
+            seen.add(key)
+            total += stat.st_blocks * 512
+    return total
+
+
+def run(
+    argv: Sequence[str],
+    limits: Limits,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    describe: str | None = None,
+) -> int:
+    """Run ``argv`` to its end and return its exit status; raise when a limit stops it."""
+    limits.check()
+    label = describe or argv[0]
+    # Processes already below us (say, a test's servers) are not this command's leftovers.
+    before = set(proctree.descendants(os.getpid()))
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+        )
+    except OSError as error:
+        raise InfrastructureError(f"cannot run {label}: {error.strerror}") from None
+    assert proc.stdout is not None
+    stream = proc.stdout
+    fd = stream.fileno()
+    os.set_blocking(fd, False)
+    next_disk_check = time.monotonic() + _DISK_CHECK_INTERVAL
+    stop: Exception | None = None
+    open_pipe = True
+    try:
+        while True:
+            if open_pipe:
+                ready, _, _ = select.select([fd], [], [], 0.2)
+                if ready:
+                    try:
+                        data = os.read(fd, 65536)
+                    except BlockingIOError:
+                        data = b""
+                    if data:
+                        if not limits.log.write(data):
+                            stop = LimitExceeded(
+                                f"{label} printed more than the log limit of "
+                                f"{limits.log.limit} bytes"
+                            )
+                            break
+                    elif data == b"":
+                        open_pipe = False
+            else:
+                time.sleep(0.05)
+            if proc.poll() is not None and not open_pipe:
+                break
+            if proc.poll() is not None:
+                # The command ended; whatever still holds the pipe is a leftover of it.
+                _kill_leftovers(before | {proc.pid}, limits.grace)
+            if limits.cancel:
+                stop = BuildCanceled(f"the build was canceled while running {label}")
+                break
+            if limits.remaining() <= 0:
+                stop = BuildTimeout(
+                    f"the build timed out: it ran longer than {limits.timeout} s ({label} killed)"
+                )
+                break
+            if limits.watch_dir is not None and limits.max_disk is not None:
+                now = time.monotonic()
+                if now >= next_disk_check:
+                    next_disk_check = now + _DISK_CHECK_INTERVAL
+                    used = disk_usage(limits.watch_dir)
+                    if used > limits.max_disk:
+                        stop = LimitExceeded(
+                            f"{label} used {used} bytes of disk, over the limit of "
+                            f"{limits.max_disk} bytes"
+                        )
+                        break
+    finally:
+        if stop is not None or proc.poll() is None:
+            proctree.terminate_tree(proc.pid, grace=limits.grace)
+        _kill_leftovers(before | {proc.pid}, 0.5)
+        proc.wait()
+        stream.close()
+        _reap_orphans(before)
+    if stop is not None:
+        raise stop
+    return proc.returncode
+
+
+def _kill_leftovers(keep: set[int], grace: float) -> None:
+    """Stop what a finished command left behind (daemons, background jobs)."""
+    leftovers = [p for p in proctree.descendants(os.getpid()) if p not in keep]
+    for leftover in leftovers:
+        proctree.terminate_tree(leftover, grace=grace)
+
+
+def _reap_orphans(keep: set[int]) -> None:
+    """Collect exit statuses of orphans that re-parented to us (we are a subreaper)."""
+    for pid in proctree.descendants(os.getpid()):
+        if pid in keep:
+            continue
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue

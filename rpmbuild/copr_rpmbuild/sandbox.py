@@ -1,0 +1,155 @@
+"""The bubblewrap sandbox that user-controlled code (specs, scripts, Makefiles) runs in.
+
+Inside: the host's ``/usr`` and ``/etc`` read-only, a private writable ``/builddir`` (the
+build's workspace), a private ``/tmp`` tmpfs with a size cap, a fresh PID, IPC, UTS and
+user namespace, no network unless asked for, and an unprivileged user — when copr-rpmbuild
+runs as root it drops to ``sandbox_user`` (``nobody``) before bwrap starts. Each process
+gets an address-space limit. Nothing of the host's ``$HOME``, ``/var`` or ``/root`` is there.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from copr_rpmbuild.errors import InfrastructureError
+
+INSIDE_ROOT = PurePosixPath("/builddir")
+INSIDE_HOME = "/tmp/home"
+_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+_TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+
+
+@dataclass
+class Sandbox:
+    workspace: Path
+    network: bool = False
+    tmpfs_size: int = 2 * 1024**3
+    memory_bytes: int | None = None
+    sandbox_user: str | None = "nobody"
+    env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if shutil.which("bwrap") is None:
+            raise InfrastructureError("bwrap (bubblewrap) is not installed on this builder")
+        self._uid: int | None = None
+        self._gid: int | None = None
+        if os.geteuid() == 0 and self.sandbox_user:
+            try:
+                entry = pwd.getpwnam(self.sandbox_user)
+            except KeyError:
+                raise InfrastructureError(
+                    f"sandbox user {self.sandbox_user!r} does not exist on this builder"
+                ) from None
+            self._uid, self._gid = entry.pw_uid, entry.pw_gid
+
+    def describe(self) -> str:
+        who = (
+            f"host user {self.sandbox_user} (uid {self._uid})"
+            if self._uid is not None
+            else f"uid {os.geteuid()}"
+        )
+        net = "network enabled" if self.network else "no network"
+        return (
+            f"bubblewrap sandbox: read-only /usr and /etc, private /builddir and /tmp, "
+            f"new PID namespace, {net}, running as {who}"
+        )
+
+    def inside(self, host_path: Path) -> str:
+        """Where ``host_path`` (below the workspace) appears inside the sandbox."""
+        try:
+            relative = host_path.resolve().relative_to(self.workspace.resolve())
+        except ValueError:
+            raise InfrastructureError(f"{host_path} is outside the build workspace") from None
+        return str(INSIDE_ROOT / relative.as_posix()) if str(relative) != "." else str(INSIDE_ROOT)
+
+    def hand_over(self) -> None:
+        """Give the workspace to the sandbox user so it can write there."""
+        if self._uid is None or self._gid is None:
+            return
+        uid, gid = self._uid, self._gid
+        os.chown(self.workspace, uid, gid)
+        for dirpath, dirs, files in os.walk(self.workspace):
+            for name in dirs + files:
+                path = os.path.join(dirpath, name)
+                os.chown(path, uid, gid, follow_symlinks=False)
+
+    def command(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        network: bool | None = None,
+    ) -> list[str]:
+        use_network = self.network if network is None else network
+        wrap: list[str] = []
+        if self._uid is not None:
+            wrap += [
+                "setpriv",
+                f"--reuid={self._uid}",
+                f"--regid={self._gid}",
+                "--clear-groups",
+                "--inh-caps=-all",
+            ]
+        if self.memory_bytes:
+            wrap += ["prlimit", f"--as={self.memory_bytes}", "--"]
+        bwrap = [
+            "bwrap",
+            "--unshare-all",
+            *(["--share-net"] if use_network else []),
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "copr-builder",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            "--ro-bind",
+            "/etc",
+            "/etc",
+        ]
+        for name in _TOP_LEVEL:
+            host = Path("/") / name
+            if host.is_symlink():
+                bwrap += ["--symlink", os.readlink(host), f"/{name}"]
+            elif host.is_dir():
+                bwrap += ["--ro-bind", str(host), f"/{name}"]
+        bwrap += [
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--size",
+            str(self.tmpfs_size),
+            "--tmpfs",
+            "/tmp",
+            "--dir",
+            INSIDE_HOME,
+            "--size",
+            str(self.tmpfs_size),
+            "--tmpfs",
+            "/var/tmp",
+            "--bind",
+            str(self.workspace),
+            str(INSIDE_ROOT),
+            "--chdir",
+            cwd or str(INSIDE_ROOT),
+            "--clearenv",
+        ]
+        variables = {
+            "HOME": INSIDE_HOME,
+            "PATH": _PATH,
+            "LANG": "C.UTF-8",
+            "TMPDIR": "/tmp",
+            "USER": "builder",
+            **self.env,
+            **(env or {}),
+        }
+        for name, value in variables.items():
+            bwrap += ["--setenv", name, value]
+        return [*wrap, *bwrap, "--", *argv]

@@ -1,0 +1,157 @@
+"""The source phase: a task's source → one SRPM and ``results.json`` in the result dir.
+
+``results.json`` holds the SRPM's ``name``, ``epoch``, ``version`` and ``release``, the
+``exclusivearch``/``excludearch`` tags as built, and ``architecture_specific_tags``: per
+distro of the build (``fedora-41``) the ``exclusivearch``, ``excludearch`` and
+``buildarch`` values the spec gives under that distro's macros.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.parse
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from copr_common.chroots import ChrootName
+from copr_rpmbuild import rpmtools
+from copr_rpmbuild.context import BuildContext
+from copr_rpmbuild.errors import BuildFailure
+from copr_rpmbuild.providers import provider_for
+from copr_rpmbuild.providers.base import regular_file
+from copr_rpmbuild.task import SrpmTask
+
+_REMOTE = ("http://", "https://", "ftp://")
+
+
+def source_filename(value: str) -> str:
+    """The local name of a Source value; ``url#/name`` names the file explicitly."""
+    if "#/" in value:
+        return PurePosixPath(value.rsplit("#/", 1)[1]).name
+    return PurePosixPath(urllib.parse.urlsplit(value).path).name
+
+
+def download_missing_sources(ctx: BuildContext, spec: Path, sourcedir: Path, load: Path) -> None:
+    """Fetch each remote Source/Patch of ``spec`` not already in ``sourcedir`` (spectool -g)."""
+    box = ctx.sandbox(network=False)
+    for value in rpmtools.spec_sources(box, ctx.limits, spec, {}, load):
+        if not value.lower().startswith(_REMOTE):
+            continue
+        name = source_filename(value)
+        if not name or name in (".", ".."):
+            raise BuildFailure(f"cannot tell the file name of source {value!r}")
+        if (sourcedir / name).exists():
+            continue
+        ctx.download(value.split("#", 1)[0], sourcedir / name)
+
+
+def build_srpm_from_spec(ctx: BuildContext, spec: Path, sourcedir: Path) -> Path:
+    load = rpmtools.fallback_macros(ctx.workspace)
+    download_missing_sources(ctx, spec, sourcedir, load)
+    out = ctx.subdir("srpm-out")
+    box = ctx.sandbox(network=False)
+    ctx.log.line(f"Building the SRPM from {spec.name} (rpmbuild -bs, sandboxed, no network)")
+    status = ctx.run_sandboxed(
+        [
+            "rpmbuild",
+            "-bs",
+            "--nodeps",
+            "--load",
+            box.inside(load),
+            "--define",
+            f"_topdir {box.inside(ctx.subdir('rpmbuild'))}",
+            "--define",
+            f"_sourcedir {box.inside(sourcedir)}",
+            "--define",
+            f"_srcrpmdir {box.inside(out)}",
+            box.inside(spec),
+        ],
+        cwd=spec.parent,
+        network=False,
+        describe="rpmbuild -bs",
+    )
+    if status != 0:
+        raise BuildFailure(f"rpmbuild could not make the SRPM (exit status {status})")
+    srpms = [p for p in out.glob("*.src.rpm") if regular_file(p)]
+    if len(srpms) != 1:
+        raise BuildFailure("rpmbuild -bs did not leave exactly one SRPM")
+    return srpms[0]
+
+
+def extract_spec(ctx: BuildContext, srpm: Path) -> Path:
+    """The spec inside ``srpm``, unpacked in the sandbox."""
+    target = ctx.subdir("srpm-spec")
+    box = ctx.sandbox(network=False)
+    status = ctx.run_sandboxed(
+        [
+            "sh",
+            "-c",
+            'rpm2cpio "$1" | cpio -idm --quiet --no-absolute-filenames "*.spec"',
+            "sh",
+            box.inside(srpm),
+        ],
+        cwd=target,
+        network=False,
+        describe="unpacking the spec",
+    )
+    specs = [p for p in target.glob("*.spec") if regular_file(p)]
+    if status != 0 or len(specs) != 1:
+        raise BuildFailure(f"{srpm.name} does not hold exactly one spec file")
+    return specs[0]
+
+
+def distro_tags(ctx: BuildContext, spec: Path, distros: list[str]) -> dict[str, Any]:
+    load = rpmtools.fallback_macros(ctx.workspace)
+    box = ctx.sandbox(network=False)
+    tags: dict[str, Any] = {}
+    for distro in distros:
+        try:
+            chroot = ChrootName.parse(f"{distro}-noarch")
+        except ValueError:
+            ctx.log.line(f"Skipping arch tags for {distro!r}: not a <os>-<version> name")
+            continue
+        macros = rpmtools.distro_macros(chroot, ctx.settings.rawhide_version)
+        tags[distro] = rpmtools.spec_arch_tags(box, ctx.limits, spec, macros, load)
+    return tags
+
+
+def run_srpm_phase(ctx: BuildContext, task: SrpmTask) -> dict[str, Any]:
+    ctx.log.line(f"Source phase: source type {task.source_type.label}")
+    produced = provider_for(task.source_type)(ctx, task.source_json)
+    if produced.spec is not None:
+        spec = produced.spec
+        srpm = build_srpm_from_spec(ctx, spec, produced.sourcedir or spec.parent)
+    elif produced.srpm is not None:
+        srpm = produced.srpm
+        if not regular_file(srpm):
+            raise BuildFailure(f"{srpm.name} is not a regular file")
+        header = rpmtools.query_package(srpm)
+        if header.arch != "src":
+            raise BuildFailure(f"{srpm.name} is a binary RPM ({header.arch}), not a source RPM")
+        spec = extract_spec(ctx, srpm)
+    else:
+        raise BuildFailure("the source provider produced neither an SRPM nor a spec")
+
+    nevra = rpmtools.query_package(srpm)
+    if nevra.arch != "src":
+        raise BuildFailure(f"{srpm.name} is not a source RPM")
+    built = rpmtools.spec_arch_tags(
+        ctx.sandbox(network=False), ctx.limits, spec, {}, rpmtools.fallback_macros(ctx.workspace)
+    )
+    results: dict[str, Any] = {
+        "name": nevra.name,
+        "epoch": nevra.epoch,
+        "version": nevra.version,
+        "release": nevra.release,
+        "exclusivearch": built["exclusivearch"],
+        "excludearch": built["excludearch"],
+        "architecture_specific_tags": distro_tags(ctx, spec, task.distributions),
+    }
+    ctx.resultdir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(srpm, ctx.resultdir / srpm.name)
+    shutil.copyfile(spec, ctx.resultdir / spec.name)
+    (ctx.resultdir / "results.json").write_text(json.dumps(results, indent=4) + "\n")
+    ctx.log.line(f"SRPM: {srpm.name}")
+    ctx.log.line("results.json: " + json.dumps(results))
+    return results

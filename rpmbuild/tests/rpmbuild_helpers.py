@@ -1,0 +1,248 @@
+"""Helpers for copr-rpmbuild tests: the loopback HTTP server's API, the builder handle,
+specs, tarballs, git repos and task dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class HttpServer:
+    root: Path
+    url: str
+
+    def put(self, relative: str, content: bytes | str) -> str:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        return f"{self.url}/{relative}"
+
+    def put_task(self, relative_dir: str, task: dict[str, Any]) -> str:
+        """Serve ``task`` at ``<url>/<relative_dir>/`` (as its index.html)."""
+        self.put(f"{relative_dir.strip('/')}/index.html", json.dumps(task))
+        return f"{self.url}/{relative_dir.strip('/')}/"
+
+    def put_git(self, relative: str, source: Path) -> str:
+        """Publish the git repo ``source`` as a bare repo cloneable over (dumb) HTTP."""
+        bare = self.root / relative
+        subprocess.run(["git", "clone", "-q", "--bare", str(source), str(bare)], check=True)
+        subprocess.run(["git", "-C", str(bare), "update-server-info"], check=True)
+        return f"{self.url}/{relative}"
+
+
+@dataclass
+class Builder:
+    """A builder's settings file and directories, and a way to run copr-rpmbuild."""
+
+    config: Path
+    resultdir: Path
+    workspace: Path
+    state: Path
+
+    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "copr-rpmbuild"), "-c", str(self.config), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def results(self) -> dict[str, Any]:
+        return json.loads((self.resultdir / "results.json").read_text())
+
+    def log(self) -> str:
+        return (self.resultdir / "builder-live.log").read_text(errors="replace")
+
+    def files(self) -> list[str]:
+        return sorted(p.name for p in self.resultdir.iterdir())
+
+
+def write_config(path: Path, base: Path, http: HttpServer, **extra: Any) -> None:
+    values: dict[str, Any] = {
+        "frontend_url": http.url,
+        "distgit_clone_url": f"{http.url}/git",
+        "distgit_lookaside_url": f"{http.url}/lookaside",
+        "resultdir": str(base / "results"),
+        "workspace_dir": str(base / "workspace"),
+        "state_dir": str(base / "state"),
+        "kill_grace": 1.0,
+        "default_timeout": 120,
+        "max_log_size": 4 * 1024 * 1024,
+        **extra,
+    }
+    lines = []
+    tables = []
+    for key, value in values.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        else:
+            lines.append(f"{key} = {json.dumps(value)}")
+    for key, table in tables:
+        for name, fields in table.items():
+            lines.append(f"[{key}.{name}]")
+            lines.extend(f"{k} = {json.dumps(v)}" for k, v in fields.items())
+    path.write_text("\n".join(lines) + "\n")
+
+
+SPEC_TEMPLATE = """\
+Name:           {name}
+Version:        {version}
+Release:        1%{{?dist}}
+Summary:        A test package
+License:        MIT
+URL:            https://example.org/{name}
+Source0:        {source0}
+{extra_tags}
+%description
+A package copr-rpmbuild's tests build.
+
+%package        extras
+Summary:        The extras subpackage of {name}
+BuildArch:      noarch
+
+%description    extras
+Extra files.
+
+%prep
+%setup -q
+
+%build
+{build}
+
+%install
+mkdir -p %{{buildroot}}%{{_datadir}}/{name}
+install -m 644 hello.txt %{{buildroot}}%{{_datadir}}/{name}/hello.txt
+echo extra > %{{buildroot}}%{{_datadir}}/{name}/extra.txt
+
+%files
+%{{_datadir}}/{name}/hello.txt
+
+%files extras
+%{{_datadir}}/{name}/extra.txt
+
+%changelog
+* Mon Jan 01 2024 Tester <tester@example.org> - {version}-1
+- test
+"""
+
+
+def make_spec(
+    name: str = "hello",
+    version: str = "1.0",
+    *,
+    source0: str | None = None,
+    build: str = "cat hello.txt",
+    extra_tags: str = "",
+) -> str:
+    return SPEC_TEMPLATE.format(
+        name=name,
+        version=version,
+        source0=source0 or f"{name}-{version}.tar.gz",
+        build=textwrap.dedent(build).strip(),
+        extra_tags=extra_tags,
+    )
+
+
+def make_tarball(directory: Path, name: str = "hello", version: str = "1.0") -> Path:
+    """``<name>-<version>.tar.gz`` with ``<name>-<version>/hello.txt``."""
+    top = f"{name}-{version}"
+    staging = directory / f".staging-{top}"
+    (staging / top).mkdir(parents=True, exist_ok=True)
+    (staging / top / "hello.txt").write_text(f"hello from {name} {version}\n")
+    tarball = directory / f"{top}.tar.gz"
+    with tarfile.open(tarball, "w:gz") as archive:
+        archive.add(staging / top, arcname=top)
+    shutil.rmtree(staging)
+    return tarball
+
+
+def git_repo(path: Path, files: dict[str, str | bytes], message: str = "init") -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+    }
+    if not (path / ".git").exists():
+        subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True, env=env)
+    for relative, content in files.items():
+        target = path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+    subprocess.run(["git", "-C", str(path), "add", "-A"], check=True, env=env)
+    subprocess.run(["git", "-C", str(path), "commit", "-q", "-m", message], check=True, env=env)
+    return path
+
+
+def srpm_task(
+    build_id: int, source_type: str, source: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    return {
+        "task_id": str(build_id),
+        "build_id": build_id,
+        "project_owner": "alice",
+        "project_name": "demo",
+        "project_dirname": "demo",
+        "submitter": "alice",
+        "source_type": {
+            "link": 1,
+            "upload": 2,
+            "pypi": 5,
+            "rubygems": 6,
+            "scm": 8,
+            "custom": 9,
+            "distgit": 10,
+        }[source_type],
+        "source_json": json.dumps(source),
+        "chroot": None,
+        **extra,
+    }
+
+
+def rpm_task(
+    build_id: int, chroot: str, git_repo_url: str, git_hash: str | None, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "task_id": f"{build_id}-{chroot}",
+        "build_id": build_id,
+        "chroot": chroot,
+        "project_owner": "alice",
+        "project_name": "demo",
+        "project_dirname": "demo",
+        "submitter": "alice",
+        "sandbox": "alice/demo--alice",
+        "background": False,
+        "tags": [],
+        "timeout": 120,
+        "memory_reqs": 2048,
+        "enable_net": False,
+        "git_repo": git_repo_url,
+        "git_hash": git_hash,
+        "package_name": extra.pop("package_name", "hello"),
+        "package_version": "1.0-1",
+        "repos": [],
+        "buildroot_pkgs": [],
+        "with_opts": [],
+        "without_opts": [],
+        "isolation": "default",
+        "bootstrap": "default",
+        **extra,
+    }

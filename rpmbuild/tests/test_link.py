@@ -1,0 +1,48 @@
+"""Source phase from a URL (``link``/``upload``): a spec URL or an SRPM URL."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from rpmbuild_helpers import Builder, HttpServer, make_spec, make_tarball, srpm_task
+
+
+def test_spec_url_with_remote_source_gives_srpm(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    tarball = make_tarball(tmp_path, "hello", "1.0")
+    source_url = http_server.put("link1/hello-1.0.tar.gz", tarball.read_bytes())
+    spec_url = http_server.put(
+        "link1/hello.spec",
+        make_spec(source0=source_url, extra_tags="ExcludeArch: s390x ppc64le\n"),
+    )
+    task_file = tmp_path / "task.json"
+    task_file.write_text(
+        json.dumps(
+            srpm_task(11, "link", {"url": spec_url}, distributions_in_build=["fedora-41", "epel-9"])
+        )
+    )
+
+    result = builder.run("--srpm", "--task-file", str(task_file))
+
+    assert result.returncode == 0, builder.log()
+    assert "hello-1.0-1.src.rpm" in builder.files()
+    assert "success" in builder.files()
+    results = builder.results()
+    assert results["name"] == "hello"
+    assert results["epoch"] is None
+    assert results["version"] == "1.0"
+    assert results["release"] == "1"
+    assert results["excludearch"] == ["ppc64le", "s390x"]
+    assert results["exclusivearch"] == []
+    assert set(results["architecture_specific_tags"]) == {"fedora-41", "epel-9"}
+    assert results["architecture_specific_tags"]["epel-9"]["excludearch"] == ["ppc64le", "s390x"]
+    listing = subprocess.run(
+        ["rpm", "-qpl", str(builder.resultdir / "hello-1.0-1.src.rpm")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert sorted(listing) == ["hello-1.0.tar.gz", "hello.spec"]
