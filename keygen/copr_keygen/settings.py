@@ -17,6 +17,7 @@ ENV_PREFIX = "COPR_KEYGEN_"
 DEFAULT_SETTINGS_FILE = Path("/etc/copr/keygen.toml")
 KEY_LENGTHS = (2048, 3072, 4096)
 DIGEST_ALGOS = ("SHA256", "SHA384", "SHA512")
+MIN_SECRET_LENGTH = 16
 
 
 class KeygenSettings(ServiceSettings):
@@ -25,7 +26,7 @@ class KeygenSettings(ServiceSettings):
     # Holds ``gnupg/`` (the keyring: nothing but this service may read it) and ``locks/``.
     state_dir: Path = Path("/var/lib/copr-keygen")
     # Callers present it as ``Authorization: Bearer <secret>``.
-    secret: SecretStr = Field(min_length=16)
+    secret: SecretStr
     # Empty: any address that knows the secret; otherwise only these networks.
     allowed_networks: list[IPv4Network | IPv6Network] = []
 
@@ -54,6 +55,13 @@ class KeygenSettings(ServiceSettings):
     def _absolute(cls, value: Path) -> Path:
         if not value.is_absolute():
             raise ValueError("must be an absolute path")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters long")
         return value
 
     @field_validator("default_key_length")
