@@ -252,17 +252,21 @@ def build_task_canceled(task_id: str) -> flask.Response:
 def pending_actions() -> flask.Response:
     """Waiting actions as ``[{"id", "priority"}]``.
 
-    After a project's delete action, later actions of the same project wait, so a
-    delete followed by a re-create (or fork) never races.
+    Actions queued after a project's waiting delete action wait for it, so a delete
+    followed by a re-create (or fork) of the same name never races.
     """
-    busy: set[str] = set()
-    data = []
-    for action in waiting_actions(db.session()):
+    waiting = waiting_actions(db.session())
+    # The first waiting delete of each project: whatever was queued after it must wait.
+    deletes: dict[str, int] = {}
+    for action in waiting:
         namespace = _namespace(action)
-        if namespace is not None and namespace in busy:
-            continue
         if namespace and action.object_type == "copr" and action.action_type.label == "delete":
-            busy.add(namespace)
+            deletes[namespace] = min(action.id, deletes.get(namespace, action.id))
+    data = []
+    for action in waiting:
+        namespace = _namespace(action)
+        if namespace in deletes and action.id > deletes[namespace]:
+            continue
         data.append({"id": action.id, "priority": action.priority})
     return flask.jsonify(data)
 
