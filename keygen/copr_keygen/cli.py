@@ -17,7 +17,7 @@ from copr_common.settings import SettingsError
 from copr_keygen.gpg import GpgError, KeyRing
 from copr_keygen.keys import KeyService
 from copr_keygen.locks import LockTimeoutError
-from copr_keygen.settings import KeygenSettings, load_keygen_settings
+from copr_keygen.settings import MAX_EXPIRE_DAYS, KeygenSettings, load_keygen_settings
 
 
 def _settings(ctx: click.Context) -> KeygenSettings:
@@ -44,7 +44,7 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.pass_context
 def serve(ctx: click.Context) -> None:
     """Serve the HTTP API with gunicorn (bind, workers and threads come from the settings)."""
-    from gunicorn.app.base import BaseApplication
+    from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
     from copr_keygen.app import create_app
 
@@ -81,7 +81,7 @@ def serve(ctx: click.Context) -> None:
 )
 @click.option(
     "--expire-days",
-    type=click.IntRange(min=1, max=100 * 365),
+    type=click.IntRange(min=1, max=MAX_EXPIRE_DAYS),
     default=None,
     help="New expiry, counted from now [default: the default_expire_days setting].",
 )

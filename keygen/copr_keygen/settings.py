@@ -18,6 +18,8 @@ DEFAULT_SETTINGS_FILE = Path("/etc/copr/keygen.toml")
 KEY_LENGTHS = (2048, 3072, 4096)
 DIGEST_ALGOS = ("SHA256", "SHA384", "SHA512")
 MIN_SECRET_LENGTH = 16
+# OpenPGP stores expiry in 32 bits (2106); gpg silently wraps longer ones, so stay short.
+MAX_EXPIRE_DAYS = 30 * 365
 
 
 class KeygenSettings(ServiceSettings):
@@ -32,7 +34,7 @@ class KeygenSettings(ServiceSettings):
 
     default_key_length: int = 4096
     # Five years, like Copr; ``copr-keygen extend-keys`` pushes expiry further out.
-    default_expire_days: int = Field(default=5 * 365, ge=0, le=100 * 365)
+    default_expire_days: int = Field(default=5 * 365, ge=0, le=MAX_EXPIRE_DAYS)
     default_digest_algo: Literal["SHA256", "SHA384", "SHA512"] = "SHA256"
 
     # Largest body the signing route accepts (rpmsign sends only an RPM header).

@@ -16,12 +16,11 @@ from copr_keygen.gpg import GpgError
 from copr_keygen.identity import InvalidIdentityError, KeyIdentity
 from copr_keygen.keys import ExpiredKeyError, KeyNotFoundError, validate_name_real
 from copr_keygen.locks import LockTimeoutError
-from copr_keygen.settings import DIGEST_ALGOS, KEY_LENGTHS
+from copr_keygen.settings import DIGEST_ALGOS, KEY_LENGTHS, MAX_EXPIRE_DAYS
 
 bp = Blueprint("keygen", __name__)
 
 GEN_KEY_FIELDS = frozenset({"name_real", "name_email", "key_length", "expire_days"})
-MAX_EXPIRE_DAYS = 100 * 365
 
 
 class BadRequestError(ValueError):

@@ -48,6 +48,11 @@ def test_gen_key_options(client: KeygenClient, identity: str) -> None:
     assert result.key["uids"] == [f"Some Project <{identity}>"]
 
 
+def test_gen_key_longest_expiry_does_not_wrap(client: KeygenClient, identity: str) -> None:
+    key = client.gen_key(identity, expire_days=10950).key
+    assert abs(key["expires_on"] - key["created_on"] - 10950 * 24 * 3600) < 60
+
+
 def test_gen_key_group_owner_and_default_name(client: KeygenClient) -> None:
     project = f"proj-{time.time_ns()}"
     identity = f"@group#{project}@copr.example.org"
@@ -76,7 +81,7 @@ def test_gen_key_group_owner_and_default_name(client: KeygenClient) -> None:
         (b'{"name_email": "IDENT", "key_length": true}', "key_length must be an integer"),
         (b'{"name_email": "IDENT", "expire_days": -1}', "expire_days -1 is out of range"),
         (b'{"name_email": "IDENT", "expire_days": "5y"}', "expire_days must be an integer"),
-        (b'{"name_email": "IDENT", "expire_days": 99999}', "out of range"),
+        (b'{"name_email": "IDENT", "expire_days": 10951}', "0 (never) to 10950"),
     ],
 )
 def test_gen_key_bad_input_is_refused_and_stores_nothing(

@@ -41,7 +41,7 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.argument("identity")
 @click.option("--name-real", help="Real name of the key [default: <owner>_<project>].")
 @click.option("--key-length", type=click.Choice(["2048", "3072", "4096"]))
-@click.option("--expire-days", type=click.IntRange(min=0))
+@click.option("--expire-days", type=click.IntRange(min=0), help="0: never expires.")
 @click.pass_context
 def gen_key(
     ctx: click.Context,
