@@ -48,6 +48,8 @@ def fallback_macros(workspace: Path) -> Path:
     stamp = time.strftime("%a %b %d %Y", time.gmtime())
     path = workspace / "copr-fallback.macros"
     path.write_text(
+        # The sandbox has its own host name, which no resolver knows.
+        "%_buildhost copr-builder\n"
         "%autorelease(e:s:pb:n) %{?-b*}%{!?-b:1}%{?-e:.%{-e*}}%{?-s:.%{-s*}}%{!?-n:%{?dist}}\n"
         f"%autochangelog * {stamp} Copr Build System <copr@localhost> - %{{version}}-1\\\n"
         "- Built by Copr (rpmautospec is not available on this builder)\n"

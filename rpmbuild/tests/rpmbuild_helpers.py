@@ -246,3 +246,102 @@ def rpm_task(
         "bootstrap": "default",
         **extra,
     }
+
+
+def publish_distgit(
+    http: HttpServer,
+    workdir: Path,
+    package: str,
+    spec: str,
+    sources: dict[str, bytes] | None = None,
+    *,
+    owner: str = "alice",
+    project: str = "demo",
+) -> tuple[str, str]:
+    """A dist-git repo as the dist-git service makes it: spec + ``sources`` in git, the
+    tarballs in the lookaside cache. Returns (clone URL, commit hash)."""
+    import hashlib
+
+    sources = sources or {}
+    lines = []
+    for filename, content in sources.items():
+        digest = hashlib.sha512(content).hexdigest()
+        lines.append(f"SHA512 ({filename}) = {digest}\n")
+        http.put(
+            f"lookaside/{owner}/{project}/{package}/{filename}/sha512/{digest}/{filename}",
+            content,
+        )
+    repo = git_repo(
+        workdir / f"distgit-{owner}-{project}-{package}",
+        {f"{package}.spec": spec, "sources": "".join(lines)},
+    )
+    commit = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    relative = f"git/{owner}/{project}/{package}.git"
+    if (http.root / relative).exists():
+        shutil.rmtree(http.root / relative)
+    url = http.put_git(relative, repo)
+    return url, commit
+
+
+def rpmbuild_srpm(workdir: Path, spec_text: str, sources: list[Path]) -> Path:
+    """An SRPM made on the host by the test itself (the input a user would upload)."""
+    top = workdir / "host-rpmbuild"
+    (top / "SOURCES").mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        shutil.copy(source, top / "SOURCES" / source.name)
+    spec = top / "package.spec"
+    spec.write_text(spec_text)
+    subprocess.run(
+        ["rpmbuild", "-bs", "--nodeps", "--define", f"_topdir {top}", str(spec)],
+        check=True,
+        capture_output=True,
+    )
+    (srpm,) = (top / "SRPMS").glob("*.src.rpm")
+    return srpm
+
+
+def unpack_srpm(srpm: Path, target: Path) -> dict[str, bytes]:
+    """The files of an SRPM by name."""
+    target.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        f"rpm2cpio {srpm} | cpio -idm --quiet --no-absolute-filenames",
+        shell=True,  # noqa: S602 - a fixed pipeline over a path the test made
+        cwd=target,
+        check=True,
+    )
+    return {p.name: p.read_bytes() for p in target.iterdir() if p.is_file()}
+
+
+def rpm_query(path: Path, fmt: str) -> str:
+    return subprocess.run(
+        ["rpm", "-qp", "--qf", fmt, str(path)], capture_output=True, text=True, check=True
+    ).stdout
+
+
+HOSTILE_SPEC = """\
+Name:           {name}
+Version:        1
+Release:        1%{{?dist}}
+Summary:        A package that misbehaves
+License:        MIT
+BuildArch:      noarch
+
+%description
+copr-rpmbuild must contain what this package does.
+
+%build
+{build}
+
+%install
+mkdir -p %{{buildroot}}/usr/share/{name}
+echo ok > %{{buildroot}}/usr/share/{name}/done
+
+%files
+/usr/share/{name}/done
+"""
+
+
+def hostile_spec(name: str, build: str) -> str:
+    return HOSTILE_SPEC.format(name=name, build=textwrap.dedent(build).strip())

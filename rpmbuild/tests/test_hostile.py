@@ -1,0 +1,195 @@
+"""Hostile packages: what a %build does must stay inside the sandbox and its limits."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rpmbuild_helpers import (
+    Builder,
+    HttpServer,
+    hostile_spec,
+    publish_distgit,
+    rpm_task,
+    write_config,
+)
+
+from copr_rpmbuild.errors import EXIT_BUILD_FAILED, EXIT_SUCCESS, EXIT_TIMEOUT
+
+CHROOT = "fedora-41-x86_64"
+
+
+def build_hostile(
+    builder: Builder,
+    http: HttpServer,
+    tmp_path: Path,
+    name: str,
+    build: str,
+    *,
+    wait: float = 60,
+    **task: Any,
+) -> tuple[int, float]:
+    url, commit = publish_distgit(http, tmp_path, name, hostile_spec(name, build))
+    task_file = tmp_path / f"{name}.json"
+    task_file.write_text(json.dumps(rpm_task(31, CHROOT, url, commit, package_name=name, **task)))
+    started = time.monotonic()
+    result = builder.run("--task-file", str(task_file), timeout=wait)
+    return result.returncode, time.monotonic() - started
+
+
+class Listener:
+    """A TCP listener on the host's loopback that records whether anyone connected."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    server = Listener()
+    yield server
+    server.close()
+
+
+def _connect_build(port: int) -> str:
+    return f"bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port}' && echo CONNECTED"
+
+
+def test_build_cannot_reach_host_loopback_without_enable_net(
+    builder: Builder, http_server: HttpServer, tmp_path: Path, listener: Listener
+) -> None:
+    code, _ = build_hostile(
+        builder, http_server, tmp_path, "netprobe", _connect_build(listener.port)
+    )
+    assert code == EXIT_BUILD_FAILED, builder.log()
+    assert listener.connections == 0
+    assert "CONNECTED" not in builder.log()
+    assert "success" not in builder.files()
+
+
+def test_build_reaches_the_network_with_enable_net(
+    builder: Builder, http_server: HttpServer, tmp_path: Path, listener: Listener
+) -> None:
+    code, _ = build_hostile(
+        builder,
+        http_server,
+        tmp_path,
+        "netprobe",
+        _connect_build(listener.port),
+        enable_net=True,
+    )
+    assert code == EXIT_SUCCESS, builder.log()
+    assert listener.connections == 1
+    assert "network enabled" in builder.log()
+
+
+def test_writes_to_etc_and_home_do_not_reach_the_host(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    marker = f"copr-hostile-{uuid.uuid4().hex}"
+    home = Path(os.environ.get("HOME", "/root"))
+    build = f"""
+        echo owned > /etc/{marker} && echo WROTE-ETC
+        echo owned > $HOME/{marker} && echo WROTE-HOME
+        echo owned > {home}/{marker} && echo WROTE-HOST-HOME
+        echo owned > /root/{marker} && echo WROTE-ROOT
+        mkdir -p $HOME/.config && echo owned > $HOME/.config/{marker}
+        true
+    """
+    code, _ = build_hostile(builder, http_server, tmp_path, "writer", build)
+    log = builder.log()
+    assert code == EXIT_SUCCESS, log
+    assert "WROTE-ETC" not in log
+    assert "WROTE-HOST-HOME" not in log
+    assert "WROTE-ROOT" not in log
+    for path in (
+        Path("/etc") / marker,
+        home / marker,
+        Path("/root") / marker,
+        home / ".config" / marker,
+    ):
+        assert not path.exists(), path
+    leftovers = [p for p in builder.workspace.rglob(marker)] if builder.workspace.exists() else []
+    assert leftovers == []
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_endless_build_is_killed_at_its_timeout_with_its_children(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    seconds = str(900000 + os.getpid() % 1000)
+    build = f"""
+        (trap '' INT TERM HUP; exec -a stubborn-{seconds} sleep {seconds}) &
+        setsid sleep {seconds} &
+        sleep {seconds}
+    """
+    code, took = build_hostile(builder, http_server, tmp_path, "forever", build, timeout=3)
+    assert code == EXIT_TIMEOUT, builder.log()
+    assert took < 30
+    assert "timed out" in builder.log()
+    assert "success" not in builder.files()
+    assert _processes_with(seconds) == []
+
+
+def test_endless_output_is_truncated_and_fails_cleanly(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    write_config(
+        builder.config,
+        builder.config.parent,
+        http_server,
+        max_log_size=512 * 1024,
+    )
+    code, took = build_hostile(
+        builder, http_server, tmp_path, "chatty", "yes 'copr hostile output, forever and ever'"
+    )
+    log = builder.log()
+    assert code == EXIT_BUILD_FAILED, log[-2000:]
+    assert took < 30
+    assert "log truncated at 524288 bytes" in log
+    assert (builder.resultdir / "builder-live.log").stat().st_size < 512 * 1024 + 4096
+    assert "printed more than the log limit" in log
+    assert "success" not in builder.files()

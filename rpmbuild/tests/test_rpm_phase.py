@@ -1,0 +1,72 @@
+"""RPM phase: dist-git sources (git over HTTP + lookaside) → SRPM and RPMs in the sandbox."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from rpmbuild_helpers import (
+    Builder,
+    HttpServer,
+    make_spec,
+    make_tarball,
+    publish_distgit,
+    rpm_query,
+    rpm_task,
+    rpmbuild_srpm,
+    unpack_srpm,
+)
+
+NEVRAS = [
+    ("hello", None, "1.0", "1.fc41", "src"),
+    ("hello", None, "1.0", "1.fc41", "x86_64"),
+    ("hello-extras", None, "1.0", "1.fc41", "noarch"),
+]
+
+
+def _nevras(results: dict[str, object]) -> list[tuple[object, ...]]:
+    packages = results["packages"]
+    assert isinstance(packages, list)
+    return sorted((p["name"], p["epoch"], p["version"], p["release"], p["arch"]) for p in packages)
+
+
+def test_srpm_with_tarball_and_subpackage_builds_rpms(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    srpm = rpmbuild_srpm(tmp_path, make_spec(), [make_tarball(tmp_path)])
+    files = unpack_srpm(srpm, tmp_path / "unpacked")
+    spec = files.pop("package.spec").decode()
+    url, commit = publish_distgit(http_server, tmp_path, "hello", spec, files)
+    task_url = http_server.put_task(
+        "backend/get-build-task/21-fedora-41-x86_64", rpm_task(21, "fedora-41-x86_64", url, commit)
+    )
+
+    result = builder.run("--task-url", task_url, "--chroot", "fedora-41-x86_64")
+
+    log = builder.log()
+    assert result.returncode == 0, log
+    assert sorted(_nevras(builder.results())) == sorted(NEVRAS, key=str)
+    for name in (
+        "hello-1.0-1.fc41.src.rpm",
+        "hello-1.0-1.fc41.x86_64.rpm",
+        "hello-extras-1.0-1.fc41.noarch.rpm",
+        "success",
+        "builder-live.log",
+        "task.json",
+    ):
+        assert name in builder.files()
+    assert "bubblewrap sandbox" in log
+    assert "does not install BuildRequires" in log
+    tags = rpm_query(builder.resultdir / "hello-1.0-1.fc41.x86_64.rpm", "%{VENDOR}|%{PACKAGER}")
+    assert tags == "Copr (alice/demo)|Copr build system (submitted by alice)"
+    assert "%buildtag='.copr21'" in log
+
+    # The saved task reproduces the build: same NEVRAs from --task-file alone.
+    saved = tmp_path / "saved-task.json"
+    shutil.copy(builder.resultdir / "task.json", saved)
+    first = _nevras(builder.results())
+    again = builder.run("--task-file", str(saved), "--drop-resultdir")
+    assert again.returncode == 0, builder.log()
+    assert _nevras(builder.results()) == first
+    assert json.loads(saved.read_text())["build_id"] == 21
