@@ -1,0 +1,279 @@
+"""``copr-frontend``: the management command (database, chroots, accounts, tokens).
+
+Settings come from ``--config`` (or ``COPR_FRONTEND_CONFIG``) and environment variables;
+every command runs in its own app context and commits only when it succeeded.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from sqlalchemy.orm import Session
+
+from copr_common.settings import SettingsError
+from copr_frontend import db
+from copr_frontend.app import create_app
+from copr_frontend.migrate import upgrade_database
+from copr_frontend.mockchroots import logic as chroots
+from copr_frontend.settings import FrontendSettings, load_frontend_settings
+from copr_frontend.users import logic as users
+
+
+class Context:
+    def __init__(self, config: Path | None) -> None:
+        self.config = config
+        self._settings: FrontendSettings | None = None
+
+    @property
+    def settings(self) -> FrontendSettings:
+        if self._settings is None:
+            try:
+                self._settings = load_frontend_settings(self.config)
+            except SettingsError as error:
+                raise click.ClickException(str(error)) from None
+        return self._settings
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in an app context; committed if the block succeeds."""
+        app = create_app(self.settings)
+        try:
+            with app.app_context():
+                session = db.session()
+                try:
+                    yield session
+                    session.commit()
+                except (ValueError, users.AccountError) as error:
+                    session.rollback()
+                    raise click.ClickException(str(error)) from None
+        finally:
+            app.extensions["copr_database"].dispose()
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group()
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="COPR_FRONTEND_CONFIG",
+    help="Settings file (TOML); environment variables COPR_FRONTEND_* override it.",
+)
+@click.pass_context
+def main(ctx: click.Context, config: Path | None) -> None:
+    """Manage the Copr frontend."""
+    ctx.obj = Context(config)
+
+
+@main.command("upgrade-db")
+@pass_context
+def upgrade_db(ctx: Context) -> None:
+    """Create or migrate the database schema to the newest revision."""
+    upgrade_database(ctx.settings.database_url)
+    click.echo("database is up to date")
+
+
+# --- mock chroots ---------------------------------------------------------------------------
+
+
+@main.command("create-chroot")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--deactivated", is_flag=True, help="Create it inactive.")
+@click.option("--distgit-branch", help="dist-git branch (default: derived from the name).")
+@click.option("--comment", default="", help="Shown to users next to the chroot.")
+@click.option("--tag", "tags", multiple=True, help="Builder tag (repeatable).")
+@pass_context
+def create_chroot(
+    ctx: Context,
+    names: tuple[str, ...],
+    deactivated: bool,
+    distgit_branch: str | None,
+    comment: str,
+    tags: tuple[str, ...],
+) -> None:
+    """Add mock chroots such as fedora-42-x86_64."""
+    with ctx.session() as session:
+        for name in names:
+            chroot = chroots.create_chroot(
+                session,
+                name,
+                distgit_branch=distgit_branch,
+                comment=comment,
+                active=not deactivated,
+                tags=tags,
+            )
+            click.echo(f"created {chroot.name} (dist-git branch {chroot.distgit_branch})")
+
+
+@main.command("alter-chroot")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--activate/--deactivate", "active", default=None, help="Turn it on or off.")
+@click.option("--distgit-branch")
+@click.option("--comment")
+@click.option("--tag", "tags", multiple=True, help="Replace the builder tags (repeatable).")
+@pass_context
+def alter_chroot(
+    ctx: Context,
+    names: tuple[str, ...],
+    active: bool | None,
+    distgit_branch: str | None,
+    comment: str | None,
+    tags: tuple[str, ...],
+) -> None:
+    """Change mock chroots."""
+    if active is None and distgit_branch is None and comment is None and not tags:
+        raise click.UsageError("nothing to change: give --activate/--deactivate, "
+                               "--distgit-branch, --comment or --tag")  # fmt: skip
+    with ctx.session() as session:
+        for name in names:
+            chroot = chroots.alter_chroot(
+                session,
+                name,
+                active=active,
+                distgit_branch=distgit_branch,
+                comment=comment,
+                tags=tags or None,
+            )
+            state = "active" if chroot.is_active else "inactive"
+            click.echo(f"{chroot.name}: {state}, dist-git branch {chroot.distgit_branch}")
+
+
+@main.command("deactivate")
+@click.argument("names", nargs=-1, required=True)
+@pass_context
+def deactivate(ctx: Context, names: tuple[str, ...]) -> None:
+    """Deactivate mock chroots (no new builds; existing results stay)."""
+    with ctx.session() as session:
+        for name in names:
+            chroots.alter_chroot(session, name, active=False)
+            click.echo(f"deactivated {name}")
+
+
+@main.command("list-chroots")
+@click.option("--all", "show_all", is_flag=True, help="Include inactive chroots.")
+@pass_context
+def list_chroots(ctx: Context, show_all: bool) -> None:
+    """List mock chroots, one per line."""
+    with ctx.session() as session:
+        for chroot in chroots.list_chroots(session, active_only=not show_all):
+            suffix = "" if chroot.is_active else "\t(inactive)"
+            comment = f"\t{chroot.comment}" if chroot.comment else ""
+            click.echo(f"{chroot.name}{suffix}{comment}")
+
+
+@main.command("seed-chroots")
+@click.option(
+    "--fedora",
+    "fedora",
+    multiple=True,
+    default=chroots.DEFAULT_FEDORA_RELEASES,
+    show_default=True,
+    help="Fedora release to add (repeatable); rawhide is always added.",
+)
+@pass_context
+def seed_chroots(ctx: Context, fedora: tuple[str, ...]) -> None:
+    """Add the default chroots: Fedora releases and rawhide, EPEL 9/10, CentOS Stream 9/10."""
+    with ctx.session() as session:
+        created = chroots.seed_chroots(session, chroots.default_chroot_names(fedora))
+        for chroot in created:
+            click.echo(f"created {chroot.name}")
+        click.echo(f"{len(created)} chroots created")
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+@main.command("create-user")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Make the user a site admin.")
+@click.option("--mail", default="")
+@click.option("--password-stdin", is_flag=True, help="Read a web UI password from standard input.")
+@pass_context
+def create_user(ctx: Context, name: str, admin: bool, mail: str, password_stdin: bool) -> None:
+    """Create a local user."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    with ctx.session() as session:
+        user = users.create_user(session, name, admin=admin, mail=mail, password=password)
+        click.echo(f"created user {user.name}" + (" (admin)" if admin else ""))
+
+
+@main.command("create-group")
+@click.argument("name")
+@pass_context
+def create_group(ctx: Context, name: str) -> None:
+    """Create a group; its projects are owned by @NAME."""
+    with ctx.session() as session:
+        group = users.create_group(session, name)
+        click.echo(f"created group @{group.name}")
+
+
+@main.command("add-member")
+@click.argument("group")
+@click.argument("user")
+@pass_context
+def add_member(ctx: Context, group: str, user: str) -> None:
+    """Add USER to GROUP."""
+    with ctx.session() as session:
+        found_group = users.get_group(session, group)
+        if found_group is None:
+            raise click.ClickException(f"group {group!r} does not exist")
+        found_user = users.get_user(session, user)
+        if found_user is None:
+            raise click.ClickException(f"user {user!r} does not exist")
+        users.add_member(session, found_group, found_user)
+        click.echo(f"added {found_user.name} to @{found_group.name}")
+
+
+@main.command("api-token")
+@click.argument("user")
+@click.option("--days", type=click.IntRange(min=1), help="Lifetime (default: from settings).")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the copr-cli config to this file (mode 0600) instead of printing it.",
+)
+@pass_context
+def api_token(ctx: Context, user: str, days: int | None, output: Path | None) -> None:
+    """Create or renew USER's API token and print a ready copr-cli config."""
+    settings = ctx.settings
+    with ctx.session() as session:
+        found = users.get_user(session, user)
+        if found is None:
+            raise click.ClickException(f"user {user!r} does not exist")
+        token = users.issue_api_token(found, days or settings.token_lifetime_days)
+        config = copr_cli_config(
+            settings.public_url, found.name, found.api_login or "", token,
+            found.api_token_expires_on or 0,
+        )  # fmt: skip
+    if output is None:
+        click.echo(config, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.touch(mode=0o600)
+    output.chmod(0o600)
+    output.write_text(config)
+    click.echo(f"wrote the copr-cli config of {user} to {output}")
+
+
+def copr_cli_config(
+    url: str, username: str, login: str, token: str, expires_on: int
+) -> str:  # fmt: skip
+    """A ``~/.config/copr`` for copr-cli and python-copr."""
+    lines = [
+        "[copr-cli]",
+        f"login = {login}",
+        f"username = {username}",
+        f"token = {token}",
+        f"copr_url = {url}",
+        f"expiration = {time.strftime('%Y-%m-%d', time.gmtime(expires_on))}",
+    ]
+    if url.startswith("http://"):
+        # copr-cli refuses plain http unless told the connection is not encrypted.
+        lines.append("encrypted = False")
+    return "\n".join(lines) + "\n"
