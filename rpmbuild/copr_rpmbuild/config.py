@@ -52,6 +52,9 @@ class RpmbuildSettings(ServiceSettings):
     distgit_lookaside_url: str = "http://localhost:5001/repo/pkgs"
     distgit_instances: dict[str, DistGitInstance] = Field(default_factory=_fedora_instance)
     pypi_url: str = "https://pypi.org/pypi"
+    # Optional SRPM tools, by command name or path; a build that needs a missing one fails.
+    gem2rpm_command: str = "gem2rpm"
+    tito_command: str = "tito"
 
     resultdir: Path = Path("/var/lib/copr-rpmbuild/results")
     workspace_dir: Path = Path("/var/lib/copr-rpmbuild/workspace")

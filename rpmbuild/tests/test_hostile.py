@@ -161,14 +161,17 @@ def test_endless_build_is_killed_at_its_timeout_with_its_children(
     builder: Builder, http_server: HttpServer, tmp_path: Path
 ) -> None:
     seconds = str(900000 + os.getpid() % 1000)
+    # A child that ignores INT and TERM, one in its own session, and the build itself.
     build = f"""
-        (trap '' INT TERM HUP; exec -a stubborn-{seconds} sleep {seconds}) &
+        bash -c "trap '' INT TERM HUP; sleep {seconds}; sleep {seconds}" &
         setsid sleep {seconds} &
+        echo ALL-STARTED
         sleep {seconds}
     """
     code, took = build_hostile(builder, http_server, tmp_path, "forever", build, timeout=3)
     assert code == EXIT_TIMEOUT, builder.log()
     assert took < 30
+    assert "ALL-STARTED" in builder.log()
     assert "timed out" in builder.log()
     assert "success" not in builder.files()
     assert _processes_with(seconds) == []

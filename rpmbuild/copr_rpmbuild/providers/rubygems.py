@@ -18,7 +18,7 @@ def produce(ctx: BuildContext, source: dict[str, Any]) -> SourceResult:
     gem = text_field(source, "gem_name")
     if not _GEM.match(gem):
         raise BuildFailure(f"{gem!r} is not a valid gem name")
-    gem2rpm = shutil.which("gem2rpm")
+    gem2rpm = shutil.which(ctx.settings.gem2rpm_command)
     if gem2rpm is None:
         raise BuildFailure(
             "RubyGems builds need gem2rpm, which is not installed on this builder"

@@ -81,11 +81,12 @@ def _make_srpm(ctx: BuildContext, repo: Path, workdir: Path, spec_name: str) -> 
 
 
 def _tito(ctx: BuildContext, workdir: Path, *, test: bool) -> SourceResult:
-    if shutil.which("tito") is None:
+    tito = shutil.which(ctx.settings.tito_command)
+    if tito is None:
         raise BuildFailure("srpm_build_method tito needs tito, which is not installed here")
     outdir = ctx.subdir("tito-out")
     box = ctx.sandbox(network=False)
-    argv = ["tito", "build", "--srpm", "--output", box.inside(outdir)]
+    argv = [tito, "build", "--srpm", "--output", box.inside(outdir)]
     if test:
         argv.insert(2, "--test")
     status = ctx.run_sandboxed(argv, cwd=workdir, network=False, describe="tito build")
