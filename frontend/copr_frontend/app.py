@@ -44,6 +44,7 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
 
     from copr_frontend.api import api_v3, register_api
     from copr_frontend.backend_api import views as backend_views
+    from copr_frontend.repos.views import repos
     from copr_frontend.users.views import accounts
 
     for module in API_MODULES:
@@ -51,6 +52,7 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
     register_api(app, api_v3)
     backend_views.register(app)
     app.register_blueprint(accounts)
+    app.register_blueprint(repos)
     return app
 
 

@@ -13,7 +13,8 @@ Application:
     ``factory``    :class:`Factory`: users, groups, mock chroots, projects, packages, builds
                    (each call commits, so the app sees the rows)
     ``live_server`` the app served by a real threaded WSGI server on 127.0.0.1:<random>
-                   (``live_server.url``), for the real copr-cli, python-copr and dnf
+                   (``live_server.url``, also the app's ``public_url``), for the real
+                   copr-cli, python-copr and dnf
 
 Helpers:
     ``basic_auth(login, secret)`` -> headers dict for HTTP Basic
@@ -35,7 +36,7 @@ import pytest
 from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from copr_common.testing.services import PostgresServer
+from copr_common.testing.services import PostgresServer, free_port
 from copr_frontend.app import create_app
 from copr_frontend.db import Database
 from copr_frontend.migrate import upgrade_database
@@ -117,13 +118,18 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(app: flask.Flask) -> Iterator[LiveServer]:
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+def live_server(settings: FrontendSettings) -> Iterator[LiveServer]:
+    """The app on a real threaded WSGI server; its ``public_url`` is the server's URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    application = create_app(settings.model_copy(update={"public_url": url}))
+    server: BaseWSGIServer = make_server("127.0.0.1", port, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.port}", "127.0.0.1", server.port, app)
+        yield LiveServer(url, "127.0.0.1", port, application)
     finally:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+        application.extensions["copr_database"].dispose()
