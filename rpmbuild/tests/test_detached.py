@@ -1,0 +1,153 @@
+"""``--detached`` builds, the live log follower and cancel."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from rpmbuild_helpers import BIN, Builder, HttpServer, hostile_spec, publish_distgit, rpm_task
+
+from copr_rpmbuild.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE, EXIT_SUCCESS
+
+CHROOT = "fedora-41-x86_64"
+
+
+def _task_file(http: HttpServer, tmp_path: Path, name: str, build: str) -> Path:
+    url, commit = publish_distgit(http, tmp_path, name, hostile_spec(name, build))
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(rpm_task(71, CHROOT, url, commit, package_name=name)))
+    return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return state[state.rfind(")") + 2 :].split()[0] != "Z"
+
+
+def _tool(name: str, builder: Builder, *args: str) -> list[str]:
+    return [str(BIN / name), "-c", str(builder.config), *args]
+
+
+def test_detached_build_outlives_its_caller_and_the_log_follows_it(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    task = _task_file(
+        http_server,
+        tmp_path,
+        "ticker",
+        "for i in 1 2 3 4 5 6 7 8; do echo tick-$i; sleep 0.4; done",
+    )
+    started = subprocess.run(
+        _tool("copr-rpmbuild", builder, "--detached", "--task-file", str(task)),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert started.returncode == 0, started.stderr
+    pid = int(started.stdout.strip())
+    assert pid != os.getpid()
+    assert _alive(pid)  # the caller is gone; the build is not
+    assert (builder.state / "pid").read_text().strip() == str(pid)
+
+    seen_live = False
+    lines = []
+    with subprocess.Popen(
+        _tool("copr-rpmbuild-log", builder), stdout=subprocess.PIPE, text=True
+    ) as follower:
+        assert follower.stdout is not None
+        for line in follower.stdout:
+            lines.append(line)
+            if "tick-2" in line and _alive(pid):
+                seen_live = True
+        assert follower.wait(timeout=60) == EXIT_SUCCESS
+    output = "".join(lines)
+    assert seen_live, output
+    assert "tick-8" in output
+    assert "Build succeeded" in output
+    assert not _alive(pid)
+    assert "success" in builder.files()
+    assert (builder.state / "exit-status").read_text().strip() == "0"
+
+
+def _marked(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes() and _alive(int(entry.name)):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_cancel_stops_the_build_and_all_its_children(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    seconds = str(800000 + os.getpid() % 1000)
+    build = f"""
+        bash -c "trap '' INT TERM HUP; sleep {seconds}; sleep {seconds}" &
+        setsid sleep {seconds} &
+        echo ALL-STARTED
+        sleep {seconds}
+    """
+    task = _task_file(http_server, tmp_path, "endless", build)
+    started = subprocess.run(
+        _tool("copr-rpmbuild", builder, "--detached", "--task-file", str(task)),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert started.returncode == 0, started.stderr
+    pid = int(started.stdout)
+    deadline = time.monotonic() + 30
+    while "ALL-STARTED" not in builder.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(_marked(seconds)) >= 3
+
+    # One build at a time: a second one is refused while this one holds the lock.
+    second = builder.run("--task-file", str(task))
+    assert second.returncode == EXIT_INFRASTRUCTURE
+    assert "another copr-rpmbuild is running" in second.stderr
+
+    begun = time.monotonic()
+    cancel = subprocess.run(
+        _tool("copr-rpmbuild-cancel", builder), capture_output=True, text=True, timeout=60
+    )
+    assert cancel.returncode == 0, cancel.stderr
+    assert time.monotonic() - begun < 10
+    assert not _alive(pid)
+    assert _marked(seconds) == []
+    assert (builder.state / "exit-status").read_text().strip() == str(EXIT_CANCELED)
+    assert "Build canceled" in builder.log()
+    assert "success" not in builder.files()
+    follower = subprocess.run(
+        _tool("copr-rpmbuild-log", builder), capture_output=True, text=True, timeout=30
+    )
+    assert follower.returncode == EXIT_CANCELED
+    assert "ALL-STARTED" in follower.stdout
+
+    again = subprocess.run(
+        _tool("copr-rpmbuild-cancel", builder), capture_output=True, text=True, timeout=30
+    )
+    assert again.returncode == 0
+    assert "no copr-rpmbuild is running" in again.stdout
+
+
+def test_log_follower_without_a_build(builder: Builder) -> None:
+    result = subprocess.run(
+        _tool("copr-rpmbuild-log", builder, "--wait", "0.5"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == EXIT_INFRASTRUCTURE
+    assert "no build has started" in result.stderr
