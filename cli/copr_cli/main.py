@@ -63,11 +63,14 @@ def setup_logging(debug: bool) -> None:
         )
         sys.stderr.write("#  Debug log enabled  #\n")
         return
-    if not log.handlers:
-        handler = logging.StreamHandler()
-        handler.setLevel(logging.INFO)
-        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-        log.addHandler(handler)
+    # A new handler per run: main() may run several times in one process (tests), each
+    # time with the sys.stderr of that moment.
+    for old in list(log.handlers):
+        log.removeHandler(old)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    log.addHandler(handler)
     log.propagate = False
 
 

@@ -135,9 +135,12 @@ def _header_quote(value: str) -> str:
 class Request:
     """Sends one API call; ``connection_attempts`` > 1 retries connection failures."""
 
-    def __init__(self, api_base_url: str, connection_attempts: int = 1):
+    def __init__(
+        self, api_base_url: str, connection_attempts: int = 1, retry_pause: float = RETRY_PAUSE
+    ):
         self.api_base_url = api_base_url
         self.connection_attempts = max(1, int(connection_attempts))
+        self.retry_pause = retry_pause
 
     def endpoint_url(self, endpoint: str, params: Mapping[str, Any] | None = None) -> str:
         """``endpoint`` with ``{name}`` placeholders filled from ``params``, URL-quoted."""
@@ -186,7 +189,7 @@ class Request:
             except requests.exceptions.ConnectionError as error:
                 last_error = error
                 if attempt < self.connection_attempts:
-                    time.sleep(RETRY_PAUSE)
+                    time.sleep(self.retry_pause)
                 continue
             except requests.exceptions.RequestException as error:
                 raise CoprRequestException(f"Request to {url} failed: {error}") from None

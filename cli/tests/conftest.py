@@ -1,0 +1,131 @@
+"""copr-cli runs against the frontend's live server (its fixtures loaded by path).
+
+``cli`` runs ``copr_cli.main.main`` in-process and ``installed_cli`` the installed
+``copr-cli`` script; both return a :class:`Result` with the exit code and both outputs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from copr_cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+FRONTEND_CONFTEST = ROOT / "frontend" / "tests" / "conftest.py"
+MODULE_NAME = "copr_frontend_test_fixtures"
+OUR_CLI = ROOT / ".venv" / "bin" / "copr-cli"
+UPSTREAM_CLI = ROOT / ".venv-upstream" / "bin" / "copr-cli"
+
+
+def _frontend_fixtures() -> ModuleType:
+    if MODULE_NAME not in sys.modules:
+        spec = importlib.util.spec_from_file_location(MODULE_NAME, FRONTEND_CONFTEST)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[MODULE_NAME] = module
+        spec.loader.exec_module(module)
+    return sys.modules[MODULE_NAME]
+
+
+_frontend = _frontend_fixtures()
+template_database = _frontend.template_database
+database_url = _frontend.database_url
+settings = _frontend.settings
+app = _frontend.app
+db_session = _frontend.db_session
+factory = _frontend.factory
+live_server = _frontend.live_server
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def write_config(path: Path, url: str, **keys: Any) -> Path:
+    lines = ["[copr-cli]", f"copr_url = {url}", "encrypted = False"]
+    lines += [f"{key} = {value}" for key, value in keys.items() if value is not None]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def user(factory: Any) -> Any:
+    return factory.user("alice")
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, live_server: Any, factory: Any, user: Any) -> Path:
+    """A copr-cli config for ``alice`` against the live server."""
+    login, token = factory.token(user)
+    return write_config(
+        tmp_path / "copr-config",
+        live_server.url,
+        login=login,
+        token=token,
+        username=user.name,
+        connection_attempts=1,
+    )
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], config_file: Path) -> Callable[..., Result]:
+    """Run copr-cli in-process with ``config_file`` (unless ``--config`` is given)."""
+
+    def run(*args: str, config: Path | None = None) -> Result:
+        capsys.readouterr()
+        code = main(["--config", str(config or config_file), *args])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., Path]:
+    """``make_config(url, **keys)``: a config file with those ``[copr-cli]`` keys."""
+
+    def make(url: str, name: str = "copr-config", **keys: Any) -> Path:
+        return write_config(tmp_path / name, url, **keys)
+
+    return make
+
+
+@pytest.fixture
+def run_script(tmp_path: Path) -> Callable[..., Result]:
+    """``run_script(executable, args, home=None, stdin=None)``: a copr-cli as a process.
+
+    HOME is a fresh directory unless given, so the real ``~/.config/copr`` is never read.
+    """
+
+    def run(
+        executable: Path, args: list[str], home: Path | None = None, stdin: str | None = None
+    ) -> Result:
+        home = home or tmp_path / "home"
+        home.mkdir(exist_ok=True)
+        result = subprocess.run(
+            [str(executable), *args],
+            capture_output=True,
+            text=True,
+            cwd=home,
+            env={**os.environ, "HOME": str(home), "COLUMNS": "80"},
+            input=stdin,
+            timeout=120,
+            check=False,
+        )
+        return Result(result.returncode, result.stdout, result.stderr)
+
+    return run
