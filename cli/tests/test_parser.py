@@ -49,7 +49,7 @@ def upstream_commands() -> dict[str, list[str]]:
     return commands
 
 
-# Left out on purpose (see the README of cli/): it needs the optional coprtree library.
+# Left out on purpose (see cli/README.md): it needs the optional coprtree library.
 NOT_OFFERED = {("buildpypi", "--with-deps")}
 
 
