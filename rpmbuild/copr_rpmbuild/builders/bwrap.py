@@ -11,22 +11,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from copr_rpmbuild import rpmtools
+from copr_rpmbuild.config import RpmbuildSettings
 from copr_rpmbuild.context import BuildContext
 from copr_rpmbuild.errors import BuildFailure, InfrastructureError
 from copr_rpmbuild.task import BuildTask
 
 
-def task_macros(ctx: BuildContext, task: BuildTask) -> dict[str, str]:
+def task_macros(settings: RpmbuildSettings, task: BuildTask) -> dict[str, str]:
     values = {
         "owner": task.project_owner,
         "project": task.project_name,
         "submitter": task.submitter or task.project_owner,
     }
     return {
-        **rpmtools.distro_macros(task.chroot_name, ctx.settings.rawhide_version),
+        **rpmtools.distro_macros(task.chroot_name, settings.rawhide_version),
         "buildtag": f".copr{task.build_id}",
-        "vendor": ctx.settings.vendor.format(**values),
-        "packager": ctx.settings.packager.format(**values),
+        "vendor": settings.vendor.format(**values),
+        "packager": settings.packager.format(**values),
         "copr_username": task.project_owner,
         "copr_projectname": task.project_name,
     }
@@ -51,7 +52,7 @@ class BwrapBuilder:
             raise InfrastructureError(
                 f"this builder ({host}) cannot build for {chroot.arch} without mock"
             )
-        macros = task_macros(ctx, task)
+        macros = task_macros(ctx.settings, task)
         load = rpmtools.fallback_macros(ctx.workspace)
         box = ctx.sandbox(network=task.enable_net)
         ctx.log.line(f"Buildroot: the host system, rpmbuild in a {box.describe()}")

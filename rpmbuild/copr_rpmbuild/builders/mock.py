@@ -10,6 +10,7 @@ import jinja2
 
 from copr_rpmbuild import runner
 from copr_rpmbuild.builders.bwrap import task_macros, with_args
+from copr_rpmbuild.config import RpmbuildSettings
 from copr_rpmbuild.context import BuildContext
 from copr_rpmbuild.errors import BuildFailure, InfrastructureError
 from copr_rpmbuild.task import BuildTask
@@ -17,8 +18,9 @@ from copr_rpmbuild.task import BuildTask
 TEMPLATE = "copr-build.cfg.j2"
 
 
-def render_mock_config(ctx: BuildContext, task: BuildTask) -> str:
-    configs = ctx.settings.mock_configs_dir
+def render_mock_config(settings: RpmbuildSettings, task: BuildTask) -> str:
+    """The mock config for ``task``: its chroot's config plus the task's options."""
+    configs = settings.mock_configs_dir
     if not (configs / TEMPLATE).is_file():
         raise InfrastructureError(f"the mock config template {configs / TEMPLATE} is missing")
     ours = configs / f"{task.chroot}.cfg"
@@ -32,8 +34,14 @@ def render_mock_config(ctx: BuildContext, task: BuildTask) -> str:
     return env.get_template(TEMPLATE).render(
         include=include,
         chroot=task.chroot,
-        macros=task_macros(ctx, task),
-        repos=[repo.model_dump() for repo in task.repos],
+        # mock's chroot defines %dist and the distro macros itself.
+        macros={
+            name: value
+            for name, value in task_macros(settings, task).items()
+            if name not in ("dist", "fedora", "rhel", "epel")
+        },
+        repos=bool(task.repos),
+        repo_text=repo_sections(task),
         buildroot_pkgs=task.buildroot_pkgs,
         enable_net=task.enable_net,
         isolation=task.isolation or "default",
@@ -42,12 +50,40 @@ def render_mock_config(ctx: BuildContext, task: BuildTask) -> str:
     )
 
 
+def repo_sections(task: BuildTask) -> str:
+    """The task's repositories as package-manager config sections."""
+    text = ""
+    for repo in task.repos:
+        fields = {
+            "name": repo.name or repo.id,
+            "baseurl": repo.baseurl,
+            "gpgcheck": "0",
+            "enabled": "1",
+            "skip_if_unavailable": "1" if repo.id == "copr_base_devel" else "0",
+            "metadata_expire": "0",
+            "cost": "1",
+            "best": "1",
+        }
+        if repo.priority is not None:
+            fields["priority"] = str(repo.priority)
+        if not _plain(repo.id):
+            raise InfrastructureError(f"repository id {repo.id!r} of the task is malformed")
+        if any("\n" in value or "\r" in value for value in fields.values()):
+            raise InfrastructureError(f"repository {repo.id!r} of the task has a line break")
+        text += f"\n[{repo.id}]\n" + "".join(f"{k}={v}\n" for k, v in fields.items())
+    return text
+
+
+def _plain(name: str) -> bool:
+    return bool(name) and all(ch.isalnum() or ch in "-_.:" for ch in name)
+
+
 class MockBuilder:
     name = "mock"
 
     def build(self, ctx: BuildContext, task: BuildTask, spec: Path, sourcedir: Path) -> Path:
         config = ctx.workspace / "mock.cfg"
-        config.write_text(render_mock_config(ctx, task))
+        config.write_text(render_mock_config(ctx.settings, task))
         ctx.log.line(f"Buildroot: mock chroot {task.chroot} (config {config})")
         ctx.log.line(config.read_text())
         out = ctx.subdir("mock-results")

@@ -1,0 +1,109 @@
+"""The mock config copr-rpmbuild renders from mock-configs/ (mock itself is not on Debian:
+the config is executed here the way mock reads it, with ``config_opts`` and ``include``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rpmbuild_helpers import rpm_task
+
+from copr_rpmbuild.builders.mock import render_mock_config
+from copr_rpmbuild.config import RpmbuildSettings
+from copr_rpmbuild.errors import InfrastructureError
+from copr_rpmbuild.task import BuildTask
+
+MOCK_CONFIGS = Path(__file__).resolve().parents[2] / "mock-configs"
+
+
+def _execute(text: str) -> tuple[dict[str, Any], list[str]]:
+    included: list[str] = []
+    opts: dict[str, Any] = {"macros": {}, "package_manager": "dnf", "dnf.conf": "[main]\n"}
+    exec(  # noqa: S102 - mock configs are Python; this is how mock reads them
+        compile(text, "mock.cfg", "exec"),
+        {"config_opts": opts, "include": included.append},
+    )
+    return opts, included
+
+
+def _task(**extra: Any) -> BuildTask:
+    return BuildTask.model_validate(
+        rpm_task(42, "fedora-41-x86_64", "http://dg/x.git", "abc", **extra)
+    )
+
+
+def test_rendered_config_carries_the_task() -> None:
+    settings = RpmbuildSettings(mock_configs_dir=MOCK_CONFIGS)
+    task = _task(
+        enable_net=True,
+        buildroot_pkgs=["gcc", "make"],
+        isolation="nspawn",
+        bootstrap="image",
+        bootstrap_image="registry.example.org/fedora:41",
+        repos=[
+            {
+                "id": "copr_base",
+                "baseurl": "http://results/alice/demo/fedora-41-x86_64/",
+                "name": "Copr repository",
+                "priority": 5,
+            },
+            {"id": "copr_base_devel", "baseurl": "http://results/devel/", "name": "devel"},
+        ],
+    )
+    opts, included = _execute(render_mock_config(settings, task))
+    assert included == [str(MOCK_CONFIGS / "fedora-41-x86_64.cfg")]
+    assert opts["macros"]["%buildtag"] == ".copr42"
+    assert "%dist" not in opts["macros"]  # the chroot's own config defines it
+    assert opts["macros"]["%vendor"] == "Copr (alice/demo)"
+    assert opts["chroot_additional_packages"] == "gcc make"
+    assert opts["rpmbuild_networking"] is True
+    assert opts["use_host_resolv"] is True
+    assert opts["isolation"] == "nspawn"
+    assert opts["use_bootstrap_image"] is True
+    assert opts["bootstrap_image"] == "registry.example.org/fedora:41"
+    repos = opts["dnf.conf"]
+    assert (
+        "[copr_base]\nname=Copr repository\nbaseurl=http://results/alice/demo/fedora-41-x86_64/"
+        in repos
+    )
+    assert "priority=5" in repos
+    assert "[copr_base_devel]" in repos
+    assert "skip_if_unavailable=1" in repos
+
+
+def test_defaults_and_fallback_to_system_configs() -> None:
+    settings = RpmbuildSettings(mock_configs_dir=MOCK_CONFIGS)
+    task = BuildTask.model_validate(rpm_task(43, "opensuse-tumbleweed-x86_64", "http://dg/x", None))
+    opts, included = _execute(render_mock_config(settings, task))
+    assert included == ["/etc/mock/opensuse-tumbleweed-x86_64.cfg"]
+    assert opts["rpmbuild_networking"] is False
+    assert "isolation" not in opts
+    assert "use_bootstrap" not in opts
+    assert opts["dnf.conf"] == "[main]\n"
+
+
+@pytest.mark.parametrize(
+    ("repo", "message"),
+    [
+        ({"id": "x]\n[evil", "baseurl": "http://a/"}, "is malformed"),
+        ({"id": "ok", "baseurl": "http://a/\ngpgcheck=0"}, "has a line break"),
+    ],
+)
+def test_malformed_repos_are_refused(repo: dict[str, str], message: str) -> None:
+    settings = RpmbuildSettings(mock_configs_dir=MOCK_CONFIGS)
+    with pytest.raises(InfrastructureError, match=message):
+        render_mock_config(settings, _task(repos=[repo]))
+
+
+def test_missing_template(tmp_path: Path) -> None:
+    settings = RpmbuildSettings(mock_configs_dir=tmp_path)
+    with pytest.raises(InfrastructureError, match="template .* is missing"):
+        render_mock_config(settings, _task())
+
+
+def test_every_chroot_config_is_valid_python() -> None:
+    for config in MOCK_CONFIGS.glob("*.cfg"):
+        opts, included = _execute(config.read_text())
+        assert included and included[0].startswith("templates/"), config
+        assert opts["target_arch"] == config.stem.rsplit("-", 1)[1]
