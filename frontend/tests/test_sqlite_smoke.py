@@ -1,0 +1,55 @@
+"""Smoke test on SQLite, the local default: migrate, serve, run a build through."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import text
+
+from copr_common.enums import StatusEnum
+from copr_frontend.app import create_app
+from copr_frontend.db import Database
+from copr_frontend.migrate import upgrade_database
+from copr_frontend.settings import FrontendSettings
+from copr_frontend.testing import Factory, basic_auth
+
+
+def test_sqlite_end_to_end(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'copr.sqlite'}"
+    upgrade_database(url)
+    settings = FrontendSettings(
+        database_url=url, secret_key="sqlite-secret-0123456789", backend_password="sqlite-be-pw"
+    )
+    database = Database(url)
+    session = database.sessionmaker()
+    app = create_app(settings)
+    try:
+        factory = Factory(session, settings)
+        user = factory.user("local")
+        project = factory.project(user, "proj", chroots=["fedora-42-x86_64"])
+        build = factory.build(project)
+        client = app.test_client()
+        headers = factory.auth(user)
+        assert client.get("/api_3/auth-check", headers=headers).get_json()["name"] == "local"
+
+        backend = basic_auth("backend", "sqlite-be-pw")
+        jobs = client.get("/backend/pending-jobs/").get_json()
+        assert [j["task_id"] for j in jobs] == [str(build.id)]
+        update = {"builds": [{"id": build.id, "task_id": str(build.id), "status": 1,
+                              "pkg_name": "hello"}]}  # fmt: skip
+        assert client.post("/backend/update/", json=update, headers=backend).status_code == 200
+        commits = {"build_id": build.id, "branch_commits": {"f42": "f" * 40}}
+        assert client.post("/backend/import-completed/", json=commits, headers=backend).json == {
+            "updated": True
+        }
+        session.expire_all()
+        assert build.state == StatusEnum.pending
+        assert build.chroots[0].status == StatusEnum.pending
+        repo = client.get("/coprs/local/proj/repo/fedora-42/dnf.repo?arch=x86_64")
+        assert repo.status_code == 200
+        # Foreign keys are enforced on SQLite too.
+        assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        session.close()
+        database.dispose()
+        app.extensions["copr_database"].dispose()

@@ -1,0 +1,76 @@
+"""API tokens (HTTP Basic login:token), their expiry, and web sessions."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from copr_frontend.testing import Factory, basic_auth
+from copr_frontend.users.models import User
+
+
+def test_auth_check_with_token(client: FlaskClient, factory: Factory) -> None:
+    user = factory.user("carol")
+    response = client.get("/api_3/auth-check", headers=factory.auth(user))
+    assert response.status_code == 200
+    assert response.get_json() == {"id": user.id, "name": "carol"}
+
+
+def test_anonymous_auth_check_is_401(client: FlaskClient) -> None:
+    response = client.get("/api_3/auth-check")
+    assert response.status_code == 401
+    assert "Authorization required" in response.get_json()["error"]
+
+
+def test_wrong_token_and_login_are_401(client: FlaskClient, factory: Factory) -> None:
+    user = factory.user()
+    login, token = factory.token(user)
+    for headers in (basic_auth(login, token + "x"), basic_auth("nobody", token),
+                    basic_auth("", ""), {"Authorization": "Bearer abc"}):  # fmt: skip
+        response = client.get("/api_3/auth-check", headers=headers)
+        assert response.status_code == 401
+        assert response.is_json
+        assert response.get_json()["error"]
+
+
+def test_renewed_token_replaces_the_old_one(client: FlaskClient, factory: Factory) -> None:
+    user = factory.user()
+    old = factory.token(user)
+    new = factory.token(user)
+    assert old[0] == new[0]
+    assert client.get("/api_3/auth-check", headers=basic_auth(*old)).status_code == 401
+    assert client.get("/api_3/auth-check", headers=basic_auth(*new)).status_code == 200
+
+
+def test_expired_token_says_it_expired(client: FlaskClient, factory: Factory) -> None:
+    user = factory.user()
+    login, token = factory.token(user)
+    stored = factory.session.get(User, user.id)
+    assert stored is not None
+    stored.api_token_expires_on = 86400 * 365  # 1971-01-01
+    factory.session.commit()
+    response = client.get("/api_3/auth-check", headers=basic_auth(login, token))
+    assert response.status_code == 401
+    assert "expired on 1971-01-01" in response.get_json()["error"]
+
+
+def test_web_login_session_and_logout(client: FlaskClient, factory: Factory) -> None:
+    user = factory.user("dave", password="correct-horse")
+    assert client.get("/login/").status_code == 200
+    bad = client.post("/login/", data={"username": "dave", "password": "wrong-horse"})
+    assert bad.status_code == 401
+    assert client.get("/api_3/auth-check").status_code == 401
+
+    form = {"username": "dave", "password": "correct-horse"}
+    good = client.post("/login/?next=//evil.example/", data=form)
+    assert good.status_code == 303
+    assert good.headers["Location"] == "/"
+    assert client.get("/api_3/auth-check").get_json() == {"id": user.id, "name": "dave"}
+
+    client.post("/logout/")
+    assert client.get("/api_3/auth-check").status_code == 401
+
+
+def test_user_without_password_cannot_log_in(client: FlaskClient, factory: Factory) -> None:
+    factory.user("erin")
+    response = client.post("/login/", data={"username": "erin", "password": ""})
+    assert response.status_code == 401
