@@ -56,8 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(__doc__ or "").split("Exit codes:", 1)[1].join(("Exit codes:", "")),
     )
-    parser.add_argument("--build-id", type=int, help="fetch the task of this build from the frontend")
-    parser.add_argument("-r", "--chroot", help="chroot to build for (RPM phase), e.g. fedora-41-x86_64")
+    parser.add_argument(
+        "--build-id", type=int, help="fetch the task of this build from the frontend"
+    )
+    parser.add_argument(
+        "-r", "--chroot", help="chroot to build for (RPM phase), e.g. fedora-41-x86_64"
+    )
     parser.add_argument("--srpm", action="store_true", help="run the source phase (make the SRPM)")
     parser.add_argument("--task-url", help="fetch the task JSON from this URL")
     parser.add_argument("--task-file", type=Path, help="read the task JSON from this file")

@@ -6,6 +6,7 @@ pid file, so a log follower or a cancel started right after it finds the build.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sys
@@ -23,10 +24,8 @@ class Detached:
     def report(self, message: str) -> None:
         if self._fd is None:
             return
-        try:
+        with contextlib.suppress(OSError):
             os.write(self._fd, message.encode())
-        except OSError:
-            pass
         os.close(self._fd)
         self._fd = None
 

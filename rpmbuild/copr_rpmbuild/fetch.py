@@ -58,7 +58,8 @@ def download(
         raise FetchError(f"{url!r}: only http, https and ftp URLs can be downloaded")
     limits.check()
     limits.log.line(f"Downloading {url}")
-    request = urllib.request.Request(url, headers={"User-Agent": "copr-rpmbuild"})
+    # The scheme is one of http, https and ftp: checked above.
+    request = urllib.request.Request(url, headers={"User-Agent": "copr-rpmbuild"})  # noqa: S310
     partial = dest.with_name(dest.name + ".part")
     timeout = max(1.0, min(120.0, limits.remaining()))
     try:

@@ -120,7 +120,14 @@ def spec_sources(
     parsed = _sandboxed_output(
         sandbox,
         limits,
-        ["rpmspec", "--load", sandbox.inside(load), *define_args(macros), "-P", sandbox.inside(spec)],
+        [
+            "rpmspec",
+            "--load",
+            sandbox.inside(load),
+            *define_args(macros),
+            "-P",
+            sandbox.inside(spec),
+        ],
         cwd=sandbox.inside(spec.parent),
         what=f"parsing {spec.name}",
     )
@@ -160,7 +167,11 @@ def spec_arch_tags(
     load: Path,
 ) -> dict[str, list[str]]:
     """ExclusiveArch, ExcludeArch and BuildArch of ``spec`` under ``macros``."""
-    fmt = "exclusivearch:[%{EXCLUSIVEARCH} ]\nexcludearch:[%{EXCLUDEARCH} ]\nbuildarch:[%{BUILDARCHS} ]\n"
+    fmt = (
+        "exclusivearch:[%{EXCLUSIVEARCH} ]\n"
+        "excludearch:[%{EXCLUDEARCH} ]\n"
+        "buildarch:[%{BUILDARCHS} ]\n"
+    )
     out = _sandboxed_output(
         sandbox,
         limits,

@@ -74,7 +74,7 @@ def disk_usage(path: Path) -> int:
     for dirpath, _dirs, files in os.walk(path):
         for name in files:
             try:
-                stat = os.lstat(os.path.join(dirpath, name))
+                stat = (Path(dirpath) / name).lstat()
             except OSError:
                 continue
             key = (stat.st_dev, stat.st_ino)

@@ -19,7 +19,10 @@ from pathlib import Path, PurePosixPath
 from copr_rpmbuild.errors import InfrastructureError
 
 INSIDE_ROOT = PurePosixPath("/builddir")
-INSIDE_HOME = "/tmp/home"
+# Paths inside the sandbox: its /tmp and /var/tmp are private tmpfs mounts.
+INSIDE_TMP = "/tmp"  # noqa: S108
+INSIDE_VAR_TMP = "/var/tmp"  # noqa: S108
+INSIDE_HOME = f"{INSIDE_TMP}/home"
 _PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
 _TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
@@ -75,8 +78,7 @@ class Sandbox:
         os.chown(self.workspace, uid, gid)
         for dirpath, dirs, files in os.walk(self.workspace):
             for name in dirs + files:
-                path = os.path.join(dirpath, name)
-                os.chown(path, uid, gid, follow_symlinks=False)
+                os.chown(Path(dirpath) / name, uid, gid, follow_symlinks=False)
 
     def command(
         self,
@@ -116,7 +118,7 @@ class Sandbox:
         for name in _TOP_LEVEL:
             host = Path("/") / name
             if host.is_symlink():
-                bwrap += ["--symlink", os.readlink(host), f"/{name}"]
+                bwrap += ["--symlink", str(host.readlink()), f"/{name}"]
             elif host.is_dir():
                 bwrap += ["--ro-bind", str(host), f"/{name}"]
         bwrap += [
@@ -127,13 +129,13 @@ class Sandbox:
             "--size",
             str(self.tmpfs_size),
             "--tmpfs",
-            "/tmp",
+            INSIDE_TMP,
             "--dir",
             INSIDE_HOME,
             "--size",
             str(self.tmpfs_size),
             "--tmpfs",
-            "/var/tmp",
+            INSIDE_VAR_TMP,
             "--bind",
             str(self.workspace),
             str(INSIDE_ROOT),
@@ -145,7 +147,7 @@ class Sandbox:
             "HOME": INSIDE_HOME,
             "PATH": _PATH,
             "LANG": "C.UTF-8",
-            "TMPDIR": "/tmp",
+            "TMPDIR": INSIDE_TMP,
             "USER": "builder",
             **self.env,
             **(env or {}),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -166,7 +167,9 @@ def read_task_file(path: Path, *, srpm: bool) -> Task:
 
 def fetch_task(url: str, *, srpm: bool, timeout: float = 60) -> tuple[Task, dict[str, Any]]:
     """The task at ``url`` and its raw JSON (saved as ``task.json`` for re-runs)."""
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise InfrastructureError(f"the task URL {url!r} is not an http(s) URL")
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             body = response.read(MAX_TASK_SIZE + 1)

@@ -305,9 +305,10 @@ def rpmbuild_srpm(workdir: Path, spec_text: str, sources: list[Path]) -> Path:
 def unpack_srpm(srpm: Path, target: Path) -> dict[str, bytes]:
     """The files of an SRPM by name."""
     target.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["rpm2cpio", str(srpm)], capture_output=True, check=True).stdout
     subprocess.run(
-        f"rpm2cpio {srpm} | cpio -idm --quiet --no-absolute-filenames",
-        shell=True,  # noqa: S602 - a fixed pipeline over a path the test made
+        ["cpio", "-idm", "--quiet", "--no-absolute-filenames"],
+        input=archive,
         cwd=target,
         check=True,
     )

@@ -139,8 +139,8 @@ def test_writes_to_etc_and_home_do_not_reach_the_host(
         home / ".config" / marker,
     ):
         assert not path.exists(), path
-    leftovers = [p for p in builder.workspace.rglob(marker)] if builder.workspace.exists() else []
-    assert leftovers == []
+    # The workspace, where the sandbox's $HOME writes could have landed, is gone too.
+    assert list(builder.workspace.iterdir()) == []
 
 
 def _processes_with(marker: str) -> list[int]:

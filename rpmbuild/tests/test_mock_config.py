@@ -105,5 +105,6 @@ def test_missing_template(tmp_path: Path) -> None:
 def test_every_chroot_config_is_valid_python() -> None:
     for config in MOCK_CONFIGS.glob("*.cfg"):
         opts, included = _execute(config.read_text())
-        assert included and included[0].startswith("templates/"), config
+        assert len(included) == 1, config
+        assert included[0].startswith("templates/"), config
         assert opts["target_arch"] == config.stem.rsplit("-", 1)[1]

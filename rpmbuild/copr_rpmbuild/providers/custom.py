@@ -28,7 +28,8 @@ def produce(ctx: BuildContext, source: dict[str, Any]) -> SourceResult:
     script_path.chmod(0o755)
     if source.get("hook_data") and source.get("tmp"):
         tmp = text_field(source, "tmp")
-        url = f"{ctx.settings.frontend_url.rstrip('/')}/tmp/{tmp}/hook_payload"
+        base = ctx.settings.frontend_url.rstrip("/")
+        url = f"{base}/tmp/{tmp}/hook_payload"  # noqa: S108 - a frontend URL, not a file
         ctx.download(url, workdir / "hook_payload")
     if builddeps:
         ctx.log.line(

@@ -37,13 +37,17 @@ def produce(ctx: BuildContext, source: dict[str, Any]) -> SourceResult:
     alt_python = _alt_python(source.get("python_versions"))
 
     downloads = ctx.subdir("pypi")
-    index = ctx.download(f"{ctx.settings.pypi_url.rstrip('/')}/{name}/json", downloads / "index.json")
+    index = ctx.download(
+        f"{ctx.settings.pypi_url.rstrip('/')}/{name}/json", downloads / "index.json"
+    )
     try:
         data = json.loads(index.read_text())
         releases: dict[str, list[dict[str, Any]]] = data["releases"]
         chosen = version or str(data["info"]["version"])
     except (ValueError, KeyError, TypeError) as error:
-        raise BuildFailure(f"PyPI's answer for {name!r} is not what was expected: {error}") from None
+        raise BuildFailure(
+            f"PyPI's answer for {name!r} is not what was expected: {error}"
+        ) from None
     index.unlink()
     files = releases.get(chosen)
     if not files:
@@ -85,13 +89,15 @@ def _alt_python(value: Any) -> str | None:
     if value in (None, "", []):
         return None
     if not isinstance(value, list):
-        raise BuildFailure("python_versions must be a list such as [\"3\"]")
+        raise BuildFailure('python_versions must be a list such as ["3"]')
     alt: str | None = None
     for item in (str(v) for v in value):
         if item == "3":
             continue
         if item == "2":
-            raise BuildFailure("pyp2spec makes Python 3 packages only; drop '2' from python_versions")
+            raise BuildFailure(
+                "pyp2spec makes Python 3 packages only; drop '2' from python_versions"
+            )
         if not _PY3_ALT.match(item):
             raise BuildFailure(f"python version {item!r} is not understood: use 3 or 3.X")
         if alt is not None and alt != item:

@@ -20,9 +20,7 @@ def produce(ctx: BuildContext, source: dict[str, Any]) -> SourceResult:
         raise BuildFailure(f"{gem!r} is not a valid gem name")
     gem2rpm = shutil.which(ctx.settings.gem2rpm_command)
     if gem2rpm is None:
-        raise BuildFailure(
-            "RubyGems builds need gem2rpm, which is not installed on this builder"
-        )
+        raise BuildFailure("RubyGems builds need gem2rpm, which is not installed on this builder")
     if "https" not in ctx.settings.enabled_protocols:
         raise BuildFailure("RubyGems builds need the https protocol, which is disabled")
     outdir = ctx.subdir("gem2rpm")
