@@ -30,7 +30,7 @@ def current_user() -> User | None:
     """
     cached = flask.g.get("_copr_user", _UNSET)
     if cached is not _UNSET:
-        return cached  # type: ignore[return-value]
+        return cached  # type: ignore[no-any-return]
     user: User | None = None
     auth = flask.request.authorization
     if auth is not None and auth.type == "basic":

@@ -81,7 +81,7 @@ def json_body() -> dict[str, Any]:
 
 def paginate(
     session: Session,
-    query: Select[tuple[T]],
+    query: Select[Any],
     to_json: Callable[[T], dict[str, Any]],
     params: Mapping[str, Any],
     *,
