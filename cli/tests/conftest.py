@@ -129,3 +129,33 @@ def run_script(tmp_path: Path) -> Callable[..., Result]:
         return Result(result.returncode, result.stdout, result.stderr)
 
     return run
+
+
+SPEC = """\
+Name:    hello
+Version: 1.0
+Release: 1
+Summary: A package for copr-cli tests
+License: MIT
+BuildArch: noarch
+
+%description
+Built by copr-cli tests.
+
+%files
+"""
+
+
+@pytest.fixture(scope="session")
+def srpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real (tiny) SRPM made with rpmbuild."""
+    top = tmp_path_factory.mktemp("rpmbuild")
+    spec = top / "hello.spec"
+    spec.write_text(SPEC)
+    subprocess.run(
+        ["rpmbuild", "-bs", "--nodeps", "--define", f"_topdir {top}", str(spec)],
+        check=True,
+        capture_output=True,
+    )
+    (found,) = (top / "SRPMS").glob("*.src.rpm")
+    return found

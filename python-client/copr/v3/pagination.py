@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from copr.v3.requests import handle_errors
+from copr.v3.requests import TIMEOUT, handle_errors
 from copr.v3.results import List, munchify
 
 
@@ -28,7 +28,7 @@ def next_page(objects: List) -> Any:
     query["offset"] = str(int(meta.get("offset") or 0) + int(meta["limit"]))
     request.url = urlunsplit(parts._replace(query=urlencode(query)))
     with requests.Session() as session:
-        new_response = session.send(request)
+        new_response = session.send(request, timeout=TIMEOUT)
     handle_errors(new_response)
     return munchify(new_response, proxy=objects.__proxy__)
 
