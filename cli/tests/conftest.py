@@ -10,7 +10,7 @@ import importlib.util
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -159,3 +159,34 @@ def srpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     (found,) = (top / "SRPMS").glob("*.src.rpm")
     return found
+
+
+@dataclass
+class ResultsServer:
+    url: str
+    root: Path
+
+
+@pytest.fixture
+def results_server(tmp_path: Path) -> Iterator[ResultsServer]:
+    """A plain HTTP server with directory listings over ``root``, like the results tree."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class QuietHandler(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    root = tmp_path / "results"
+    root.mkdir()
+    handler = functools.partial(QuietHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield ResultsServer(f"http://127.0.0.1:{server.server_address[1]}/results", root)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
