@@ -203,7 +203,8 @@ def _build(
         ctx = BuildContext(
             settings=settings,
             limits=limits,
-            workspace=workspace,
+            workspace=workspace / "box",
+            hostdir=workspace / "host",
             resultdir=settings.resultdir,
             memory_mb=task.memory_reqs,
         )

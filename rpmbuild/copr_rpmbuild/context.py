@@ -1,4 +1,11 @@
-"""What every step of one build shares: settings, limits, the workspace and the result dir."""
+"""What every step of one build shares: settings, limits, the workspace and the result dir.
+
+A build's directory has two halves: ``box/`` is the sandbox's writable ``/builddir`` and
+``host/`` holds what only copr-rpmbuild writes (macros, scripts, configs), mounted
+read-only. Anything in ``box/`` may have been replaced by the sandbox — by a symlink to a
+host file, say — so the host checks a path there (``checked``) before it reads or writes
+it after a sandbox has run; no sandboxed process outlives its run (PID namespace).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from copr_rpmbuild import fetch, runner
+from copr_rpmbuild import fetch, rpmtools, runner
 from copr_rpmbuild.config import RpmbuildSettings
-from copr_rpmbuild.errors import InfrastructureError
+from copr_rpmbuild.errors import BuildFailure, InfrastructureError
 from copr_rpmbuild.livelog import LiveLog
 from copr_rpmbuild.sandbox import Sandbox
 
@@ -21,6 +28,7 @@ class BuildContext:
     settings: RpmbuildSettings
     limits: runner.Limits
     workspace: Path
+    hostdir: Path
     resultdir: Path
     memory_mb: int | None = None
 
@@ -32,6 +40,7 @@ class BuildContext:
         memory = max(self.memory_mb or 0, self.settings.min_memory_mb) * 1024**2
         box = Sandbox(
             workspace=self.workspace,
+            hostdir=self.hostdir,
             network=network,
             tmpfs_size=self.settings.tmpfs_size,
             memory_bytes=memory,
@@ -72,17 +81,38 @@ class BuildContext:
         return runner.run(command, self.limits, describe=describe)
 
     def subdir(self, name: str) -> Path:
+        """``box/<name>``, a real directory (made if missing, never a link)."""
         path = self.workspace / name
-        path.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            raise BuildFailure(f"{name} in the build workspace is not a directory")
+        path.mkdir(exist_ok=True)
+        return path
+
+    def checked(self, path: Path) -> Path:
+        """``path`` with links resolved, refused unless it stays inside the workspace."""
+        resolved = path.resolve()
+        root = self.workspace.resolve()
+        if resolved != root and root not in resolved.parents:
+            raise BuildFailure(f"{path.name} points outside the build workspace")
+        return resolved
+
+    @property
+    def macros_file(self) -> Path:
+        path = self.hostdir / "copr.macros"
+        if not path.exists():
+            rpmtools.write_fallback_macros(path)
         return path
 
 
 def make_workspace(settings: RpmbuildSettings) -> Path:
-    """A fresh private directory for one build, reachable by the sandbox user."""
+    """A fresh directory for one build (with ``box/`` and ``host/``), reachable by the
+    sandbox user."""
     try:
         settings.workspace_dir.mkdir(parents=True, exist_ok=True)
         path = Path(tempfile.mkdtemp(prefix="build-", dir=settings.workspace_dir))
         path.chmod(0o755)
+        (path / "box").mkdir(mode=0o755)
+        (path / "host").mkdir(mode=0o755)
     except OSError as error:
         raise InfrastructureError(
             f"cannot create a workspace in {settings.workspace_dir}: {error.strerror}"

@@ -60,7 +60,7 @@ def run_rpm_phase(ctx: BuildContext, task: BuildTask) -> dict[str, Any]:
     spec, repo = fetch_distgit(ctx, task)
     builder = choose_builder(ctx)
     outdir = builder.build(ctx, task, spec, repo)
-    packages = built_packages(outdir)
+    packages = built_packages(ctx.checked(outdir))
     if not any(not p.name.endswith(".src.rpm") for p in packages):
         raise BuildFailure("the build finished without making any binary RPM")
     total = sum(p.stat().st_size for p in packages)

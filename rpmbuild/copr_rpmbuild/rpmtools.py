@@ -39,14 +39,13 @@ class Nevra:
         }
 
 
-def fallback_macros(workspace: Path) -> Path:
+def write_fallback_macros(path: Path) -> None:
     """Definitions for macros a Fedora buildroot has and the host's rpm may lack.
 
     ``%autorelease``/``%autochangelog`` (rpmautospec) are what pyp2spec and many Fedora
     specs use; without them the spec does not even parse.
     """
     stamp = time.strftime("%a %b %d %Y", time.gmtime())
-    path = workspace / "copr-fallback.macros"
     path.write_text(
         # The sandbox has its own host name, which no resolver knows.
         "%_buildhost copr-builder\n"
@@ -54,7 +53,6 @@ def fallback_macros(workspace: Path) -> Path:
         f"%autochangelog * {stamp} Copr Build System <copr@localhost> - %{{version}}-1\\\n"
         "- Built by Copr (rpmautospec is not available on this builder)\n"
     )
-    return path
 
 
 def distro_macros(chroot: ChrootName, rawhide_version: int | None) -> dict[str, str]:

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from copr_rpmbuild.errors import InfrastructureError
 
 INSIDE_ROOT = PurePosixPath("/builddir")
+INSIDE_HOST = PurePosixPath("/copr")
 # Paths inside the sandbox: its /tmp and /var/tmp are private tmpfs mounts.
 INSIDE_TMP = "/tmp"  # noqa: S108
 INSIDE_VAR_TMP = "/var/tmp"  # noqa: S108
@@ -30,6 +31,7 @@ _TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 @dataclass
 class Sandbox:
     workspace: Path
+    hostdir: Path | None = None
     network: bool = False
     tmpfs_size: int = 2 * 1024**3
     memory_bytes: int | None = None
@@ -63,12 +65,17 @@ class Sandbox:
         )
 
     def inside(self, host_path: Path) -> str:
-        """Where ``host_path`` (below the workspace) appears inside the sandbox."""
-        try:
-            relative = host_path.resolve().relative_to(self.workspace.resolve())
-        except ValueError:
-            raise InfrastructureError(f"{host_path} is outside the build workspace") from None
-        return str(INSIDE_ROOT / relative.as_posix()) if str(relative) != "." else str(INSIDE_ROOT)
+        """Where ``host_path`` (in the workspace or the host dir) appears in the sandbox."""
+        mounts = [(self.workspace, INSIDE_ROOT)]
+        if self.hostdir is not None:
+            mounts.append((self.hostdir, INSIDE_HOST))
+        for host_root, inner in mounts:
+            try:
+                relative = host_path.resolve().relative_to(host_root.resolve())
+            except ValueError:
+                continue
+            return str(inner / relative.as_posix()) if str(relative) != "." else str(inner)
+        raise InfrastructureError(f"{host_path} is outside the build workspace")
 
     def hand_over(self) -> None:
         """Give the workspace to the sandbox user so it can write there."""
@@ -139,6 +146,7 @@ class Sandbox:
             "--bind",
             str(self.workspace),
             str(INSIDE_ROOT),
+            *(["--ro-bind", str(self.hostdir), str(INSIDE_HOST)] if self.hostdir else []),
             "--chdir",
             cwd or str(INSIDE_ROOT),
             "--clearenv",

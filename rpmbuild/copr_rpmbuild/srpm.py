@@ -35,7 +35,9 @@ def source_filename(value: str) -> str:
 def download_missing_sources(ctx: BuildContext, spec: Path, sourcedir: Path, load: Path) -> None:
     """Fetch each remote Source/Patch of ``spec`` not already in ``sourcedir`` (spectool -g)."""
     box = ctx.sandbox(network=False)
-    for value in rpmtools.spec_sources(box, ctx.limits, spec, {}, load):
+    values = rpmtools.spec_sources(box, ctx.limits, spec, {}, load)
+    sourcedir = ctx.checked(sourcedir)
+    for value in values:
         if not value.lower().startswith(_REMOTE):
             continue
         name = source_filename(value)
@@ -47,7 +49,7 @@ def download_missing_sources(ctx: BuildContext, spec: Path, sourcedir: Path, loa
 
 
 def build_srpm_from_spec(ctx: BuildContext, spec: Path, sourcedir: Path) -> Path:
-    load = rpmtools.fallback_macros(ctx.workspace)
+    load = ctx.macros_file
     download_missing_sources(ctx, spec, sourcedir, load)
     out = ctx.subdir("srpm-out")
     box = ctx.sandbox(network=False)
@@ -73,7 +75,7 @@ def build_srpm_from_spec(ctx: BuildContext, spec: Path, sourcedir: Path) -> Path
     )
     if status != 0:
         raise BuildFailure(f"rpmbuild could not make the SRPM (exit status {status})")
-    srpms = [p for p in out.glob("*.src.rpm") if regular_file(p)]
+    srpms = [p for p in ctx.checked(out).glob("*.src.rpm") if regular_file(p)]
     if len(srpms) != 1:
         raise BuildFailure("rpmbuild -bs did not leave exactly one SRPM")
     return srpms[0]
@@ -95,14 +97,14 @@ def extract_spec(ctx: BuildContext, srpm: Path) -> Path:
         network=False,
         describe="unpacking the spec",
     )
-    specs = [p for p in target.glob("*.spec") if regular_file(p)]
+    specs = [p for p in ctx.checked(target).glob("*.spec") if regular_file(p)]
     if status != 0 or len(specs) != 1:
         raise BuildFailure(f"{srpm.name} does not hold exactly one spec file")
     return specs[0]
 
 
 def distro_tags(ctx: BuildContext, spec: Path, distros: list[str]) -> dict[str, Any]:
-    load = rpmtools.fallback_macros(ctx.workspace)
+    load = ctx.macros_file
     box = ctx.sandbox(network=False)
     tags: dict[str, Any] = {}
     for distro in distros:
@@ -137,7 +139,7 @@ def run_srpm_phase(ctx: BuildContext, task: SrpmTask) -> dict[str, Any]:
     if nevra.arch != "src":
         raise BuildFailure(f"{srpm.name} is not a source RPM")
     built = rpmtools.spec_arch_tags(
-        ctx.sandbox(network=False), ctx.limits, spec, {}, rpmtools.fallback_macros(ctx.workspace)
+        ctx.sandbox(network=False), ctx.limits, spec, {}, ctx.macros_file
     )
     results: dict[str, Any] = {
         "name": nevra.name,
@@ -149,8 +151,10 @@ def run_srpm_phase(ctx: BuildContext, task: SrpmTask) -> dict[str, Any]:
         "architecture_specific_tags": distro_tags(ctx, spec, task.distributions),
     }
     ctx.resultdir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(srpm, ctx.resultdir / srpm.name)
-    shutil.copyfile(spec, ctx.resultdir / spec.name)
+    for item in (srpm, spec):
+        if not regular_file(ctx.checked(item.parent) / item.name):
+            raise BuildFailure(f"{item.name} is not a regular file")
+        shutil.copyfile(item, ctx.resultdir / item.name)
     (ctx.resultdir / "results.json").write_text(json.dumps(results, indent=4) + "\n")
     ctx.log.line(f"SRPM: {srpm.name}")
     ctx.log.line("results.json: " + json.dumps(results))

@@ -196,3 +196,38 @@ def test_endless_output_is_truncated_and_fails_cleanly(
     assert (builder.resultdir / "builder-live.log").stat().st_size < 512 * 1024 + 4096
     assert "printed more than the log limit" in log
     assert "success" not in builder.files()
+
+
+def test_links_planted_in_the_workspace_are_not_followed_by_the_host(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    from rpmbuild_helpers import make_spec, srpm_task
+
+    script = f"""#!/bin/sh
+cat > hello.spec <<'SPEC'
+{make_spec()}SPEC
+mkdir hello-1.0 && echo hi > hello-1.0/hello.txt && tar czf hello-1.0.tar.gz hello-1.0
+ln -s /etc /builddir/srpm-out
+ln -s /root /builddir/sources
+"""
+    task = tmp_path / "task.json"
+    task.write_text(json.dumps(srpm_task(33, "custom", {"script": script})))
+    before = sorted(p.name for p in Path("/etc").iterdir())
+    result = builder.run("--srpm", "--task-file", str(task))
+    assert result.returncode == EXIT_BUILD_FAILED
+    assert "srpm-out in the build workspace is not a directory" in builder.log()
+    assert sorted(p.name for p in Path("/etc").iterdir()) == before
+    assert "success" not in builder.files()
+
+
+def test_memory_limit(builder: Builder, http_server: HttpServer, tmp_path: Path) -> None:
+    write_config(builder.config, builder.config.parent, http_server, min_memory_mb=256)
+    build = """
+        python3 -c 'bytearray(700 * 1024 * 1024)' && echo ALLOCATED
+        exit 1
+    """
+    code, _ = build_hostile(builder, http_server, tmp_path, "hungry", build, memory_reqs=128)
+    log = builder.log()
+    assert code == EXIT_BUILD_FAILED, log
+    assert "MemoryError" in log
+    assert "ALLOCATED" not in log

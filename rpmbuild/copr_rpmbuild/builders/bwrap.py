@@ -53,7 +53,7 @@ class BwrapBuilder:
                 f"this builder ({host}) cannot build for {chroot.arch} without mock"
             )
         macros = task_macros(ctx.settings, task)
-        load = rpmtools.fallback_macros(ctx.workspace)
+        load = ctx.macros_file
         box = ctx.sandbox(network=task.enable_net)
         ctx.log.line(f"Buildroot: the host system, rpmbuild in a {box.describe()}")
         ctx.log.line(

@@ -82,7 +82,7 @@ class MockBuilder:
     name = "mock"
 
     def build(self, ctx: BuildContext, task: BuildTask, spec: Path, sourcedir: Path) -> Path:
-        config = ctx.workspace / "mock.cfg"
+        config = ctx.hostdir / "mock.cfg"
         config.write_text(render_mock_config(ctx.settings, task))
         ctx.log.line(f"Buildroot: mock chroot {task.chroot} (config {config})")
         ctx.log.line(config.read_text())

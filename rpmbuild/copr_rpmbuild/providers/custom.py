@@ -23,7 +23,7 @@ def produce(ctx: BuildContext, source: dict[str, Any]) -> SourceResult:
     result_rel = text_field(source, "resultdir", required=False)
     builddeps = text_field(source, "builddeps", required=False)
     workdir = ctx.subdir("workdir")
-    script_path = ctx.workspace / "script"
+    script_path = ctx.hostdir / "script"
     script_path.write_text(script if script.startswith("#!") else "#!/bin/sh\n" + script)
     script_path.chmod(0o755)
     if source.get("hook_data") and source.get("tmp"):
@@ -43,6 +43,7 @@ def produce(ctx: BuildContext, source: dict[str, Any]) -> SourceResult:
     )
     if status != 0:
         raise BuildFailure(f"the custom script failed (exit status {status})")
+    workdir = ctx.checked(workdir)
     resultdir = inside(workdir, result_rel, "resultdir") if result_rel else workdir
     if not resultdir.is_dir():
         raise BuildFailure(f"the custom script left no result directory {result_rel!r}")

@@ -77,7 +77,7 @@ def _make_srpm(ctx: BuildContext, repo: Path, workdir: Path, spec_name: str) -> 
     )
     if status != 0:
         raise BuildFailure(f"'make srpm' of .copr/Makefile failed (exit status {status})")
-    return SourceResult(srpm=_one_srpm(outdir, "make srpm"))
+    return SourceResult(srpm=_one_srpm(ctx.checked(outdir), "make srpm"))
 
 
 def _tito(ctx: BuildContext, workdir: Path, *, test: bool) -> SourceResult:
@@ -92,7 +92,7 @@ def _tito(ctx: BuildContext, workdir: Path, *, test: bool) -> SourceResult:
     status = ctx.run_sandboxed(argv, cwd=workdir, network=False, describe="tito build")
     if status != 0:
         raise BuildFailure(f"tito build failed (exit status {status})")
-    return SourceResult(srpm=_one_srpm(outdir, "tito"))
+    return SourceResult(srpm=_one_srpm(ctx.checked(outdir), "tito"))
 
 
 def _one_srpm(outdir: Path, what: str) -> Path:
