@@ -65,10 +65,22 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Readers and one writer at a time without blocking each other.
+            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
+            # Let SQLAlchemy, not the driver, start transactions (see _sqlite_begin).
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # SQLite has no SELECT ... FOR UPDATE.  With reads inside the transaction (the
+            # driver would otherwise run them outside it), SQLite's serializable
+            # transactions make a writer whose reads went stale fail instead of storing a
+            # state computed from them: an error the caller retries, never a lost update.
+            conn.exec_driver_sql("BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

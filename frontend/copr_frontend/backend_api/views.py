@@ -20,6 +20,7 @@ from copr_frontend.actions.models import Action
 from copr_frontend.api.errors import AuthError, BadRequest, ObjectNotFound
 from copr_frontend.app import settings
 from copr_frontend.backend_api import tasks
+from copr_frontend.builds.logic import lock_build, lock_builds
 from copr_frontend.builds.models import Build, CancelRequest
 from copr_frontend.builds.transitions import (
     UpdateError,
@@ -130,7 +131,7 @@ def get_srpm_build_task(build_id: str) -> flask.Response:
 def starting_build() -> flask.Response:
     data = _json_object()
     session = db.session()
-    build = session.get(Build, _int(data.get("build_id"), "build_id"))
+    build = lock_build(session, _int(data.get("build_id"), "build_id"))
     if build is None:
         return flask.jsonify({"can_start": False})
     can_start = starting(build, data)
@@ -165,7 +166,7 @@ def update() -> flask.Response:
         parsed[kind] = by_id
 
     builds = parsed.get("builds", {})
-    existing_builds = {b.id: b for b in session.query(Build).filter(Build.id.in_(builds))}
+    existing_builds = lock_builds(session, builds)
     try:
         for build_id, entry in builds.items():
             if entry.get("status") is not None:
@@ -212,7 +213,7 @@ def reschedule_build_chroot() -> flask.Response:
     data = _json_object()
     session = db.session()
     build_id = _int(data.get("build_id"), "build_id")
-    build = session.get(Build, build_id)
+    build = lock_build(session, build_id)
     if build is None:
         return flask.jsonify({"result": "noop", "msg": f"Build {build_id} wasn't found"})
     chroot = data.get("chroot")
@@ -319,7 +320,7 @@ def import_completed_view() -> flask.Response:
     ):
         raise BadRequest("'branch_commits' must map branch names to commit hashes")
     session = db.session()
-    build = session.get(Build, _int(data.get("build_id"), "build_id"))
+    build = lock_build(session, _int(data.get("build_id"), "build_id"))
     if build is None:
         return flask.jsonify({"updated": False})
     updated = import_completed(build, commits)

@@ -29,6 +29,39 @@ def get_build(session: Session, build_id: int) -> Build | None:
     return session.get(Build, build_id)
 
 
+def lock_builds(session: Session, build_ids: Iterable[int]) -> dict[int, Build]:
+    """Load builds for a state change, locked until the transaction ends.
+
+    Two reports about different chroots of one build may arrive at once; each
+    recomputes the build's stored state from all its chroots, so without the row lock
+    the later commit could store a state computed from a stale view.  Locking in id
+    order keeps two such requests from deadlocking.
+    """
+    ids = sorted(set(build_ids))
+    if not ids:
+        return {}
+    query = (
+        select(Build)
+        .where(Build.id.in_(ids))
+        .order_by(Build.id)
+        .with_for_update()
+        # Objects the session already holds may be stale: overwrite them with the rows
+        # read under the lock.
+        .execution_options(populate_existing=True)
+    )
+    builds = {b.id: b for b in session.scalars(query)}
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, BuildChroot) and obj.build_id in builds:
+            session.expire(obj)
+    for build in builds.values():
+        session.expire(build, ["chroots"])
+    return builds
+
+
+def lock_build(session: Session, build_id: int) -> Build | None:
+    return lock_builds(session, [build_id]).get(build_id)
+
+
 def batch_finished(session: Session, batch: Batch) -> bool:
     """Whether no build of ``batch`` is still to run."""
     unfinished = session.scalar(

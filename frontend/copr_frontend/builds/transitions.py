@@ -266,12 +266,18 @@ def cancel_build(session: Session, build: Build) -> bool:
     return True
 
 
-def find_task(session: Session, task_id: str) -> tuple[Build, BuildChroot | None] | None:
-    """The build (and chroot) of ``<build_id>`` or ``<build_id>-<chroot>``; None if gone."""
+def find_task(
+    session: Session, task_id: str, *, lock: bool = False
+) -> tuple[Build, BuildChroot | None] | None:
+    """The build (and chroot) of ``<build_id>`` or ``<build_id>-<chroot>``; None if gone.
+
+    ``lock`` takes the build's row lock, for a caller about to change its state.
+    """
     build_part, _, chroot_name = task_id.partition("-")
     if not build_part.isdigit():
         raise UpdateError(f"invalid task id {task_id!r}: expected <build_id>[-<chroot>]")
-    build = session.get(Build, int(build_part))
+    query = select(Build).where(Build.id == int(build_part))
+    build = session.scalar(query.with_for_update() if lock else query)
     if build is None:
         return None
     if not chroot_name:
@@ -293,7 +299,7 @@ def task_canceled(session: Session, task_id: str, was_running: bool) -> None:
         session.delete(request)
     if was_running:
         return
-    found = find_task(session, task_id)
+    found = find_task(session, task_id, lock=True)
     if found is None:
         return
     build, chroot = found
