@@ -8,8 +8,10 @@ the build is canceled.
 
 from __future__ import annotations
 
+import logging
 import os
 import select
+import shlex
 import signal
 import subprocess
 import time
@@ -22,6 +24,7 @@ from copr_rpmbuild.errors import BuildCanceled, BuildTimeout, InfrastructureErro
 from copr_rpmbuild.livelog import LiveLog
 
 _DISK_CHECK_INTERVAL = 1.0
+_log = logging.getLogger("copr_rpmbuild")
 
 
 class CancelFlag:
@@ -96,6 +99,7 @@ def run(
     """Run ``argv`` to its end and return its exit status; raise when a limit stops it."""
     limits.check()
     label = describe or argv[0]
+    _log.debug("Running %s: %s", label, shlex.join(argv))
     # Processes already below us (say, a test's servers) are not this command's leftovers.
     before = set(proctree.descendants(os.getpid()))
     try:
