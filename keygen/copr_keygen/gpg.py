@@ -167,6 +167,11 @@ class KeyRing:
             "--no-tty",
             "--no-greeting",
             "--yes",
+            # Trust is not ours to compute: skipping the trustdb also spares every call
+            # a write that concurrent calls would fight over.
+            "--trust-model",
+            "always",
+            "--no-auto-check-trustdb",
             *args,
         ]
         env = {**os.environ, "LC_ALL": "C", "GNUPGHOME": str(self.home)}

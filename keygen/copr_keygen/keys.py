@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_NAME_REAL = 200
+# Not a valid identity, so it cannot collide with one's lock.
+KEYRING_LOCK = "<keyring>"
 
 
 class KeyNotFoundError(LookupError):
@@ -65,6 +68,11 @@ class KeyService:
         self.lock_dir = lock_dir
         self.lock_timeout = lock_timeout
 
+    def _keyring_write_lock(self) -> AbstractContextManager[None]:
+        """One writer at a time: gpg 2.2 fails ("no writable public keyring found") rather
+        than wait when another process holds the keybox lock."""
+        return identity_lock(self.lock_dir, KEYRING_LOCK, self.lock_timeout)
+
     def find(self, identity: KeyIdentity) -> KeyRecord | None:
         """The identity's key; the newest one should an older keyring hold several."""
         keys = [k for k in self.keyring.find(str(identity)) if not k.revoked]
@@ -92,7 +100,8 @@ class KeyService:
             if existing is not None:
                 return KeyCreation(existing, created=False)
             started = time.monotonic()
-            fingerprint = self.keyring.generate(name_real, str(identity), length, expire_days)
+            with self._keyring_write_lock():
+                fingerprint = self.keyring.generate(name_real, str(identity), length, expire_days)
             log.info(
                 "made %d-bit key %s for %s in %.1fs",
                 length,
@@ -128,7 +137,10 @@ class KeyService:
     def extend(self, key: KeyRecord, expire_days: int) -> KeyRecord:
         """Push ``key``'s expiry to ``expire_days`` from now, under its identity's lock."""
         name = key.emails[0] if key.emails else key.fingerprint.lower()
-        with identity_lock(self.lock_dir, name, self.lock_timeout):
+        with (
+            identity_lock(self.lock_dir, name, self.lock_timeout),
+            self._keyring_write_lock(),
+        ):
             self.keyring.set_expiry(key, expire_days)
         renewed = [k for k in self.keyring.all_keys() if k.fingerprint == key.fingerprint]
         log.info("extended key %s (%s) by %d days", key.fingerprint, name, expire_days)

@@ -1,4 +1,4 @@
-"""Per-identity locks that hold across threads and processes (``flock`` on a lock file).
+"""Named locks that hold across threads and processes (``flock`` on a lock file).
 
 Each acquisition opens the lock file anew, so two threads of one process contend like two
 processes do: ``flock`` locks belong to the open file, not to the process.
