@@ -312,7 +312,10 @@ def get_import_task(build_id: str) -> flask.Response:
 @_route("/import-completed/", _WRITE)
 @backend_authenticated
 def import_completed_view() -> flask.Response:
-    """``{"build_id", "branch_commits": {branch: hash}}``; an empty map means it failed."""
+    """``{"build_id", "branch_commits": {branch: hash}, "pkg_version"?}``.
+
+    An empty ``branch_commits`` (dist-git adds ``"error"``) means the import failed.
+    """
     data = _json_object()
     commits = data.get("branch_commits") or {}
     if not isinstance(commits, dict) or not all(
@@ -323,7 +326,8 @@ def import_completed_view() -> flask.Response:
     build = lock_build(session, _int(data.get("build_id"), "build_id"))
     if build is None:
         return flask.jsonify({"updated": False})
-    updated = import_completed(build, commits)
+    version = data.get("pkg_version")
+    updated = import_completed(build, commits, str(version) if version else None)
     session.commit()
     return flask.jsonify({"updated": updated})
 

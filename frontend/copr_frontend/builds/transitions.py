@@ -209,7 +209,9 @@ def apply_update(session: Session, build: Build, data: Mapping[str, Any]) -> boo
     return update_chroot(build, data)
 
 
-def import_completed(build: Build, branch_commits: Mapping[str, str]) -> bool:
+def import_completed(
+    build: Build, branch_commits: Mapping[str, str], pkg_version: str | None = None
+) -> bool:
     """dist-git imported the SRPM into ``branch_commits`` (branch → commit).
 
     Chroots whose branch got a commit become ``pending`` with that git hash; the other
@@ -218,6 +220,8 @@ def import_completed(build: Build, branch_commits: Mapping[str, str]) -> bool:
     """
     if build.source_status != StatusEnum.importing or build.canceled:
         return False
+    if pkg_version and not build.pkg_version:
+        build.pkg_version = pkg_version
     imported = 0
     for chroot in build.chroots:
         if chroot.status != StatusEnum.waiting:
