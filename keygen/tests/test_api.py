@@ -195,3 +195,8 @@ def test_unknown_routes_and_methods_answer_json(keygen: Any, http: Any) -> None:
     wrong_method = http(f"{keygen.url}/gen_key")
     assert wrong_method.status == 405
     assert "error" in wrong_method.json()
+
+
+def test_client_reports_bodies_over_the_limit(client: KeygenClient, signing_identity: str) -> None:
+    with pytest.raises(KeygenError, match=r"413: the request body is larger|closed the connection"):
+        client.sign(signing_identity, b"x" * (4 * 1024 * 1024))

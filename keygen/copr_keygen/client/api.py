@@ -159,6 +159,12 @@ class KeygenClient:
             raise KeygenError(_error_text(error), error.code) from None
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
+            if body and isinstance(reason, BrokenPipeError | ConnectionResetError):
+                # keygen answers 413 on Content-Length alone and stops reading the body.
+                raise KeygenError(
+                    f"keygen at {self.url} closed the connection while receiving "
+                    f"{len(body)} bytes: more than its max_sign_bytes?"
+                ) from None
             raise KeygenError(f"cannot reach keygen at {self.url}: {reason}") from None
 
     def environment(self) -> dict[str, str]:
