@@ -229,3 +229,13 @@ def test_with_and_without_options(
     )
     assert _rpm(builder, tmp_path, task) == 0, builder.log()
     assert "with-foo=1 without-bar=0" in builder.log()
+
+
+def test_unusable_state_dir(builder: Builder, http_server: HttpServer) -> None:
+    write_config(builder.config, builder.config.parent, http_server, state_dir="/proc/none")
+    result = builder.run("--srpm", "--build-id", "1")
+    assert result.returncode == EXIT_INFRASTRUCTURE
+    assert "cannot open the lock file /proc/none/lock" in result.stderr
+    detached = builder.run("--srpm", "--build-id", "1", "--detached")
+    assert detached.returncode == EXIT_INFRASTRUCTURE
+    assert "cannot open the lock file" in detached.stderr

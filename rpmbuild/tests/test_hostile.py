@@ -231,3 +231,18 @@ def test_memory_limit(builder: Builder, http_server: HttpServer, tmp_path: Path)
     assert code == EXIT_BUILD_FAILED, log
     assert "MemoryError" in log
     assert "ALLOCATED" not in log
+
+
+def test_endless_custom_script_is_killed_at_its_timeout(builder: Builder, tmp_path: Path) -> None:
+    from rpmbuild_helpers import srpm_task
+
+    seconds = str(700000 + os.getpid() % 1000)
+    script = f"#!/bin/sh\nsleep {seconds} &\nsleep {seconds}\n"
+    task = tmp_path / "task.json"
+    task.write_text(json.dumps(srpm_task(34, "custom", {"script": script}, timeout=2)))
+    started = time.monotonic()
+    result = builder.run("--srpm", "--task-file", str(task))
+    assert result.returncode == EXIT_TIMEOUT, builder.log()
+    assert time.monotonic() - started < 20
+    assert "Build timed out" in builder.log()
+    assert _processes_with(seconds) == []
