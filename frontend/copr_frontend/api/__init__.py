@@ -9,7 +9,7 @@ How to add a resource
        from copr_frontend.api.auth import require_login, current_user
        from copr_frontend.api.params import get_params, paginate
 
-       @route("/project/list", methods=["GET"])
+       @route("/project/list")
        def project_list() -> Response:
            params = get_params()            # query string + path values, merged
            ...
@@ -63,6 +63,7 @@ __all__ = [
     "Conflict",
     "ObjectNotFound",
     "api_v3",
+    "make_route",
     "register_api",
     "route",
 ]
@@ -74,23 +75,41 @@ api_v3 = flask.Blueprint("api_v3", __name__, url_prefix=API_PREFIX)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def route(rule: str, methods: Iterable[str] = ("GET",), **options: Any) -> Callable[[F], F]:
-    """Declare an API v3 route: trailing slash optional, PUT/DELETE also as POST."""
-    wanted = {m.upper() for m in methods}
-    if wanted & {"PUT", "DELETE"}:
-        wanted.add("POST")
-    # Both spellings are real rules: no redirect (clients would turn a POST into a GET)
-    # and a wrong method is a 405 with or without the slash.
-    bare = rule.rstrip("/")
+def make_route(blueprint: flask.Blueprint) -> Callable[..., Callable[[F], F]]:
+    """The :func:`route` decorator for ``blueprint``."""
 
-    def decorator(view: F) -> F:
-        for spelling in (bare, bare + "/"):
-            api_v3.add_url_rule(
-                spelling, view_func=view, methods=sorted(wanted), strict_slashes=True, **options
-            )
-        return view
+    def route(
+        rule: str, *more_rules: str, methods: Iterable[str] = ("GET",), **options: Any
+    ) -> Callable[[F], F]:
+        """Declare an API v3 route: trailing slash optional, PUT/DELETE also as POST.
 
-    return decorator
+        Give several rules when path values may also come as query parameters, e.g.
+        ``@route("/build/<build_id>", "/build")``; the view reads them with
+        :func:`copr_frontend.api.params.get_params` (so give path parameters defaults,
+        or take ``**kwargs``).
+        """
+        wanted = {m.upper() for m in methods}
+        if wanted & {"PUT", "DELETE"}:
+            wanted.add("POST")
+
+        def decorator(view: F) -> F:
+            for one_rule in (rule, *more_rules):
+                # Both spellings are real rules: no redirect (clients would turn a POST
+                # into a GET) and a wrong method is a 405 with or without the slash.
+                bare = one_rule.rstrip("/")
+                for spelling in (bare, bare + "/"):
+                    blueprint.add_url_rule(
+                        spelling, view_func=view, methods=sorted(wanted), strict_slashes=True,
+                        **options,
+                    )  # fmt: skip
+            return view
+
+        return decorator
+
+    return route
+
+
+route = make_route(api_v3)
 
 
 def register_api(app: flask.Flask, blueprint: flask.Blueprint) -> None:

@@ -122,3 +122,23 @@ def test_request_too_large_is_json_413(client, settings, backend_headers) -> Non
                            headers=backend_headers)  # fmt: skip
     assert response.status_code == 413
     assert "size limit" in response.get_json()["error"]
+
+
+def test_route_path_or_query_and_post_for_put() -> None:
+    from copr_frontend.api import make_route
+
+    blueprint = flask.Blueprint("things", __name__, url_prefix="/api_3")
+    route = make_route(blueprint)
+
+    @route("/thing/<name>", "/thing", methods=["PUT"])
+    def thing(name: str | None = None) -> flask.Response:
+        return flask.jsonify(get_params())
+
+    application = flask.Flask("things")
+    application.register_blueprint(blueprint)
+    client = application.test_client()
+    assert client.put("/api_3/thing/a").get_json() == {"name": "a"}
+    assert client.put("/api_3/thing/a/").get_json() == {"name": "a"}
+    assert client.post("/api_3/thing?name=b").get_json() == {"name": "b"}
+    assert client.post("/api_3/thing/?name=b").get_json() == {"name": "b"}
+    assert client.get("/api_3/thing/a").status_code == 405
