@@ -33,6 +33,7 @@ def create_app(settings: KeygenSettings) -> Flask:
     app.register_blueprint(bp)
     app.before_request(_check_access)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
     return app
 
 
@@ -51,6 +52,7 @@ def _check_access() -> Response | tuple[Response, int] | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     expected = conf.secret.get_secret_value().encode()
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
+        current_app.logger.warning("refused %s: missing or wrong secret", request.remote_addr)
         response = jsonify(error="missing or wrong secret: send Authorization: Bearer <secret>")
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer realm="copr-keygen"'
@@ -64,3 +66,8 @@ def _http_error(error: HTTPException) -> tuple[Response, int]:
     if status == 413:
         message = f"the request body is larger than {context.settings().max_sign_bytes} bytes"
     return jsonify(error=message), status
+
+
+def _unexpected_error(error: Exception) -> tuple[Response, int]:
+    current_app.logger.exception("unexpected error in %s %s", request.method, request.path)
+    return jsonify(error=f"internal error: {type(error).__name__}"), 500

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from copr_keygen.client import KeygenClient, KeygenError
+from copr_keygen.settings import KeygenSettings
 
 JSON = {"Content-Type": "application/json"}
 YEAR = 365 * 24 * 3600
@@ -200,3 +201,18 @@ def test_unknown_routes_and_methods_answer_json(keygen: Any, http: Any) -> None:
 def test_client_reports_bodies_over_the_limit(client: KeygenClient, signing_identity: str) -> None:
     with pytest.raises(KeygenError, match=r"413: the request body is larger|closed the connection"):
         client.sign(signing_identity, b"x" * (4 * 1024 * 1024))
+
+
+def test_gpg_failure_is_a_json_500(
+    keygen_settings: Any, serve_app: Any, http: Any, identity: str, tmp_path: Any
+) -> None:
+    data = keygen_settings.model_dump()
+    data["secret"] = keygen_settings.secret.get_secret_value()
+    data["state_dir"] = tmp_path / "state"
+    data["gpg_binary"] = str(tmp_path / "no-such-gpg")
+    url = serve_app(KeygenSettings(**data))
+    response = http(
+        f"{url}/gen_key", "POST", json.dumps({"name_email": identity}).encode(), headers=JSON
+    )
+    assert response.status == 500
+    assert "key operation failed: cannot run" in response.json()["error"]
