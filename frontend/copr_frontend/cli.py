@@ -79,6 +79,22 @@ def upgrade_db(ctx: Context) -> None:
     click.echo("database is up to date")
 
 
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
+@pass_context
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Serve the frontend with a threaded WSGI server (local use; production runs gunicorn
+    with ``copr_frontend.app:create_app()``)."""
+    from werkzeug.serving import run_simple
+
+    from copr_frontend.app import configure_logging
+
+    configure_logging(ctx.settings)
+    app = create_app(ctx.settings)
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
 # --- mock chroots ---------------------------------------------------------------------------
 
 
@@ -277,3 +293,7 @@ def copr_cli_config(
         # copr-cli refuses plain http unless told the connection is not encrypted.
         lines.append("encrypted = False")
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -148,3 +148,44 @@ def test_accounts_and_token(run, factory: Factory, tmp_path: Path) -> None:  # t
     assert group is not None
     assert bob is not None
     assert [m.name for m in group.members] == ["bob"]
+
+
+def test_serve_answers_http(settings: FrontendSettings) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    from copr_common.testing.services import free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "COPR_FRONTEND_DATABASE_URL": settings.database_url,
+        "COPR_FRONTEND_SECRET_KEY": settings.secret_key,
+        "COPR_FRONTEND_BACKEND_PASSWORD": settings.backend_password,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "copr_frontend.cli", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api_3/auth-check", timeout=5)
+            except urllib.error.HTTPError as error:
+                code = error.code
+                break
+            except urllib.error.URLError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline, "the server did not come up"
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stderr:
+            proc.stderr.close()
+    assert code == 401
