@@ -9,6 +9,7 @@ Exits 0 when the build is stopped or none was running.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -60,8 +61,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def signal_build(pid: int) -> None:
     try:
-        import os
-
         os.kill(pid, signal.SIGINT)
     except ProcessLookupError:
         return

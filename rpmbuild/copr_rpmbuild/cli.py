@@ -39,11 +39,15 @@ from copr_rpmbuild.errors import (
     EXIT_INFRASTRUCTURE,
     EXIT_SUCCESS,
     EXIT_USAGE,
+    BuildCanceled,
+    BuildTimeout,
     CoprBuildError,
     InfrastructureError,
 )
 from copr_rpmbuild.livelog import LiveLog, LiveLogHandler
+from copr_rpmbuild.rpm import run_rpm_phase
 from copr_rpmbuild.runner import CancelFlag, Limits
+from copr_rpmbuild.srpm import run_srpm_phase
 from copr_rpmbuild.task import BuildTask, SrpmTask, Task, fetch_task, parse_task, read_task_file
 
 log = logging.getLogger("copr_rpmbuild")
@@ -209,12 +213,8 @@ def _build(
             memory_mb=task.memory_reqs,
         )
         if isinstance(task, SrpmTask):
-            from copr_rpmbuild.srpm import run_srpm_phase
-
             run_srpm_phase(ctx, task)
         else:
-            from copr_rpmbuild.rpm import run_rpm_phase
-
             run_rpm_phase(ctx, task)
     except CoprBuildError as error:
         log.error("%s: %s", _verdict(error), error)
@@ -231,8 +231,6 @@ def _build(
 
 
 def _verdict(error: CoprBuildError) -> str:
-    from copr_rpmbuild.errors import BuildCanceled, BuildTimeout
-
     if isinstance(error, BuildTimeout):
         return "Build timed out"
     if isinstance(error, BuildCanceled):

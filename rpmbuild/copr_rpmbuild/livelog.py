@@ -8,7 +8,6 @@ the disk nor the backend's copy of the log.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -78,14 +77,3 @@ class LiveLogHandler(logging.Handler):
             self.live.line(self.format(record))
         except OSError:
             self.handleError(record)
-
-
-def fsync_quietly(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
