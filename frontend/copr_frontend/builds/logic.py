@@ -144,7 +144,9 @@ def add_build(
         **options,
     )
     session.add(build)
-    for mock_chroot in chroots:
+    # A chroot named twice (e.g. by two wildcards) is still one task.
+    unique = {c.name: c for c in chroots}
+    for mock_chroot in sorted(unique.values(), key=lambda c: c.name):
         build.chroots.append(BuildChroot(mock_chroot=mock_chroot, status=StatusEnum.waiting))
     for mock_chroot, reason in excluded:
         build.exclusions.append(BuildChrootExclusion(mock_chroot=mock_chroot, reason=reason))

@@ -9,10 +9,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from copr_common.chroots import ChrootNameError, match_chroots
+from copr_common.enums import ActionTypeEnum
 from copr_common.names import InvalidNameError, ProjectDirName, validate_project_name
+from copr_frontend.actions.logic import queue_action
+from copr_frontend.db import now
 from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.projects.models import Project, ProjectChroot, ProjectDir
 from copr_frontend.users.models import Group, User
@@ -93,3 +97,183 @@ def add_project(
 def project_chroot(project: Project, name: str) -> ProjectChroot | None:
     """The project's enabled (not deleted) chroot called ``name``."""
     return next((c for c in project.chroots if c.name == name and not c.deleted), None)
+
+
+# --- API v3: editing, deleting, forking (added for the API resource routes) ---------------
+
+DELETED_CHROOT_KEEP_DAYS = 7
+"""How long the results of a chroot removed from a project are kept."""
+
+
+def resolve_chroots(
+    available: Iterable[MockChroot], patterns: Iterable[str], *, what: str = "chroot"
+) -> list[MockChroot]:
+    """The chroots of ``available`` that the names or shell patterns select, by name.
+
+    A plain name that is not available is an error; a pattern may match nothing.
+    """
+    by_name = {c.name: c for c in available}
+    try:
+        names = match_chroots(list(patterns), sorted(by_name))
+    except ChrootNameError as error:
+        raise ProjectError(f"{what}: {error}") from None
+    return [by_name[n] for n in names]
+
+
+def set_project_chroots(session: Session, project: Project, wanted: Iterable[MockChroot]) -> None:
+    """Enable exactly ``wanted``: new ones are added, old ones re-enabled or disabled.
+
+    A disabled chroot keeps its configuration and, for a while, its results.
+    """
+    wanted_ids = {c.id for c in wanted}
+    existing = {c.mock_chroot_id: c for c in project.chroots}
+    for mock_chroot in wanted:
+        copr_chroot = existing.get(mock_chroot.id)
+        if copr_chroot is None:
+            session.add(ProjectChroot(project=project, mock_chroot=mock_chroot))
+        elif copr_chroot.deleted:
+            copr_chroot.deleted = False
+            copr_chroot.delete_after = None
+    for mock_chroot_id, copr_chroot in existing.items():
+        if mock_chroot_id not in wanted_ids and not copr_chroot.deleted:
+            copr_chroot.deleted = True
+            copr_chroot.delete_after = now() + DELETED_CHROOT_KEEP_DAYS * 24 * 3600
+    session.flush()
+    session.expire(project, ["chroots"])
+
+
+def project_action_data(project: Project) -> dict[str, object]:
+    return {
+        "ownername": project.ownername,
+        "projectname": project.name,
+        "project_dirnames": [d.name for d in project.dirs],
+    }
+
+
+def queue_new_project_actions(session: Session, project: Project) -> None:
+    """A new project needs its signing key and (empty) repositories."""
+    queue_action(
+        session,
+        ActionTypeEnum.gen_gpg_key,
+        "copr",
+        project.id,
+        {"ownername": project.ownername, "projectname": project.name},
+        project=project,
+    )
+    queue_createrepo(session, project, [c.name for c in project.active_chroots])
+
+
+def queue_createrepo(session: Session, project: Project, chroots: Iterable[str]) -> None:
+    data = project_action_data(project)
+    data.update({"chroots": sorted(chroots), "devel": project.devel_mode})
+    queue_action(session, ActionTypeEnum.createrepo, "repository", project.id, data,
+                 project=project)  # fmt: skip
+
+
+def delete_project(session: Session, project: Project) -> None:
+    """Delete the project's rows and queue the deletion of its results."""
+    queue_action(
+        session,
+        ActionTypeEnum.delete,
+        "copr",
+        project.id,
+        project_action_data(project),
+        old_value=project.full_name,
+        project=project,
+    )
+    session.delete(project)
+    session.flush()
+
+
+def search_projects(text: str) -> Select[tuple[Project]]:
+    """Listed projects whose owner, name or description holds every word of ``text``."""
+    words = text.split()
+    if not words:
+        raise ProjectError("the search query is empty")
+    query = select(Project).where(Project.unlisted_on_hp.is_(False))
+    for word in words[:10]:
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                Project.name.ilike(pattern, escape="\\"),
+                Project.ownername.ilike(pattern, escape="\\"),
+                Project.description.ilike(pattern, escape="\\"),
+            )
+        )
+    return query
+
+
+_FORKED_SETTINGS = (
+    "description", "instructions", "homepage", "contact", "additional_repos", "enable_net",
+    "auto_prune", "unlisted_on_hp", "devel_mode", "bootstrap", "isolation", "module_hotfixes",
+    "runtime_dependencies", "appstream", "repo_priority", "follow_fedora_branching",
+    "fedora_review",
+)  # fmt: skip
+
+
+def fork_project(
+    session: Session,
+    source: Project,
+    user: User,
+    name: str,
+    *,
+    group: Group | None = None,
+    into: Project | None = None,
+) -> Project:
+    """Fork ``source`` as ``name`` (or update the existing fork ``into``) and queue the copy.
+
+    The fork gets the source's settings, chroots and packages; each package's latest
+    succeeded build is copied as a ``forked`` build, and a fork action tells the backend
+    which result directories to copy (``builds_map``) so nothing is rebuilt.
+    """
+    from copr_frontend.builds.forking import fork_builds
+    from copr_frontend.packages.logic import copy_package
+
+    if into is None:
+        settings = {field: getattr(source, field) for field in _FORKED_SETTINGS}
+        target = add_project(
+            session,
+            user,
+            name,
+            group=group,
+            chroots=[c.mock_chroot for c in source.active_chroots],
+            forked_from_id=source.id,
+            **settings,
+        )
+        for src_chroot, dst_chroot in zip(source.active_chroots, target.chroots, strict=True):
+            for field in ("buildroot_pkgs", "repos", "comps_name", "comps", "with_opts",
+                          "without_opts", "module_toggle", "isolation", "bootstrap",
+                          "bootstrap_image"):  # fmt: skip
+                setattr(dst_chroot, field, getattr(src_chroot, field))
+        queue_action(
+            session,
+            ActionTypeEnum.gen_gpg_key,
+            "copr",
+            target.id,
+            {"ownername": target.ownername, "projectname": target.name},
+            project=target,
+        )
+    else:
+        target = into
+    packages = {p.name: p for p in target.packages}
+    for package in source.packages:
+        packages[package.name] = copy_package(session, package, target, packages.get(package.name))
+    session.flush()
+    builds_map = fork_builds(session, source, target, packages, user)
+    queue_action(
+        session,
+        ActionTypeEnum.fork,
+        "copr",
+        target.id,
+        {
+            "user": target.ownername,
+            "copr": target.name,
+            "ownername": target.ownername,
+            "projectname": target.name,
+            "builds_map": builds_map,
+        },
+        old_value=source.full_name,
+        new_value=target.full_name,
+        project=target,
+    )
+    return target

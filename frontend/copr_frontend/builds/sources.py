@@ -1,0 +1,211 @@
+"""Where a build's sources come from: API input → ``(source_type, source_json)``.
+
+Packages keep the same ``source_json`` so a package build (or a webhook) reuses it.  The
+keys are the ones ``copr-rpmbuild`` reads.  Field names follow Copr's clients; the names
+copr-cli sends for packages (``script_chroot``, ``source_build_method``) are accepted too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from copr_common.enums import BuildSourceEnum
+from copr_common.names import InvalidNameError, validate_package_name
+
+SCM_TYPES = ("git", "svn")
+SRPM_BUILD_METHODS = ("rpkg", "tito", "tito_test", "make_srpm")
+SPEC_GENERATORS = ("pyp2spec", "pyp2rpm")
+PACKAGE_SOURCE_TYPES = ("scm", "pypi", "rubygems", "custom", "distgit")
+
+# Dist-git instances a ``distgit`` source may name; ``{namespace}`` is required where used.
+DISTGIT_INSTANCES = {
+    "fedora": "https://src.fedoraproject.org/rpms/{package}.git",
+    "centos": "https://git.centos.org/rpms/{package}.git",
+    "copr": "{dist_git_url}/{namespace}/{package}.git",
+}
+DEFAULT_DISTGIT = "fedora"
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+_COMMITTISH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./+@-]*$")
+
+
+class SourceError(ValueError):
+    """Source input that cannot be used; the message says which field and why."""
+
+
+def _text(data: Mapping[str, Any], *names: str, required: bool = False) -> str:
+    for name in names:
+        value = data.get(name)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise SourceError(f"Field {name!r} must be text")
+        text = str(value).strip()
+        if "\x00" in text or len(text) > 100_000:
+            raise SourceError(f"Field {name!r} is not acceptable text")
+        return text
+    if required:
+        raise SourceError(f"Missing required field {names[0]!r}")
+    return ""
+
+
+def _choice(data: Mapping[str, Any], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = _text(data, name) or default
+    if value not in choices:
+        raise SourceError(f"Field {name!r} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def check_url(url: str, field: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in schemes or not parts.netloc or any(c.isspace() for c in url):
+        raise SourceError(f"Field {field!r} must be an {'/'.join(schemes)} URL, got {url!r}")
+    return url
+
+
+def _relative_path(value: str, field: str) -> str:
+    path = PurePosixPath(value)
+    if path.is_absolute() or ".." in path.parts:
+        raise SourceError(f"Field {field!r} must be a path inside the repository, got {value!r}")
+    return value
+
+
+def check_package_file_url(url: str) -> str:
+    check_url(url, "pkgs")
+    name = PurePosixPath(urlsplit(url).path).name
+    if not name.endswith((".src.rpm", ".spec")):
+        raise SourceError(f"URL {url!r} must point to a .src.rpm or .spec file")
+    return url
+
+
+def link_source(url: str) -> tuple[BuildSourceEnum, dict[str, Any]]:
+    check_package_file_url(url)
+    return BuildSourceEnum.link, {"url": url, "pkg": PurePosixPath(urlsplit(url).path).name}
+
+
+def scm_source(data: Mapping[str, Any]) -> dict[str, Any]:
+    clone_url = _text(data, "clone_url", required=True)
+    check_url(clone_url, "clone_url", ("http", "https", "git"))
+    committish = _text(data, "committish")
+    if committish and not _COMMITTISH.match(committish):
+        raise SourceError(f"Field 'committish' is not a branch, tag or commit: {committish!r}")
+    return {
+        "type": _choice(data, "scm_type", SCM_TYPES, "git"),
+        "clone_url": clone_url,
+        "committish": committish,
+        "subdirectory": _relative_path(_text(data, "subdirectory"), "subdirectory"),
+        "spec": _relative_path(_text(data, "spec"), "spec"),
+        "srpm_build_method": _choice(
+            {"srpm_build_method": _text(data, "source_build_method", "srpm_build_method")},
+            "srpm_build_method", SRPM_BUILD_METHODS, "rpkg",
+        ),
+    }  # fmt: skip
+
+
+def pypi_source(data: Mapping[str, Any]) -> dict[str, Any]:
+    name = _text(data, "pypi_package_name", required=True)
+    if not _NAME.match(name):
+        raise SourceError(f"Field 'pypi_package_name' is not a PyPI project name: {name!r}")
+    versions_raw = data.get("python_versions") or ["3"]
+    if isinstance(versions_raw, (str, int)):
+        versions_raw = str(versions_raw).replace(",", " ").split()
+    if not isinstance(versions_raw, list):
+        raise SourceError("Field 'python_versions' must be a list of 2 and/or 3")
+    versions = [str(v) for v in versions_raw]
+    if not versions or any(v not in ("2", "3") for v in versions):
+        raise SourceError("Field 'python_versions' must be a list of 2 and/or 3")
+    version = _text(data, "pypi_package_version")
+    if version and not _COMMITTISH.match(version):
+        raise SourceError(f"Field 'pypi_package_version' is not a version: {version!r}")
+    return {
+        "pypi_package_name": name,
+        "pypi_package_version": version,
+        "spec_generator": _choice(data, "spec_generator", SPEC_GENERATORS, "pyp2spec"),
+        "spec_template": _text(data, "spec_template"),
+        "python_versions": versions,
+    }
+
+
+def rubygems_source(data: Mapping[str, Any]) -> dict[str, Any]:
+    gem = _text(data, "gem_name", required=True)
+    if not _NAME.match(gem):
+        raise SourceError(f"Field 'gem_name' is not a gem name: {gem!r}")
+    return {"gem_name": gem}
+
+
+def custom_source(data: Mapping[str, Any]) -> dict[str, Any]:
+    script = _text(data, "script", required=True)
+    chroot = _text(data, "chroot", "script_chroot")
+    resultdir = _relative_path(_text(data, "resultdir", "script_resultdir"), "resultdir")
+    repos = data.get("repos", data.get("script_repos"))
+    if isinstance(repos, list):
+        repos = " ".join(str(r) for r in repos)
+    return {
+        "script": script if script.endswith("\n") else script + "\n",
+        "chroot": chroot or None,
+        "builddeps": _text(data, "builddeps", "script_builddeps"),
+        "resultdir": resultdir,
+        "repos": str(repos or ""),
+    }
+
+
+def distgit_source(data: Mapping[str, Any], package_name: str, dist_git_url: str) -> dict[str, Any]:
+    try:
+        validate_package_name(package_name)
+    except InvalidNameError as error:
+        raise SourceError(str(error)) from None
+    instance = _text(data, "distgit") or DEFAULT_DISTGIT
+    if instance not in DISTGIT_INSTANCES:
+        raise SourceError(
+            f"Unknown dist-git instance {instance!r}: choose from "
+            + ", ".join(sorted(DISTGIT_INSTANCES))
+        )
+    namespace = _text(data, "namespace")
+    template = DISTGIT_INSTANCES[instance]
+    if "{namespace}" in template:
+        if not namespace or not re.match(r"^@?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.+:-]+)*$", namespace):
+            raise SourceError(f"Dist-git instance {instance!r} needs a namespace (owner/project)")
+    committish = _text(data, "committish")
+    if committish and not _COMMITTISH.match(committish):
+        raise SourceError(f"Field 'committish' is not a branch, tag or commit: {committish!r}")
+    clone_url = template.format(package=package_name, namespace=namespace,
+                                dist_git_url=dist_git_url)  # fmt: skip
+    return {
+        "clone_url": clone_url,
+        "committish": committish,
+        "distgit": instance,
+        "namespace": namespace,
+        "package_name": package_name,
+    }
+
+
+def package_source(
+    source_type_text: str, data: Mapping[str, Any], package_name: str, dist_git_url: str
+) -> tuple[BuildSourceEnum, dict[str, Any]]:
+    """The source of a package of type ``source_type_text`` (scm, pypi, rubygems, ...)."""
+    if source_type_text == "scm":
+        return BuildSourceEnum.scm, scm_source(data)
+    if source_type_text == "pypi":
+        return BuildSourceEnum.pypi, pypi_source(data)
+    if source_type_text == "rubygems":
+        return BuildSourceEnum.rubygems, rubygems_source(data)
+    if source_type_text == "custom":
+        return BuildSourceEnum.custom, custom_source(data)
+    if source_type_text == "distgit":
+        return BuildSourceEnum.distgit, distgit_source(data, package_name, dist_git_url)
+    raise SourceError(
+        f"Unsupported package source type {source_type_text!r}: choose from "
+        + ", ".join(PACKAGE_SOURCE_TYPES)
+    )
+
+
+def source_dict_for_api(source_json: Mapping[str, Any]) -> dict[str, Any]:
+    """``source_json`` as clients read it (``source_build_method``, not ``srpm_...``)."""
+    result = dict(source_json)
+    if "srpm_build_method" in result:
+        result["source_build_method"] = result.pop("srpm_build_method")
+    return result
