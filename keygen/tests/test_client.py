@@ -323,3 +323,21 @@ def test_cli_secret_file_and_server_errors(keygen: Any, tmp_path: Path, identity
     bad = CliRunner().invoke(copr_sign, ["gen-key", "not-an-identity"], env=env)
     assert bad.exit_code == 1
     assert "keygen answered 400" in bad.output
+
+
+def test_sign_rpms_reads_client_settings_from_the_environment(
+    keygen: Any,
+    client: KeygenClient,
+    signing_identity: str,
+    rpm_file: Path,
+    rpm_check: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in _env(keygen).items():
+        monkeypatch.setenv(name, value)
+    sign_rpms([rpm_file], signing_identity)
+    assert rpm_check(rpm_file, client.public_key(signing_identity)).returncode == 0
+
+    monkeypatch.delenv("COPR_SIGN_KEYGEN_URL")
+    with pytest.raises(SigningError, match="(?s)cannot set up the keygen client: .*keygen_url"):
+        sign_rpms([rpm_file], signing_identity)

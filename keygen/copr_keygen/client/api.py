@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from copr_common.settings import load_settings
+from copr_common.settings import SettingsError, load_settings
 from copr_keygen.client.settings import (
     CLIENT_ENV_PREFIX,
     DEFAULT_CLIENT_SETTINGS_FILE,
@@ -179,7 +179,7 @@ class KeygenClient:
 def sign_rpms(
     paths: Iterable[str | os.PathLike[str]],
     identity: str,
-    client: KeygenClient,
+    client: KeygenClient | None = None,
     *,
     digest_algo: str = "sha256",
     rpmsign: str = "rpmsign",
@@ -189,7 +189,13 @@ def sign_rpms(
     The secret reaches ``copr-sign-gpg`` through the environment of rpmsign only, never
     on a command line.  On failure nothing is half-signed: rpmsign replaces a package
     only after signing it, and the error names the package and keygen's answer.
+    Without ``client``, one is made from :func:`load_client_settings`.
     """
+    if client is None:
+        try:
+            client = KeygenClient.from_settings(load_client_settings())
+        except (SettingsError, KeygenError) as error:
+            raise SigningError(f"cannot set up the keygen client: {error}") from None
     files = [os.fspath(p) for p in paths]
     if not files:
         return
