@@ -20,6 +20,16 @@ SETTINGS_KEY = "COPR_SETTINGS"
 # ``copr_frontend.api.api_v3`` at import).  Add a resource by adding its module here.
 API_MODULES = [
     "copr_frontend.users.api",
+    "copr_frontend.users.token_api",
+    "copr_frontend.projects.api",
+    "copr_frontend.projects.chroot_api",
+    "copr_frontend.permissions.api",
+    "copr_frontend.mockchroots.api",
+    "copr_frontend.builds.api",
+    "copr_frontend.builds.chroot_api",
+    "copr_frontend.builds.monitor_api",
+    "copr_frontend.packages.api",
+    "copr_frontend.api.openapi",
 ]
 
 
@@ -44,6 +54,7 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
 
     from copr_frontend.api import api_v3, register_api
     from copr_frontend.backend_api import views as backend_views
+    from copr_frontend.builds.uploads import uploads
     from copr_frontend.repos.views import repos
     from copr_frontend.users.views import accounts
 
@@ -53,6 +64,7 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
     backend_views.register(app)
     app.register_blueprint(accounts)
     app.register_blueprint(repos)
+    app.register_blueprint(uploads)
     return app
 
 

@@ -114,7 +114,7 @@ def to_int(
 def to_text(value: Any, name: str, *, max_length: int = 100_000) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise BadRequest(f"Field {name!r} must be text, got {type(value).__name__}")
     text = str(value)
     if len(text) > max_length:
@@ -130,10 +130,10 @@ def to_list(value: Any, name: str) -> list[str] | None:
         return None
     if isinstance(value, str):
         return value.replace(",", " ").split()
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, list | tuple):
         items = []
         for item in value:
-            if not isinstance(item, (str, int)) or isinstance(item, bool):
+            if not isinstance(item, str | int) or isinstance(item, bool):
                 raise BadRequest(f"Field {name!r} must be a list of strings")
             text = str(item).strip()
             if "\x00" in text:

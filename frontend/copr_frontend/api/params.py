@@ -64,10 +64,18 @@ def json_body() -> dict[str, Any]:
         if not isinstance(data, dict):
             raise BadRequest("The request body must be a JSON object")
         return data
-    if "json" in request.form:
+    # python-copr sends the ``json`` part as a file part (it has a filename), so it
+    # lands in ``request.files``; other clients send a plain form field.
+    json_file = request.files.get("json")
+    if "json" in request.form or json_file is not None:
+        if json_file is not None and "json" not in request.form:
+            json_file.stream.seek(0)  # views may read the body more than once
+            raw: str | bytes = json_file.stream.read()
+        else:
+            raw = request.form["json"]
         try:
-            data = json.loads(request.form["json"])
-        except json.JSONDecodeError as error:
+            data = json.loads(raw)
+        except ValueError as error:  # also bytes that are not UTF-8
             raise BadRequest(f"The 'json' part is not valid JSON: {error}") from None
         if not isinstance(data, dict):
             raise BadRequest("The 'json' part must be a JSON object")

@@ -53,9 +53,8 @@ def fork_builds(
     builds_map: dict[str, dict[str, str]] = {}
     for old in latest_succeeded_builds(session, source):
         chroots = [
-            c for c in old.chroots
-            if c.status == StatusEnum.succeeded and c.name in target_chroots
-        ]  # fmt: skip
+            c for c in old.chroots if c.status == StatusEnum.succeeded and c.name in target_chroots
+        ]
         if not chroots:
             continue
         assert old.pkg_name is not None

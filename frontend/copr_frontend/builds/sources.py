@@ -30,6 +30,7 @@ DISTGIT_INSTANCES = {
 DEFAULT_DISTGIT = "fedora"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+_NAMESPACE = re.compile(r"^@?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.+:-]+)*$")
 _COMMITTISH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./+@-]*$")
 
 
@@ -42,7 +43,7 @@ def _text(data: Mapping[str, Any], *names: str, required: bool = False) -> str:
         value = data.get(name)
         if value is None or value == "":
             continue
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
             raise SourceError(f"Field {name!r} must be text")
         text = str(value).strip()
         if "\x00" in text or len(text) > 100_000:
@@ -101,9 +102,11 @@ def scm_source(data: Mapping[str, Any]) -> dict[str, Any]:
         "spec": _relative_path(_text(data, "spec"), "spec"),
         "srpm_build_method": _choice(
             {"srpm_build_method": _text(data, "source_build_method", "srpm_build_method")},
-            "srpm_build_method", SRPM_BUILD_METHODS, "rpkg",
+            "srpm_build_method",
+            SRPM_BUILD_METHODS,
+            "rpkg",
         ),
-    }  # fmt: skip
+    }
 
 
 def pypi_source(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -111,7 +114,7 @@ def pypi_source(data: Mapping[str, Any]) -> dict[str, Any]:
     if not _NAME.match(name):
         raise SourceError(f"Field 'pypi_package_name' is not a PyPI project name: {name!r}")
     versions_raw = data.get("python_versions") or ["3"]
-    if isinstance(versions_raw, (str, int)):
+    if isinstance(versions_raw, str | int):
         versions_raw = str(versions_raw).replace(",", " ").split()
     if not isinstance(versions_raw, list):
         raise SourceError("Field 'python_versions' must be a list of 2 and/or 3")
@@ -166,14 +169,14 @@ def distgit_source(data: Mapping[str, Any], package_name: str, dist_git_url: str
         )
     namespace = _text(data, "namespace")
     template = DISTGIT_INSTANCES[instance]
-    if "{namespace}" in template:
-        if not namespace or not re.match(r"^@?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.+:-]+)*$", namespace):
-            raise SourceError(f"Dist-git instance {instance!r} needs a namespace (owner/project)")
+    if "{namespace}" in template and not _NAMESPACE.match(namespace):
+        raise SourceError(f"Dist-git instance {instance!r} needs a namespace (owner/project)")
     committish = _text(data, "committish")
     if committish and not _COMMITTISH.match(committish):
         raise SourceError(f"Field 'committish' is not a branch, tag or commit: {committish!r}")
-    clone_url = template.format(package=package_name, namespace=namespace,
-                                dist_git_url=dist_git_url)  # fmt: skip
+    clone_url = template.format(
+        package=package_name, namespace=namespace, dist_git_url=dist_git_url
+    )
     return {
         "clone_url": clone_url,
         "committish": committish,

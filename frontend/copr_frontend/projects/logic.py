@@ -166,8 +166,9 @@ def queue_new_project_actions(session: Session, project: Project) -> None:
 def queue_createrepo(session: Session, project: Project, chroots: Iterable[str]) -> None:
     data = project_action_data(project)
     data.update({"chroots": sorted(chroots), "devel": project.devel_mode})
-    queue_action(session, ActionTypeEnum.createrepo, "repository", project.id, data,
-                 project=project)  # fmt: skip
+    queue_action(
+        session, ActionTypeEnum.createrepo, "repository", project.id, data, project=project
+    )
 
 
 def delete_project(session: Session, project: Project) -> None:
@@ -204,11 +205,24 @@ def search_projects(text: str) -> Select[tuple[Project]]:
 
 
 _FORKED_SETTINGS = (
-    "description", "instructions", "homepage", "contact", "additional_repos", "enable_net",
-    "auto_prune", "unlisted_on_hp", "devel_mode", "bootstrap", "isolation", "module_hotfixes",
-    "runtime_dependencies", "appstream", "repo_priority", "follow_fedora_branching",
+    "description",
+    "instructions",
+    "homepage",
+    "contact",
+    "additional_repos",
+    "enable_net",
+    "auto_prune",
+    "unlisted_on_hp",
+    "devel_mode",
+    "bootstrap",
+    "isolation",
+    "module_hotfixes",
+    "runtime_dependencies",
+    "appstream",
+    "repo_priority",
+    "follow_fedora_branching",
     "fedora_review",
-)  # fmt: skip
+)
 
 
 def fork_project(
@@ -241,9 +255,18 @@ def fork_project(
             **settings,
         )
         for src_chroot, dst_chroot in zip(source.active_chroots, target.chroots, strict=True):
-            for field in ("buildroot_pkgs", "repos", "comps_name", "comps", "with_opts",
-                          "without_opts", "module_toggle", "isolation", "bootstrap",
-                          "bootstrap_image"):  # fmt: skip
+            for field in (
+                "buildroot_pkgs",
+                "repos",
+                "comps_name",
+                "comps",
+                "with_opts",
+                "without_opts",
+                "module_toggle",
+                "isolation",
+                "bootstrap",
+                "bootstrap_image",
+            ):
                 setattr(dst_chroot, field, getattr(src_chroot, field))
         queue_action(
             session,

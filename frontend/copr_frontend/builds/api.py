@@ -1,0 +1,347 @@
+"""API v3 ``/build/...``: read builds, submit them from every kind of source, cancel
+and delete them.
+
+Every ``create/*`` route reads the shared build options (:mod:`.options`), checks that
+the caller may build in the project before it reads any source (an upload is only
+stored after that), and answers with the build's JSON (``create/url`` with a list).
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
+
+import flask
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
+
+from copr_common.enums import BuildSourceEnum
+from copr_frontend import db
+from copr_frontend.api import ApiError, BadRequest, Conflict, route
+from copr_frontend.api.auth import login_required_user
+from copr_frontend.api.lookup import (
+    build_or_404,
+    project_or_404,
+    require_builder,
+    to_list,
+    to_status,
+    to_text,
+)
+from copr_frontend.api.params import get_params, json_body, paginate
+from copr_frontend.app import settings
+from copr_frontend.builds import sources
+from copr_frontend.builds.models import Build, BuildChroot
+from copr_frontend.builds.options import BuildRequest, parse_build_request, source_or_400
+from copr_frontend.builds.removal import BuildRemovalError, delete_build
+from copr_frontend.builds.transitions import cancel_build
+from copr_frontend.permissions.logic import can_admin, can_build
+from copr_frontend.projects.models import Project
+
+UPLOAD_SUFFIXES = (".src.rpm", ".spec")
+RPM_MAGIC = b"\xed\xab\xee\xdb"
+_CHUNK = 1024 * 1024
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+
+def repo_url(project: Project, dirname: str) -> str:
+    return f"{settings().results_url}/{project.ownername}/{dirname}"
+
+
+def build_to_json(build: Build) -> dict[str, Any]:
+    started = [c.started_on for c in build.chroots if c.started_on is not None]
+    if build.started_on is not None:
+        started.append(build.started_on)
+    return {
+        "id": build.id,
+        "state": build.state.label,
+        "ownername": build.project.ownername,
+        "projectname": build.project.name,
+        "project_dirname": build.dir.name,
+        "repo_url": repo_url(build.project, build.dir.name),
+        "source_package": {
+            "name": build.package_name,
+            "version": build.pkg_version,
+            "url": build.srpm_url,
+        },
+        "submitted_on": build.submitted_on,
+        "started_on": min(started) if started else None,
+        "ended_on": build.ended_on,
+        "submitter": build.submitter,
+        "chroots": [c.name for c in build.chroots],
+        "is_background": build.is_background,
+    }
+
+
+def chroot_result_url(chroot: BuildChroot) -> str | None:
+    build = chroot.build
+    name = build.package_name
+    result_dir = chroot.result_dir or (f"{build.id:08d}-{name}" if name else "")
+    if not result_dir:
+        return None
+    return f"{repo_url(build.project, build.dir.name)}/{chroot.name}/{result_dir}/"
+
+
+def build_chroot_to_json(chroot: BuildChroot) -> dict[str, Any]:
+    return {
+        "name": chroot.name,
+        "started_on": chroot.started_on,
+        "ended_on": chroot.ended_on,
+        "result_url": chroot_result_url(chroot),
+        "state": chroot.status.label,
+    }
+
+
+def built_packages(chroot: BuildChroot) -> dict[str, Any]:
+    packages = (chroot.results or {}).get("packages") or []
+    return {"packages": list(packages)}
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+@route("/build/<build_id>", "/build")
+def get_build(build_id: str | None = None) -> flask.Response:
+    return flask.jsonify(build_to_json(build_or_404(get_params().get("build_id"))))
+
+
+@route("/build/list")
+def build_list() -> flask.Response:
+    params = get_params()
+    project = project_or_404(params.get("ownername"), params.get("projectname"))
+    query = select(Build).where(Build.project_id == project.id)
+    if params.get("packagename"):
+        query = query.where(Build.pkg_name == params["packagename"])
+    status = to_status(params.get("status"))
+    if status is not None:
+        query = query.where(Build.state == status)
+    orderable = {
+        "id": Build.id,
+        "submitted_on": Build.submitted_on,
+        "state": Build.state,
+        "ended_on": Build.ended_on,
+    }
+    return flask.jsonify(paginate(db.session(), query, build_to_json, params, orderable=orderable))
+
+
+@route("/build/source-chroot/<build_id>", "/build/source-chroot")
+def source_chroot(build_id: str | None = None) -> flask.Response:
+    build = build_or_404(get_params().get("build_id"))
+    base = repo_url(build.project, build.dir.name)
+    return flask.jsonify(
+        {"state": build.source_status.label, "result_url": f"{base}/srpm-builds/{build.id:08d}/"}
+    )
+
+
+@route("/build/source-build-config/<build_id>", "/build/source-build-config")
+def source_build_config(build_id: str | None = None) -> flask.Response:
+    build = build_or_404(get_params().get("build_id"))
+    return flask.jsonify(
+        {
+            "source_type": build.source_type.label,
+            "source_dict": sources.source_dict_for_api(build.source_json),
+            "memory_limit": build.memory_reqs,
+            "timeout": build.timeout,
+            "is_background": build.is_background,
+        }
+    )
+
+
+@route("/build/built-packages/<build_id>", "/build/built-packages")
+def build_built_packages(build_id: str | None = None) -> flask.Response:
+    build = build_or_404(get_params().get("build_id"))
+    return flask.jsonify({c.name: built_packages(c) for c in build.chroots})
+
+
+# --- cancel and delete --------------------------------------------------------------------
+
+
+@route("/build/cancel/<build_id>", "/build/cancel", methods=["PUT"])
+def cancel(build_id: str | None = None) -> flask.Response:
+    build = build_or_404(get_params().get("build_id"))
+    require_builder(build.project)
+    session = db.session()
+    if not cancel_build(session, build):
+        raise Conflict(f"Cannot cancel build {build.id}: it is already {build.state.label}")
+    session.commit()
+    return flask.jsonify(build_to_json(build))
+
+
+def _check_may_delete(build: Build) -> None:
+    user = login_required_user()
+    session = db.session()
+    own_build = build.user_id == user.id and can_build(session, user, build.project)
+    if not (own_build or can_admin(session, user, build.project)):
+        raise ApiError(
+            f"User {user.name} may not delete build {build.id}: only the project's admins "
+            "and the build's submitter may",
+            403,
+        )
+
+
+def _delete(build: Build) -> None:
+    try:
+        delete_build(db.session(), build)
+    except BuildRemovalError as error:
+        raise Conflict(str(error)) from None
+
+
+@route("/build/delete/<int:build_id>", "/build/delete", methods=["DELETE"])
+def delete(build_id: int | None = None) -> flask.Response:
+    build = build_or_404(get_params().get("build_id") or json_body().get("build_id"))
+    _check_may_delete(build)
+    data = build_to_json(build)
+    _delete(build)
+    db.session().commit()
+    return flask.jsonify(data)
+
+
+@route("/build/delete/list", methods=["DELETE"])
+def delete_list() -> flask.Response:
+    login_required_user()
+    ids = json_body().get("builds")
+    if not isinstance(ids, list) or not ids:
+        raise BadRequest("Field 'builds' must be a non-empty list of build ids")
+    builds = [build_or_404(i) for i in ids]
+    for build in builds:
+        _check_may_delete(build)
+    for build in builds:
+        _delete(build)
+    db.session().commit()
+    return flask.jsonify({"builds": [b.id for b in builds]})
+
+
+# --- submitting ---------------------------------------------------------------------------
+
+
+def _prepare(data: dict[str, Any]) -> tuple[Project, BuildRequest]:
+    project = project_or_404(data.get("ownername"), data.get("projectname"))
+    require_builder(project)
+    return project, parse_build_request(db.session(), project, data, settings())
+
+
+def _created(builds: list[Build], as_list: bool = False) -> flask.Response:
+    db.session().commit()
+    if as_list:
+        return flask.jsonify({"items": [build_to_json(b) for b in builds], "meta": {}})
+    return flask.jsonify(build_to_json(builds[0]))
+
+
+@route("/build/check-before-build", methods=["POST"])
+def check_before_build() -> flask.Response:
+    """Would a build with these options be accepted?  Nothing is stored."""
+    data = json_body()
+    project, _request = _prepare(data)
+    db.session().rollback()
+    return flask.jsonify({"message": f"It should be possible to build in {project.full_name}"})
+
+
+@route("/build/create/url", methods=["POST"])
+def create_from_url() -> flask.Response:
+    data = json_body()
+    _project, request = _prepare(data)
+    urls = to_list(data.get("pkgs"), "pkgs")
+    if not urls:
+        raise BadRequest("Field 'pkgs' must name at least one URL of a .src.rpm or .spec file")
+    parsed = [source_or_400(lambda u=u: sources.link_source(u)) for u in urls]
+    user = login_required_user()
+    builds = [request.submit(db.session(), user, source) for source in parsed]
+    return _created(builds, as_list=True)
+
+
+@route("/build/create/upload", methods=["POST"])
+def create_from_upload() -> flask.Response:
+    data = json_body()
+    _project, request = _prepare(data)
+    upload = flask.request.files.get("pkgs")
+    if upload is None or not upload.filename:
+        raise BadRequest("Missing the uploaded file: send it as the multipart part 'pkgs'")
+    token, name = _store_upload(upload)
+    try:
+        url = f"{settings().public_url}/tmp/{token}/{name}"  # noqa: S108 - a URL, not a file
+        source = (BuildSourceEnum.upload, {"url": url, "pkg": name, "tmp": token})
+        build = request.submit(db.session(), login_required_user(), source)
+        return _created([build])
+    except BaseException:
+        shutil.rmtree(settings().upload_dir.absolute() / token, ignore_errors=True)
+        raise
+
+
+def _store_upload(upload: FileStorage) -> tuple[str, str]:
+    """Save an uploaded ``.src.rpm``/``.spec`` under a fresh random dir; (dir, file name)."""
+    name = secure_filename(upload.filename or "")
+    if not name.endswith(UPLOAD_SUFFIXES) or name in UPLOAD_SUFFIXES:
+        raise BadRequest(
+            f"File {upload.filename!r} is not accepted: upload a .src.rpm or a .spec file"
+        )
+    limit = settings().max_upload_size
+    token = secrets.token_hex(16)
+    directory: Path = settings().upload_dir.absolute() / token
+    directory.mkdir(parents=True, mode=0o750)
+    target = directory / name
+    size = 0
+    try:
+        with target.open("xb") as out:
+            first = b""
+            while chunk := upload.stream.read(_CHUNK):
+                if not first:
+                    first = chunk[:4]
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError(f"The upload is larger than the limit of {limit} bytes", 413)
+                out.write(chunk)
+        if size == 0:
+            raise BadRequest(f"The uploaded file {name!r} is empty")
+        if name.endswith(".src.rpm") and first != RPM_MAGIC:
+            raise BadRequest(f"The uploaded file {name!r} is not an RPM package")
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return token, name
+
+
+def _create_from(data: dict[str, Any], parse: Any) -> flask.Response:
+    _project, request = _prepare(data)
+    source = source_or_400(parse)
+    return _created([request.submit(db.session(), login_required_user(), source)])
+
+
+@route("/build/create/scm", methods=["POST"])
+def create_from_scm() -> flask.Response:
+    data = json_body()
+    return _create_from(data, lambda: (BuildSourceEnum.scm, sources.scm_source(data)))
+
+
+@route("/build/create/pypi", methods=["POST"])
+def create_from_pypi() -> flask.Response:
+    data = json_body()
+    return _create_from(data, lambda: (BuildSourceEnum.pypi, sources.pypi_source(data)))
+
+
+@route("/build/create/rubygems", methods=["POST"])
+def create_from_rubygems() -> flask.Response:
+    data = json_body()
+    return _create_from(data, lambda: (BuildSourceEnum.rubygems, sources.rubygems_source(data)))
+
+
+@route("/build/create/custom", methods=["POST"])
+def create_from_custom() -> flask.Response:
+    data = json_body()
+    return _create_from(data, lambda: (BuildSourceEnum.custom, sources.custom_source(data)))
+
+
+@route("/build/create/distgit", methods=["POST"])
+def create_from_distgit() -> flask.Response:
+    data = json_body()
+    name = to_text(data.get("package_name"), "package_name") or ""
+    if not name:
+        raise BadRequest("Missing required field 'package_name'")
+    dist_git = settings().dist_git_url
+    return _create_from(
+        data,
+        lambda: (BuildSourceEnum.distgit, sources.distgit_source(data, name, dist_git)),
+    )

@@ -1,0 +1,212 @@
+"""API v3 ``/package/...``: read packages, add and edit their source, reset, build and
+delete them.
+
+Builders of a project may add, edit, reset and build its packages; deleting one (with
+its builds) takes an admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask
+from sqlalchemy import select
+
+from copr_common.enums import BuildSourceEnum
+from copr_frontend import db
+from copr_frontend.api import BadRequest, Conflict, ObjectNotFound, route
+from copr_frontend.api.lookup import (
+    project_or_404,
+    require_admin,
+    require_builder,
+    to_bool,
+    to_int,
+    to_list,
+)
+from copr_frontend.api.params import get_params, json_body, paginate
+from copr_frontend.app import settings
+from copr_frontend.builds.api import build_to_json
+from copr_frontend.builds.options import parse_build_request, source_or_400
+from copr_frontend.builds.sources import package_source, source_dict_for_api
+from copr_frontend.packages import logic
+from copr_frontend.packages.logic import DuplicatePackageError, PackageError
+from copr_frontend.packages.models import Package
+from copr_frontend.projects.models import Project
+
+# Input names copr-cli uses → the names the source parsers read, for merging an edit.
+_STORED_TO_INPUT = {"type": "scm_type", "srpm_build_method": "source_build_method"}
+
+
+def package_to_json(
+    package: Package, with_latest: bool = False, with_latest_succeeded: bool = False
+) -> dict[str, Any]:
+    session = db.session()
+    latest = logic.latest_build(session, package) if with_latest else None
+    succeeded = (
+        logic.latest_build(session, package, succeeded=True) if with_latest_succeeded else None
+    )
+    return {
+        "id": package.id,
+        "name": package.name,
+        "projectname": package.project.name,
+        "ownername": package.project.ownername,
+        "source_type": package.source_type.label,
+        "source_dict": source_dict_for_api(package.source_json),
+        "auto_rebuild": package.webhook_rebuild,
+        "max_builds": package.max_builds,
+        "chroot_denylist": list(package.chroot_denylist),
+        "builds": {
+            "latest": build_to_json(latest) if latest else None,
+            "latest_succeeded": build_to_json(succeeded) if succeeded else None,
+        },
+    }
+
+
+def _package_or_404(project: Project, name: Any) -> Package:
+    if not name:
+        raise BadRequest("Missing required parameter 'package_name'")
+    package = logic.get_package(db.session(), project, str(name))
+    if package is None:
+        raise ObjectNotFound(f"No package with name {name} in project {project.full_name}")
+    return package
+
+
+def _options(data: dict[str, Any]) -> dict[str, Any]:
+    denylist = to_list(data.get("chroot_denylist"), "chroot_denylist")
+    to_int(data.get("timeout"), "timeout", minimum=60, maximum=settings().build_timeout_max)
+    return {
+        "webhook_rebuild": to_bool(data.get("webhook_rebuild"), "webhook_rebuild"),
+        "max_builds": to_int(data.get("max_builds"), "max_builds", minimum=0, maximum=1000),
+        "chroot_denylist": denylist,
+    }
+
+
+@route("/package")
+def get_package() -> flask.Response:
+    params = get_params()
+    project = project_or_404(params.get("ownername"), params.get("projectname"))
+    package = _package_or_404(project, params.get("packagename"))
+    return flask.jsonify(
+        package_to_json(
+            package,
+            bool(to_bool(params.get("with_latest_build"), "with_latest_build")),
+            bool(to_bool(params.get("with_latest_succeeded_build"), "with_latest_succeeded_build")),
+        )
+    )
+
+
+@route("/package/list")
+def package_list() -> flask.Response:
+    params = get_params()
+    project = project_or_404(params.get("ownername"), params.get("projectname"))
+    latest = bool(to_bool(params.get("with_latest_build"), "with_latest_build"))
+    succeeded = bool(
+        to_bool(params.get("with_latest_succeeded_build"), "with_latest_succeeded_build")
+    )
+    query = select(Package).where(Package.project_id == project.id)
+    page = paginate(
+        db.session(),
+        query,
+        lambda p: package_to_json(p, latest, succeeded),
+        params,
+        orderable={"id": Package.id, "name": Package.name},
+    )
+    return flask.jsonify(page)
+
+
+@route("/package/add/<ownername>/<projectname>/<package_name>/<source_type_text>", methods=["POST"])
+def add_package(**_path: Any) -> flask.Response:
+    params = get_params()
+    project = project_or_404(params.get("ownername"), params.get("projectname"))
+    require_builder(project)
+    data = json_body()
+    name = params["package_name"]
+    options = _options(data)
+    source = source_or_400(
+        lambda: package_source(params["source_type_text"], data, name, settings().dist_git_url)
+    )
+    session = db.session()
+    try:
+        package = logic.add_package(session, project, name, *source, **options)
+    except DuplicatePackageError as error:
+        raise Conflict(str(error)) from None
+    except PackageError as error:
+        raise BadRequest(str(error)) from None
+    session.commit()
+    return flask.jsonify(package_to_json(package))
+
+
+@route(
+    "/package/edit/<ownername>/<projectname>/<package_name>/<source_type_text>",
+    "/package/edit/<ownername>/<projectname>/<package_name>",
+    methods=["PUT"],
+)
+def edit_package(**_path: Any) -> flask.Response:
+    params = get_params()
+    project = project_or_404(params.get("ownername"), params.get("projectname"))
+    require_builder(project)
+    package = _package_or_404(project, params.get("package_name"))
+    data = json_body()
+    type_text = params.get("source_type_text") or package.source_type.label
+    given = {k: v for k, v in data.items() if v is not None}
+    if type_text == package.source_type.label:
+        # Fields not sent keep their values: an edit changes only what it names.
+        stored = {_STORED_TO_INPUT.get(k, k): v for k, v in package.source_json.items()}
+        given = {**stored, **given}
+    options = _options(data)
+    source_type, source_json = source_or_400(
+        lambda: package_source(type_text, given, package.name, settings().dist_git_url)
+    )
+    package.source_type = source_type
+    package.source_json = source_json
+    try:
+        logic.set_options(package, **options)
+    except PackageError as error:
+        raise BadRequest(str(error)) from None
+    db.session().commit()
+    return flask.jsonify(package_to_json(package))
+
+
+def _package_from_body() -> tuple[Project, Package, dict[str, Any]]:
+    data = json_body()
+    project = project_or_404(data.get("ownername"), data.get("projectname"))
+    return project, _package_or_404(project, data.get("package_name")), data
+
+
+@route("/package/reset", methods=["PUT"])
+def reset_package() -> flask.Response:
+    project, package, _data = _package_from_body()
+    require_builder(project)
+    logic.reset_package(package)
+    db.session().commit()
+    return flask.jsonify(package_to_json(package))
+
+
+@route("/package/build", methods=["POST"])
+def build_package() -> flask.Response:
+    project, package, data = _package_from_body()
+    user = require_builder(project)
+    if package.source_type == BuildSourceEnum.unset:
+        raise BadRequest(f"Package {package.name} has no source: set one with edit-package-* first")
+    session = db.session()
+    request = parse_build_request(
+        session, project, data, settings(), denylist=package.chroot_denylist
+    )
+    build = request.submit(
+        session, user, (package.source_type, dict(package.source_json)), package=package
+    )
+    session.commit()
+    return flask.jsonify(build_to_json(build))
+
+
+@route("/package/delete", methods=["DELETE"])
+def delete_package() -> flask.Response:
+    project, package, _data = _package_from_body()
+    require_admin(project)
+    result = package_to_json(package)
+    try:
+        logic.delete_package(db.session(), package)
+    except PackageError as error:
+        raise Conflict(str(error)) from None
+    db.session().commit()
+    return flask.jsonify(result)

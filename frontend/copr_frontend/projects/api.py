@@ -1,0 +1,358 @@
+"""API v3 ``/project/...``: read, search, create, edit, fork and delete projects,
+regenerate their repositories and renew their webhook secret.
+
+Who may do what: anyone reads; a user creates projects in their own name or in a
+group they belong to; the owner (any member of an owning group), the project's admins
+and site admins edit, delete and regenerate; only site admins may make a project
+``persistent`` or turn ``auto_prune`` off.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import flask
+from sqlalchemy import select
+
+from copr_frontend import db
+from copr_frontend.api import AccessRestricted, BadRequest, Conflict, ObjectNotFound, route
+from copr_frontend.api.auth import login_required_user
+from copr_frontend.api.lookup import (
+    project_or_404,
+    require_admin,
+    to_bool,
+    to_choice,
+    to_int,
+    to_list,
+    to_text,
+)
+from copr_frontend.api.params import get_params, json_body, paginate
+from copr_frontend.app import settings
+from copr_frontend.db import now
+from copr_frontend.mockchroots.logic import list_chroots
+from copr_frontend.projects import logic
+from copr_frontend.projects.logic import ProjectError
+from copr_frontend.projects.models import Project
+from copr_frontend.users.logic import get_group, get_user, is_member
+from copr_frontend.users.models import Group, User
+
+PROJECT_BOOTSTRAP = ("default", "on", "off", "image")
+PROJECT_ISOLATION = ("default", "simple", "nspawn")
+REPO_SCHEMES = ("http", "https", "copr")
+MAX_DELETE_AFTER_DAYS = 60
+_DAY = 24 * 3600
+
+_TEXT_FIELDS = {"description": 100_000, "instructions": 100_000, "homepage": 1000, "contact": 1000}
+_BOOL_FIELDS = (
+    "unlisted_on_hp",
+    "enable_net",
+    "persistent",
+    "auto_prune",
+    "devel_mode",
+    "module_hotfixes",
+    "appstream",
+    "follow_fedora_branching",
+    "fedora_review",
+)
+ORDERABLE = {"id": Project.id, "name": Project.name, "ownername": Project.ownername}
+
+
+def project_to_json(project: Project) -> dict[str, Any]:
+    results = f"{settings().results_url}/{project.ownername}/{project.name}"
+    delete_after_days = (
+        max(0, math.ceil((project.delete_after - now()) / _DAY))
+        if project.delete_after is not None
+        else None
+    )
+    return {
+        "id": project.id,
+        "name": project.name,
+        "ownername": project.ownername,
+        "full_name": project.full_name,
+        "homepage": project.homepage,
+        "contact": project.contact,
+        "description": project.description,
+        "instructions": project.instructions,
+        "devel_mode": project.devel_mode,
+        "persistent": project.persistent,
+        "unlisted_on_hp": project.unlisted_on_hp,
+        "auto_prune": project.auto_prune,
+        "chroot_repos": {c.name: f"{results}/{c.name}/" for c in project.active_chroots},
+        "additional_repos": list(project.additional_repos),
+        "enable_net": project.enable_net,
+        "bootstrap": project.bootstrap,
+        "isolation": project.isolation,
+        "module_hotfixes": project.module_hotfixes,
+        "appstream": project.appstream,
+        "runtime_dependencies": list(project.runtime_dependencies),
+        "packit_forge_projects_allowed": list(project.packit_forge_projects_allowed),
+        "follow_fedora_branching": project.follow_fedora_branching,
+        "repo_priority": project.repo_priority,
+        "fedora_review": project.fedora_review,
+        "delete_after_days": delete_after_days,
+        "forked_from": project.forked_from.full_name if project.forked_from else None,
+        "storage": "backend",
+    }
+
+
+# --- input ----------------------------------------------------------------------------------
+
+
+def _repo_urls(value: Any, name: str) -> list[str] | None:
+    urls = to_list(value, name)
+    if urls is None:
+        return None
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in REPO_SCHEMES or not (parts.netloc or parts.path.strip("/")):
+            raise BadRequest(
+                f"Field {name!r}: {url!r} is not a repository URL (http://, https:// "
+                "or copr://owner/project)"
+            )
+    return urls
+
+
+def project_fields(data: Mapping[str, Any], user: User) -> dict[str, Any]:
+    """Project columns from the request's fields; absent (or null) fields are left out."""
+    fields: dict[str, Any] = {}
+    for name, limit in _TEXT_FIELDS.items():
+        value = to_text(data.get(name), name, max_length=limit)
+        if value is not None:
+            fields[name] = value
+    for name in ("homepage",):
+        if fields.get(name) and urlsplit(fields[name]).scheme not in ("http", "https"):
+            raise BadRequest(f"Field {name!r} must be an http:// or https:// URL")
+    for name in _BOOL_FIELDS:
+        value = to_bool(data.get(name), name)
+        if value is not None:
+            fields[name] = value
+    disable_createrepo = to_bool(data.get("disable_createrepo"), "disable_createrepo")
+    if disable_createrepo is not None and "devel_mode" not in fields:
+        fields["devel_mode"] = disable_createrepo
+    repos = data.get("additional_repos", data.get("repos"))
+    urls = _repo_urls(repos, "additional_repos")
+    if urls is not None:
+        fields["additional_repos"] = urls
+    runtime = _repo_urls(data.get("runtime_dependencies"), "runtime_dependencies")
+    if runtime is not None:
+        fields["runtime_dependencies"] = runtime
+    forges = to_list(data.get("packit_forge_projects_allowed"), "packit_forge_projects_allowed")
+    if forges is not None:
+        fields["packit_forge_projects_allowed"] = forges
+    bootstrap = to_choice(data.get("bootstrap"), "bootstrap", PROJECT_BOOTSTRAP)
+    if bootstrap is not None:
+        fields["bootstrap"] = bootstrap
+    isolation = to_choice(data.get("isolation"), "isolation", PROJECT_ISOLATION)
+    if isolation is not None:
+        fields["isolation"] = isolation
+    priority = to_int(data.get("repo_priority"), "repo_priority", minimum=1, maximum=99)
+    if priority is not None:
+        fields["repo_priority"] = priority
+    days = to_int(
+        data.get("delete_after_days"),
+        "delete_after_days",
+        minimum=-1,
+        maximum=MAX_DELETE_AFTER_DAYS,
+    )
+    if days is not None:
+        # -1 (and 0 from old clients editing) turns the expiry off.
+        fields["delete_after"] = now() + days * _DAY if days > 0 else None
+    storage = data.get("storage")
+    if storage not in (None, "", "backend"):
+        raise BadRequest(
+            f"Field 'storage' must be 'backend' (the only storage here), got {storage!r}"
+        )
+    if not user.admin:
+        if fields.get("persistent"):
+            raise AccessRestricted("Only site admins may create persistent projects")
+        if fields.get("auto_prune") is False:
+            raise AccessRestricted("Only site admins may turn off auto-pruning of a project")
+    return fields
+
+
+def _chroots(data: Mapping[str, Any]) -> list[Any] | None:
+    patterns = to_list(data.get("chroots"), "chroots")
+    if patterns is None:
+        return None
+    try:
+        return logic.resolve_chroots(list_chroots(db.session(), active_only=True), patterns)
+    except ProjectError as error:
+        raise BadRequest(str(error)) from None
+
+
+def resolve_owner(ownername: str, user: User) -> tuple[User, Group | None]:
+    """The (user, group) a project of ``ownername`` created by ``user`` belongs to."""
+    session = db.session()
+    if ownername.startswith("@"):
+        group = get_group(session, ownername[1:])
+        if group is None:
+            raise ObjectNotFound(f"Group {ownername} does not exist.")
+        if not (user.admin or is_member(session, user, group)):
+            raise AccessRestricted(f"User {user.name} is not a member of the group {ownername}")
+        return user, group
+    owner = get_user(session, ownername)
+    if owner is None:
+        raise ObjectNotFound(f"User {ownername} does not exist.")
+    if owner.id != user.id and not user.admin:
+        raise AccessRestricted(f"User {user.name} may not create projects for user {ownername}")
+    return owner, None
+
+
+# --- routes -------------------------------------------------------------------------------
+
+
+@route("/project")
+def get_project() -> flask.Response:
+    params = get_params()
+    return flask.jsonify(
+        project_to_json(project_or_404(params.get("ownername"), params.get("projectname")))
+    )
+
+
+@route("/project/list")
+def project_list() -> flask.Response:
+    params = get_params()
+    query = select(Project)
+    ownername = params.get("ownername")
+    if ownername:
+        query = query.where(Project.ownername == ownername)
+    page = paginate(db.session(), query, project_to_json, params, orderable=ORDERABLE)
+    return flask.jsonify(page)
+
+
+@route("/project/search")
+def project_search() -> flask.Response:
+    params = get_params()
+    text = params.get("query") or ""
+    try:
+        query = logic.search_projects(text)
+    except ProjectError as error:
+        raise BadRequest(f"Missing or empty parameter 'query': {error}") from None
+    page = paginate(db.session(), query, project_to_json, params, orderable=ORDERABLE)
+    return flask.jsonify(page)
+
+
+@route("/project/add/<ownername>", "/project/add", methods=["POST"])
+def add_project(ownername: str | None = None) -> flask.Response:
+    params = get_params()
+    user = login_required_user()
+    owner_name = params.get("ownername")
+    if not owner_name:
+        raise BadRequest("Missing required parameter 'ownername'")
+    data = json_body()
+    name = to_text(data.get("name"), "name", max_length=100)
+    if not name:
+        raise BadRequest("Missing required field 'name' (the project name)")
+    owner, group = resolve_owner(owner_name, user)
+    session = db.session()
+    existing = logic.get_project(session, owner_name, name)
+    if existing is not None:
+        if to_bool(params.get("exist_ok", data.get("exist_ok")), "exist_ok"):
+            return flask.jsonify(project_to_json(existing))
+        raise Conflict(f"You already have a project named {existing.full_name}.")
+    fields = project_fields(data, user)
+    chroots = _chroots(data) or []
+    try:
+        project = logic.add_project(
+            session, owner if group is None else user, name, group=group, chroots=chroots, **fields
+        )
+    except ProjectError as error:
+        raise BadRequest(str(error)) from None
+    logic.queue_new_project_actions(session, project)
+    session.commit()
+    return flask.jsonify(project_to_json(project))
+
+
+@route("/project/edit/<ownername>/<projectname>", "/project/edit", methods=["PUT"])
+def edit_project(**_path: Any) -> flask.Response:
+    params = get_params()
+    project = project_or_404(params.get("ownername"), params.get("projectname"))
+    user = require_admin(project)
+    data = json_body()
+    fields = project_fields(data, user)
+    chroots = _chroots(data)
+    session = db.session()
+    for name, value in fields.items():
+        setattr(project, name, value)
+    if chroots:
+        before = {c.name for c in project.active_chroots}
+        logic.set_project_chroots(session, project, chroots)
+        added = {c.name for c in project.active_chroots} - before
+        if added:
+            logic.queue_createrepo(session, project, added)
+    session.commit()
+    return flask.jsonify(project_to_json(project))
+
+
+@route("/project/fork/<ownername>/<projectname>", "/project/fork", methods=["PUT"])
+def fork_project(**_path: Any) -> flask.Response:
+    params = get_params()
+    source = project_or_404(params.get("ownername"), params.get("projectname"))
+    user = login_required_user()
+    data = json_body()
+    name = to_text(data.get("name"), "name", max_length=100) or source.name
+    dst_owner = to_text(data.get("ownername"), "ownername", max_length=101) or user.name
+    confirm = bool(to_bool(data.get("confirm"), "confirm"))
+    _owner, group = resolve_owner(dst_owner, user)
+    if group is None and dst_owner != user.name:
+        raise AccessRestricted(f"User {user.name} may only fork into their own name or groups")
+    session = db.session()
+    existing = logic.get_project(session, dst_owner, name)
+    if existing is not None:
+        if existing.id == source.id:
+            raise BadRequest(f"Cannot fork project {source.full_name} into itself")
+        if not confirm:
+            raise BadRequest(
+                f"You are about to fork into the existing project {existing.full_name}.\n"
+                "Please use --confirm if you really want to do this"
+            )
+        require_admin(existing)
+    try:
+        fork = logic.fork_project(session, source, user, name, group=group, into=existing)
+    except ProjectError as error:
+        raise BadRequest(str(error)) from None
+    session.commit()
+    return flask.jsonify(project_to_json(fork))
+
+
+@route("/project/delete/<ownername>/<projectname>", "/project/delete", methods=["DELETE"])
+def delete_project(**_path: Any) -> flask.Response:
+    params = get_params()
+    project = project_or_404(params.get("ownername"), params.get("projectname"))
+    require_admin(project)
+    result = project_to_json(project)
+    session = db.session()
+    logic.delete_project(session, project)
+    session.commit()
+    return flask.jsonify(result)
+
+
+@route(
+    "/project/regenerate-repos/<ownername>/<projectname>",
+    "/project/regenerate-repos",
+    methods=["PUT"],
+)
+def regenerate_repos(**_path: Any) -> flask.Response:
+    params = get_params()
+    project = project_or_404(params.get("ownername"), params.get("projectname"))
+    require_admin(project)
+    session = db.session()
+    logic.queue_createrepo(session, project, [c.name for c in project.active_chroots])
+    session.commit()
+    return flask.jsonify(project_to_json(project))
+
+
+@route("/webhook/generate/<ownername>/<projectname>", "/webhook/generate", methods=["POST"])
+def generate_webhook_secret(**_path: Any) -> flask.Response:
+    params = get_params()
+    project = project_or_404(params.get("ownername"), params.get("projectname"))
+    require_admin(project)
+    project.webhook_secret = secrets.token_hex(16)
+    db.session().commit()
+    result = project_to_json(project)
+    result["webhook_secret"] = project.webhook_secret
+    return flask.jsonify(result)

@@ -1,0 +1,190 @@
+"""API v3 ``/project-chroot/...``: a chroot's configuration in a project.
+
+``edit`` is multipart (a ``json`` part, optionally an ``upload_comps`` file) as copr-cli
+sends it; a JSON body works as well.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import flask
+
+from copr_frontend import db
+from copr_frontend.api import BadRequest, ObjectNotFound, route
+from copr_frontend.api.lookup import project_or_404, require_admin, to_bool, to_choice, to_list
+from copr_frontend.api.params import get_params, json_body
+from copr_frontend.app import settings
+from copr_frontend.backend_api.tasks import expand_repo_url
+from copr_frontend.projects.logic import project_chroot
+from copr_frontend.projects.models import Project, ProjectChroot
+
+CHROOT_BOOTSTRAP = ("unchanged", "default", "on", "off", "image", "custom_image")
+CHROOT_ISOLATION = ("unchanged", "default", "simple", "nspawn")
+MAX_COMPS_SIZE = 5 * 1024 * 1024
+_REPO_ID = re.compile(r"[^A-Za-z0-9_.-]")
+
+# API name → (column, default) of the fields ``reset_fields`` may name.
+RESETTABLE = {
+    "additional_packages": ("buildroot_pkgs", list),
+    "additional_repos": ("repos", list),
+    "additional_modules": ("module_toggle", list),
+    "with_opts": ("with_opts", list),
+    "without_opts": ("without_opts", list),
+    "isolation": ("isolation", lambda: "unchanged"),
+    "bootstrap": ("bootstrap", lambda: "unchanged"),
+    "bootstrap_image": ("bootstrap_image", lambda: None),
+    "comps_name": ("comps_name", lambda: None),
+}
+
+
+def choose(build_value: str | None, chroot_value: str | None, project_value: str) -> str:
+    """The first set value of build, chroot, project (``unchanged`` means not set)."""
+    for value in (build_value, chroot_value):
+        if value and value != "unchanged":
+            return value
+    return project_value
+
+
+def additional_repos(project: Project, copr_chroot: ProjectChroot | None, chroot: str) -> list[Any]:
+    """The project's and the chroot's extra repos as mock config entries."""
+    urls = list(project.additional_repos) + (list(copr_chroot.repos) if copr_chroot else [])
+    repos = []
+    for url in urls:
+        expanded = expand_repo_url(url, chroot, settings())
+        repo_id = "copr_" + _REPO_ID.sub("_", expanded.split("://", 1)[-1]).strip("_")
+        repos.append({"id": repo_id[:100], "baseurl": expanded, "name": f"Additional repo {url}"})
+    return repos
+
+
+def project_chroot_to_json(copr_chroot: ProjectChroot) -> dict[str, Any]:
+    project = copr_chroot.project
+    return {
+        "mock_chroot": copr_chroot.name,
+        "projectname": project.name,
+        "ownername": project.ownername,
+        "comps_name": copr_chroot.comps_name,
+        "additional_repos": list(copr_chroot.repos),
+        "additional_packages": list(copr_chroot.buildroot_pkgs),
+        "additional_modules": list(copr_chroot.module_toggle),
+        "with_opts": list(copr_chroot.with_opts),
+        "without_opts": list(copr_chroot.without_opts),
+        "delete_after_days": None,
+        "isolation": copr_chroot.isolation,
+        "bootstrap": copr_chroot.bootstrap,
+        "bootstrap_image": copr_chroot.bootstrap_image,
+        "follow_fedora_branching": project.follow_fedora_branching,
+    }
+
+
+def _project_chroot(params: dict[str, Any]) -> ProjectChroot:
+    project = project_or_404(params.get("ownername"), params.get("projectname"))
+    name = params.get("chrootname")
+    if not name:
+        raise BadRequest("Missing required parameter 'chrootname'")
+    copr_chroot = project_chroot(project, str(name))
+    if copr_chroot is None:
+        raise ObjectNotFound(f"Chroot {name} is not enabled in project {project.full_name}")
+    return copr_chroot
+
+
+@route("/project-chroot")
+def get_project_chroot() -> flask.Response:
+    return flask.jsonify(project_chroot_to_json(_project_chroot(get_params())))
+
+
+def build_config(copr_chroot: ProjectChroot) -> dict[str, Any]:
+    """What a mock config for this chroot needs (``copr-cli mock-config`` renders it)."""
+    project = copr_chroot.project
+    conf = settings()
+    name = copr_chroot.name
+    base = {
+        "id": "copr_base",
+        "name": "Copr repository",
+        "baseurl": f"{conf.results_url}/{project.ownername}/{project.name}/{name}/",
+    }
+    if project.repo_priority is not None:
+        base["priority"] = project.repo_priority
+    extra = additional_repos(project, copr_chroot, name)
+    config: dict[str, Any] = {
+        "chroot": name,
+        "repos": [base, *extra],
+        "additional_repos": extra,
+        "additional_packages": list(copr_chroot.buildroot_pkgs),
+        "additional_modules": list(copr_chroot.module_toggle),
+        "enable_net": project.enable_net,
+        "with_opts": list(copr_chroot.with_opts),
+        "without_opts": list(copr_chroot.without_opts),
+        "isolation": choose(None, copr_chroot.isolation, project.isolation),
+        "bootstrap": choose(None, copr_chroot.bootstrap, project.bootstrap),
+    }
+    if copr_chroot.bootstrap_image:
+        config["bootstrap_image"] = copr_chroot.bootstrap_image
+    return config
+
+
+@route("/project-chroot/build-config")
+def get_build_config() -> flask.Response:
+    return flask.jsonify(build_config(_project_chroot(get_params())))
+
+
+@route(
+    "/project-chroot/edit/<ownername>/<projectname>/<chrootname>",
+    "/project-chroot/edit",
+    methods=["PUT"],
+)
+def edit_project_chroot(**_path: Any) -> flask.Response:
+    params = get_params()
+    copr_chroot = _project_chroot(params)
+    require_admin(copr_chroot.project)
+    data = json_body()
+    for field in to_list(data.get("reset_fields"), "reset_fields") or []:
+        if field not in RESETTABLE:
+            raise BadRequest(
+                f"Cannot reset field {field!r}: choose from {', '.join(sorted(RESETTABLE))}"
+            )
+        column, default = RESETTABLE[field]
+        setattr(copr_chroot, column, default())
+        if field == "comps_name":
+            copr_chroot.comps = None
+    for api_name, column in (
+        ("additional_packages", "buildroot_pkgs"),
+        ("additional_repos", "repos"),
+        ("additional_modules", "module_toggle"),
+        ("with_opts", "with_opts"),
+        ("without_opts", "without_opts"),
+    ):
+        values = to_list(data.get(api_name), api_name)
+        if values is not None:
+            setattr(copr_chroot, column, values)
+    bootstrap = to_choice(data.get("bootstrap"), "bootstrap", CHROOT_BOOTSTRAP)
+    image = data.get("bootstrap_image")
+    if bootstrap is not None:
+        copr_chroot.bootstrap = "image" if bootstrap == "custom_image" else bootstrap
+    if image:
+        if not isinstance(image, str) or len(image) > 300:
+            raise BadRequest("Field 'bootstrap_image' must be an image name")
+        copr_chroot.bootstrap_image = image
+        copr_chroot.bootstrap = "image"
+    isolation = to_choice(data.get("isolation"), "isolation", CHROOT_ISOLATION)
+    if isolation is not None:
+        copr_chroot.isolation = isolation
+    if to_bool(data.get("delete_comps"), "delete_comps"):
+        copr_chroot.comps = None
+        copr_chroot.comps_name = None
+    comps = flask.request.files.get("upload_comps")
+    if comps is not None and comps.filename:
+        content = comps.stream.read(MAX_COMPS_SIZE + 1)
+        if len(content) > MAX_COMPS_SIZE:
+            raise BadRequest(f"The comps file is larger than {MAX_COMPS_SIZE} bytes")
+        try:
+            text = content.decode()
+        except UnicodeDecodeError:
+            raise BadRequest("The comps file must be UTF-8 XML") from None
+        if "<comps" not in text:
+            raise BadRequest("The comps file is not a comps.xml document")
+        copr_chroot.comps = text
+        copr_chroot.comps_name = comps.filename[:200]
+    db.session().commit()
+    return flask.jsonify(project_chroot_to_json(copr_chroot))
