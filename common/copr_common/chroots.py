@@ -11,9 +11,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_OS = re.compile(r"^[a-z][a-z0-9+._-]*$")
-_VERSION = re.compile(r"^[a-z0-9][a-z0-9._]*$")
-_ARCH = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+_OS = re.compile(r"[a-z][a-z0-9+._-]*")
+_VERSION = re.compile(r"[a-z0-9][a-z0-9._]*")
+_ARCH = re.compile(r"[a-z0-9][a-z0-9_]*")
 
 # OS name → the dist tag prefix rpm puts in release strings on that distribution.
 _DIST_PREFIXES = {
@@ -51,7 +51,7 @@ class ChrootName:
             ("version", version, _VERSION),
             ("arch", arch, _ARCH),
         ):
-            if not pattern.match(value):
+            if not pattern.fullmatch(value):
                 raise ChrootNameError(
                     f"chroot {name!r} has an invalid {what} {value!r}: use lower-case "
                     "letters, digits, '.', '_'" + (", '+' or '-'" if what == "OS name" else "")

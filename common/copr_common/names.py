@@ -15,11 +15,11 @@ from copr_common.chroots import ChrootName
 
 SRPM_BUILDS_DIR = "srpm-builds"
 
-_USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_PROJECT = re.compile(r"^[A-Za-z0-9_.+-]+$")
-_SUFFIX = re.compile(r"^[A-Za-z0-9_.-]+$")
-_PACKAGE = re.compile(r"^[A-Za-z0-9_.+-]+$")
-_BUILD_DIR = re.compile(r"^(\d{8,})-(.+)$")
+_USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_PROJECT = re.compile(r"[A-Za-z0-9_.+-]+")
+_SUFFIX = re.compile(r"[A-Za-z0-9_.-]+")
+_PACKAGE = re.compile(r"[A-Za-z0-9_.+-]+")
+_BUILD_DIR = re.compile(r"(\d{8,})-(.+)")
 
 
 class InvalidNameError(ValueError):
@@ -29,7 +29,7 @@ class InvalidNameError(ValueError):
 def validate_owner(owner: str) -> str:
     """A user name, or ``@group`` for a group-owned project."""
     plain = owner[1:] if owner.startswith("@") else owner
-    if not _USER.match(plain):
+    if not _USER.fullmatch(plain):
         raise InvalidNameError(
             f"owner {owner!r} is invalid: use a user name or @group made of letters, digits, "
             "'_', '.', '-'"
@@ -38,7 +38,7 @@ def validate_owner(owner: str) -> str:
 
 
 def validate_project_name(name: str) -> str:
-    if not name or not _PROJECT.match(name):
+    if not name or not _PROJECT.fullmatch(name):
         raise InvalidNameError(
             f"project name {name!r} is invalid: use letters, digits, '_', '.', '+', '-'"
         )
@@ -50,7 +50,7 @@ def validate_project_name(name: str) -> str:
 
 
 def validate_package_name(name: str) -> str:
-    if not name or not _PACKAGE.match(name) or name in {".", ".."}:
+    if not name or not _PACKAGE.fullmatch(name) or name in {".", ".."}:
         raise InvalidNameError(
             f"package name {name!r} is invalid: use letters, digits, '_', '.', '+', '-'"
         )
@@ -84,7 +84,7 @@ class ProjectDirName:
                 )
             return cls(project, "pr", str(int(suffix)))
         if kind == "custom":
-            if not _SUFFIX.match(suffix):
+            if not _SUFFIX.fullmatch(suffix):
                 raise InvalidNameError(
                     f"project dir {dirname!r} is invalid: the custom suffix may use letters, "
                     "digits, '_', '.', '-'"
@@ -124,7 +124,7 @@ def build_dir_name(build_id: int, package_name: str) -> str:
 
 def parse_build_dir_name(name: str) -> tuple[int, str]:
     """The (build id, package name) of a ``<build_id:08d>-<package>`` directory."""
-    match = _BUILD_DIR.match(name)
+    match = _BUILD_DIR.fullmatch(name)
     if not match:
         raise InvalidNameError(f"{name!r} is not a build directory name (<08d id>-<package>)")
     return int(match.group(1)), validate_package_name(match.group(2))

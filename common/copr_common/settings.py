@@ -150,4 +150,10 @@ def _describe(
     )
     if error["type"] == "extra_forbidden":
         return f"{name!r} (from {source}) is not a known setting"
+    if any(word in loc[-1].lower() for word in _SECRET_WORDS):
+        # The message ends up in logs and on terminals: never repeat a secret there.
+        return f"{name!r} (from {source}): {error['msg']}"
     return f"{name!r} (from {source}): {error['msg']}; got {error.get('input')!r}"
+
+
+_SECRET_WORDS = ("secret", "password", "token", "key")

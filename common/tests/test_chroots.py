@@ -46,6 +46,7 @@ def test_good_names(name: str, os: str, version: str, arch: str) -> None:
         ("fedora-4/1-x86_64", "invalid version"),
         ("fedora-41-x86_64/../..", "invalid arch"),
         ("1fedora-41-x86_64", "invalid OS name"),
+        ("fedora-41-x86_64\n", "invalid arch"),
     ],
 )
 def test_bad_names(name: str, message: str) -> None:

@@ -100,7 +100,7 @@ def test_good_project_names(name: str) -> None:
 @pytest.mark.parametrize(
     ("name", "message"),
     [("", "invalid"), ("a b", "invalid"), ("a/b", "invalid"), ("..", "reserved"),
-     ("12345", "just a number"), ("proj:pr", "invalid")],
+     ("12345", "just a number"), ("proj:pr", "invalid"), ("hello\n", "invalid")],
 )  # fmt: skip
 def test_bad_project_names(name: str, message: str) -> None:
     with pytest.raises(InvalidNameError, match=message):
@@ -110,13 +110,13 @@ def test_bad_project_names(name: str, message: str) -> None:
 def test_owners() -> None:
     assert validate_owner("alice") == "alice"
     assert validate_owner("@copr-team") == "@copr-team"
-    for bad in ["", "@", "@@x", "a b", "../x", "-x"]:
+    for bad in ["", "@", "@@x", "a b", "../x", "-x", "bob\n"]:
         with pytest.raises(InvalidNameError):
             validate_owner(bad)
 
 
 def test_package_names() -> None:
     assert validate_package_name("python3-foo+bar") == "python3-foo+bar"
-    for bad in ["", ".", "a b", "a/b"]:
+    for bad in ["", ".", "a b", "a/b", "x\n"]:
         with pytest.raises(InvalidNameError):
             validate_package_name(bad)

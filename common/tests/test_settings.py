@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import AnyHttpUrl, BaseModel
+from pydantic import AnyHttpUrl, BaseModel, Field
 
 from copr_common.settings import ServiceSettings, SettingsError, load_settings
 
@@ -142,3 +142,16 @@ def test_unreadable_file(tmp_path: Path) -> None:
 def test_bad_environment_name() -> None:
     with pytest.raises(SettingsError, match="COPR_TEST_REDIS__ is not a valid settings name"):
         load_settings(ExampleSettings, PREFIX, environ={"COPR_TEST_REDIS__": "1"})
+
+
+class SecretSettings(ServiceSettings):
+    backend_password: str = Field(min_length=12)
+
+
+def test_a_rejected_secret_is_not_repeated() -> None:
+    with pytest.raises(SettingsError) as error:
+        load_settings(SecretSettings, PREFIX, environ={"COPR_TEST_BACKEND_PASSWORD": "hunter2"})
+    assert "hunter2" not in str(error.value)
+    assert "'backend_password' (from environment variable COPR_TEST_BACKEND_PASSWORD)" in str(
+        error.value
+    )
