@@ -1,0 +1,1 @@
+"""Copr dist-git: imports SRPMs into git repos and a lookaside cache, and serves both."""

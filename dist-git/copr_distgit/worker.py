@@ -1,0 +1,83 @@
+"""The import worker manager and the worker process it starts for each build."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+
+from copr_common.worker_manager import WorkerManager, WorkerRecord, WorkerSession
+from copr_distgit.frontend import FrontendClient, FrontendError
+from copr_distgit.importer import failure_payload, run_import
+from copr_distgit.settings import DistGitSettings
+from copr_distgit.task import ImportTask, InvalidTaskError
+
+log = logging.getLogger("copr_distgit.worker")
+
+MANAGER_NAME = "distgit-import"
+
+
+class ImportWorkerManager(WorkerManager[ImportTask]):
+    def __init__(
+        self,
+        conn: redis.Redis,
+        settings: DistGitSettings,
+        *,
+        config_file: str | None = None,
+    ) -> None:
+        super().__init__(
+            conn,
+            MANAGER_NAME,
+            max_workers=settings.max_workers,
+            worker_timeout=settings.import_timeout,
+            worker_log_dir=settings.per_task_log_root / "workers",
+            log=logging.getLogger("copr_distgit.dispatcher"),
+        )
+        self.config_file = config_file
+
+    def worker_command(self, worker_id: str, task: ImportTask) -> list[str]:
+        command = [sys.executable, "-m", "copr_distgit.cli", "worker", "--worker-id", worker_id]
+        if self.config_file:
+            command += ["--config", self.config_file]
+        return command
+
+    def may_start(self, task: ImportTask, running: Sequence[WorkerRecord]) -> bool:
+        # Imports of one package are serialised by a lock anyway; not starting the second
+        # one keeps its slot free for another package meanwhile.
+        reponame = task.reponame
+        return not any(_reponame(record.task) == reponame for record in running)
+
+
+def _reponame(task: dict[str, Any]) -> str:
+    return f"{task.get('owner')}/{task.get('project')}/{task.get('pkg_name')}"
+
+
+def run_worker(settings: DistGitSettings, worker_id: str) -> int:
+    """Body of one worker process; the exit code."""
+    conn = redis.Redis.from_url(settings.redis_url)
+    client = FrontendClient(settings.frontend_url, settings.frontend_auth)
+    try:
+        with WorkerSession(conn, MANAGER_NAME, worker_id) as session:
+            try:
+                task = ImportTask.from_dict(session.task)
+            except InvalidTaskError as error:
+                build_id = session.task.get("build_id")
+                payload = failure_payload(build_id if isinstance(build_id, int) else -1, str(error))
+            else:
+                payload = run_import(settings, task)
+            session.result = payload
+            try:
+                client.import_completed(payload)
+            except FrontendError as error:
+                # The build stays in the frontend's queue and will be imported again;
+                # an identical re-import is a no-op, so nothing is doubled.
+                log.error("cannot report the import of build %s: %s", payload["build_id"], error)
+                session.result = {**payload, "reported": False}
+                return 1
+        return 0
+    finally:
+        client.close()
+        conn.close()
