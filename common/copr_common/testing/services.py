@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 BASE_PREFIX = "copr-test-"
@@ -185,16 +186,22 @@ def _runs_from(pid: int, root: Path) -> bool:
 
 
 def _wait_until(
-    ready: Callable[[], bool], proc: subprocess.Popen[bytes], what: str, log: str, timeout: float
+    ready: Callable[[], bool],
+    proc: subprocess.Popen[bytes],
+    what: str,
+    log: Callable[[], str],
+    timeout: float,
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise ServiceStartError(f"{what} exited with {proc.returncode} while starting:\n{log}")
+            raise ServiceStartError(
+                f"{what} exited with {proc.returncode} while starting:\n{log()}"
+            )
         if ready():
             return
         time.sleep(0.1)
-    raise ServiceStartError(f"{what} did not become ready in {timeout:.0f}s:\n{log}")
+    raise ServiceStartError(f"{what} did not become ready in {timeout:.0f}s:\n{log()}")
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
@@ -272,9 +279,8 @@ def start_postgres(run: ServiceRun, timeout: float = 60) -> PostgresServer:
         stderr=subprocess.PIPE,
     )  # fmt: skip
 
-    for _attempt in range(5):
-        port = free_port()
-        proc = run.spawn(
+    def launch(port: int) -> subprocess.Popen[bytes]:
+        return run.spawn(
             "postgres",
             [postgres, "-D", str(data_dir), "-p", str(port), "-h", "127.0.0.1",
              "-k", str(socket_dir), "-c", "fsync=off", "-c", "synchronous_commit=off",
@@ -283,26 +289,43 @@ def start_postgres(run: ServiceRun, timeout: float = 60) -> PostgresServer:
             cwd=data_dir,
             stop_signal=signal.SIGINT,  # "fast" shutdown: do not wait for clients
         )  # fmt: skip
-        server = PostgresServer("127.0.0.1", port, data_dir, proc)
 
-        def ready(server: PostgresServer = server) -> bool:
-            import psycopg
-
-            try:
-                psycopg.connect(server.url(), connect_timeout=2).close()
-            except psycopg.OperationalError:
-                return False
-            return True
+    def ready(port: int) -> bool:
+        import psycopg
 
         try:
-            _wait_until(ready, proc, "postgres", run.log_tail("postgres"), timeout)
+            psycopg.connect(
+                f"postgresql://postgres@127.0.0.1:{port}/postgres", connect_timeout=2
+            ).close()
+        except psycopg.OperationalError:
+            return False
+        return True
+
+    port, proc = _start_on_free_port(run, "postgres", launch, ready, "could not bind", timeout)
+    return PostgresServer("127.0.0.1", port, data_dir, proc)
+
+
+def _start_on_free_port(
+    run: ServiceRun,
+    name: str,
+    launch: Callable[[int], subprocess.Popen[bytes]],
+    ready: Callable[[int], bool],
+    port_taken: str,
+    timeout: float,
+) -> tuple[int, subprocess.Popen[bytes]]:
+    """Start a server on a free port; another process may grab the port first, so retry."""
+    for _attempt in range(5):
+        port = free_port()
+        proc = launch(port)
+        try:
+            _wait_until(partial(ready, port), proc, name, partial(run.log_tail, name), timeout)
         except ServiceStartError:
-            if "could not bind" in run.log_tail("postgres"):
+            if port_taken in run.log_tail(name):
                 run.stop(proc, signal.SIGKILL)
                 continue
             raise
-        return server
-    raise ServiceStartError("postgres: no free port found after 5 attempts")
+        return port, proc
+    raise ServiceStartError(f"{name}: no free port found after 5 attempts")
 
 
 # --- Redis --------------------------------------------------------------------------------
@@ -322,33 +345,28 @@ def start_redis(run: ServiceRun, timeout: float = 30) -> RedisServer:
     binary = find_binary("redis-server")
     data_dir = run.root / "redis"
     data_dir.mkdir()
-    for _attempt in range(5):
-        port = free_port()
-        proc = run.spawn(
+
+    def launch(port: int) -> subprocess.Popen[bytes]:
+        return run.spawn(
             "redis",
             [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
              "--save", "", "--appendonly", "no", "--daemonize", "no", "--databases", "64"],
             cwd=data_dir,
         )  # fmt: skip
-        server = RedisServer("127.0.0.1", port, proc)
 
-        def ready(server: RedisServer = server) -> bool:
-            import redis
+    def ready(port: int) -> bool:
+        import redis
 
-            try:
-                return bool(redis.Redis.from_url(server.url(), socket_timeout=1).ping())
-            except redis.ConnectionError:
-                return False
-
+        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
         try:
-            _wait_until(ready, proc, "redis-server", run.log_tail("redis"), timeout)
-        except ServiceStartError:
-            if "Address already in use" in run.log_tail("redis"):
-                run.stop(proc, signal.SIGKILL)
-                continue
-            raise
-        return server
-    raise ServiceStartError("redis-server: no free port found after 5 attempts")
+            return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+        finally:
+            client.close()
+
+    port, proc = _start_on_free_port(run, "redis", launch, ready, "Address already in use", timeout)
+    return RedisServer("127.0.0.1", port, proc)
 
 
 # --- RabbitMQ -----------------------------------------------------------------------------
@@ -429,7 +447,7 @@ def start_rabbitmq(run: ServiceRun, timeout: float = 90) -> RabbitMQServer:
             return False
         return True
 
-    _wait_until(ready, proc, "rabbitmq-server", run.log_tail("rabbitmq"), timeout)
+    _wait_until(ready, proc, "rabbitmq-server", partial(run.log_tail, "rabbitmq"), timeout)
     return server
 
 

@@ -135,3 +135,18 @@ def test_a_crashed_session_is_reaped_by_the_next(tmp_path: Path) -> None:
         owner.kill()
         orphan.kill()
         orphan.wait()
+
+
+def test_a_server_that_dies_on_start_reports_its_log(tmp_path: Path) -> None:
+    from copr_common.testing.services import ServiceStartError, _start_on_free_port
+
+    run = ServiceRun(root=tmp_path / "copr-test-dies")
+
+    def launch(port: int) -> subprocess.Popen[bytes]:
+        return run.spawn("broken", ["sh", "-c", f"echo cannot listen on {port}; exit 3"])
+
+    try:
+        with pytest.raises(ServiceStartError, match=r"broken exited with 3[^$]*cannot listen on"):
+            _start_on_free_port(run, "broken", launch, lambda _port: False, "in use", timeout=10)
+    finally:
+        run.close()
