@@ -69,6 +69,9 @@ class RpmbuildSettings(ServiceSettings):
     default_timeout: int = 18000
     # Address-space limit per process = max(task memory_reqs, this), in MiB.
     min_memory_mb: int = 4096
+    # Processes the sandbox user may have at once (a fork bomb stops there); applies when
+    # copr-rpmbuild runs as root and drops to sandbox_user.
+    max_processes: int = 4096
     kill_grace: float = 10.0
 
     buildroot: Literal["auto", "mock", "bwrap"] = "auto"

@@ -44,6 +44,7 @@ class BuildContext:
             network=network,
             tmpfs_size=self.settings.tmpfs_size,
             memory_bytes=memory,
+            max_processes=self.settings.max_processes,
             sandbox_user=self.settings.sandbox_user,
         )
         box.hand_over()

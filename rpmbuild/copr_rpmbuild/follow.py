@@ -28,15 +28,29 @@ def _read_int(path: Path) -> int | None:
     return int(text) if text.lstrip("-").isdigit() else None
 
 
+_EXIT_WAIT = 10.0
+
+
 def build_status(settings: RpmbuildSettings) -> tuple[bool, int | None]:
-    """(running, exit status): a build runs while its pid lives and no status is written."""
-    status = _read_int(settings.statusfile)
-    if status is not None:
-        return False, status
+    """(running, exit status): a build runs until its process is gone.
+
+    The build writes its exit status just before it exits; the status is read again after
+    the process is seen gone, so a build that ends between the two reads is not
+    mistaken for one that crashed.
+    """
     pid = _read_int(settings.pidfile)
+    status = _read_int(settings.statusfile)
     if pid is None:
-        return False, None
-    return proctree.is_alive(pid), None
+        return False, status
+    if status is not None:
+        # Finished: give the process a moment to exit before calling the build over.
+        deadline = time.monotonic() + _EXIT_WAIT
+        while proctree.is_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return False, status
+    if proctree.is_alive(pid):
+        return True, None
+    return False, _read_int(settings.statusfile)
 
 
 def follow(settings: RpmbuildSettings, wait: float, out: int = 1) -> int:

@@ -3,8 +3,9 @@
 Inside: the host's ``/usr`` and ``/etc`` read-only, a private writable ``/builddir`` (the
 build's workspace), a private ``/tmp`` tmpfs with a size cap, a fresh PID, IPC, UTS and
 user namespace, no network unless asked for, and an unprivileged user — when copr-rpmbuild
-runs as root it drops to ``sandbox_user`` (``nobody``) before bwrap starts. Each process
-gets an address-space limit. Nothing of the host's ``$HOME``, ``/var`` or ``/root`` is there.
+runs as root it drops to ``sandbox_user`` (``nobody``) before bwrap starts, with a cap on
+that user's processes. Each process gets an address-space limit. Nothing of the host's
+``$HOME``, ``/var`` or ``/root`` is there.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Sandbox:
     network: bool = False
     tmpfs_size: int = 2 * 1024**3
     memory_bytes: int | None = None
+    max_processes: int | None = None
     sandbox_user: str | None = "nobody"
     env: dict[str, str] = field(default_factory=dict)
 
@@ -105,8 +107,13 @@ class Sandbox:
                 "--clear-groups",
                 "--inh-caps=-all",
             ]
+        limits = []
         if self.memory_bytes:
-            wrap += ["prlimit", f"--as={self.memory_bytes}", "--"]
+            limits.append(f"--as={self.memory_bytes}")
+        if self.max_processes and self._uid is not None:
+            limits.append(f"--nproc={self.max_processes}")
+        if limits:
+            wrap += ["prlimit", *limits, "--"]
         bwrap = [
             "bwrap",
             "--unshare-all",

@@ -246,3 +246,22 @@ def test_endless_custom_script_is_killed_at_its_timeout(builder: Builder, tmp_pa
     assert time.monotonic() - started < 20
     assert "Build timed out" in builder.log()
     assert _processes_with(seconds) == []
+
+
+def test_fork_bomb_is_capped_and_cleaned_up(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    write_config(builder.config, builder.config.parent, http_server, max_processes=40)
+    seconds = str(600000 + os.getpid() % 1000)
+    build = f"""
+        i=0
+        while [ $i -lt 400 ]; do sleep {seconds} & i=$((i+1)); done
+        echo FORKED-ALL
+    """
+    code, took = build_hostile(builder, http_server, tmp_path, "forker", build)
+    log = builder.log()
+    assert code == EXIT_BUILD_FAILED, log
+    assert "FORKED-ALL" not in log
+    assert "fork" in log.lower()
+    assert took < 30
+    assert _processes_with(seconds) == []
