@@ -6,7 +6,16 @@ import json
 import subprocess
 from pathlib import Path
 
-from rpmbuild_helpers import Builder, HttpServer, make_spec, make_tarball, srpm_task
+from rpmbuild_helpers import (
+    Builder,
+    HttpServer,
+    make_spec,
+    make_tarball,
+    publish_distgit,
+    rpm_task,
+    srpm_task,
+    unpack_srpm,
+)
 
 
 def test_spec_url_with_remote_source_gives_srpm(
@@ -46,3 +55,29 @@ def test_spec_url_with_remote_source_gives_srpm(
         check=True,
     ).stdout.split()
     assert sorted(listing) == ["hello-1.0.tar.gz", "hello.spec"]
+
+    # ... and on to RPMs: dist-git imports the SRPM (as the dist-git service does), then
+    # the RPM phase builds it for a chroot.
+    srpm = tmp_path / "built.src.rpm"
+    srpm.write_bytes((builder.resultdir / "hello-1.0-1.src.rpm").read_bytes())
+    files = unpack_srpm(srpm, tmp_path / "unpacked")
+    url, commit = publish_distgit(
+        http_server,
+        tmp_path,
+        "hello",
+        files.pop("hello.spec").decode(),
+        files,
+        project="linked",
+    )
+    rpm_file = tmp_path / "rpm-task.json"
+    rpm_file.write_text(json.dumps(rpm_task(11, "fedora-42-x86_64", url, commit)))
+    result = builder.run("--task-file", str(rpm_file), "--drop-resultdir")
+    assert result.returncode == 0, builder.log()
+    packages = {
+        (p["name"], p["version"], p["release"], p["arch"]) for p in builder.results()["packages"]
+    }
+    assert packages == {
+        ("hello", "1.0", "1.fc42", "src"),
+        ("hello", "1.0", "1.fc42", "x86_64"),
+        ("hello-extras", "1.0", "1.fc42", "noarch"),
+    }
