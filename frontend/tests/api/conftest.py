@@ -44,8 +44,7 @@ class World:
 
 @pytest.fixture
 def world(factory: Factory) -> World:
-    users = {name: factory.user(name) for name in
-             ("owner", "builder", "padmin", "member", "other")}  # fmt: skip
+    users = {name: factory.user(name) for name in ("owner", "builder", "padmin", "member", "other")}
     users["root"] = factory.user("root", admin=True)
     team = factory.group("team", members=[users["member"]])
     project = factory.project(users["owner"], "proj", chroots=CHROOTS, description="old")
@@ -68,6 +67,15 @@ def _rows(session: Session, model: Any) -> list[tuple[Any, ...]]:
 def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the tables API writes touch, to compare before and after."""
     session.expire_all()
-    models = (Project, ProjectDir, ProjectChroot, Package, Build, BuildChroot, Action,
-              ProjectPermission, User)  # fmt: skip
+    models = (
+        Project,
+        ProjectDir,
+        ProjectChroot,
+        Package,
+        Build,
+        BuildChroot,
+        Action,
+        ProjectPermission,
+        User,
+    )
     return {m.__tablename__: _rows(session, m) for m in models}

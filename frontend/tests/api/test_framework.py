@@ -37,8 +37,13 @@ def chroots(factory: Factory) -> list[str]:
 def test_paginate(app: flask.Flask, chroots: list[str]) -> None:
     page = _page(app, "limit=2&order=name&order_type=DESC")
     assert page["items"] == [{"name": "fedora-rawhide-aarch64"}, {"name": "fedora-42-x86_64"}]
-    assert page["meta"] == {"limit": 2, "offset": 0, "order": "name", "order_type": "DESC",
-                            "total": 3}  # fmt: skip
+    assert page["meta"] == {
+        "limit": 2,
+        "offset": 0,
+        "order": "name",
+        "order_type": "DESC",
+        "total": 3,
+    }
     assert _page(app, "limit=2&offset=2&order=name")["items"] == [
         {"name": "fedora-rawhide-aarch64"}
     ]
@@ -81,8 +86,12 @@ def test_json_body_forms(app: flask.Flask) -> None:
         assert json_body() == {"c": "3"}
     with app.test_request_context("/", method="POST"):
         assert json_body() == {}
-    for kwargs in ({"json": [1]}, {"data": {"json": "{oops"}}, {"data": {"json": "[1]"}},
-                   {"data": b"garbage", "content_type": "text/plain"}):  # fmt: skip
+    for kwargs in (
+        {"json": [1]},
+        {"data": {"json": "{oops"}},
+        {"data": {"json": "[1]"}},
+        {"data": b"garbage", "content_type": "text/plain"},
+    ):
         with app.test_request_context("/", method="POST", **kwargs), pytest.raises(BadRequest):
             json_body()
 
@@ -118,8 +127,9 @@ def test_errors_are_json_with_their_status(settings) -> None:  # type: ignore[no
 
 def test_request_too_large_is_json_413(client, settings, backend_headers) -> None:  # type: ignore[no-untyped-def]
     body = b"x" * (settings.max_upload_size + 2 * 1024 * 1024)
-    response = client.post("/backend/update/", data=body, content_type="application/json",
-                           headers=backend_headers)  # fmt: skip
+    response = client.post(
+        "/backend/update/", data=body, content_type="application/json", headers=backend_headers
+    )
     assert response.status_code == 413
     assert "size limit" in response.get_json()["error"]
 

@@ -25,8 +25,9 @@ class Write:
 
 
 def _p(path: str) -> Callable[[World, str, str], str]:
-    return lambda w, owner, name: "/api_3" + path.format(owner=owner, name=name,
-                                                         build=_build(w, owner).id)  # fmt: skip
+    return lambda w, owner, name: "/api_3" + path.format(
+        owner=owner, name=name, build=_build(w, owner).id
+    )
 
 
 def _build(w: World, owner: str) -> Any:
@@ -38,40 +39,63 @@ def _body(**extra: Any) -> Callable[[World, str, str], dict[str, Any]]:
 
 
 WRITES = {
-    "project-edit": Write("PUT", _p("/project/edit/{owner}/{name}"), "admin",
-                          lambda w, o, n: {"description": "new"}),
+    "project-edit": Write(
+        "PUT", _p("/project/edit/{owner}/{name}"), "admin", lambda w, o, n: {"description": "new"}
+    ),
     "project-delete": Write("DELETE", _p("/project/delete/{owner}/{name}"), "admin"),
     "regenerate-repos": Write("PUT", _p("/project/regenerate-repos/{owner}/{name}"), "admin"),
     "permissions-get": Write("GET", _p("/project/permissions/get/{owner}/{name}"), "admin"),
-    "permissions-set": Write("PUT", _p("/project/permissions/set/{owner}/{name}"), "admin",
-                             lambda w, o, n: {"other": {"builder": "approved"}}),
+    "permissions-set": Write(
+        "PUT",
+        _p("/project/permissions/set/{owner}/{name}"),
+        "admin",
+        lambda w, o, n: {"other": {"builder": "approved"}},
+    ),
     "webhook-generate": Write("POST", _p("/webhook/generate/{owner}/{name}"), "admin"),
-    "chroot-edit": Write("PUT", _p("/project-chroot/edit/{owner}/{name}/fedora-42-x86_64"),
-                         "admin", lambda w, o, n: {"additional_packages": ["make"]}),
-    "package-delete": Write("DELETE", _p("/package/delete"), "admin",
-                            _body(package_name="pkg")),
+    "chroot-edit": Write(
+        "PUT",
+        _p("/project-chroot/edit/{owner}/{name}/fedora-42-x86_64"),
+        "admin",
+        lambda w, o, n: {"additional_packages": ["make"]},
+    ),
+    "package-delete": Write("DELETE", _p("/package/delete"), "admin", _body(package_name="pkg")),
     "build-delete": Write("DELETE", _p("/build/delete/{build}"), "admin"),
     "build-cancel": Write("PUT", _p("/build/cancel/{build}"), "builder"),
     "check-before-build": Write("POST", _p("/build/check-before-build"), "builder", _body()),
-    "create-url": Write("POST", _p("/build/create/url"), "builder",
-                        _body(pkgs=["https://example.org/a-1-1.src.rpm"])),
-    "create-scm": Write("POST", _p("/build/create/scm"), "builder",
-                        _body(clone_url="https://example.org/a.git")),
-    "create-pypi": Write("POST", _p("/build/create/pypi"), "builder",
-                         _body(pypi_package_name="requests")),
-    "create-rubygems": Write("POST", _p("/build/create/rubygems"), "builder",
-                             _body(gem_name="rake")),
-    "create-custom": Write("POST", _p("/build/create/custom"), "builder",
-                           _body(script="echo hi")),
-    "create-distgit": Write("POST", _p("/build/create/distgit"), "builder",
-                            _body(package_name="tar")),
-    "package-add": Write("POST", _p("/package/add/{owner}/{name}/new/pypi"), "builder",
-                         lambda w, o, n: {"pypi_package_name": "requests"}),
-    "package-edit": Write("PUT", _p("/package/edit/{owner}/{name}/pkg/scm"), "builder",
-                          lambda w, o, n: {"clone_url": "https://example.org/b.git"}),
+    "create-url": Write(
+        "POST",
+        _p("/build/create/url"),
+        "builder",
+        _body(pkgs=["https://example.org/a-1-1.src.rpm"]),
+    ),
+    "create-scm": Write(
+        "POST", _p("/build/create/scm"), "builder", _body(clone_url="https://example.org/a.git")
+    ),
+    "create-pypi": Write(
+        "POST", _p("/build/create/pypi"), "builder", _body(pypi_package_name="requests")
+    ),
+    "create-rubygems": Write(
+        "POST", _p("/build/create/rubygems"), "builder", _body(gem_name="rake")
+    ),
+    "create-custom": Write("POST", _p("/build/create/custom"), "builder", _body(script="echo hi")),
+    "create-distgit": Write(
+        "POST", _p("/build/create/distgit"), "builder", _body(package_name="tar")
+    ),
+    "package-add": Write(
+        "POST",
+        _p("/package/add/{owner}/{name}/new/pypi"),
+        "builder",
+        lambda w, o, n: {"pypi_package_name": "requests"},
+    ),
+    "package-edit": Write(
+        "PUT",
+        _p("/package/edit/{owner}/{name}/pkg/scm"),
+        "builder",
+        lambda w, o, n: {"clone_url": "https://example.org/b.git"},
+    ),
     "package-reset": Write("PUT", _p("/package/reset"), "builder", _body(package_name="pkg")),
     "package-build": Write("POST", _p("/package/build"), "builder", _body(package_name="pkg")),
-}  # fmt: skip
+}
 
 
 def expected_status(role: str, level: str, name: str) -> int:
@@ -113,12 +137,14 @@ def test_write_permissions(client: FlaskClient, world: World, name: str, role: s
 @pytest.mark.parametrize("role", ["other", "builder", "padmin", "member", "owner"])
 def test_fork_and_request_need_only_a_login(client: FlaskClient, world: World, role: str) -> None:
     headers = world.auth(role)
-    forked = client.post("/api_3/project/fork/owner/proj", json={"name": f"fork-{role}"},
-                         headers=headers)  # fmt: skip
+    forked = client.post(
+        "/api_3/project/fork/owner/proj", json={"name": f"fork-{role}"}, headers=headers
+    )
     assert forked.status_code == 200, forked.get_json()
     assert forked.get_json()["full_name"] == f"{role}/fork-{role}"
-    asked = client.put("/api_3/project/permissions/request/owner/proj",
-                       json={"admin": True}, headers=headers)  # fmt: skip
+    asked = client.put(
+        "/api_3/project/permissions/request/owner/proj", json={"admin": True}, headers=headers
+    )
     if role == "owner":
         assert asked.status_code == 400
     else:
@@ -128,6 +154,10 @@ def test_fork_and_request_need_only_a_login(client: FlaskClient, world: World, r
 def test_anonymous_fork_and_request(client: FlaskClient, world: World) -> None:
     before = snapshot(world.factory.session)
     assert client.post("/api_3/project/fork/owner/proj", json={"name": "x"}).status_code == 401
-    assert client.put("/api_3/project/permissions/request/owner/proj",
-                      json={"admin": True}).status_code == 401  # fmt: skip
+    assert (
+        client.put(
+            "/api_3/project/permissions/request/owner/proj", json={"admin": True}
+        ).status_code
+        == 401
+    )
     assert snapshot(world.factory.session) == before
