@@ -39,7 +39,10 @@ def fetch_distgit(ctx: BuildContext, task: BuildTask) -> tuple[Path, Path]:
         name=name,
         namespace=namespace,
     )
-    fetch_sources(ctx, repo, lookaside, "sources")
+    try:
+        fetch_sources(ctx, repo, lookaside, "sources")
+    except FetchError as error:
+        raise InfrastructureError(f"dist-git lookaside: {error}") from None
     wanted = f"{task.package_name or name}.spec"
     spec = single_spec(repo, wanted if (repo / wanted).is_file() else "", what="dist-git repo")
     return spec, repo

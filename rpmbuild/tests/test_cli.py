@@ -239,3 +239,23 @@ def test_unusable_state_dir(builder: Builder, http_server: HttpServer) -> None:
     detached = builder.run("--srpm", "--build-id", "1", "--detached")
     assert detached.returncode == EXIT_INFRASTRUCTURE
     assert "cannot open the lock file" in detached.stderr
+
+
+def test_missing_lookaside_file_is_an_infrastructure_failure(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    tarball = make_tarball(tmp_path, "gonehello", "1.0")
+    url, commit = publish_distgit(
+        http_server,
+        tmp_path,
+        "gonehello",
+        make_spec("gonehello"),
+        {"gonehello-1.0.tar.gz": tarball.read_bytes()},
+    )
+    for cached in (http_server.root / "lookaside/alice/demo/gonehello").rglob("*.tar.gz"):
+        if cached.is_file():
+            cached.unlink()
+    task = rpm_task(10, "fedora-41-x86_64", url, commit, package_name="gonehello")
+    assert _rpm(builder, tmp_path, task) == EXIT_INFRASTRUCTURE
+    assert "dist-git lookaside: cannot download" in builder.log()
+    assert "HTTP 404" in builder.log()

@@ -192,3 +192,19 @@ def test_rubygems_bad_name(builder: Builder, tmp_path: Path) -> None:
     code = _run(builder, tmp_path, "rubygems", {"gem_name": "../etc"})
     assert code == EXIT_BUILD_FAILED
     assert "is not a valid gem name" in builder.log()
+
+
+def test_custom_script_gets_the_webhook_payload(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    http_server.put("tmp/tmpabc123/hook_payload", '{"ref": "refs/heads/main"}')
+    script = (
+        "#!/bin/sh\nset -e\necho PAYLOAD: $(cat hook_payload)\n"
+        f"cat > hello.spec <<'SPEC'\n{make_spec()}SPEC\n"
+        "mkdir hello-1.0 && echo hi > hello-1.0/hello.txt && tar czf hello-1.0.tar.gz hello-1.0\n"
+    )
+    code = _run(
+        builder, tmp_path, "custom", {"script": script, "hook_data": True, "tmp": "tmpabc123"}
+    )
+    assert code == 0, builder.log()
+    assert 'PAYLOAD: {"ref": "refs/heads/main"}' in builder.log()
