@@ -1,0 +1,1 @@
+"""Copr backend: dispatchers, workers, builder pools, results, signing and repos."""

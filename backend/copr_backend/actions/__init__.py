@@ -1,0 +1,1 @@
+"""Backend actions: their dispatcher, worker and handlers."""

@@ -1,0 +1,203 @@
+"""What each backend action does to the results tree.
+
+The action's ``data`` is the JSON the frontend queued (it arrives JSON-encoded):
+
+``createrepo``   ``ownername, projectname, project_dirnames, chroots`` — make (empty)
+                 repodata in every chroot dir of every project dir
+``gen_gpg_key``  ``ownername, projectname`` — the project's key, and its ``pubkey.gpg``
+``delete``       by ``object_type``:
+    ``copr``     ``ownername, projectname, project_dirnames`` — every project dir
+    ``build``    ``ownername, project_dirname, chroot_builddirs {chroot: [dir]}``
+    ``builds``   ``ownername, project_dirnames {dirname: {chroot: [dir]}}``
+    ``chroot``   ``ownername, projectname, chrootname`` — one chroot dir
+
+Deleting builds regenerates the repodata of the chroots they were in, so the repodata
+never lists a package that is gone.  Removing what is already gone is not an error (an
+action may run twice after a restart).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from copr_backend.createrepo import Createrepo, CreaterepoError
+from copr_backend.results import ResultsTree, remove_tree
+from copr_backend.signing import Signer, SignerError
+from copr_common.chroots import ChrootNameError, parse_chroot
+from copr_common.enums import ActionTypeEnum
+from copr_common.names import InvalidNameError, parse_build_dir_name
+
+log = logging.getLogger(__name__)
+
+SRPM_BUILDS = "srpm-builds"
+
+
+class ActionError(RuntimeError):
+    """The action cannot be done; the message goes back to the frontend."""
+
+
+@dataclass
+class ActionContext:
+    tree: ResultsTree
+    signer: Signer
+    createrepo: Createrepo
+
+
+def _data(action: dict[str, Any]) -> dict[str, Any]:
+    raw = action.get("data") or "{}"
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        raise ActionError("the action's data is not JSON") from None
+    if not isinstance(data, dict):
+        raise ActionError("the action's data is not a JSON object")
+    return data
+
+
+def _str(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise ActionError(f"the action's data has no {key!r}")
+    return value
+
+
+def _project_dirnames(data: dict[str, Any]) -> list[str]:
+    names = data.get("project_dirnames") or []
+    if isinstance(names, dict):
+        names = list(names)
+    project = data.get("projectname")
+    result = [str(n) for n in names]
+    if isinstance(project, str) and project and project not in result:
+        result.append(project)
+    return result
+
+
+def _checked_chroot(name: str) -> str:
+    if name == SRPM_BUILDS:
+        return name
+    try:
+        parse_chroot(name)
+    except ChrootNameError as error:
+        raise ActionError(str(error)) from None
+    return name
+
+
+def _checked_build_dir(chroot: str, name: str) -> str:
+    try:
+        if chroot == SRPM_BUILDS:
+            if not (name.isdigit() and len(name) >= 8):
+                raise InvalidNameError(f"{name!r} is not a source build dir")
+        else:
+            parse_build_dir_name(name)
+    except InvalidNameError as error:
+        raise ActionError(str(error)) from None
+    return name
+
+
+def createrepo(ctx: ActionContext, action: dict[str, Any]) -> str:
+    data = _data(action)
+    owner = _str(data, "ownername")
+    chroots = [_checked_chroot(str(c)) for c in data.get("chroots") or []]
+    done = 0
+    for dirname in _project_dirnames(data):
+        for chroot in chroots:
+            directory = ctx.tree.chroot_dir(owner, dirname, chroot)
+            ctx.createrepo.update(directory, full=True)
+            done += 1
+    return f"repodata made in {done} chroot dirs"
+
+
+def gen_gpg_key(ctx: ActionContext, action: dict[str, Any]) -> str:
+    data = _data(action)
+    owner, project = _str(data, "ownername"), _str(data, "projectname")
+    ctx.signer.ensure_key(owner, project)
+    ctx.signer.write_pubkey(owner, project, ctx.tree.project_dir(owner, project) / "pubkey.gpg")
+    return f"key of {owner}/{project} ready"
+
+
+def _delete_build_dirs(
+    ctx: ActionContext, owner: str, dirname: str, builddirs: dict[str, Any]
+) -> int:
+    removed = 0
+    touched: list[Path] = []
+    for chroot, dirs in builddirs.items():
+        chroot = _checked_chroot(str(chroot))
+        names = [dirs] if isinstance(dirs, str) else list(dirs or [])
+        chroot_dir = (
+            ctx.tree.project_dir(owner, dirname) / SRPM_BUILDS
+            if chroot == SRPM_BUILDS
+            else ctx.tree.chroot_dir(owner, dirname, chroot)
+        )
+        for name in names:
+            target = chroot_dir / _checked_build_dir(chroot, str(name))
+            if remove_tree(target, ctx.tree.root):
+                removed += 1
+        if chroot != SRPM_BUILDS and (chroot_dir / "repodata").is_dir():
+            touched.append(chroot_dir)
+    for chroot_dir in touched:
+        ctx.createrepo.update(chroot_dir, full=True)
+    return removed
+
+
+def delete(ctx: ActionContext, action: dict[str, Any]) -> str:
+    data = _data(action)
+    owner = _str(data, "ownername")
+    kind = action.get("object_type")
+    if kind == "copr":
+        removed = 0
+        for dirname in _project_dirnames(data):
+            removed += remove_tree(ctx.tree.project_dir(owner, dirname), ctx.tree.root)
+        return f"removed {removed} project dirs"
+    if kind == "build":
+        builddirs = data.get("chroot_builddirs")
+        if not isinstance(builddirs, dict):
+            raise ActionError("the action's data has no 'chroot_builddirs' object")
+        dirname = str(data.get("project_dirname") or _str(data, "projectname"))
+        removed = _delete_build_dirs(ctx, owner, dirname, builddirs)
+        return f"removed {removed} build dirs"
+    if kind == "builds":
+        per_dir = data.get("project_dirnames")
+        if not isinstance(per_dir, dict):
+            raise ActionError("the action's data has no 'project_dirnames' object")
+        removed = 0
+        for dirname, builddirs in per_dir.items():
+            if not isinstance(builddirs, dict):
+                raise ActionError(f"project dir {dirname!r}: expected {{chroot: [dirs]}}")
+            removed += _delete_build_dirs(ctx, owner, str(dirname), builddirs)
+        return f"removed {removed} build dirs"
+    if kind == "chroot":
+        chroot = _checked_chroot(_str(data, "chrootname"))
+        removed = 0
+        for dirname in _project_dirnames(data):
+            removed += remove_tree(ctx.tree.chroot_dir(owner, dirname, chroot), ctx.tree.root)
+        return f"removed {removed} chroot dirs"
+    raise ActionError(f"cannot delete objects of type {kind!r}")
+
+
+HANDLERS: dict[ActionTypeEnum, Callable[[ActionContext, dict[str, Any]], str]] = {
+    ActionTypeEnum.createrepo: createrepo,
+    ActionTypeEnum.gen_gpg_key: gen_gpg_key,
+    ActionTypeEnum.delete: delete,
+}
+
+
+def run_action(ctx: ActionContext, action: dict[str, Any]) -> str:
+    """Do ``action``; its success message.  Raises :class:`ActionError` with the reason."""
+    try:
+        action_type = ActionTypeEnum(int(action["action_type"]))
+    except (KeyError, TypeError, ValueError):
+        raise ActionError(f"unknown action type {action.get('action_type')!r}") from None
+    handler = HANDLERS.get(action_type)
+    if handler is None:
+        raise ActionError(f"this backend does not do {action_type.name} actions")
+    try:
+        return handler(ctx, action)
+    except (InvalidNameError, ValueError) as error:
+        raise ActionError(str(error)) from None
+    except (SignerError, CreaterepoError, OSError) as error:
+        raise ActionError(str(error)) from None

@@ -1,0 +1,1 @@
+"""Build scheduling and the build worker."""

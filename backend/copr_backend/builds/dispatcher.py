@@ -1,0 +1,107 @@
+"""The build dispatcher: pending jobs from the frontend, ordered fairly, within the limits.
+
+Each round takes ``/backend/pending-jobs/`` (which lists starting and running tasks too, so
+a task whose worker died comes back), numbers every owner's tasks for fair sharing and
+hands them to the :class:`BuildWorkerManager`, which starts one detached worker per task
+(``copr-backend-build-worker``) while there are free slots and the limits allow.
+
+Cancel requests for tasks no worker holds are answered here: nothing runs them, so the
+frontend may mark them canceled at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from redis import Redis
+
+from copr_backend.frontend import FrontendClient, FrontendError
+from copr_backend.scheduling import BuildLimits, BuildQueueTask, assign_fair_counters
+from copr_backend.settings import BackendSettings
+from copr_common.dispatcher import Dispatcher, TaskSourceError
+from copr_common.worker_manager import WorkerManager, WorkerRecord
+
+BUILD_MANAGER = "backend-build"
+log = logging.getLogger(__name__)
+
+
+class BuildTaskSource:
+    def __init__(self, frontend: FrontendClient, manager: BuildWorkerManager) -> None:
+        self.frontend = frontend
+        self.manager = manager
+
+    def get_tasks(self) -> Sequence[BuildQueueTask]:
+        try:
+            jobs = self.frontend.pending_jobs()
+        except FrontendError as error:
+            raise TaskSourceError(str(error)) from None
+        tasks = []
+        for job in jobs:
+            try:
+                tasks.append(BuildQueueTask.from_job(job))
+            except (KeyError, TypeError, ValueError) as error:
+                log.error("skipping a malformed pending job %r: %s", job, error)
+        self._answer_orphan_cancels()
+        return assign_fair_counters(tasks)
+
+    def _answer_orphan_cancels(self) -> None:
+        try:
+            for task_id in self.frontend.cancel_requests():
+                if not self.manager.is_held(task_id):
+                    log.info("cancel request for %s, which no worker runs", task_id)
+                    self.frontend.task_canceled(task_id, False)
+        except FrontendError as error:
+            log.warning("cannot process cancel requests: %s", error)
+
+
+class BuildWorkerManager(WorkerManager[BuildQueueTask]):
+    def __init__(
+        self,
+        redis: Redis,
+        settings: BackendSettings,
+        *,
+        config_file: str | Path | None = None,
+        python: str = sys.executable,
+    ) -> None:
+        super().__init__(
+            redis,
+            BUILD_MANAGER,
+            max_workers=settings.local_slots,
+            start_timeout=settings.worker_start_timeout,
+            worker_log_dir=settings.worker_log_dir,
+        )
+        self.settings = settings
+        self.config_file = config_file
+        self.python = python
+        self.limits = BuildLimits(
+            per_owner=settings.max_builds_per_owner,
+            per_sandbox=settings.max_builds_per_sandbox,
+            per_arch=dict(settings.arch_limits),
+            per_tag=dict(settings.tag_limits),
+            blocked_owners=frozenset(settings.blocked_owners),
+        )
+
+    def worker_command(self, worker_id: str, task: BuildQueueTask) -> list[str]:
+        command = [self.python, "-m", "copr_backend.cli"]
+        if self.config_file is not None:
+            command += ["--config", str(self.config_file)]
+        return [*command, "build-worker", "--worker-id", worker_id]
+
+    def may_start(self, task: BuildQueueTask, running: Sequence[WorkerRecord]) -> bool:
+        refusal = self.limits.refusal(task, running)
+        if refusal is not None:
+            self.log.debug("not starting %s yet: %s", task.id, refusal)
+            return False
+        return True
+
+
+def create_build_dispatcher(
+    settings: BackendSettings, config_file: str | Path | None = None
+) -> Dispatcher[BuildQueueTask]:
+    redis = Redis.from_url(settings.redis_url)
+    manager = BuildWorkerManager(redis, settings, config_file=config_file)
+    source = BuildTaskSource(FrontendClient.from_settings(settings), manager)
+    return Dispatcher(source, manager, sleep_time=settings.sleep_time)

@@ -1,0 +1,264 @@
+"""One build task, start to end: the life of a build worker process.
+
+1. Fetch the full task; a task that is gone is dropped.
+2. ``starting_build``: the frontend says whether the task may start (not canceled, not
+   already finished — a worker that finds its build finished does nothing).
+3. Lease a builder and start ``copr-rpmbuild --detached`` on it — unless the builder
+   already runs this task (the worker before this one died): then re-attach.
+4. Report ``running``, stream the live log into ``builder-live.log`` in the result dir,
+   and meanwhile honour cancel requests and the fail-safe deadline (timeout + grace).
+5. Fetch the results, sign every RPM and SRPM, write ``pubkey.gpg``, regenerate the
+   chroot's repodata, gzip the logs.
+6. Always send the final state; anything not succeeded is failed (or canceled), and the
+   reason goes with it and into ``backend.log``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from copr_backend.createrepo import Createrepo, CreaterepoError
+from copr_backend.frontend import FrontendClient, FrontendError
+from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError
+from copr_backend.results import ResultsTree, gzip_logs
+from copr_backend.settings import BackendSettings
+from copr_backend.signing import Signer, SignerError
+from copr_common.enums import StatusEnum
+from copr_common.names import InvalidNameError
+
+log = logging.getLogger(__name__)
+
+SRPM_CHROOT = "srpm-builds"
+# copr-rpmbuild's exit codes (see its README).
+EXIT_SUCCESS, EXIT_FAILED, EXIT_INFRA, EXIT_CANCELED, EXIT_TIMEOUT = 0, 1, 3, 4, 5
+
+
+@dataclass
+class Outcome:
+    status: StatusEnum
+    reason: str = ""
+
+
+class BuildWorker:
+    def __init__(
+        self,
+        settings: BackendSettings,
+        frontend: FrontendClient,
+        pool: BuilderPool,
+        signer: Signer,
+        createrepo: Createrepo,
+    ) -> None:
+        self.settings = settings
+        self.frontend = frontend
+        self.pool = pool
+        self.signer = signer
+        self.createrepo = createrepo
+        self.tree = ResultsTree(settings.results_dir)
+
+    # --- the whole life --------------------------------------------------------------------
+
+    def run(self, queued: dict[str, Any]) -> dict[str, Any]:
+        """Run the task ``queued`` (the dispatcher's record); the worker's result."""
+        task_id = str(queued["task_id"])
+        task = self.frontend.build_task(task_id)
+        if task is None:
+            log.info("task %s no longer exists; nothing to do", task_id)
+            return {"task_id": task_id, "outcome": "gone"}
+        if not self.frontend.starting_build(task):
+            log.info("task %s may not start (canceled or finished); nothing to do", task_id)
+            return {"task_id": task_id, "outcome": "not started"}
+        is_source = "-" not in task_id
+        request = BuildRequest(
+            task_id=task_id,
+            build_id=int(task["build_id"]),
+            chroot=None if is_source else str(task["chroot"]),
+            tags=tuple(str(t) for t in task.get("tags") or []),
+            sandbox=str(task.get("sandbox") or ""),
+        )
+        try:
+            destination = self._destination(task, is_source)
+        except (InvalidNameError, KeyError, ValueError) as error:
+            return self._finish(task, None, Outcome(StatusEnum.failed, f"bad task: {error}"))
+        try:
+            builder = self.pool.lease(request, self.settings.lease_timeout)
+        except PoolError as error:
+            # The task stays "starting" in the frontend and is offered again.
+            log.error("task %s: %s", task_id, error)
+            return {"task_id": task_id, "outcome": "no builder", "error": str(error)}
+        destination.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(destination / "backend.log")
+        handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] %(message)s"))
+        logging.getLogger("copr_backend").addHandler(handler)
+        try:
+            outcome = self._build(task, request, builder, destination)
+        finally:
+            logging.getLogger("copr_backend").removeHandler(handler)
+            handler.close()
+            gzip_logs(destination)
+            self.pool.release(builder)
+        return self._finish(task, destination, outcome)
+
+    def _destination(self, task: dict[str, Any], is_source: bool) -> Path:
+        owner, dirname = str(task["project_owner"]), str(task["project_dirname"])
+        build_id = int(task["build_id"])
+        if is_source:
+            return self.tree.srpm_dir(owner, dirname, build_id)
+        package = task.get("package_name")
+        if not package:
+            raise ValueError("the RPM task has no package_name")
+        return self.tree.build_dir(owner, dirname, str(task["chroot"]), build_id, str(package))
+
+    def _build(
+        self, task: dict[str, Any], request: BuildRequest, builder: Builder, destination: Path
+    ) -> Outcome:
+        task_id = request.task_id
+        try:
+            if builder.attached:
+                log.info("task %s: re-attaching to its build on %s", task_id, builder.name)
+            else:
+                log.info("task %s: starting on %s", task_id, builder.name)
+                builder.start(request)
+        except PoolError as error:
+            return Outcome(StatusEnum.failed, f"the build did not start: {error}")
+        self._report(task, {"status": int(StatusEnum.running), "started_on": int(time.time())})
+        outcome = self._follow(task, builder, destination)
+        try:
+            builder.fetch_results(destination)
+        except OSError as error:
+            return Outcome(StatusEnum.failed, f"cannot fetch the results: {error}")
+        if outcome.status != StatusEnum.succeeded:
+            return outcome
+        try:
+            self._publish(task, request, destination)
+        except (SignerError, CreaterepoError, OSError) as error:
+            return Outcome(StatusEnum.failed, str(error))
+        return outcome
+
+    def _follow(self, task: dict[str, Any], builder: Builder, destination: Path) -> Outcome:
+        task_id = str(task["task_id"])
+        timeout = int(task.get("timeout") or self.settings.default_build_timeout)
+        deadline = time.monotonic() + timeout + self.settings.build_grace
+        next_check = 0.0
+        stopped: Outcome | None = None
+        with (destination / "builder-live.log").open("wb") as live_log:
+            follower = builder.follow_log(live_log)
+            while follower.poll() is None:
+                now = time.monotonic()
+                if stopped is None and now >= next_check:
+                    next_check = now + self.settings.cancel_check_interval
+                    if task_id in self._cancel_requests():
+                        log.info("task %s: cancel requested, stopping the build", task_id)
+                        builder.cancel()
+                        stopped = Outcome(StatusEnum.canceled, "canceled by request")
+                        self._ack_cancel(task_id)
+                if stopped is None and now > deadline:
+                    log.error("task %s: past its deadline (%d s + grace)", task_id, timeout)
+                    builder.cancel()
+                    stopped = Outcome(
+                        StatusEnum.failed,
+                        f"the build ran past its timeout of {timeout} s and was stopped",
+                    )
+                time.sleep(0.2)
+            code = follower.returncode
+        if stopped is not None:
+            return stopped
+        if code == EXIT_SUCCESS:
+            return Outcome(StatusEnum.succeeded)
+        if code == EXIT_CANCELED:
+            return Outcome(StatusEnum.canceled, "the build was canceled on the builder")
+        reasons = {
+            EXIT_FAILED: "the build failed (see builder-live.log)",
+            EXIT_INFRA: "infrastructure failure on the builder (see builder-live.log)",
+            EXIT_TIMEOUT: f"the build ran longer than its timeout of {timeout} s",
+        }
+        return Outcome(StatusEnum.failed, reasons.get(code, f"copr-rpmbuild exited {code}"))
+
+    def _cancel_requests(self) -> list[str]:
+        try:
+            return self.frontend.cancel_requests()
+        except FrontendError as error:
+            log.warning("cannot read cancel requests: %s", error)
+            return []
+
+    def _ack_cancel(self, task_id: str) -> None:
+        try:
+            self.frontend.task_canceled(task_id, True)
+        except FrontendError as error:
+            log.warning("cannot acknowledge the cancel of %s: %s", task_id, error)
+
+    def _publish(self, task: dict[str, Any], request: BuildRequest, destination: Path) -> None:
+        owner, project = str(task["project_owner"]), str(task["project_name"])
+        dirname = str(task["project_dirname"])
+        packages = sorted(destination.glob("*.rpm"))
+        if not packages:
+            raise OSError("the build succeeded but left no packages")
+        self.signer.ensure_key(owner, project)
+        self.signer.write_pubkey(
+            owner, project, self.tree.project_dir(owner, dirname) / "pubkey.gpg"
+        )
+        if dirname != project:
+            self.signer.write_pubkey(
+                owner, project, self.tree.project_dir(owner, project) / "pubkey.gpg"
+            )
+        self.signer.sign(owner, project, packages)
+        log.info("signed %s", ", ".join(p.name for p in packages))
+        if not request.is_source:
+            self.createrepo.update(destination.parent, [destination.name])
+            log.info("repodata of %s regenerated", destination.parent)
+
+    # --- reporting ---------------------------------------------------------------------------
+
+    def _entry(self, task: dict[str, Any]) -> dict[str, Any]:
+        is_source = "-" not in str(task["task_id"])
+        return {
+            "id": int(task["build_id"]),
+            "task_id": str(task["task_id"]),
+            "chroot": SRPM_CHROOT if is_source else str(task["chroot"]),
+        }
+
+    def _report(self, task: dict[str, Any], data: dict[str, Any]) -> None:
+        try:
+            self.frontend.update_builds([{**self._entry(task), **data}])
+        except FrontendError as error:
+            log.warning("task %s: cannot report %s: %s", task["task_id"], data, error)
+
+    def _finish(
+        self, task: dict[str, Any], destination: Path | None, outcome: Outcome
+    ) -> dict[str, Any]:
+        task_id = str(task["task_id"])
+        data: dict[str, Any] = {"status": int(outcome.status), "ended_on": int(time.time())}
+        if outcome.reason:
+            data["fail_reason"] = outcome.reason
+        if destination is not None:
+            data["result_dir"] = destination.name
+            results = _read_results(destination)
+            if results is not None:
+                data["results"] = results
+            if "-" not in task_id and outcome.status == StatusEnum.succeeded:
+                srpms = sorted(destination.glob("*.src.rpm"))
+                if srpms:
+                    data["srpm_url"] = self.tree.url_of(srpms[0], self.settings.results_url)
+                if results and results.get("name"):
+                    data["pkg_name"] = results["name"]
+        log.info("task %s ended %s %s", task_id, outcome.status.name, outcome.reason)
+        try:
+            self.frontend.update_builds([{**self._entry(task), **data}])
+        except FrontendError as error:
+            # The task stays running in the frontend: the next worker re-attaches and
+            # reports again.
+            log.error("task %s: cannot send the final state: %s", task_id, error)
+            raise
+        return {"task_id": task_id, "outcome": outcome.status.name, "reason": outcome.reason}
+
+
+def _read_results(destination: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((destination / "results.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,217 @@
+"""Commands: the build and action dispatchers, and the worker processes they start.
+
+``copr-backend-build-dispatcher`` and ``copr-backend-action-dispatcher`` run until SIGTERM;
+the workers (``build-worker``/``action-worker`` with ``--worker-id``) are started by them,
+detached, and are not meant to be run by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+from copr_backend import settings as settings_module
+from copr_backend.settings import BackendSettings
+from copr_common.log import setup_logging
+from copr_common.settings import SettingsError
+from copr_common.worker_manager import WorkerSession, WorkerSessionError
+
+log = logging.getLogger("copr_backend")
+
+EXIT_CONFIG = 6
+
+
+def _settings(config: str | None) -> BackendSettings:
+    try:
+        return settings_module.load(config)
+    except SettingsError as error:
+        print(f"copr-backend: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def _build_dispatcher(args: argparse.Namespace) -> int:
+    from copr_backend.builds.dispatcher import create_build_dispatcher
+
+    settings = _settings(args.config)
+    setup_logging("copr_backend", settings.log_level, settings.log_file)
+    dispatcher = create_build_dispatcher(settings, config_file=args.config)
+    dispatcher.install_signal_handlers()
+    dispatcher.run(max_rounds=args.rounds)
+    return 0
+
+
+def _action_dispatcher(args: argparse.Namespace) -> int:
+    from copr_backend.actions.dispatcher import create_action_dispatcher
+
+    settings = _settings(args.config)
+    setup_logging("copr_backend", settings.log_level, settings.log_file)
+    dispatcher = create_action_dispatcher(settings, config_file=args.config)
+    dispatcher.install_signal_handlers()
+    dispatcher.run(max_rounds=args.rounds)
+    return 0
+
+
+def _build_worker(args: argparse.Namespace) -> int:
+    from redis import Redis
+
+    from copr_backend.builds.dispatcher import BUILD_MANAGER
+    from copr_backend.builds.worker import BuildWorker
+    from copr_backend.createrepo import Createrepo
+    from copr_backend.frontend import FrontendClient, FrontendError
+    from copr_backend.pools import create_pool
+    from copr_backend.signing import SignerError, create_signer
+
+    settings = _settings(args.config)
+    setup_logging("copr_backend", settings.log_level, settings.log_file)
+    redis = Redis.from_url(settings.redis_url)
+
+    def is_task_held(task_id: str) -> bool:
+        return bool(redis.exists(f"copr:{BUILD_MANAGER}:worker:{task_id}"))
+
+    try:
+        with WorkerSession(redis, BUILD_MANAGER, args.worker_id) as session:
+            try:
+                signer = create_signer(settings)
+            except SignerError as error:
+                log.error("%s", error)
+                session.result = {"error": str(error)}
+                return 1
+            worker = BuildWorker(
+                settings,
+                FrontendClient.from_settings(settings),
+                create_pool(settings, redis, is_task_held),
+                signer,
+                Createrepo(
+                    redis,
+                    command=settings.createrepo_command,
+                    timeout=settings.createrepo_timeout,
+                ),
+            )
+            try:
+                session.result = worker.run(session.task)
+            except FrontendError as error:
+                # The task stays in the frontend's queue; the next worker re-attaches.
+                log.error("worker %s: %s", args.worker_id, error)
+                session.result = {"error": str(error)}
+                return 1
+    except WorkerSessionError as error:
+        log.error("%s", error)
+        return 1
+    return 0
+
+
+def _action_worker(args: argparse.Namespace) -> int:
+    from redis import Redis
+
+    from copr_backend.actions.dispatcher import ACTION_MANAGER
+    from copr_backend.actions.handlers import ActionContext, ActionError, run_action
+    from copr_backend.createrepo import Createrepo
+    from copr_backend.frontend import FrontendClient, FrontendError
+    from copr_backend.results import ResultsTree
+    from copr_backend.signing import SignerError, create_signer
+    from copr_common.enums import BackendResultEnum
+
+    settings = _settings(args.config)
+    setup_logging("copr_backend", settings.log_level, settings.log_file)
+    redis = Redis.from_url(settings.redis_url)
+    frontend = FrontendClient.from_settings(settings)
+    try:
+        with WorkerSession(redis, ACTION_MANAGER, args.worker_id) as session:
+            action_id = int(session.task["action_id"])
+            try:
+                action = frontend.action(action_id)
+                if action is None:
+                    session.result = {"action_id": action_id, "outcome": "gone"}
+                    return 0
+                if int(action.get("result") or 0) != int(BackendResultEnum.waiting):
+                    session.result = {"action_id": action_id, "outcome": "already done"}
+                    return 0
+                started = time.monotonic()
+                try:
+                    context = ActionContext(
+                        ResultsTree(settings.results_dir),
+                        create_signer(settings),
+                        Createrepo(
+                            redis,
+                            command=settings.createrepo_command,
+                            timeout=settings.createrepo_timeout,
+                        ),
+                    )
+                    message = run_action(context, action)
+                    result = BackendResultEnum.success
+                except (ActionError, SignerError) as error:
+                    message, result = str(error), BackendResultEnum.failure
+                log.info(
+                    "action %d (%s): %s in %.1f s: %s",
+                    action_id,
+                    action.get("action_type"),
+                    result.name,
+                    time.monotonic() - started,
+                    message,
+                )
+                frontend.finish_action(action_id, int(result), message)
+                session.result = {"action_id": action_id, "outcome": result.name}
+            except FrontendError as error:
+                log.error("action %d: %s", action_id, error)
+                session.result = {"action_id": action_id, "error": str(error)}
+                return 1
+    except WorkerSessionError as error:
+        log.error("%s", error)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="copr-backend")
+    parser.add_argument("--config", help="settings file (TOML); else $COPR_BACKEND_CONFIG")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, func in (
+        ("build-dispatcher", _build_dispatcher),
+        ("action-dispatcher", _action_dispatcher),
+    ):
+        sub = commands.add_parser(name, help=f"run the {name.replace('-', ' ')}")
+        sub.add_argument("--rounds", type=int, default=None, help=argparse.SUPPRESS)
+        sub.set_defaults(func=func)
+    for name, func in (("build-worker", _build_worker), ("action-worker", _action_worker)):
+        sub = commands.add_parser(name, help="one worker (started by its dispatcher)")
+        sub.add_argument("--worker-id", required=True)
+        sub.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+def _run(command: str) -> None:
+    argv = sys.argv[1:]
+    config: list[str] = []
+    if "--config" in argv:
+        at = argv.index("--config")
+        config = argv[at : at + 2]
+        del argv[at : at + 2]
+    raise SystemExit(main([*config, command, *argv]))
+
+
+def build_dispatcher_main() -> None:
+    _run("build-dispatcher")
+
+
+def action_dispatcher_main() -> None:
+    _run("action-dispatcher")
+
+
+def build_worker_main() -> None:
+    _run("build-worker")
+
+
+def action_worker_main() -> None:
+    _run("action-worker")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,179 @@
+"""Repodata for a chroot directory, with requests batched per directory.
+
+Many builds finish into one chroot dir at about the same time; each asks for its repodata
+to be regenerated.  Requests go into a Redis list per directory.  Whoever holds the
+directory's lock runs ``createrepo_c`` once for every request queued so far and stores
+each request's outcome; the others wait for theirs (or for the lock, if its holder died,
+and then run their own).  So requests that arrive while a run is in progress are merged
+into the next single run.
+
+Runs are incremental: a batch that only adds builds runs ``createrepo_c --update
+--recycle-pkglist --pkglist <new packages>``, which takes the package list of the old
+repodata and reads only the new RPMs.  A batch with a removal (or a directory without
+repodata) runs ``createrepo_c --update`` over the whole directory, which still reuses the
+metadata of every unchanged RPM.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from redis import Redis
+
+log = logging.getLogger(__name__)
+
+# Takes the whole queue at once, so no request is both taken and left behind.
+_TAKE_QUEUE = """
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+redis.call('DEL', KEYS[1])
+return items
+"""
+
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class CreaterepoError(RuntimeError):
+    """createrepo_c failed for a directory; the message has its output."""
+
+
+@dataclass(frozen=True)
+class CreaterepoRequest:
+    request_id: str
+    # Build directories (relative to the chroot dir) whose packages are new.
+    add: tuple[str, ...] = ()
+    # Something was removed (or the caller wants a full rescan).
+    full: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps({"id": self.request_id, "add": list(self.add), "full": self.full})
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> CreaterepoRequest:
+        data = json.loads(raw)
+        return cls(str(data["id"]), tuple(data.get("add") or ()), bool(data.get("full")))
+
+
+class Createrepo:
+    """Batched ``createrepo_c`` runs, coordinated through Redis across processes."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        command: str = "createrepo_c",
+        timeout: float = 3600.0,
+        poll_interval: float = 0.1,
+    ) -> None:
+        self.redis = redis
+        self.command = command
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self._take_queue = redis.register_script(_TAKE_QUEUE)
+        self._unlock = redis.register_script(_UNLOCK)
+
+    @staticmethod
+    def _key(directory: Path, what: str) -> str:
+        return f"copr:backend:createrepo:{directory}:{what}"
+
+    def runs(self, directory: Path) -> int:
+        """How many createrepo_c runs this directory has had (for checks and monitoring)."""
+        value = self.redis.get(self._key(directory.resolve(), "runs"))
+        return int(value) if value else 0
+
+    def update(self, directory: Path, add: list[str] | None = None, *, full: bool = False) -> None:
+        """Regenerate ``directory``'s repodata with the builds in ``add`` (or everything).
+
+        Returns once a run that includes this request has finished; raises
+        :class:`CreaterepoError` when that run failed.
+        """
+        directory = directory.resolve()
+        request = CreaterepoRequest(uuid.uuid4().hex, tuple(add or ()), full or not add)
+        result_key = f"copr:backend:createrepo:result:{request.request_id}"
+        self.redis.rpush(self._key(directory, "queue"), request.to_json())
+        lock_key = self._key(directory, "lock")
+        deadline = time.monotonic() + self.timeout * 2 + 60
+        while True:
+            token = uuid.uuid4().hex
+            if self.redis.set(lock_key, token, nx=True, ex=int(self.timeout) + 60):
+                try:
+                    self._run_batch(directory, request)
+                finally:
+                    self._unlock(keys=[lock_key], args=[token])
+            outcome = self.redis.get(result_key)
+            if outcome is not None:
+                self.redis.delete(result_key)
+                error = json.loads(outcome).get("error")
+                if error:
+                    raise CreaterepoError(error)
+                return
+            if time.monotonic() > deadline:
+                raise CreaterepoError(f"{directory}: no createrepo run finished in time")
+            time.sleep(self.poll_interval)
+
+    def _run_batch(self, directory: Path, own: CreaterepoRequest) -> None:
+        raw = self._take_queue(keys=[self._key(directory, "queue")])
+        batch = [CreaterepoRequest.from_json(item) for item in raw]
+        # The holder's own request is always in its run, even if a holder that died
+        # took it from the queue earlier.
+        if own.request_id not in {r.request_id for r in batch}:
+            batch.append(own)
+        error = None
+        try:
+            self._createrepo(directory, batch)
+        except CreaterepoError as failure:
+            error = str(failure)
+            log.error("%s", failure)
+        self.redis.incr(self._key(directory, "runs"))
+        pipe = self.redis.pipeline()
+        for request in batch:
+            key = f"copr:backend:createrepo:result:{request.request_id}"
+            pipe.set(key, json.dumps({"error": error}), ex=int(self.timeout) + 3600)
+        pipe.execute()
+
+    def _createrepo(self, directory: Path, batch: list[CreaterepoRequest]) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        has_repodata = (directory / "repodata" / "repomd.xml").exists()
+        full = not has_repodata or any(r.full for r in batch)
+        base = [self.command, "--update", "--no-database", "--quiet"]
+        with tempfile.NamedTemporaryFile("w", suffix=".pkglist") as pkglist:
+            if full:
+                command = [*base, str(directory)]
+                log.info("createrepo_c (full) for %s: %d requests", directory, len(batch))
+            else:
+                packages = sorted(
+                    str(path.relative_to(directory))
+                    for request in batch
+                    for build_dir in request.add
+                    for path in (directory / build_dir).glob("*.rpm")
+                    if path.is_file()
+                )
+                pkglist.write("".join(f"{name}\n" for name in packages))
+                pkglist.flush()
+                command = [*base, "--recycle-pkglist", "--pkglist", pkglist.name, str(directory)]
+                log.info(
+                    "createrepo_c (+%d packages) for %s: %d requests",
+                    len(packages),
+                    directory,
+                    len(batch),
+                )
+            try:
+                result = subprocess.run(
+                    command, capture_output=True, text=True, timeout=self.timeout, check=False
+                )
+            except (OSError, subprocess.TimeoutExpired) as error:
+                raise CreaterepoError(f"{directory}: createrepo_c did not run: {error}") from None
+        if result.returncode != 0:
+            raise CreaterepoError(
+                f"{directory}: createrepo_c failed (exit {result.returncode}): "
+                f"{(result.stderr or result.stdout).strip()}"
+            )

@@ -1,0 +1,97 @@
+"""Builder pools: where builds run.
+
+A worker leases a :class:`Builder` for its task (with the task's tags and sandbox), starts
+``copr-rpmbuild --detached`` on it, follows its live log, fetches the results and releases
+it.  The build runs detached, so a worker that dies leaves it running; the worker that
+takes the task over leases again, gets the same builder back (``attached``) and picks the
+build up where it is.
+
+Pools are chosen by the ``builder_pool`` setting.  ``local`` (this host, N slots) is the
+one implemented; ``ssh`` and ``resalloc`` fit the same interface (a lease is a host or a
+ticket, the commands run over ssh, results come back with rsync).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from redis import Redis
+
+from copr_backend.settings import BackendSettings
+
+
+class PoolError(RuntimeError):
+    """No builder could be leased, or a builder command failed to run."""
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What a builder runs: one task of one build (``chroot`` None for the source build)."""
+
+    task_id: str
+    build_id: int
+    chroot: str | None
+    tags: tuple[str, ...] = ()
+    sandbox: str = ""
+
+    @property
+    def is_source(self) -> bool:
+        return self.chroot is None
+
+
+class Builder(ABC):
+    """One leased builder."""
+
+    name: str
+    # True when a build of this very task was already started here (a worker took over).
+    attached: bool
+
+    @abstractmethod
+    def start(self, request: BuildRequest) -> None:
+        """Start the build detached; returns once it runs (raises :class:`PoolError`)."""
+
+    @abstractmethod
+    def follow_log(self, output: IO[bytes]) -> subprocess.Popen[bytes]:
+        """Stream the live log into ``output``; the process exits with the build's code."""
+
+    @abstractmethod
+    def is_running(self) -> bool:
+        """Whether the build still runs."""
+
+    @abstractmethod
+    def build_pids(self) -> list[int]:
+        """The processes of the build on this host, for checks (empty when remote)."""
+
+    @abstractmethod
+    def cancel(self) -> None:
+        """Stop the build and its whole process tree."""
+
+    @abstractmethod
+    def fetch_results(self, destination: Path) -> list[Path]:
+        """Copy the build's result files into ``destination``; the files copied."""
+
+
+class BuilderPool(ABC):
+    @abstractmethod
+    def lease(self, request: BuildRequest, timeout: float) -> Builder:
+        """A builder for ``request`` (the same one again for a task that has one)."""
+
+    @abstractmethod
+    def release(self, builder: Builder) -> None:
+        """Give the builder back (the build on it must have ended)."""
+
+
+def create_pool(
+    settings: BackendSettings, redis: Redis, is_task_held: Callable[[str], bool]
+) -> BuilderPool:
+    """The pool the settings name; ``is_task_held`` tells whether a worker owns a task."""
+    if settings.builder_pool == "local":
+        from copr_backend.pools.local import LocalPool
+
+        return LocalPool(settings, redis, is_task_held)
+    raise PoolError(f"unknown builder pool {settings.builder_pool!r}")

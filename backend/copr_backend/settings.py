@@ -1,0 +1,105 @@
+"""The backend's settings: a TOML file (``COPR_BACKEND_CONFIG`` or ``--config``) and
+``COPR_BACKEND_*`` environment variables, validated into one object at start-up.
+
+Both dispatchers and every worker read the same settings; a dispatcher hands its settings
+file on to the workers it starts (the environment is inherited anyway).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from copr_common.settings import ServiceSettings, load_settings
+
+ENV_PREFIX = "COPR_BACKEND_"
+CONFIG_ENV = "COPR_BACKEND_CONFIG"
+DEFAULT_CONFIG = Path("/etc/copr/backend.toml")
+
+
+class BackendSettings(ServiceSettings):
+    # The frontend's base URL (its backend API is under /backend/) and the backend
+    # password it expects on writes (HTTP Basic).
+    frontend_url: str = "http://127.0.0.1:5000"
+    frontend_auth: str = ""
+    frontend_timeout: float = Field(30.0, gt=0)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    # The published results tree and the URL it is served at (dist-git downloads the
+    # SRPMs of source builds from there).
+    results_dir: Path = Path("/var/lib/copr/public_html/results")
+    results_url: str = "http://127.0.0.1:5002/results"
+
+    # Dispatching: seconds between polls when no wakeup arrives.
+    sleep_time: float = Field(10.0, gt=0)
+    # How long a started worker may take to announce itself before its task is freed.
+    worker_start_timeout: float = Field(60.0, gt=0)
+    max_action_workers: int = Field(4, ge=1)
+    # Extra seconds past a build's timeout before the worker stops the build itself.
+    build_grace: float = Field(300.0, ge=0)
+    default_build_timeout: int = Field(18000, ge=1)
+    # How often a running build's worker asks the frontend for cancel requests.
+    cancel_check_interval: float = Field(1.0, gt=0)
+
+    # Limits on running builds; None means unlimited.
+    max_builds_per_owner: int | None = Field(None, ge=1)
+    max_builds_per_sandbox: int | None = Field(None, ge=1)
+    arch_limits: dict[str, int] = Field(default_factory=dict)
+    tag_limits: dict[str, int] = Field(default_factory=dict)
+    blocked_owners: list[str] = Field(default_factory=list)
+
+    # The builder pool. Only "local" exists so far (see copr_backend.pools).
+    builder_pool: Literal["local"] = "local"
+    local_slots: int = Field(2, ge=1)
+    # Slot directories; must be reachable by copr-rpmbuild's sandbox user (0755 path).
+    local_pool_dir: Path = Path("/var/lib/copr/local-pool")
+    rpmbuild_command: str = "copr-rpmbuild"
+    rpmbuild_log_command: str = "copr-rpmbuild-log"
+    rpmbuild_cancel_command: str = "copr-rpmbuild-cancel"
+    # Extra copr-rpmbuild settings written into every slot's rpmbuild.toml (distgit URLs,
+    # sandbox_user, ...); the slot's own paths and frontend_url are always set.
+    rpmbuild_settings: dict[str, object] = Field(default_factory=dict)
+    # Seconds copr-rpmbuild-cancel gives a build to stop by itself before killing it.
+    cancel_grace: float = Field(3.0, ge=0)
+    # How long a worker waits for a free builder before giving its task back.
+    lease_timeout: float = Field(600.0, gt=0)
+
+    # Signing through keygen; off means RPMs are published unsigned (development only).
+    sign_rpms: bool = True
+    keygen_url: str = "http://127.0.0.1:5003"
+    keygen_secret: str = ""
+    sign_domain: str = "copr.localhost"
+
+    createrepo_command: str = "createrepo_c"
+    createrepo_timeout: float = Field(3600.0, gt=0)
+
+    worker_log_dir: Path | None = None
+    log_level: str = "INFO"
+    log_file: Path | None = None
+
+    @field_validator("arch_limits", "tag_limits")
+    @classmethod
+    def _positive_limits(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = sorted(key for key, limit in value.items() if limit < 1)
+        if bad:
+            raise ValueError(f"limits must be at least 1: {', '.join(bad)}")
+        return value
+
+    @field_validator("frontend_url", "results_url", "keygen_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+
+def load(config: str | os.PathLike[str] | None = None) -> BackendSettings:
+    """Settings from ``config``, else ``$COPR_BACKEND_CONFIG``, else /etc (when present)."""
+    path: str | os.PathLike[str] | None = config or os.environ.get(CONFIG_ENV)
+    if path is None and DEFAULT_CONFIG.exists():
+        path = DEFAULT_CONFIG
+    environ = {k: v for k, v in os.environ.items() if k != CONFIG_ENV}
+    return load_settings(BackendSettings, ENV_PREFIX, file=path, environ=environ)

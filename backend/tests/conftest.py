@@ -1,0 +1,384 @@
+"""Fixtures of the backend tests: everything real, on loopback.
+
+``frontend``        the frontend app on PostgreSQL (a fresh migrated database per test),
+                    served by a threaded WSGI server; ``factory`` fills its database
+``keygen``          a keygen service (threaded WSGI server, 2048-bit keys), session-wide
+``www``             a loopback HTTP server over ``tmp/www``: SRPMs to build from and the
+                    results tree (``www/results``), as dnf and dist-git reach them
+``backend``         :class:`Backend`: settings written to a TOML file the workers read,
+                    local-pool slots under /tmp (the sandbox user must reach them)
+``make_srpm``       a tiny noarch SRPM, built with rpmbuild, placed in ``www``
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import flask
+import pytest
+from redis import Redis
+from sqlalchemy.orm import Session
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from copr_backend import tomlfile
+from copr_backend.settings import BackendSettings
+from copr_common.testing.services import PostgresServer, ServiceRun, free_port
+from copr_frontend.app import create_app
+from copr_frontend.db import Database
+from copr_frontend.migrate import upgrade_database
+from copr_frontend.settings import FrontendSettings
+from copr_frontend.testing import Factory
+from copr_keygen.settings import KeygenSettings
+
+BACKEND_PASSWORD = "backend-password-for-tests"
+KEYGEN_SECRET = "keygen-secret-for-backend-tests"
+BIN = Path(sys.executable).parent
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    """Poll ``predicate`` until it is truthy (its value) or fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+# --- frontend -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def template_database(postgres_server: PostgresServer) -> str:
+    name = f"backend_template_{uuid.uuid4().hex[:8]}"
+    url = postgres_server.create_database(name)
+    upgrade_database(url)
+    return name
+
+
+@pytest.fixture
+def database_url(postgres_server: PostgresServer, template_database: str) -> Iterator[str]:
+    name = f"backend_{uuid.uuid4().hex[:16]}"
+    url = postgres_server.create_database(name, template=template_database)
+    yield url
+    postgres_server.drop_database(name)
+
+
+@dataclass
+class Www:
+    root: Path
+    url: str
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results"
+
+
+@pytest.fixture
+def www(tmp_path: Path, service_run: ServiceRun) -> Iterator[Www]:
+    root = tmp_path / "www"
+    (root / "results").mkdir(parents=True)
+    port = free_port()
+    proc = service_run.spawn(
+        f"www-{port}",
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "-d", str(root), str(port)],
+    )
+    url = f"http://127.0.0.1:{port}"
+    import socket
+
+    def up() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        except OSError:
+            return False
+        return True
+
+    wait_for(up, 10, "the www server")
+    yield Www(root, url)
+    service_run.stop(proc)
+
+
+@dataclass
+class Served:
+    url: str
+    app: Any
+
+
+def serve_wsgi(app: Any) -> tuple[BaseWSGIServer, threading.Thread, str]:
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def distgit_url() -> str:
+    """Where builders clone from; tests that import for real replace it (see full flow)."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture
+def frontend_settings(database_url: str, tmp_path: Path, www: Www, distgit_url: str) -> Any:
+    return FrontendSettings(
+        database_url=database_url,
+        secret_key="test-secret-key-0123456789",
+        backend_password=BACKEND_PASSWORD,
+        public_url="http://copr.test",
+        results_url=f"{www.url}/results",
+        dist_git_url=f"{distgit_url}/git",
+        upload_dir=tmp_path / "uploads",
+        max_upload_size=1024 * 1024,
+    )
+
+
+@pytest.fixture
+def frontend(frontend_settings: FrontendSettings) -> Iterator[Served]:
+    app: flask.Flask = create_app(frontend_settings)
+    server, thread, url = serve_wsgi(app)
+    yield Served(url, app)
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+    app.extensions["copr_database"].dispose()
+
+
+@pytest.fixture
+def db_session(frontend_settings: FrontendSettings) -> Iterator[Session]:
+    database = Database(frontend_settings.database_url)
+    session = database.sessionmaker()
+    yield session
+    session.close()
+    database.dispose()
+
+
+@pytest.fixture
+def factory(db_session: Session, frontend_settings: FrontendSettings) -> Factory:
+    return Factory(db_session, frontend_settings)
+
+
+# --- keygen ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def keygen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from copr_keygen.app import create_app as create_keygen_app
+    from copr_keygen.gpg import KeyRing
+
+    settings = KeygenSettings(
+        state_dir=tmp_path_factory.mktemp("keygen"),
+        secret=KEYGEN_SECRET,
+        default_key_length=2048,
+        default_expire_days=365,
+    )
+    server, thread, url = serve_wsgi(create_keygen_app(settings))
+    yield url
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+    KeyRing(settings.gnupg_home).stop_agent()
+
+
+# --- backend --------------------------------------------------------------------------------
+
+
+@dataclass
+class Backend:
+    settings: BackendSettings
+    config: Path
+    redis: Redis
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def spawn(self, command: str, *extra: str) -> subprocess.Popen[bytes]:
+        log = (self.config.parent / f"{command}.log").open("ab")
+        proc = subprocess.Popen(
+            [str(BIN / f"copr-backend-{command}"), "--config", str(self.config), *extra],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        log.close()
+        self.processes.append(proc)
+        return proc
+
+    def log_of(self, command: str) -> str:
+        path = self.config.parent / f"{command}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def worker_logs(self) -> str:
+        directory = self.settings.worker_log_dir
+        if directory is None or not directory.is_dir():
+            return ""
+        return "\n".join(p.read_text(errors="replace") for p in sorted(directory.iterdir()))
+
+
+@pytest.fixture
+def pool_dir() -> Iterator[Path]:
+    # The sandbox user (nobody) must reach the slots; pytest's tmp dirs are root-only.
+    base = Path(tempfile.mkdtemp(prefix="copr-backend-test-", dir="/tmp"))
+    base.chmod(0o755)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+BackendFactory = Callable[..., Backend]
+
+
+@pytest.fixture
+def make_backend(
+    tmp_path: Path,
+    frontend: Served,
+    keygen: str,
+    redis_url: str,
+    www: Www,
+    pool_dir: Path,
+    distgit_url: str,
+) -> Iterator[BackendFactory]:
+    made: list[Backend] = []
+
+    def make(**overrides: Any) -> Backend:
+        values: dict[str, Any] = {
+            "frontend_url": frontend.url,
+            "frontend_auth": BACKEND_PASSWORD,
+            "redis_url": redis_url,
+            "results_dir": str(www.results),
+            "results_url": f"{www.url}/results",
+            "sleep_time": 1.0,
+            "worker_start_timeout": 30.0,
+            "cancel_check_interval": 0.5,
+            "build_grace": 30.0,
+            "local_slots": 2,
+            "local_pool_dir": str(pool_dir),
+            "rpmbuild_command": str(BIN / "copr-rpmbuild"),
+            "rpmbuild_log_command": str(BIN / "copr-rpmbuild-log"),
+            "rpmbuild_cancel_command": str(BIN / "copr-rpmbuild-cancel"),
+            "rpmbuild_settings": {
+                "distgit_clone_url": f"{distgit_url}/git",
+                "distgit_lookaside_url": f"{distgit_url}/repo/pkgs",
+                "buildroot": "bwrap",
+                "kill_grace": 1.0,
+                "default_timeout": 300,
+                "max_log_size": 4 * 1024 * 1024,
+            },
+            "cancel_grace": 2.0,
+            "lease_timeout": 60.0,
+            "keygen_url": keygen,
+            "keygen_secret": KEYGEN_SECRET,
+            "sign_domain": "copr.test",
+            "worker_log_dir": str(tmp_path / "worker-logs"),
+            "log_level": "DEBUG",
+        }
+        values.update(overrides)
+        config = tmp_path / f"backend-{len(made)}.toml"
+        tomlfile.write(config, values)
+        settings = BackendSettings.model_validate(values)
+        backend = Backend(settings, config, Redis.from_url(redis_url))
+        made.append(backend)
+        return backend
+
+    yield make
+    for backend in made:
+        for proc in backend.processes:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+        _stop_workers(backend)
+        backend.redis.close()
+
+
+def _stop_workers(backend: Backend) -> None:
+    """Kill worker processes and builds a failed test left behind (by their recorded pid)."""
+    import os
+    import signal
+
+    from copr_common.worker_manager import process_start_time
+
+    for name in ("backend-build", "backend-action"):
+        for raw in backend.redis.smembers(f"copr:{name}:workers"):
+            key = f"copr:{name}:worker:{raw.decode()}"
+            pid, start = backend.redis.hget(key, "pid"), backend.redis.hget(key, "pid_start")
+            if pid and start and process_start_time(int(pid)) == int(start):
+                try:
+                    os.killpg(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    for slot in backend.settings.local_pool_dir.glob("slot-*"):
+        subprocess.run(
+            [str(BIN / "copr-rpmbuild-cancel"), "-c", str(slot / "rpmbuild.toml"), "--grace", "1"],
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+
+
+# --- packages -------------------------------------------------------------------------------
+
+SPEC = """\
+Name:           {name}
+Version:        {version}
+Release:        1
+Summary:        A tiny package for backend tests
+License:        MIT
+BuildArch:      noarch
+
+%description
+{name} for the backend tests.
+
+%prep
+
+%build
+{build}
+
+%install
+mkdir -p %{{buildroot}}/usr/share/{name}
+echo "{name} {version}" > %{{buildroot}}/usr/share/{name}/README
+
+%files
+/usr/share/{name}/README
+"""
+
+
+@pytest.fixture
+def make_srpm(www: Www, tmp_path: Path) -> Callable[..., str]:
+    """``make_srpm(name, version, build="")`` → the SRPM's URL on the www server."""
+
+    def make(name: str = "hello", version: str = "1.0", build: str = "") -> str:
+        work = tmp_path / f"srpm-{name}-{version}-{uuid.uuid4().hex[:6]}"
+        work.mkdir()
+        spec = work / f"{name}.spec"
+        spec.write_text(SPEC.format(name=name, version=version, build=build))
+        result = subprocess.run(
+            [
+                "rpmbuild",
+                "-bs",
+                "--define",
+                f"_topdir {work / 'top'}",
+                "--define",
+                f"_srcrpmdir {work / 'out'}",
+                "--nodeps",
+                str(spec),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        (srpm,) = (work / "out").glob("*.src.rpm")
+        target = www.root / "srpms" / srpm.name
+        target.parent.mkdir(exist_ok=True)
+        shutil.copyfile(srpm, target)
+        return f"{www.url}/srpms/{srpm.name}"
+
+    return make
