@@ -39,10 +39,10 @@ class ImportWorkerManager(WorkerManager[ImportTask]):
         self.config_file = config_file
 
     def worker_command(self, worker_id: str, task: ImportTask) -> list[str]:
-        command = [sys.executable, "-m", "copr_distgit.cli", "worker", "--worker-id", worker_id]
+        command = [sys.executable, "-m", "copr_distgit.cli"]
         if self.config_file:
             command += ["--config", self.config_file]
-        return command
+        return [*command, "worker", "--worker-id", worker_id]
 
     def may_start(self, task: ImportTask, running: Sequence[WorkerRecord]) -> bool:
         # Imports of one package are serialised by a lock anyway; not starting the second

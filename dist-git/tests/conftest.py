@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import shutil
 import subprocess
 import tarfile
 import textwrap
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
@@ -78,7 +85,7 @@ def rpmbuild(workdir: Path, spec: Path, mode: str = "-bs") -> Path:
 MakeSrpm = Callable[..., Path]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_srpm(tmp_path_factory: pytest.TempPathFactory) -> MakeSrpm:
     """``make_srpm(name, version)``: an SRPM with a tarball and a patch."""
 
@@ -165,7 +172,98 @@ def _make_task(
 MakeTask = Callable[..., ImportTask]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_task() -> MakeTask:
     """``make_task(build_id, pkg_name=..., branches=...)``: a task as the frontend sends it."""
     return _make_task
+
+
+class FrontendStandIn:
+    """A loopback stand-in for the frontend's backend API (``importing/`` and
+    ``import-completed/``) that also serves SRPM files, as the backend's results do.
+
+    The real frontend lives in another service; this keeps dist-git's tests about
+    dist-git while speaking the same JSON over real HTTP.
+    """
+
+    def __init__(self, srpm_dir: Path, password: str) -> None:
+        self.srpm_dir = srpm_dir
+        self.password = password
+        self.tasks: dict[int, dict[str, Any]] = {}
+        self.completed: list[dict[str, Any]] = []
+        self.fail_next_posts = 0
+        self.lock = threading.Lock()
+        self.url = ""
+
+    def add_task(self, task: dict[str, Any]) -> None:
+        with self.lock:
+            self.tasks[task["build_id"]] = task
+
+    def srpm_url(self, srpm: Path) -> str:
+        target = self.srpm_dir / srpm.name
+        if not target.exists():
+            shutil.copy(srpm, target)
+        return f"{self.url}/results/{srpm.name}"
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        path = environ["PATH_INFO"]
+        method = environ["REQUEST_METHOD"]
+
+        def reply(status: str, body: bytes, content_type: str = "application/json") -> list[bytes]:
+            start_response(
+                status,
+                [
+                    ("Content-Type", content_type),
+                    ("Content-Length", str(len(body))),
+                    ("Copr-FE-BE-API-Version", "4"),
+                ],
+            )
+            return [body]
+
+        if path == "/backend/importing/" and method == "GET":
+            with self.lock:
+                return reply("200 OK", json.dumps(list(self.tasks.values())).encode())
+        if path == "/backend/import-completed/" and method in ("POST", "PUT"):
+            expected = "Basic " + base64.b64encode(f"user:{self.password}".encode()).decode()
+            if environ.get("HTTP_AUTHORIZATION") != expected:
+                return reply("403 FORBIDDEN", b'{"error": "bad backend password"}')
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            payload = json.loads(environ["wsgi.input"].read(length))
+            with self.lock:
+                if self.fail_next_posts > 0:
+                    self.fail_next_posts -= 1
+                    return reply("500 INTERNAL SERVER ERROR", b'{"error": "try again"}')
+                self.completed.append(payload)
+                self.tasks.pop(payload["build_id"], None)
+            return reply("200 OK", b'{"updated": true}')
+        if path.startswith("/results/") and method == "GET":
+            target = self.srpm_dir / path.removeprefix("/results/")
+            if "/" not in path.removeprefix("/results/") and target.is_file():
+                return reply("200 OK", target.read_bytes(), "application/x-rpm")
+        return reply("404 NOT FOUND", b'{"error": "not found"}')
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+@pytest.fixture
+def frontend(tmp_path: Path) -> Iterator[FrontendStandIn]:
+    srpm_dir = tmp_path / "frontend-results"
+    srpm_dir.mkdir()
+    app = FrontendStandIn(srpm_dir, "backend-password")
+    server = make_server(
+        "127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
+    app.url = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
