@@ -150,5 +150,7 @@ def git_clone(
     )
     if status != 0:
         raise FetchError(f"cannot check out {target!r} in {url}")
-    limits.log.line(f"Checked out {target} ({commit})")
+    limits.log.line(
+        f"Checked out {commit}" if target == commit else f"Checked out {target} ({commit})"
+    )
     return commit

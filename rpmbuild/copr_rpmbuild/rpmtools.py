@@ -191,7 +191,13 @@ def spec_arch_tags(
     for line in out.splitlines():
         key, _, values = line.partition(":")
         if key in tags:
-            tags[key] = sorted(set(values.split()))
+            # A macro this host's rpm does not know (say %java_arches) stays unexpanded:
+            # it names no architecture, so it is left out rather than reported as one.
+            known = {v for v in values.split() if "%" not in v}
+            unknown = sorted(set(values.split()) - known)
+            if unknown:
+                limits.log.line(f"{key}: cannot expand {' '.join(unknown)} on this builder")
+            tags[key] = sorted(known)
     return tags
 
 

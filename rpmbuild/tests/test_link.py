@@ -81,3 +81,31 @@ def test_spec_url_with_remote_source_gives_srpm(
         ("hello", "1.0", "1.fc42", "x86_64"),
         ("hello-extras", "1.0", "1.fc42", "noarch"),
     }
+
+
+def test_arch_tags_per_distro(builder: Builder, http_server: HttpServer, tmp_path: Path) -> None:
+    tags = (
+        "ExclusiveArch: %{java_arches} x86_64 aarch64\n"
+        "%if 0%{?rhel}\nExcludeArch: aarch64\n%endif\n"
+        "%if 0%{?fedora} >= 42\nExclusiveArch: riscv64\n%endif\n"
+    )
+    tarball = make_tarball(tmp_path)
+    source_url = http_server.put("link2/hello-1.0.tar.gz", tarball.read_bytes())
+    spec_url = http_server.put("link2/hello.spec", make_spec(source0=source_url, extra_tags=tags))
+    task_file = tmp_path / "task.json"
+    distros = ["fedora-41", "fedora-42", "epel-9"]
+    task_file.write_text(
+        json.dumps(srpm_task(12, "link", {"url": spec_url}, distributions_in_build=distros))
+    )
+    assert builder.run("--srpm", "--task-file", str(task_file)).returncode == 0, builder.log()
+    results = builder.results()
+    assert results["exclusivearch"] == ["aarch64", "x86_64"]
+    per_distro = results["architecture_specific_tags"]
+    assert per_distro["fedora-41"] == {
+        "exclusivearch": ["aarch64", "x86_64"],
+        "excludearch": [],
+        "buildarch": [],
+    }
+    assert per_distro["fedora-42"]["exclusivearch"] == ["aarch64", "riscv64", "x86_64"]
+    assert per_distro["epel-9"]["excludearch"] == ["aarch64"]
+    assert "cannot expand %{java_arches}" in builder.log()

@@ -148,3 +148,34 @@ def test_missing_clone_url(builder: Builder, tmp_path: Path) -> None:
     code = _run(builder, tmp_path, {})
     assert code == EXIT_BUILD_FAILED
     assert "source_json has no 'clone_url'" in builder.log()
+
+
+def test_dist_git_checkout_gets_its_lookaside_sources(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    from rpmbuild_helpers import publish_distgit
+
+    tarball = make_tarball(tmp_path, "scmdg", "1.0")
+    url, _ = publish_distgit(
+        http_server,
+        tmp_path,
+        "scmdg",
+        make_spec("scmdg"),
+        {"scmdg-1.0.tar.gz": tarball.read_bytes()},
+        owner="rpms",
+        project="f",
+    )
+    write_config(
+        builder.config,
+        builder.config.parent,
+        http_server,
+        distgit_instances={
+            "local": {
+                "clone_hostnames": ["127.0.0.1"],
+                "lookaside_url": f"{http_server.url}/lookaside",
+            }
+        },
+    )
+    assert _run(builder, tmp_path, {"clone_url": url}) == 0, builder.log()
+    srpm = builder.resultdir / "scmdg-1.0-1.src.rpm"
+    assert "scmdg-1.0.tar.gz" in rpm_query(srpm, "[%{FILENAMES}\n]")

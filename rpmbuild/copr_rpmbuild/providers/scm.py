@@ -12,11 +12,13 @@ Methods (``srpm_build_method``):
 from __future__ import annotations
 
 import shutil
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 from copr_rpmbuild.context import BuildContext
 from copr_rpmbuild.errors import BuildFailure
+from copr_rpmbuild.lookaside import Lookaside, fetch_sources, split_repo_path
 from copr_rpmbuild.providers.base import (
     SourceResult,
     inside,
@@ -48,10 +50,29 @@ def produce(ctx: BuildContext, source: dict[str, Any]) -> SourceResult:
 
     if method in ("rpkg", "spec"):
         spec = single_spec(workdir, spec_name, what=f"subdirectory {subdirectory or '/'}")
+        _lookaside_sources(ctx, clone_url, spec.parent)
         return SourceResult(spec=spec, sourcedir=spec.parent)
     if method == "make_srpm":
         return _make_srpm(ctx, repo, workdir, spec_name)
     return _tito(ctx, workdir, test=method == "tito_test")
+
+
+def _lookaside_sources(ctx: BuildContext, clone_url: str, directory: Path) -> None:
+    """A dist-git checkout (a ``sources`` file, a known dist-git host) gets its lookaside
+    files, as rpkg would fetch them."""
+    host = urllib.parse.urlsplit(clone_url).hostname or ""
+    for instance in ctx.settings.distgit_instances.values():
+        if host in instance.clone_hostnames and (directory / instance.sources_file).is_file():
+            namespace, name = split_repo_path(clone_url)
+            lookaside = Lookaside(
+                url=instance.lookaside_url,
+                pattern=instance.lookaside_uri_pattern,
+                name=name,
+                namespace=namespace,
+                default_hashtype=instance.default_hashtype,
+            )
+            fetch_sources(ctx, directory, lookaside, instance.sources_file)
+            return
 
 
 def _make_srpm(ctx: BuildContext, repo: Path, workdir: Path, spec_name: str) -> SourceResult:
