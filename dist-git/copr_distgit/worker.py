@@ -33,7 +33,7 @@ class ImportWorkerManager(WorkerManager[ImportTask]):
             MANAGER_NAME,
             max_workers=settings.max_workers,
             worker_timeout=settings.import_timeout,
-            worker_log_dir=settings.per_task_log_root / "workers",
+            worker_log_dir=settings.state_dir / "worker-output",
             log=logging.getLogger("copr_distgit.dispatcher"),
         )
         self.config_file = config_file
