@@ -382,3 +382,47 @@ def make_srpm(www: Www, tmp_path: Path) -> Callable[..., str]:
         return f"{www.url}/srpms/{srpm.name}"
 
     return make
+
+
+# --- dist-git -------------------------------------------------------------------------------
+
+
+@dataclass
+class DistGit:
+    url: str
+    state_dir: Path
+    dispatcher: subprocess.Popen[bytes]
+
+
+@pytest.fixture
+def distgit(
+    distgit_url: str, frontend: Served, redis_url: str, tmp_path: Path, service_run: ServiceRun
+) -> Iterator[DistGit]:
+    """The real dist-git: its import dispatcher (a process) and its HTTP app on ``distgit_url``."""
+    from copr_distgit.settings import DistGitSettings
+    from copr_distgit.web import create_app as create_distgit_app
+
+    state = tmp_path / "distgit"
+    values = {
+        "frontend_url": frontend.url,
+        "frontend_auth": BACKEND_PASSWORD,
+        "redis_url": redis_url,
+        "state_dir": str(state),
+        "sleep_time": 0.5,
+        "max_srpm_size": 10 * 1024 * 1024,
+    }
+    config = tmp_path / "distgit.toml"
+    tomlfile.write(config, values)
+    settings = DistGitSettings.model_validate(values)
+    port = int(distgit_url.rsplit(":", 1)[1])
+    server = make_server("127.0.0.1", port, create_distgit_app(settings), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    proc = service_run.spawn(
+        f"distgit-{port}", [str(BIN / "copr-distgit-dispatcher"), "--config", str(config)]
+    )
+    yield DistGit(distgit_url, state, proc)
+    service_run.stop(proc)
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()

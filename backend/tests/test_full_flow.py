@@ -1,0 +1,94 @@
+"""An SRPM all the way: source build, dist-git import, RPM build, signing, repodata, dnf."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from copr_common.enums import BuildSourceEnum, StatusEnum
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from conftest import wait_for
+from helpers import rpm_verify, running_build_dispatcher
+
+CHROOT = "fedora-42-x86_64"
+
+
+def _dnf(
+    tmp_path: Path, repo_url: str, pubkey: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    repos = tmp_path / "repos.d"
+    repos.mkdir(exist_ok=True)
+    (repos / "copr.repo").write_text(
+        "[copr-test]\n"
+        "name=copr test\n"
+        f"baseurl={repo_url}\n"
+        "enabled=1\n"
+        "gpgcheck=1\n"
+        f"gpgkey=file://{pubkey}\n"
+    )
+    root = tmp_path / "installroot"
+    for directory in (root, tmp_path / "dnf-cache", tmp_path / "dnf-log", tmp_path / "dnf-persist"):
+        directory.mkdir(exist_ok=True)
+    return subprocess.run(
+        [
+            "dnf",
+            "-y",
+            "--disableplugin=local",
+            f"--installroot={root}",
+            "--releasever=42",
+            f"--setopt=reposdir={repos}",
+            f"--setopt=cachedir={tmp_path / 'dnf-cache'}",
+            f"--setopt=logdir={tmp_path / 'dnf-log'}",
+            f"--setopt=persistdir={tmp_path / 'dnf-persist'}",
+            "--setopt=install_weak_deps=False",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_srpm_is_built_signed_published_and_installable(
+    factory, db_session, make_backend, make_srpm, distgit, tmp_path
+):
+    backend = make_backend()
+    project = factory.project(name="hello", chroots=[CHROOT])
+    build = factory.build(
+        project, source_type=BuildSourceEnum.link, source_json={"url": make_srpm("hello", "2.5")}
+    )
+
+    def finished():
+        db_session.expire_all()
+        return build.state in (StatusEnum.succeeded, StatusEnum.failed, StatusEnum.canceled)
+
+    with running_build_dispatcher(backend):
+        wait_for(finished, 120, "the build to finish", interval=0.3)
+    assert build.state == StatusEnum.succeeded, backend.worker_logs()
+    (chroot,) = build.chroots
+    assert chroot.status == StatusEnum.succeeded
+    assert chroot.result_dir == f"{build.id:08d}-hello"
+
+    project_dir = backend.settings.results_dir / project.ownername / "hello"
+    chroot_dir = project_dir / CHROOT
+    build_dir = chroot_dir / f"{build.id:08d}-hello"
+    rpms = sorted(build_dir.glob("*.rpm"))
+    assert [p.name for p in rpms] == ["hello-2.5-1.noarch.rpm", "hello-2.5-1.src.rpm"]
+    pubkey = project_dir / "pubkey.gpg"
+    for package in rpms:
+        assert "digests signatures OK" in rpm_verify(package, pubkey, tmp_path / "rpmdb")
+    assert (build_dir / "builder-live.log.gz").exists()
+    assert (chroot_dir / "repodata" / "repomd.xml").exists()
+
+    repo_url = f"{backend.settings.results_url}/{project.ownername}/hello/{CHROOT}/"
+    installed = _dnf(tmp_path, repo_url, pubkey, "install", "hello")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    readme = tmp_path / "installroot" / "usr" / "share" / "hello" / "README"
+    assert readme.read_text() == "hello 2.5\n"
