@@ -50,3 +50,28 @@ def rpm_verify(package: Path, pubkey: Path, dbpath: Path) -> str:
         check=False,
     )
     return result.stdout + result.stderr
+
+
+SLOW_SPEC_SCRIPT = """#!/bin/sh
+echo started-sleeping
+sleep {seconds}
+cat > {name}.spec <<'SPEC'
+Name: {name}
+Version: 1
+Release: 1
+Summary: made by a slow custom script
+License: MIT
+BuildArch: noarch
+%description
+slow
+%files
+SPEC
+"""
+
+
+def slow_source(name: str, seconds: float) -> dict[str, str]:
+    """A custom source whose script sleeps, then leaves a spec: a build that takes a while."""
+    return {
+        "script": SLOW_SPEC_SCRIPT.format(name=name, seconds=seconds),
+        "chroot": "fedora-42-x86_64",
+    }
