@@ -9,6 +9,7 @@ import subprocess
 import tarfile
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from socketserver import ThreadingMixIn
@@ -192,6 +193,8 @@ class FrontendStandIn:
         self.tasks: dict[int, dict[str, Any]] = {}
         self.completed: list[dict[str, Any]] = []
         self.fail_next_posts = 0
+        # SRPM file name -> seconds to wait before serving it (to catch a worker mid-import).
+        self.delays: dict[str, float] = {}
         self.lock = threading.Lock()
         self.url = ""
 
@@ -239,6 +242,7 @@ class FrontendStandIn:
         if path.startswith("/results/") and method == "GET":
             target = self.srpm_dir / path.removeprefix("/results/")
             if "/" not in path.removeprefix("/results/") and target.is_file():
+                time.sleep(self.delays.get(target.name, 0.0))
                 return reply("200 OK", target.read_bytes(), "application/x-rpm")
         return reply("404 NOT FOUND", b'{"error": "not found"}')
 

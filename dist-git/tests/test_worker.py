@@ -3,6 +3,7 @@ command running real worker processes against Redis and a loopback frontend stan
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,11 +15,13 @@ from typing import Any
 
 import pygit2
 import pytest
+import redis
 
 from copr_distgit.frontend import FrontendClient, FrontendError, ImportQueue
 from copr_distgit.importer import run_import
 from copr_distgit.settings import DistGitSettings
 from copr_distgit.task import ImportTask
+from copr_distgit.worker import MANAGER_NAME
 
 MakeSrpm = Callable[..., Path]
 MakeTask = Callable[..., ImportTask]
@@ -168,3 +171,80 @@ def test_dispatcher_imports_everything_the_frontend_lists(
     assert str(tip) in {by_build[1]["branch_commits"]["f41"], by_build[2]["branch_commits"]["f41"]}
     for build_id in (1, 2, 3, 4):
         assert (settings.per_task_log_root / f"{build_id}.log").exists()
+
+
+def start_dispatcher(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as stream:
+        return subprocess.Popen(
+            [sys.executable, "-m", "copr_distgit.cli", "--config", str(config), "dispatcher"],
+            stdout=subprocess.DEVNULL,
+            stderr=stream,
+            start_new_session=True,
+        )
+
+
+def worker_pids(conn: redis.Redis) -> dict[str, int]:
+    pids = {}
+    for key in conn.keys(f"copr:{MANAGER_NAME}:worker:*"):
+        pid = conn.hget(key, "pid")
+        if pid:
+            pids[key.decode().rsplit(":", 1)[1]] = int(pid)
+    return pids
+
+
+@pytest.mark.slow
+def test_dispatcher_restart_and_killed_worker(
+    settings: DistGitSettings,
+    frontend: Any,
+    make_srpm: MakeSrpm,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    """kill -9 of the dispatcher mid-import: the worker finishes and reports once, and the
+    restarted dispatcher does not import again.  kill -9 of a worker: its build is
+    dispatched again and finishes."""
+    config = tmp_path / "dist-git.toml"
+    config.write_text(
+        f'frontend_url = "{frontend.url}"\n'
+        'frontend_auth = "backend-password"\n'
+        f'redis_url = "{redis_url}"\n'
+        f'state_dir = "{settings.state_dir}"\n'
+        "sleep_time = 0.2\n"
+    )
+    conn = redis.Redis.from_url(redis_url)
+    log = tmp_path / "dispatcher.log"
+    srpm = make_srpm("hello", "1.0")
+    frontend.delays[srpm.name] = 2.0
+    frontend.add_task(task_dict(1, frontend.srpm_url(srpm)))
+
+    first = start_dispatcher(config, log)
+    wait_until(lambda: "1" in worker_pids(conn), 20, "worker 1 to run")
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    second = start_dispatcher(config, log)
+    try:
+        wait_until(lambda: len(frontend.completed) == 1, 30, "build 1 to be reported")
+        time.sleep(1.0)  # several dispatcher rounds: build 1 must not be imported again
+        assert [p["build_id"] for p in frontend.completed] == [1]
+        assert set(frontend.completed[0]["branch_commits"]) == {"f41", "f42"}
+        assert (settings.per_task_log_root / "1.log").read_text().count("importing build 1") == 1
+
+        # Now a worker that dies: build 2's first worker is killed while downloading.
+        srpm2 = make_srpm("other", "2")
+        frontend.delays[srpm2.name] = 2.0
+        frontend.add_task(task_dict(2, frontend.srpm_url(srpm2), pkg_name="other"))
+        wait_until(lambda: "2" in worker_pids(conn), 20, "worker 2 to run")
+        killed = worker_pids(conn)["2"]
+        os.killpg(killed, signal.SIGKILL)
+        wait_until(lambda: len(frontend.completed) == 2, 40, "build 2 to be reported")
+        assert frontend.completed[1]["build_id"] == 2
+        assert set(frontend.completed[1]["branch_commits"]) == {"f41", "f42"}
+        assert "worker 2 is gone" in log.read_text()
+        assert (settings.per_task_log_root / "2.log").read_text().count("importing build 2") == 2
+    finally:
+        os.killpg(second.pid, signal.SIGTERM)
+        second.wait(timeout=15)
+        for pid in worker_pids(conn).values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        conn.close()
