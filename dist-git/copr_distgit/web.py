@@ -123,7 +123,7 @@ class DistGitApp:
 
     def _git(self, environ: Environ, start_response: StartResponse, path: str) -> Iterable[bytes]:
         match = _GIT_PATH.match(path)
-        if not match or not _safe_segments(match["repo"].split("/")):
+        if not match or not _safe_segments(match["repo"].split("/")) or ".." in match["rest"]:
             return _text(start_response, "404 Not Found", "no such repository\n")
         query = environ.get("QUERY_STRING", "")
         if match["rest"] == "git-receive-pack" or "service=git-receive-pack" in query:

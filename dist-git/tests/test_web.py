@@ -176,6 +176,7 @@ def test_push_is_refused(server: str, imported: ImportResult, tmp_path: Path) ->
         "/git/alice/demo/nothing.git/info/refs?service=git-upload-pack",
         "/git/alice/../../etc/info/refs",
         "/git/alice/demo/hello.git/config",
+        "/git/alice/demo/hello.git/objects/../../../lookaside",
         "/per-task-logs/../settings.toml",
         "/nothing",
     ],
