@@ -16,8 +16,10 @@ metadata of every unchanged RPM.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
+import re
 import subprocess
 import tempfile
 import time
@@ -129,37 +131,48 @@ class Createrepo:
             batch.append(own)
         error = None
         try:
-            self._createrepo(directory, batch)
+            if self._createrepo(directory, batch):
+                self.redis.incr(self._key(directory, "runs"))
         except CreaterepoError as failure:
             error = str(failure)
             log.error("%s", failure)
-        self.redis.incr(self._key(directory, "runs"))
         pipe = self.redis.pipeline()
         for request in batch:
             key = f"copr:backend:createrepo:result:{request.request_id}"
             pipe.set(key, json.dumps({"error": error}), ex=int(self.timeout) + 3600)
         pipe.execute()
 
-    def _createrepo(self, directory: Path, batch: list[CreaterepoRequest]) -> None:
+    def _createrepo(self, directory: Path, batch: list[CreaterepoRequest]) -> bool:
+        """One run for the whole batch; False when there was nothing to do."""
         directory.mkdir(parents=True, exist_ok=True)
-        has_repodata = (directory / "repodata" / "repomd.xml").exists()
-        full = not has_repodata or any(r.full for r in batch)
-        base = [self.command, "--update", "--no-database", "--quiet"]
+        listed = listed_packages(directory)
+        full = listed is None or any(r.full for r in batch)
+        base = [self.command, "--update", "--no-database", "--general-compress-type=gz"]
+        base.append("--quiet")
         with tempfile.NamedTemporaryFile("w", suffix=".pkglist") as pkglist:
             if full:
                 command = [*base, str(directory)]
                 log.info("createrepo_c (full) for %s: %d requests", directory, len(batch))
             else:
+                # A package an earlier run already listed (a full run finds everything on
+                # disk) must not be listed twice.
                 packages = sorted(
-                    str(path.relative_to(directory))
-                    for request in batch
-                    for build_dir in request.add
-                    for path in (directory / build_dir).glob("*.rpm")
-                    if path.is_file()
+                    {
+                        str(path.relative_to(directory))
+                        for request in batch
+                        for build_dir in request.add
+                        for path in (directory / build_dir).glob("*.rpm")
+                        if path.is_file()
+                    }
+                    - (listed or set())
                 )
+                if not packages:
+                    log.info("%s: every package is listed already", directory)
+                    return False
                 pkglist.write("".join(f"{name}\n" for name in packages))
                 pkglist.flush()
-                command = [*base, "--recycle-pkglist", "--pkglist", pkglist.name, str(directory)]
+                command = [*base, "--skip-stat", "--recycle-pkglist", "--pkglist", pkglist.name]
+                command.append(str(directory))
                 log.info(
                     "createrepo_c (+%d packages) for %s: %d requests",
                     len(packages),
@@ -177,3 +190,23 @@ class Createrepo:
                 f"{directory}: createrepo_c failed (exit {result.returncode}): "
                 f"{(result.stderr or result.stdout).strip()}"
             )
+        return True
+
+
+_LOCATION = re.compile(rb'<location href="([^"]+)"')
+_PRIMARY = re.compile(rb'<data type="primary">.*?<location href="([^"]+)"', re.DOTALL)
+
+
+def listed_packages(directory: Path) -> set[str] | None:
+    """The package paths the directory's repodata lists; None without (readable) repodata."""
+    try:
+        repomd = (directory / "repodata" / "repomd.xml").read_bytes()
+        match = _PRIMARY.search(repomd)
+        if match is None:
+            return None
+        primary = (directory / match.group(1).decode()).read_bytes()
+        if primary.startswith(b"\x1f\x8b"):
+            primary = gzip.decompress(primary)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return None
+    return {href.decode() for href in _LOCATION.findall(primary)}

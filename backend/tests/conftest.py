@@ -426,3 +426,47 @@ def distgit(
     server.shutdown()
     thread.join(timeout=10)
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def tiny_rpms(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """31 tiny noarch RPMs (tiny0 … tiny30), made by one rpmbuild run."""
+    work = tmp_path_factory.mktemp("tiny-rpms")
+    lines = [
+        "Name: tiny",
+        "Version: 1",
+        "Release: 1",
+        "Summary: tiny",
+        "License: MIT",
+        "BuildArch: noarch",
+        "%description",
+        "tiny",
+    ]
+    for number in range(31):
+        lines += [
+            f"%package -n tiny{number}",
+            f"Summary: tiny {number}",
+            f"%description -n tiny{number}",
+            f"tiny {number}",
+            f"%files -n tiny{number}",
+        ]
+    spec = work / "tiny.spec"
+    spec.write_text("\n".join(lines) + "\n")
+    result = subprocess.run(
+        [
+            "rpmbuild",
+            "-bb",
+            "--define",
+            f"_topdir {work / 'top'}",
+            "--define",
+            f"_rpmdir {work / 'out'}",
+            "--define",
+            "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm",
+            str(spec),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return [work / "out" / f"tiny{n}-1-1.noarch.rpm" for n in range(31)]

@@ -103,7 +103,11 @@ def test_killed_worker_task_is_dispatched_again(factory, db_session, make_backen
     assert "re-attaching to its build" in log
     assert log.count(f"task {build.task_id} ended succeeded") == 1, log
     result_dir = (
-        backend.settings.results_dir / project.ownername / "again" / "srpm-builds" / f"{build.id:08d}"
+        backend.settings.results_dir
+        / project.ownername
+        / "again"
+        / "srpm-builds"
+        / f"{build.id:08d}"
     )
     assert len(list(result_dir.glob("*.src.rpm"))) == 1
     assert (result_dir / "builder-live.log.gz").exists()

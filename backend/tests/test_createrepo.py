@@ -1,0 +1,91 @@
+"""Batched, incremental createrepo_c runs on real RPMs."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from copr_backend.createrepo import Createrepo, CreaterepoError
+
+
+def listed(chroot_dir: Path) -> list[str]:
+    """The package locations the repodata lists."""
+    (primary,) = (chroot_dir / "repodata").glob("*primary.xml.gz")
+    return sorted(
+        re.findall(r'<location href="([^"]+)"', gzip.decompress(primary.read_bytes()).decode())
+    )
+
+
+def place(chroot_dir: Path, build_id: int, rpm: Path) -> str:
+    build_dir = chroot_dir / f"{build_id:08d}-{rpm.name.split('-')[0]}"
+    build_dir.mkdir(parents=True)
+    shutil.copyfile(rpm, build_dir / rpm.name)
+    return build_dir.name
+
+
+def test_thirty_builds_into_one_chroot_are_batched(redis_url, tmp_path, tiny_rpms):
+    redis = Redis.from_url(redis_url)
+    createrepo = Createrepo(redis, timeout=120)
+    chroot_dir = tmp_path / "alice" / "proj" / "fedora-42-x86_64"
+    dirs = [place(chroot_dir, n + 1, rpm) for n, rpm in enumerate(tiny_rpms[:30])]
+
+    def finish(build_dir: str) -> None:
+        # Each thread is one finishing build worker with its own connection.
+        Createrepo(Redis.from_url(redis_url), timeout=120).update(chroot_dir, [build_dir])
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        list(pool.map(finish, dirs))
+
+    runs = createrepo.runs(chroot_dir)
+    assert 1 <= runs < 30
+    assert listed(chroot_dir) == sorted(
+        f"{d}/{rpm.name}" for d, rpm in zip(dirs, tiny_rpms, strict=False)
+    )
+
+
+def test_adding_one_build_reads_only_its_packages(redis_url, tmp_path, tiny_rpms):
+    createrepo = Createrepo(Redis.from_url(redis_url), timeout=120)
+    chroot_dir = tmp_path / "repo"
+    first = place(chroot_dir, 1, tiny_rpms[0])
+    createrepo.update(chroot_dir, [first])
+    # Spoil the old package on disk: a run that re-read it would fail or drop it.
+    old = chroot_dir / first / tiny_rpms[0].name
+    old.write_bytes(b"not an rpm any more")
+    second = place(chroot_dir, 2, tiny_rpms[1])
+    createrepo.update(chroot_dir, [second])
+    assert listed(chroot_dir) == [f"{first}/{tiny_rpms[0].name}", f"{second}/{tiny_rpms[1].name}"]
+    assert createrepo.runs(chroot_dir) == 2
+
+
+def test_full_run_drops_removed_packages(redis_url, tmp_path, tiny_rpms):
+    createrepo = Createrepo(Redis.from_url(redis_url), timeout=120)
+    chroot_dir = tmp_path / "repo"
+    dirs = [place(chroot_dir, n + 1, rpm) for n, rpm in enumerate(tiny_rpms[:3])]
+    createrepo.update(chroot_dir, dirs)
+    shutil.rmtree(chroot_dir / dirs[1])
+    createrepo.update(chroot_dir, full=True)
+    assert listed(chroot_dir) == [
+        f"{dirs[0]}/{tiny_rpms[0].name}",
+        f"{dirs[2]}/{tiny_rpms[2].name}",
+    ]
+
+
+def test_empty_chroot_gets_empty_repodata(redis_url, tmp_path):
+    createrepo = Createrepo(Redis.from_url(redis_url), timeout=120)
+    chroot_dir = tmp_path / "new" / "fedora-42-x86_64"
+    createrepo.update(chroot_dir)
+    assert (chroot_dir / "repodata" / "repomd.xml").exists()
+    assert listed(chroot_dir) == []
+
+
+def test_failed_run_is_reported_to_every_waiter(redis_url, tmp_path):
+    createrepo = Createrepo(Redis.from_url(redis_url), command="false", timeout=30)
+    with pytest.raises(CreaterepoError, match="createrepo_c failed"):
+        createrepo.update(tmp_path / "repo")
+    assert not (tmp_path / "repo" / "repodata").exists()
