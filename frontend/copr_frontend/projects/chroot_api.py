@@ -13,7 +13,14 @@ import flask
 
 from copr_frontend import db
 from copr_frontend.api import BadRequest, ObjectNotFound, route
-from copr_frontend.api.lookup import project_or_404, require_admin, to_bool, to_choice, to_list
+from copr_frontend.api.lookup import (
+    project_or_404,
+    reject_oversized_body,
+    require_admin,
+    to_bool,
+    to_choice,
+    to_list,
+)
 from copr_frontend.api.params import get_params, json_body
 from copr_frontend.app import settings
 from copr_frontend.backend_api.tasks import expand_repo_url
@@ -135,6 +142,7 @@ def get_build_config() -> flask.Response:
     methods=["PUT"],
 )
 def edit_project_chroot(**_path: Any) -> flask.Response:
+    reject_oversized_body()
     params = get_params()
     copr_chroot = _project_chroot(params)
     require_admin(copr_chroot.project)
