@@ -131,8 +131,11 @@ def distgit_url() -> str:
 
 
 @pytest.fixture
-def frontend_settings(database_url: str, tmp_path: Path, www: Www, distgit_url: str) -> Any:
+def frontend_settings(
+    database_url: str, tmp_path: Path, www: Www, distgit_url: str, redis_url: str
+) -> Any:
     return FrontendSettings(
+        redis_url=redis_url,
         database_url=database_url,
         secret_key="test-secret-key-0123456789",
         backend_password=BACKEND_PASSWORD,
@@ -300,6 +303,7 @@ def make_backend(
 
 def _stop_workers(backend: Backend) -> None:
     """Kill worker processes and builds a failed test left behind (by their recorded pid)."""
+    import contextlib
     import os
     import signal
 
@@ -310,10 +314,8 @@ def _stop_workers(backend: Backend) -> None:
             key = f"copr:{name}:worker:{raw.decode()}"
             pid, start = backend.redis.hget(key, "pid"), backend.redis.hget(key, "pid_start")
             if pid and start and process_start_time(int(pid)) == int(start):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(int(pid), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
     for slot in backend.settings.local_pool_dir.glob("slot-*"):
         subprocess.run(
             [str(BIN / "copr-rpmbuild-cancel"), "-c", str(slot / "rpmbuild.toml"), "--grace", "1"],

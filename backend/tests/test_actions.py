@@ -70,7 +70,6 @@ def test_delete_actions_remove_exactly_the_right_files(
     for chroot in CHROOTS:
         createrepo.update(root / "del" / chroot, full=True)
         createrepo.update(root / "keep" / chroot, full=True)
-    first_dir = f"{first.id:08d}-tiny0"
     second_dir = f"{second.id:08d}-tiny1"
 
     with running_action_dispatcher(backend):

@@ -1,8 +1,8 @@
 """One build task, start to end: the life of a build worker process.
 
-1. Fetch the full task; a task that is gone is dropped.
-2. ``starting_build``: the frontend says whether the task may start (not canceled, not
-   already finished — a worker that finds its build finished does nothing).
+1. ``starting_build``: the frontend says whether the task may start (it exists, is not
+   canceled, not already finished — a worker that finds its build finished does nothing).
+2. Fetch the full task.
 3. Lease a builder and start ``copr-rpmbuild --detached`` on it — unless the builder
    already runs this task (the worker before this one died): then re-attach.
 4. Report ``running``, stream the live log into ``builder-live.log`` in the result dir,
@@ -65,13 +65,15 @@ class BuildWorker:
     def run(self, queued: dict[str, Any]) -> dict[str, Any]:
         """Run the task ``queued`` (the dispatcher's record); the worker's result."""
         task_id = str(queued["task_id"])
+        # Ask first, fetch after: the queued record has what starting_build needs, and a
+        # task that may not start is not worth fetching.
+        if not self.frontend.starting_build(queued):
+            log.info("task %s may not start (gone, canceled or finished); nothing to do", task_id)
+            return {"task_id": task_id, "outcome": "not started"}
         task = self.frontend.build_task(task_id)
         if task is None:
             log.info("task %s no longer exists; nothing to do", task_id)
             return {"task_id": task_id, "outcome": "gone"}
-        if not self.frontend.starting_build(task):
-            log.info("task %s may not start (canceled or finished); nothing to do", task_id)
-            return {"task_id": task_id, "outcome": "not started"}
         is_source = "-" not in task_id
         request = BuildRequest(
             task_id=task_id,
