@@ -111,3 +111,29 @@ def test_killed_worker_task_is_dispatched_again(factory, db_session, make_backen
     )
     assert len(list(result_dir.glob("*.src.rpm"))) == 1
     assert (result_dir / "builder-live.log.gz").exists()
+
+
+def test_worker_of_a_finished_build_does_nothing(factory, db_session, make_backend):
+    from copr_backend.builds.dispatcher import BuildWorkerManager
+    from copr_backend.scheduling import BuildQueueTask
+
+    backend = make_backend()
+    project = factory.project(name="done")
+    build = factory.build(
+        project, source_status=StatusEnum.succeeded, chroot_status=StatusEnum.succeeded
+    )
+    manager = BuildWorkerManager(backend.redis, backend.settings, config_file=backend.config)
+    task = BuildQueueTask.from_job(
+        {"task_id": build.task_id, "build_id": build.id, "project_owner": project.ownername}
+    )
+    assert manager.dispatch([task]) == [build.task_id]
+
+    def reaped():
+        return manager.reap().finished
+
+    (record,) = wait_for(reaped, 30, "the worker to end")
+    assert record.result == {"task_id": build.task_id, "outcome": "not started"}
+    db_session.expire_all()
+    assert build.source_status == StatusEnum.succeeded
+    assert not (backend.settings.results_dir / project.ownername).exists()
+    assert not list(backend.settings.local_pool_dir.iterdir())
