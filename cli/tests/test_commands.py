@@ -1,0 +1,197 @@
+"""Every copr-cli subcommand at least once, against the live frontend."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROOTS = ["fedora-42-x86_64", "epel-9-x86_64"]
+
+
+@pytest.fixture
+def chroots(factory: Any) -> list[str]:
+    for name in CHROOTS:
+        factory.mock_chroot(name)
+    return CHROOTS
+
+
+@pytest.fixture
+def proj(cli: Any, chroots: list[str]) -> str:
+    result = cli("create", "proj", "--chroot", chroots[0], "--chroot", chroots[1],
+                 "--description", "Test project", "--repo", "http://extra/repo/")  # fmt: skip
+    assert result.code == 0, result
+    return "proj"
+
+
+def ok(result: Any) -> Any:
+    assert result.code == 0, result
+    assert "Traceback" not in result.err
+    return result
+
+
+def submitted_id(result: Any) -> int:
+    return int(result.out.split("Created builds: ")[1].split()[0])
+
+
+def test_create_get_list_modify_delete(cli: Any, proj: str, live_server: Any) -> None:
+    result = ok(cli("get", "alice/proj"))
+    assert result.out.startswith("Name: proj\n  Description: Test project\n  Repo(s):\n")
+    assert "  Additional repo: http://extra/repo/" in result.out
+    assert "Name: proj" in ok(cli("list")).out
+    assert "Name: proj" in ok(cli("list", "alice")).out
+    assert cli("list", "bob").err == "No copr retrieved for user: 'bob'\n"
+    ok(cli("modify", "proj", "--description", "Changed", "--enable-net", "on",
+           "--unlisted-on-hp", "on", "--delete-after-days", "10"))  # fmt: skip
+    assert "Description: Changed" in ok(cli("get", "proj")).out
+    result = ok(cli("delete", "proj"))
+    assert result.out == "Project proj has been deleted.\n"
+    assert cli("get", "proj").code == 1
+
+
+def test_create_twice_is_a_clear_error(cli: Any, proj: str) -> None:
+    result = cli("create", "proj", "--chroot", "fedora-42-x86_64")
+    assert result.code == 1
+    assert "Something went wrong" in result.err
+
+
+def test_fork_and_regenerate(cli: Any, proj: str) -> None:
+    result = ok(cli("fork", "proj", "proj-fork"))
+    assert result.out.startswith("Forking project alice/proj for you into alice/proj-fork.")
+    result = ok(cli("fork", "proj", "proj-fork", "--confirm"))
+    assert result.out.startswith("Updating packages in alice/proj-fork from alice/proj.")
+    result = ok(cli("regenerate-repos", "proj"))
+    assert result.out == (
+        "Submitted action to regenerate repository metadata for the 'alice/proj' project.\n"
+    )
+
+
+def test_build_upload_status_list_cancel_delete(cli: Any, proj: str, srpm: Path) -> None:
+    result = ok(cli("build", "proj", str(srpm), "--nowait", "-r", "fedora-42-x86_64"))
+    assert result.out.startswith(f"Uploading package {srpm}\nBuild was added to proj:\n")
+    build_id = submitted_id(result)
+    assert ok(cli("status", str(build_id))).out in ("pending\n", "importing\n")
+    rows = ok(cli("list-builds", "proj")).out
+    # The package name is known once the SRPM is built; until then it is None.
+    assert rows == f"{build_id}\tNone\tpending\n"
+    data = json.loads(ok(cli("list-builds", "proj", "--output-format", "json")).out)
+    assert data[0]["id"] == build_id
+    assert ok(cli("cancel", str(build_id))).out == "canceled\n"
+    result = cli("watch-build", str(build_id))
+    assert result.code == 4
+    assert f"Build {build_id}: canceled" in result.out
+    assert f"Build(s) {build_id} canceled." in result.err
+    assert ok(cli("delete-build", str(build_id))).out == f"Build(s) {build_id} were deleted.\n"
+
+
+def test_build_of_a_missing_file(cli: Any, proj: str, tmp_path: Path) -> None:
+    result = cli("build", "proj", str(tmp_path / "no.src.rpm"), "--nowait")
+    assert result.code == 3
+    assert f"File {tmp_path / 'no.src.rpm'} not found" in result.err
+
+
+def test_build_from_every_source(cli: Any, proj: str, tmp_path: Path) -> None:
+    script = tmp_path / "script.sh"
+    script.write_text("#! /bin/sh\necho hello\n")
+    for args in (
+        ["build", "proj", "https://example.org/hello-1-1.src.rpm"],
+        ["buildscm", "proj", "--clone-url", "https://example.org/r.git", "--commit", "main"],
+        ["buildpypi", "proj", "--packagename", "requests", "--pythonversions", "3"],
+        ["buildgem", "proj", "--gem", "rake"],
+        ["buildcustom", "proj", "--script", str(script), "--script-chroot", "fedora-42-x86_64"],
+        ["build-distgit", "proj", "--name", "hello", "--commit", "main"],
+    ):
+        result = ok(cli(*args, "--nowait", "--background", "--timeout", "3600"))
+        assert result.out.splitlines()[0] == "Build was added to proj:"
+
+
+def test_uploadrpm(cli: Any, proj: str, srpm: Path) -> None:
+    # The frontend has no /build/create/rpm-upload route (yet): a clean request error.
+    result = cli("uploadrpm", "proj", str(srpm), "--nowait")
+    assert result.code == 1
+    assert result.out == f"Uploading package {srpm}\n"
+    assert "Something went wrong:\nError: Not found: /api_3/build/create/rpm-upload" in result.err
+
+
+def test_packages(cli: Any, proj: str, tmp_path: Path) -> None:
+    ok(cli("add-package-scm", "proj", "--name", "hello", "--clone-url",
+           "https://example.org/hello.git"))  # fmt: skip
+    ok(cli("edit-package-scm", "proj", "--name", "hello", "--clone-url",
+           "https://example.org/hello.git", "--commit", "main",
+           "--webhook-rebuild", "on"))  # fmt: skip
+    ok(cli("add-package-pypi", "proj", "--name", "python-requests", "--packagename", "requests"))
+    ok(cli("edit-package-pypi", "proj", "--name", "python-requests", "--packageversion", "2.0"))
+    ok(cli("add-package-rubygems", "proj", "--name", "rubygem-rake", "--gem", "rake"))
+    ok(cli("edit-package-rubygems", "proj", "--name", "rubygem-rake", "--gem", "rake"))
+    script = tmp_path / "s.sh"
+    script.write_text("#! /bin/sh\n")
+    ok(cli("add-package-custom", "proj", "--name", "custom", "--script", str(script)))
+    ok(cli("edit-package-custom", "proj", "--name", "custom", "--script", str(script)))
+    ok(cli("add-package-distgit", "proj", "--name", "dg"))
+    ok(cli("edit-package-distgit", "proj", "--name", "dg", "--commit", "f42"))
+    names = ok(cli("list-package-names", "proj")).out.split()
+    assert sorted(names) == ["custom", "dg", "hello", "python-requests", "rubygem-rake"]
+    packages = json.loads(ok(cli("list-packages", "proj", "--with-latest-build")).out)
+    assert {p["name"] for p in packages} == set(names)
+    package = json.loads(ok(cli("get-package", "proj", "--name", "hello")).out)
+    assert package["source_dict"]["committish"] == "main"
+    result = ok(cli("build-package", "proj", "--name", "hello", "--nowait"))
+    assert result.out.startswith("Build was added to proj:")
+    ok(cli("cancel", str(submitted_id(result))))
+    assert ok(cli("get-package", "proj", "--name", "hello", "--with-all-builds",
+                  "--output-format", "text")).out.startswith("auto_rebuild: ")  # fmt: skip
+    assert ok(cli("reset-package", "proj", "--name", "hello")).out == (
+        "Package's default source was successfully reseted.\n"
+    )
+    assert ok(cli("delete-package", "proj", "--name", "hello")).out == (
+        "Package hello was successfully deleted.\n"
+    )
+    rows = ok(cli("monitor", "proj", "--output-format", "text-row")).out
+    assert "hello" not in rows
+
+
+def test_chroots(cli: Any, proj: str, tmp_path: Path) -> None:
+    listed = ok(cli("list-chroots")).out.split()
+    assert set(CHROOTS) <= set(listed)
+    comps = tmp_path / "comps.xml"
+    comps.write_text("<comps/>\n")
+    result = ok(cli("edit-chroot", "proj/fedora-42-x86_64", "--packages", "gcc make",
+                    "--upload-comps", str(comps), "--rpmbuild-with", "tests"))  # fmt: skip
+    assert result.out == "Edit chroot operation was successful.\n"
+    data = json.loads(ok(cli("get-chroot", "alice/proj/fedora-42-x86_64")).out)
+    assert data["comps_name"] == "comps.xml"
+    profile = ok(cli("mock-config", "proj", "fedora-42-x86_64")).out
+    assert "include('/etc/mock/fedora-42-x86_64.cfg')" in profile
+    assert "config_opts['root'] = 'alice-proj_fedora-42-x86_64'" in profile
+
+
+def test_permissions(cli: Any, proj: str, factory: Any, make_config: Any, live_server: Any) -> None:
+    bob = factory.user("bob")
+    assert ok(cli("edit-permissions", "proj", "--builder", "bob")).out == "success\n"
+    assert (
+        ok(cli("list-permissions", "proj")).out == "bob:\n  admin: nothing\n  builder: approved\n"
+    )
+    login, token = factory.token(bob)
+    bob_config = make_config(live_server.url, name="bob", login=login, token=token,
+                             username="bob")  # fmt: skip
+    result = ok(cli("request-permissions", "alice/proj", "--admin", config=bob_config))
+    assert result.out == "success\n"
+    result = cli("request-permissions", "alice/proj", "--admin", "approved", config=bob_config)
+    assert result.code == 2
+
+
+def test_webhook_secret_and_api_token(
+    cli: Any, proj: str, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("maybe\ny\n"))
+    result = ok(cli("new-webhook-secret", "proj"))
+    assert "Generated new token: " in result.out
+    before = config_file.read_text()
+    result = ok(cli("new-api-token"))
+    assert result.out == f"New API token was updated in {config_file}.\n"
+    assert config_file.read_text() != before
+    assert ok(cli("whoami")).out == "alice\n"
