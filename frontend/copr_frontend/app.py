@@ -50,7 +50,12 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
         JSON_SORT_KEYS=False,
     )
     app.config[SETTINGS_KEY] = settings
-    db.init_app(app, db.Database(settings.database_url))
+    database = db.Database(settings.database_url)
+    db.init_app(app, database)
+    if settings.redis_url:
+        from copr_frontend import notify
+
+        notify.install(database.sessionmaker, settings.redis_url)
 
     from copr_frontend.api import api_v3, register_api
     from copr_frontend.backend_api import views as backend_views

@@ -36,6 +36,9 @@ class FrontendSettings(ServiceSettings):
     """Largest accepted upload in bytes (SRPMs and spec files)."""
     build_timeout_default: int = Field(default=5 * 3600, ge=60)
     build_timeout_max: int = Field(default=30 * 3600, ge=60)
+    redis_url: str | None = None
+    """Redis of the backend dispatchers: commits that queue work wake them up (push
+    dispatch, see ``notify.py``); without it they find new work at their next poll."""
     log_level: str = "INFO"
 
     @field_validator("public_url", "results_url", "dist_git_url")
