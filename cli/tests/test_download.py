@@ -63,3 +63,48 @@ def test_unreachable_server(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
     with pytest.raises(CoprRequestException, match="Download from"):
         download_tree(f"http://127.0.0.1:{port}/results/", tmp_path, [], progress=False)
+
+
+@pytest.fixture
+def settings(settings: Any, results_server: Any) -> Any:
+    """The frontend's settings with its results URL on the test's results server."""
+    return settings.model_copy(update={"results_url": results_server.url})
+
+
+def test_download_build_command(
+    cli: Any, factory: Any, user: Any, results_server: Any, tmp_path: Path
+) -> None:
+    from copr_common.enums import StatusEnum
+
+    project = factory.project(user, "proj", chroots=("fedora-42-x86_64", "epel-9-x86_64"))
+    package = factory.package(project, "hello")
+    build = factory.build(
+        project, package=package, source_status=StatusEnum.succeeded,
+        chroot_status=StatusEnum.succeeded,
+    )  # fmt: skip
+    for chroot in ("fedora-42-x86_64", "epel-9-x86_64"):
+        directory = results_server.root / "alice" / "proj" / chroot / f"{build.id:08d}-hello"
+        directory.mkdir(parents=True)
+        (directory / f"hello-1.0-1.{chroot}.rpm").write_bytes(b"rpm")
+        (directory / "hello.spec").write_text("Name: hello\n")
+        (directory / "builder-live.log.gz").write_bytes(b"\x1f\x8b")
+    dest = tmp_path / "out"
+    result = cli("download-build", str(build.id), "--rpms", "--spec", "-r", "epel-9-x86_64",
+                 "--dest", str(dest))  # fmt: skip
+    assert result.code == 0, result
+    assert result.out == f"epel-9-x86_64: 2 file(s) in {dest / 'epel-9-x86_64'}\n"
+    assert sorted(p.name for p in (dest / "epel-9-x86_64").iterdir()) == [
+        "hello-1.0-1.epel-9-x86_64.rpm", "hello.spec",
+    ]  # fmt: skip
+    assert not (dest / "fedora-42-x86_64").exists()
+    result = cli("download-build", str(build.id), "--logs", "-d", str(dest))
+    assert result.code == 0, result
+    assert (dest / "fedora-42-x86_64" / "builder-live.log.gz").exists()
+
+
+def test_download_build_without_results(cli: Any, factory: Any, user: Any, tmp_path: Path) -> None:
+    project = factory.project(user, "proj")
+    build = factory.build(project)
+    result = cli("download-build", str(build.id), "-d", str(tmp_path))
+    assert result.code == 0
+    assert result.err == f"No data for build id: {build.id} and chroot: fedora-42-x86_64.\n"
