@@ -140,6 +140,10 @@ def test_packages(cli: Any, proj: str, tmp_path: Path) -> None:
     result = ok(cli("build-package", "proj", "--name", "hello", "--nowait"))
     assert result.out.startswith("Build was added to proj:")
     ok(cli("cancel", str(submitted_id(result))))
+    rows = ok(cli("monitor", "proj", "--output-format", "text-row")).out.splitlines()
+    assert f"hello\tfedora-42-x86_64\t{submitted_id(result)}\tcanceled" in [
+        "\t".join(row.split("\t")[:4]) for row in rows
+    ]
     assert ok(cli("get-package", "proj", "--name", "hello", "--with-all-builds",
                   "--output-format", "text")).out.startswith("auto_rebuild: ")  # fmt: skip
     assert ok(cli("reset-package", "proj", "--name", "hello")).out == (
@@ -195,3 +199,11 @@ def test_webhook_secret_and_api_token(
     assert result.out == f"New API token was updated in {config_file}.\n"
     assert config_file.read_text() != before
     assert ok(cli("whoami")).out == "alice\n"
+
+
+def test_debug_output(run_script: Any, config_file: Path, proj: str) -> None:
+    ours = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "copr-cli"
+    result = run_script(ours, ["--debug", "--config", str(config_file), "get", "proj"])
+    assert result.code == 0
+    assert result.err.startswith("#  Debug log enabled  #\n")
+    assert "/api_3/project" in result.err
