@@ -94,3 +94,65 @@ def test_main_session(
     assert normalize(ours.out, names) == normalize(theirs.out, names)
     ours, theirs = both("get", "proj-ours")
     assert ours.code == theirs.code == 1
+
+
+READ_ONLY = [
+    ("whoami",),
+    ("list",),
+    ("list", "alice"),
+    ("list-chroots",),
+    ("get-chroot", "proj/fedora-42-x86_64"),
+    ("get-chroot", "alice/proj/fedora-42-x86_64", "--output-format", "text"),
+    ("get-chroot", "alice/proj/epel-9-x86_64", "--output-format", "text-row"),
+    ("mock-config", "proj", "fedora-42-x86_64"),
+    ("list-packages", "proj"),
+    ("list-packages", "proj", "--with-latest-build", "--output-format", "text"),
+    ("list-package-names", "proj"),
+    ("get-package", "proj", "--name", "hello"),
+    ("get-package", "proj", "--name", "hello", "--with-all-builds"),
+    ("monitor", "proj"),
+    ("monitor", "proj", "--output-format", "text", "--fields", "name,chroot,state,url_build"),
+    ("list-permissions", "proj"),
+    ("list-builds", "--output-format", "json", "proj"),
+]
+
+
+def test_read_only_commands_print_the_same(
+    run_script: Any, config_file: Path, factory: Any, user: Any
+) -> None:
+    bob = factory.user("bob")
+    project = factory.project(user, "proj", chroots=("fedora-42-x86_64", "epel-9-x86_64"),
+                              description="Read-only")  # fmt: skip
+    package = factory.package(project, "hello")
+    factory.build(project, package=package)
+    factory.grant(project, bob, builder=2)
+    for args in READ_ONLY:
+        ours = run_script(OURS, ["--config", str(config_file), *args])
+        theirs = run_script(UPSTREAM, ["--config", str(config_file), *args])
+        assert ours.code == 0, (args, ours)
+        assert ours.out.strip(), args
+        assert (ours.code, ours.out) == (theirs.code, theirs.out), args
+
+
+def test_error_exit_codes_match(
+    run_script: Any, config_file: Path, make_config: Any, live_server: Any, factory: Any,
+    user: Any, tmp_path: Path,
+) -> None:  # fmt: skip
+    factory.project(user, "proj")
+    anonymous = make_config(live_server.url, name="anonymous", gssapi="false")
+    cases: list[list[str]] = [
+        ["--config", str(config_file), "get", "alice/none"],
+        ["--config", str(config_file), "status", "424242"],
+        ["--config", str(config_file), "build", "proj", str(tmp_path / "none.src.rpm")],
+        ["--config", str(config_file), "build-package", "proj", "--name", "none", "--nowait"],
+        ["--config", str(config_file), "get-chroot", "proj/none-1-x86_64"],
+        ["--config", str(config_file), "edit-permissions", "proj"],
+        ["--config", str(config_file), "status", "x"],
+        ["--config", str(tmp_path / "missing"), "list", "alice"],
+        ["--config", str(anonymous), "create", "proj2", "--chroot", "fedora-42-x86_64"],
+    ]
+    for args in cases:
+        ours = run_script(OURS, args)
+        theirs = run_script(UPSTREAM, args)
+        assert ours.code == theirs.code, (args, ours, theirs)
+        assert "Traceback" not in ours.err
