@@ -1,0 +1,1 @@
+"""copr-local: the whole Copr stack on one machine."""

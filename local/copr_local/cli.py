@@ -1,0 +1,195 @@
+"""``copr-local``: the whole Copr stack on this machine (``up``, ``status``, ``down``)."""
+
+from __future__ import annotations
+
+import fcntl
+import shlex
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from copr_local import supervisor
+from copr_local.bootstrap import prepare_database
+from copr_local.services import programs, supervisord_config, write_settings
+from copr_local.state import StackError, StackLayout, StackState, assign_ports
+
+
+def default_state_dir() -> Path:
+    """``.copr-local/`` in the checkout this package runs from, else in the current dir."""
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "Makefile").exists() and (checkout / "local").is_dir():
+        return checkout / ".copr-local"
+    return Path.cwd() / ".copr-local"
+
+
+state_dir_option = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the stack keeps everything (default: .copr-local/ in the checkout).",
+)
+
+
+def _layout(state_dir: Path | None) -> StackLayout:
+    return StackLayout((state_dir or default_state_dir()).absolute())
+
+
+@contextmanager
+def _locked(layout: StackLayout) -> Iterator[None]:
+    """One ``up`` or ``down`` at a time per state dir."""
+    with layout.lock_file.open("a") as stream:
+        fcntl.flock(stream, fcntl.LOCK_EX)
+        yield
+
+
+def stack_env(layout: StackLayout, state: StackState) -> str:
+    values = {
+        "COPR_URL": state.url("frontend"),
+        "COPR_RESULTS_URL": state.url("results") + "/results",
+        "COPR_CLI_CONFIG": str(layout.copr_cli_config),
+    }
+    return "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items())
+
+
+def _fail(error: StackError) -> None:
+    click.echo(f"copr-local: {error}", err=True)
+    raise SystemExit(1)
+
+
+@click.group()
+def main() -> None:
+    """Run the whole Copr stack on this machine under supervisord."""
+
+
+@main.command()
+@state_dir_option
+@click.option("--detach", is_flag=True, help="Start in the background and return.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), help="Port of the frontend (default: a free one)."
+)
+@click.option(
+    "--database-url",
+    help="The frontend's database, e.g. postgresql://user@host/db "
+    "(default: the last one given, else SQLite in the state dir).",
+)
+def up(state_dir: Path | None, detach: bool, port: int | None, database_url: str | None) -> None:
+    """Start the stack; on the first start also set up the database and an admin."""
+    layout = _layout(state_dir)
+    try:
+        layout.make_dirs()
+        with _locked(layout):
+            state = StackState.load(layout)
+            if supervisor.running_pid(layout) is not None:
+                click.echo(f"The stack in {layout.root} already runs:")
+                click.echo(stack_env(layout, state), nl=False)
+                return
+            # A stack whose supervisord was killed may have left workers behind.
+            supervisor.stop(layout)
+            if database_url is not None:
+                state.database_url = database_url
+            assign_ports(state, port)
+            state.save(layout)
+            write_settings(layout, state)
+            layout.supervisord_conf.write_text(supervisord_config(layout, state, _base_env(layout)))
+            for line in prepare_database(layout, state):
+                click.echo(line)
+            process = _start(layout, state, detach)
+            layout.stack_env.write_text(stack_env(layout, state))
+    except StackError as error:
+        _fail(error)
+    click.echo(stack_env(layout, state), nl=False)
+    if process is None:
+        click.echo(f"The stack runs in the background; stop it with: copr-local down"
+                   f" --state-dir {shlex.quote(str(layout.root))}")  # fmt: skip
+        return
+    click.echo("The stack runs; press Ctrl-C to stop it.")
+    _wait_foreground(layout, process)
+
+
+def _base_env(layout: StackLayout) -> dict[str, str]:
+    import os
+
+    venv_bin = str(Path(sys.executable).parent)
+    return {
+        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
+        # Tools that keep files in $HOME (gunicorn's control socket, git, rpm) keep them
+        # inside the state dir.
+        "HOME": str(layout.home),
+    }
+
+
+def _start(
+    layout: StackLayout, state: StackState, detach: bool
+) -> subprocess.Popen[bytes] | None:
+    process = None
+    try:
+        if detach:
+            supervisor.start_detached(layout)
+        else:
+            process = supervisor.start_foreground(layout)
+        supervisor.wait_ready(layout, programs(layout, state), alive=process)
+    except BaseException:
+        supervisor.stop(layout)
+        if process is not None:
+            process.wait()
+        raise
+    return process
+
+
+def _wait_foreground(layout: StackLayout, process: subprocess.Popen[bytes]) -> None:
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        click.echo("Stopping the stack...")
+        # Ctrl-C reached supervisord too; a TERM sent to us alone did not.
+        with _locked(layout):
+            supervisor.stop(layout)
+        process.wait()
+        click.echo("Stopped.")
+        return
+    with _locked(layout):
+        supervisor.stop(layout)
+    if code != 0:
+        click.echo(f"copr-local: supervisord exited with {code}", err=True)
+        raise SystemExit(1)
+
+
+@main.command()
+@state_dir_option
+def down(state_dir: Path | None) -> None:
+    """Stop the stack and everything it started."""
+    layout = _layout(state_dir)
+    if not layout.root.is_dir():
+        click.echo(f"No stack runs in {layout.root}.")
+        return
+    with _locked(layout):
+        was_running = supervisor.stop(layout)
+    click.echo(f"Stopped the stack in {layout.root}." if was_running
+               else f"No stack runs in {layout.root}.")  # fmt: skip
+
+
+@main.command()
+@state_dir_option
+def status(state_dir: Path | None) -> None:
+    """Show what runs (exit 0 when everything runs, 3 when the stack is down)."""
+    layout = _layout(state_dir)
+    if supervisor.running_pid(layout) is None:
+        click.echo(f"No stack runs in {layout.root}.")
+        raise SystemExit(3)
+    result = supervisor.supervisorctl(layout, "status")
+    click.echo(result.stdout, nl=False)
+    try:
+        click.echo(stack_env(layout, StackState.load(layout)), nl=False)
+    except StackError as error:
+        _fail(error)
+    raise SystemExit(0 if result.returncode == 0 else 1)

@@ -1,0 +1,295 @@
+"""The services of a local stack: their settings files and the supervisord configuration.
+
+Each service reads its own TOML settings file under ``<state dir>/etc/``; supervisord
+runs one program per service with its output in ``<state dir>/logs/<program>.log``.
+Every program inherits ``COPR_LOCAL_STATE_DIR`` so that ``copr-local down`` can find
+processes that left supervisord's process groups (detached workers and builds).
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from copr_local.state import HOST, StackError, StackLayout, StackState
+
+MARKER_ENV = "COPR_LOCAL_STATE_DIR"
+ADMIN_NAME = "admin"
+# How often the dispatchers ask the frontend for work: short, so that a local build
+# moves on quickly (the frontend is on the same machine).
+POLL_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Program:
+    """One supervisord program."""
+
+    name: str
+    command: list[str]
+    environment: dict[str, str] = field(default_factory=dict)
+    # An HTTP URL that answers 200 once the program serves (None: running is enough).
+    ready_url: str | None = None
+
+
+def venv_command(name: str) -> str:
+    """The path of a command installed next to this Python (the project's venv)."""
+    path = Path(sys.executable).parent / name
+    if path.exists():
+        return str(path)
+    found = shutil.which(name)
+    if found is None:
+        raise StackError(f"command {name!r} not found: run `make setup` first")
+    return found
+
+
+def backend_installed() -> bool:
+    """Whether the backend's dispatchers exist in this environment."""
+    try:
+        import copr_backend.cli  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def redis_url(state: StackState, db: int) -> str:
+    return f"redis://{HOST}:{state.ports['redis']}/{db}"
+
+
+def database_url(layout: StackLayout, state: StackState) -> str:
+    return state.database_url or f"sqlite:///{layout.frontend_dir / 'copr.sqlite'}"
+
+
+def frontend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
+    return {
+        "database_url": database_url(layout, state),
+        "secret_key": state.secret_key,
+        "backend_password": state.backend_password,
+        "public_url": state.url("frontend"),
+        "results_url": state.url("results") + "/results",
+        "dist_git_url": state.url("dist_git") + "/git",
+        "upload_dir": str(layout.frontend_dir / "uploads"),
+    }
+
+
+def keygen_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
+    return {
+        "state_dir": str(layout.keygen_dir),
+        "secret": state.keygen_secret,
+        "allowed_networks": ["127.0.0.0/8"],
+        # 2048-bit keys: a new project's key is made in about a second (local use only).
+        "default_key_length": 2048,
+        "bind": f"{HOST}:{state.ports['keygen']}",
+        "workers": 1,
+        "threads": 4,
+    }
+
+
+def dist_git_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
+    return {
+        "frontend_url": state.url("frontend"),
+        "frontend_auth": state.backend_password,
+        "redis_url": redis_url(state, 0),
+        "state_dir": str(layout.dist_git_dir),
+        "max_workers": 2,
+        "sleep_time": POLL_SECONDS,
+        "http_bind": f"{HOST}:{state.ports['dist_git']}",
+        "http_workers": 1,
+        "http_threads": 8,
+    }
+
+
+def backend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
+    dist_git = state.url("dist_git")
+    return {
+        "frontend_url": state.url("frontend"),
+        "frontend_auth": state.backend_password,
+        "redis_url": redis_url(state, 1),
+        "results_dir": str(layout.results_dir),
+        "results_url": state.url("results") + "/results",
+        "sleep_time": POLL_SECONDS,
+        "local_slots": 2,
+        "local_pool_dir": str(layout.backend_dir / "local-pool"),
+        "worker_log_dir": str(layout.logs / "backend-workers"),
+        "keygen_url": state.url("keygen"),
+        "keygen_secret": state.keygen_secret,
+        "rpmbuild_settings": {
+            "frontend_url": state.url("frontend"),
+            "distgit_clone_url": dist_git + "/git",
+            "distgit_lookaside_url": dist_git + "/repo/pkgs",
+        },
+    }
+
+
+SETTINGS: dict[str, Callable[[StackLayout, StackState], dict[str, Any]]] = {
+    "frontend": frontend_settings,
+    "keygen": keygen_settings,
+    "dist-git": dist_git_settings,
+    "backend": backend_settings,
+}
+
+
+def validate_settings(layout: StackLayout) -> None:
+    """Load every written settings file with its service's own loader: a bad value stops
+    ``up`` here, with the service's message, rather than in a program's log."""
+    from copr_common.settings import SettingsError, load_settings
+    from copr_distgit.settings import ENV_PREFIX as DIST_GIT_PREFIX
+    from copr_distgit.settings import DistGitSettings
+    from copr_frontend.settings import ENV_PREFIX as FRONTEND_PREFIX
+    from copr_frontend.settings import FrontendSettings
+    from copr_keygen.settings import ENV_PREFIX as KEYGEN_PREFIX
+    from copr_keygen.settings import KeygenSettings
+
+    models: list[tuple[str, type[Any], str]] = [
+        ("frontend", FrontendSettings, FRONTEND_PREFIX),
+        ("keygen", KeygenSettings, KEYGEN_PREFIX),
+        ("dist-git", DistGitSettings, DIST_GIT_PREFIX),
+    ]
+    if backend_installed():
+        from copr_backend.settings import ENV_PREFIX as BACKEND_PREFIX
+        from copr_backend.settings import BackendSettings
+
+        models.append(("backend", BackendSettings, BACKEND_PREFIX))
+    for service, model, prefix in models:
+        try:
+            load_settings(model, prefix, file=layout.config_file(service), environ={})
+        except SettingsError as error:
+            raise StackError(f"{service}: {error}") from None
+
+
+def write_settings(layout: StackLayout, state: StackState) -> None:
+    for service, make in SETTINGS.items():
+        path = layout.config_file(service)
+        tmp = path.with_suffix(".tmp")
+        tmp.touch(mode=0o600)
+        tmp.write_text(tomli_w.dumps(make(layout, state)))
+        tmp.replace(path)
+    validate_settings(layout)
+
+
+def programs(layout: StackLayout, state: StackState) -> list[Program]:
+    """Every program of the stack, in start order."""
+    config = layout.config_file
+    frontend = state.url("frontend")
+    result = [
+        Program(
+            "redis",
+            [shutil.which("redis-server") or "redis-server", "--bind", HOST,
+             "--port", str(state.ports["redis"]), "--dir", str(layout.redis_dir),
+             "--save", "", "--appendonly", "no", "--daemonize", "no"],
+        ),  # fmt: skip
+        Program(
+            "frontend",
+            [venv_command("gunicorn"), "--bind", f"{HOST}:{state.ports['frontend']}",
+             "--workers", "2", "--worker-class", "gthread", "--threads", "4",
+             "--timeout", "600", "--access-logfile", "-", "copr_frontend.app:create_app()"],
+            {"COPR_FRONTEND_CONFIG": str(config("frontend"))},
+            ready_url=frontend + "/api_3/mock-chroots/list",
+        ),  # fmt: skip
+        Program(
+            "keygen",
+            [venv_command("copr-keygen"), "--config", str(config("keygen")), "serve"],
+            ready_url=state.url("keygen") + "/ping",
+        ),
+        Program(
+            "dist-git-http",
+            [venv_command("copr-distgit-http"), "--config", str(config("dist-git"))],
+            ready_url=state.url("dist_git") + "/per-task-logs/",
+        ),
+        Program(
+            "dist-git-dispatcher",
+            [venv_command("copr-distgit-dispatcher"), "--config", str(config("dist-git"))],
+        ),
+        Program(
+            "results",
+            [sys.executable, "-m", "http.server", str(state.ports["results"]),
+             "--bind", HOST, "--directory", str(layout.public_html)],
+            ready_url=state.url("results") + "/results/",
+        ),  # fmt: skip
+    ]
+    if backend_installed():
+        backend_env = {"COPR_BACKEND_CONFIG": str(config("backend"))}
+        result += [
+            Program(
+                "backend-build-dispatcher",
+                [venv_command("copr-backend-build-dispatcher")],
+                backend_env,
+            ),
+            Program(
+                "backend-action-dispatcher",
+                [venv_command("copr-backend-action-dispatcher")],
+                backend_env,
+            ),
+        ]
+    return result
+
+
+def _ini_value(value: str) -> str:
+    # supervisord expands %(name)s in values: a literal % must be doubled.
+    return value.replace("%", "%%")
+
+
+def supervisord_config(layout: StackLayout, state: StackState, base_env: dict[str, str]) -> str:
+    """The supervisord.conf of the stack."""
+    socket = layout.supervisor_socket
+    env = {**base_env, MARKER_ENV: str(layout.root)}
+    lines = [
+        "; Written by copr-local on every `up`; edits are lost.",
+        "[unix_http_server]",
+        f"file = {_ini_value(str(socket))}",
+        "chmod = 0700",
+        "",
+        "[rpcinterface:supervisor]",
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+        "",
+        "[supervisorctl]",
+        f"serverurl = unix://{_ini_value(str(socket))}",
+        "",
+        "[supervisord]",
+        f"logfile = {_ini_value(str(layout.logs / 'supervisord.log'))}",
+        f"pidfile = {_ini_value(str(layout.supervisord_pid))}",
+        f"directory = {_ini_value(str(layout.root))}",
+        f"childlogdir = {_ini_value(str(layout.logs))}",
+        "logfile_maxbytes = 10MB",
+        "logfile_backups = 2",
+        f"environment = {_environment(env)}",
+        "",
+    ]
+    for priority, program in enumerate(programs(layout, state), start=1):
+        log = layout.logs / f"{program.name}.log"
+        lines += [
+            f"[program:{program.name}]",
+            f"command = {_ini_value(shlex.join(program.command))}",
+            f"priority = {priority * 10}",
+            f"directory = {_ini_value(str(layout.root))}",
+            "autostart = true",
+            "autorestart = unexpected",
+            "startsecs = 1",
+            "startretries = 2",
+            "stopsignal = TERM",
+            "stopwaitsecs = 20",
+            "stopasgroup = true",
+            "killasgroup = true",
+            "redirect_stderr = true",
+            f"stdout_logfile = {_ini_value(str(log))}",
+            "stdout_logfile_maxbytes = 10MB",
+            "stdout_logfile_backups = 2",
+        ]
+        if program.environment:
+            lines.append(f"environment = {_environment(program.environment)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _environment(env: dict[str, str]) -> str:
+    parts = []
+    for key, value in env.items():
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        parts.append(f'{key}="{_ini_value(escaped)}"')
+    return ",".join(parts)

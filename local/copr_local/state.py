@@ -1,0 +1,193 @@
+"""The state dir of a local stack: where everything lives, and what persists between runs.
+
+Everything a stack creates lives under one directory (default ``.copr-local/`` in the
+checkout).  ``state.json`` keeps what must not change between runs: the secrets the
+services share and the ports (so that copr-cli configs and enabled ``.repo`` files keep
+working after a restart).  A port that was taken meanwhile is replaced by a free one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+SERVICES_WITH_PORTS = ("frontend", "dist_git", "keygen", "results", "redis")
+HOST = "127.0.0.1"
+
+
+class StackError(Exception):
+    """Something the user has to fix; the message says what."""
+
+
+@dataclass(frozen=True)
+class StackLayout:
+    """Paths inside a state dir."""
+
+    root: Path
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "state.json"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / ".lock"
+
+    @property
+    def etc(self) -> Path:
+        return self.root / "etc"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def supervisord_conf(self) -> Path:
+        return self.etc / "supervisord.conf"
+
+    @property
+    def supervisord_pid(self) -> Path:
+        return self.root / "supervisord.pid"
+
+    @property
+    def supervisor_socket(self) -> Path:
+        return self.root / "supervisor.sock"
+
+    @property
+    def stack_env(self) -> Path:
+        return self.root / "stack.env"
+
+    @property
+    def copr_cli_config(self) -> Path:
+        return self.root / "copr-cli.conf"
+
+    @property
+    def frontend_dir(self) -> Path:
+        return self.root / "frontend"
+
+    @property
+    def keygen_dir(self) -> Path:
+        return self.root / "keygen"
+
+    @property
+    def dist_git_dir(self) -> Path:
+        return self.root / "dist-git"
+
+    @property
+    def backend_dir(self) -> Path:
+        return self.root / "backend"
+
+    @property
+    def public_html(self) -> Path:
+        return self.root / "public_html"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.public_html / "results"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.root / "redis"
+
+    def config_file(self, service: str) -> Path:
+        return self.etc / f"{service}.toml"
+
+    def make_dirs(self) -> None:
+        # Builds run sandboxed as an unprivileged user that must reach the builder slots.
+        for path in (self.root, self.backend_dir):
+            path.mkdir(parents=True, exist_ok=True)
+            path.chmod(0o755)
+        for path in (self.etc, self.logs, self.frontend_dir, self.dist_git_dir,
+                     self.results_dir, self.redis_dir, self.home):  # fmt: skip
+            path.mkdir(parents=True, exist_ok=True)
+        self.keygen_dir.mkdir(mode=0o700, exist_ok=True)
+
+
+@dataclass
+class StackState:
+    """What ``state.json`` holds."""
+
+    ports: dict[str, int] = field(default_factory=dict)
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    backend_password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    keygen_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    database_url: str | None = None
+    # The database the admin account and chroots were made in (None: not yet).
+    bootstrapped_database: str | None = None
+    admin: str = "admin"
+
+    @classmethod
+    def load(cls, layout: StackLayout) -> StackState:
+        try:
+            data = json.loads(layout.state_file.read_text())
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as error:
+            raise StackError(f"{layout.state_file} cannot be read: {error}") from None
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown or not isinstance(data.get("ports", {}), dict):
+            raise StackError(
+                f"{layout.state_file} is not a copr-local state file "
+                f"(unexpected keys: {', '.join(unknown) or 'ports'})"
+            )
+        return cls(**data)
+
+    def save(self, layout: StackLayout) -> None:
+        tmp = layout.state_file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as stream:
+            json.dump(asdict(self), stream, indent=2, sort_keys=True)
+            stream.write("\n")
+        tmp.replace(layout.state_file)
+
+    def url(self, service: str) -> str:
+        return f"http://{HOST}:{self.ports[service]}"
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def assign_ports(state: StackState, frontend_port: int | None) -> None:
+    """Keep the saved ports that are still free, pick free ones for the rest.
+
+    ``frontend_port`` (from ``--port``) must be free: the user asked for that one.
+    """
+    if frontend_port is not None:
+        if not port_is_free(frontend_port):
+            raise StackError(f"port {frontend_port} (--port) is in use on {HOST}")
+        state.ports["frontend"] = frontend_port
+    wanted = []
+    for name in SERVICES_WITH_PORTS:
+        if name == "frontend" and frontend_port is not None:
+            continue
+        if name not in state.ports or not port_is_free(state.ports[name]):
+            wanted.append(name)
+    taken = {port for name, port in state.ports.items() if name not in wanted}
+    # Hold every socket until all ports are picked, so no two services get the same one.
+    with ExitStack() as stack:
+        for name in wanted:
+            while True:
+                sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                sock.bind((HOST, 0))
+                port = sock.getsockname()[1]
+                if port not in taken:
+                    break
+            taken.add(port)
+            state.ports[name] = port
