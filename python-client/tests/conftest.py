@@ -6,6 +6,7 @@ The frontend's ``tests/conftest.py`` is loaded by path: test folders are not pac
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -55,3 +56,32 @@ def config(live_server: Any, factory: Any, user: Any) -> dict[str, Any]:
         "encrypted": False,
         "gssapi": None,
     }
+
+
+SPEC = """\
+Name:    hello
+Version: 1.0
+Release: 1
+Summary: A package for client tests
+License: MIT
+BuildArch: noarch
+
+%description
+Test.
+
+%files
+"""
+
+
+@pytest.fixture(scope="session")
+def srpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    top = tmp_path_factory.mktemp("rpmbuild")
+    spec = top / "hello.spec"
+    spec.write_text(SPEC)
+    subprocess.run(
+        ["rpmbuild", "-bs", "--nodeps", "--define", f"_topdir {top}", str(spec)],
+        check=True,
+        capture_output=True,
+    )
+    (found,) = (top / "SRPMS").glob("*.src.rpm")
+    return found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +24,6 @@ from copr.v3 import (
 
 CHROOTS = ["fedora-42-x86_64", "epel-9-x86_64"]
 
-SPEC = """\
-Name:    hello
-Version: 1.0
-Release: 1
-Summary: A package for client tests
-License: MIT
-BuildArch: noarch
-
-%description
-Test.
-
-%files
-"""
-
 
 @pytest.fixture
 def client(config: dict[str, Any], factory: Any) -> Client:
@@ -50,20 +35,6 @@ def client(config: dict[str, Any], factory: Any) -> Client:
 @pytest.fixture
 def project(client: Client) -> Any:
     return client.project_proxy.add("alice", "proj", CHROOTS, description="A project")
-
-
-@pytest.fixture(scope="session")
-def srpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    top = tmp_path_factory.mktemp("rpmbuild")
-    spec = top / "hello.spec"
-    spec.write_text(SPEC)
-    subprocess.run(
-        ["rpmbuild", "-bs", "--nodeps", "--define", f"_topdir {top}", str(spec)],
-        check=True,
-        capture_output=True,
-    )
-    (found,) = (top / "SRPMS").glob("*.src.rpm")
-    return found
 
 
 def test_project_add_get_edit(client: Client, project: Any) -> None:
