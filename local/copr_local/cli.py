@@ -17,7 +17,7 @@ import click
 from copr_local import supervisor
 from copr_local.bootstrap import prepare_database
 from copr_local.services import programs, supervisord_config, write_settings
-from copr_local.state import StackError, StackLayout, StackState, assign_ports
+from copr_local.state import StackError, StackLayout, StackState, assign_ports, port_is_free
 
 
 def default_state_dir() -> Path:
@@ -82,6 +82,8 @@ def up(state_dir: Path | None, detach: bool, port: int | None, database_url: str
     """Start the stack; on the first start also set up the database and an admin."""
     layout = _layout(state_dir)
     try:
+        if supervisor.running_pid(layout) is None and port is not None and not port_is_free(port):
+            raise StackError(f"port {port} (--port) is in use")
         layout.make_dirs()
         with _locked(layout):
             state = StackState.load(layout)
@@ -94,15 +96,19 @@ def up(state_dir: Path | None, detach: bool, port: int | None, database_url: str
             if database_url is not None:
                 state.database_url = database_url
             assign_ports(state, port)
-            state.save(layout)
             write_settings(layout, state)
             layout.supervisord_conf.write_text(supervisord_config(layout, state, _base_env(layout)))
+            # The state is saved once the database works: a bad --database-url is not kept.
             for line in prepare_database(layout, state):
                 click.echo(line)
+            state.save(layout)
             process = _start(layout, state, detach)
             layout.stack_env.write_text(stack_env(layout, state))
     except StackError as error:
         _fail(error)
+    except KeyboardInterrupt:
+        click.echo("Interrupted; the stack is stopped.", err=True)
+        raise SystemExit(130) from None
     click.echo(stack_env(layout, state), nl=False)
     if process is None:
         click.echo(f"The stack runs in the background; stop it with: copr-local down"
@@ -124,9 +130,7 @@ def _base_env(layout: StackLayout) -> dict[str, str]:
     }
 
 
-def _start(
-    layout: StackLayout, state: StackState, detach: bool
-) -> subprocess.Popen[bytes] | None:
+def _start(layout: StackLayout, state: StackState, detach: bool) -> subprocess.Popen[bytes] | None:
     process = None
     try:
         if detach:

@@ -177,21 +177,24 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
     """Every program of the stack, in start order."""
     config = layout.config_file
     frontend = state.url("frontend")
+    redis_options = f"--bind {HOST} --port {state.ports['redis']} --appendonly no --daemonize no"
+    redis = shutil.which("redis-server") or "redis-server"
+    results_options = f"{state.ports['results']} --bind {HOST}"
+    gunicorn_options = (
+        f"--bind {HOST}:{state.ports['frontend']} --workers 2 --worker-class gthread"
+        " --threads 4 --timeout 600 --access-logfile -"
+    )
     result = [
         Program(
             "redis",
-            [shutil.which("redis-server") or "redis-server", "--bind", HOST,
-             "--port", str(state.ports["redis"]), "--dir", str(layout.redis_dir),
-             "--save", "", "--appendonly", "no", "--daemonize", "no"],
-        ),  # fmt: skip
+            [redis, *redis_options.split(), "--save", "", "--dir", str(layout.redis_dir)],
+        ),
         Program(
             "frontend",
-            [venv_command("gunicorn"), "--bind", f"{HOST}:{state.ports['frontend']}",
-             "--workers", "2", "--worker-class", "gthread", "--threads", "4",
-             "--timeout", "600", "--access-logfile", "-", "copr_frontend.app:create_app()"],
+            [venv_command("gunicorn"), *gunicorn_options.split(), "copr_frontend.app:create_app()"],
             {"COPR_FRONTEND_CONFIG": str(config("frontend"))},
             ready_url=frontend + "/api_3/mock-chroots/list",
-        ),  # fmt: skip
+        ),
         Program(
             "keygen",
             [venv_command("copr-keygen"), "--config", str(config("keygen")), "serve"],
@@ -208,10 +211,16 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
         ),
         Program(
             "results",
-            [sys.executable, "-m", "http.server", str(state.ports["results"]),
-             "--bind", HOST, "--directory", str(layout.public_html)],
+            [
+                sys.executable,
+                "-m",
+                "http.server",
+                *results_options.split(),
+                "--directory",
+                str(layout.public_html),
+            ],
             ready_url=state.url("results") + "/results/",
-        ),  # fmt: skip
+        ),
     ]
     if backend_installed():
         backend_env = {"COPR_BACKEND_CONFIG": str(config("backend"))}

@@ -7,6 +7,7 @@ started is left (detached build workers leave supervisord's process groups).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -87,7 +88,7 @@ def log_tail(layout: StackLayout, program: str, lines: int = 20) -> str:
 def wait_ready(
     layout: StackLayout,
     programs: Iterable[Program],
-    alive: "subprocess.Popen[bytes] | None" = None,
+    alive: subprocess.Popen[bytes] | None = None,
     timeout: float = START_TIMEOUT,
 ) -> None:
     """Wait until every program runs and every server answers HTTP.
@@ -128,7 +129,7 @@ def start_detached(layout: StackLayout) -> None:
         raise StackError(f"supervisord did not start: {(result.stderr or result.stdout).strip()}")
 
 
-def start_foreground(layout: StackLayout) -> "subprocess.Popen[bytes]":
+def start_foreground(layout: StackLayout) -> subprocess.Popen[bytes]:
     return subprocess.Popen(supervisord_command(layout, foreground=True), env=clean_environment())
 
 
@@ -150,10 +151,8 @@ def stack_processes(layout: StackLayout) -> list[int]:
 
 def _signal_all(pids: Iterable[int], signum: int) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
 
 
 def _wait_gone(check: Callable[[], bool], timeout: float) -> bool:
