@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-
 from copr_local.cli import main
 from copr_local.services import MARKER_ENV
 from copr_local.state import HOST, StackLayout

@@ -6,10 +6,6 @@ import configparser
 from pathlib import Path
 
 import pytest
-
-from copr_distgit.settings import load as load_dist_git
-from copr_frontend.settings import load_frontend_settings
-from copr_keygen.settings import load_keygen_settings
 from copr_local.services import (
     MARKER_ENV,
     backend_installed,
@@ -18,6 +14,10 @@ from copr_local.services import (
     write_settings,
 )
 from copr_local.state import StackError, StackLayout, StackState, assign_ports
+
+from copr_distgit.settings import load as load_dist_git
+from copr_frontend.settings import load_frontend_settings
+from copr_keygen.settings import load_keygen_settings
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from copr_local.state import (
     HOST,
     SERVICES_WITH_PORTS,
@@ -32,7 +31,8 @@ def test_fresh_state_gets_distinct_free_ports_and_secrets() -> None:
     assert len(set(ports)) == len(ports)
     assert all(port_is_free(port) for port in ports)
     assert len({state.secret_key, state.backend_password, state.keygen_secret}) == 3
-    assert len(state.backend_password) >= 8 and len(state.secret_key) >= 16
+    assert len(state.backend_password) >= 8
+    assert len(state.secret_key) >= 16
 
 
 def test_saved_ports_are_kept_and_a_taken_one_is_replaced(tmp_path: Path) -> None:
