@@ -3,9 +3,10 @@
 Starts private PostgreSQL and Redis servers, the frontend (threaded WSGI server), a loopback
 HTTP server with a tiny SRPM and the real ``copr-backend-build-dispatcher``; then submits
 builds one at a time through API v3 (``build/create/url``) and measures the time until
-the frontend records the build's source task as started (``starting_build`` came from a
-worker).  Each build is left to finish before the next is submitted, so the system is
-idle at every submission.
+the dispatcher has claimed the task for a worker (its record in Redis) and until the
+frontend records the task as started (``starting_build`` came from the worker process).
+Each build is left to finish before the next is submitted, so the system is idle at every
+submission.
 
 Two runs: with push dispatch (the frontend publishes a wakeup in Redis) and with polling
 only (no wakeup; the dispatcher polls every ``--poll`` seconds).  Prints the medians and
@@ -141,6 +142,7 @@ def measure(args: argparse.Namespace, push: bool) -> list[float]:
         time.sleep(1.0)
 
         latencies = []
+        spawned = []
         for _ in range(args.builds):
             submitted = time.monotonic()
             response = requests.post(
@@ -151,11 +153,17 @@ def measure(args: argparse.Namespace, push: bool) -> list[float]:
             )
             response.raise_for_status()
             build_id = response.json()["items"][0]["id"]
+            seen_worker = False
             while True:
+                if not seen_worker and redis.exists(f"copr:backend-build:worker:{build_id}"):
+                    spawned.append(time.monotonic() - submitted)
+                    seen_worker = True
                 session.expire_all()
                 build = session.get(Build, build_id)
                 if build is not None and build.source_status != StatusEnum.pending:
                     latencies.append(time.monotonic() - submitted)
+                    if not seen_worker:
+                        spawned.append(latencies[-1])
                     break
                 if time.monotonic() - submitted > args.poll * 3 + 30:
                     raise SystemExit(f"build {build_id} did not start")
@@ -168,6 +176,11 @@ def measure(args: argparse.Namespace, push: bool) -> list[float]:
         database.dispose()
         server.shutdown()
         shutil.rmtree(pool, ignore_errors=True)
+        print(
+            f"{'push' if push else 'poll'}: dispatched (worker record in Redis) after "
+            f"median {statistics.median(spawned):.3f} s; started (frontend) after median "
+            f"{statistics.median(latencies):.3f} s"
+        )
         return latencies
 
 
