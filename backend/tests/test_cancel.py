@@ -73,3 +73,47 @@ def test_running_build_is_canceled_within_seconds(factory, db_session, make_back
     from copr_frontend.builds.models import CancelRequest
 
     assert db_session.query(CancelRequest).count() == 0
+
+
+def test_build_past_its_timeout_fails_with_the_reason(factory, db_session, make_backend):
+    backend = make_backend()
+    project = factory.project(name="late")
+    build = factory.build(
+        project,
+        source_type=BuildSourceEnum.custom,
+        source_json={"script": SLOW_SCRIPT, "chroot": "fedora-42-x86_64"},
+        timeout=3,
+    )
+
+    def ended():
+        db_session.expire_all()
+        return build.source_status == StatusEnum.failed and not backend.redis.smembers(
+            "copr:backend-build:workers"
+        )
+
+    with running_build_dispatcher(backend):
+        wait_for(ended, 60, "the build to time out")
+    log = (
+        backend.settings.worker_log_dir / f"backend-build-worker-{build.task_id}.log"
+    ).read_text()
+    assert "ran longer than its timeout of 3 s" in log
+
+
+def test_cancel_request_nobody_runs_is_answered(factory, db_session, make_backend):
+    backend = make_backend()
+    project = factory.project(name="orphan")
+    build = factory.build(project, source_status=StatusEnum.running)
+    assert cancel_build(db_session, build)
+    db_session.commit()
+    from copr_frontend.builds.models import CancelRequest
+
+    assert db_session.query(CancelRequest).count() == 1
+    with running_build_dispatcher(backend):
+
+        def answered():
+            db_session.expire_all()
+            return db_session.query(CancelRequest).count() == 0
+
+        wait_for(answered, 10, "the dispatcher to answer the cancel request")
+    assert build.state == StatusEnum.canceled
+    assert not (backend.settings.results_dir / project.ownername).exists()
