@@ -124,7 +124,7 @@ class LocalBuilder(Builder):
 
     def fetch_results(self, destination: Path) -> list[Path]:
         destination.mkdir(parents=True, exist_ok=True)
-        copied = []
+        copied: list[Path] = []
         if not self.resultdir.is_dir():
             return copied
         for path in sorted(self.resultdir.iterdir()):
