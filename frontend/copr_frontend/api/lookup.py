@@ -14,6 +14,7 @@ import flask
 
 from copr_common.enums import StatusEnum
 from copr_frontend import db
+from copr_frontend.api import api_v3
 from copr_frontend.api.auth import current_user, login_required_user
 from copr_frontend.api.errors import AccessRestricted, ApiError, BadRequest, ObjectNotFound
 from copr_frontend.builds.models import Build
@@ -36,7 +37,7 @@ def project_or_404(ownername: Any, projectname: Any) -> Project:
 
 def build_or_404(build_id: Any) -> Build:
     number = to_int(build_id, "build_id", required=True)
-    build = db.session().get(Build, number)
+    build = db.session().get(Build, number) if 0 < number <= MAX_INT else None  # type: ignore[operator]
     if build is None:
         raise ObjectNotFound(f"Build {build_id} does not exist.")
     return build
@@ -81,6 +82,9 @@ def reject_oversized_body() -> None:
 
 # --- value converters ---------------------------------------------------------------------
 
+MAX_INT = 2**31 - 1
+"""The largest value an integer column holds."""
+
 _TRUE = {"1", "true", "yes", "on", "y"}
 _FALSE = {"0", "false", "no", "off", "n"}
 
@@ -118,6 +122,8 @@ def to_int(
         number = int(value)
     except (TypeError, ValueError):
         raise BadRequest(f"Field {name!r} must be an integer, got {value!r}") from None
+    if not -MAX_INT <= number <= MAX_INT:
+        raise BadRequest(f"Field {name!r} is out of range: {number}")
     if minimum is not None and number < minimum:
         raise BadRequest(f"Field {name!r} must be at least {minimum}, got {number}")
     if maximum is not None and number > maximum:
@@ -181,3 +187,30 @@ def reject_unknown(data: Mapping[str, Any], known: set[str], what: str) -> None:
     unknown = sorted(set(data) - known)
     if unknown:
         raise BadRequest(f"Unknown field(s) for {what}: {', '.join(unknown)}")
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+@api_v3.before_request
+def reject_nul_characters() -> None:
+    """A 400 for NUL characters anywhere in the input: no name or text may hold one, and
+    PostgreSQL refuses them in text (a query would fail with a 500 instead)."""
+    request = flask.request
+    if "\x00" in request.path or any(
+        _holds_nul(k) or _holds_nul(v) for k, v in request.args.items(multi=True)
+    ):
+        raise BadRequest("The request holds a NUL character")
+    if request.is_json and _holds_nul(request.get_json(silent=True)):
+        raise BadRequest("The request body holds a NUL character")
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded") and any(
+        _holds_nul(v) for v in request.form.values()
+    ):
+        raise BadRequest("The request body holds a NUL character")

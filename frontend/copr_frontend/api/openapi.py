@@ -477,7 +477,8 @@ OPERATIONS = [
 
 def _operation(op: Operation) -> dict[str, Any]:
     params = [
-        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": n, "in": "path", "required": True,
+         "schema": {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}}
         for n in _path_params(op.path)
     ]
     params += [

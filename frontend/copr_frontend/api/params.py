@@ -16,6 +16,8 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+MAX_OFFSET = 2**62
+"""PostgreSQL's OFFSET is a bigint; a larger one is an error, not a 500."""
 
 
 def get_params() -> dict[str, str]:
@@ -108,6 +110,8 @@ def paginate(
         raise BadRequest(f"Parameter 'limit' must be between 1 and {MAX_LIMIT}, got {limit}")
     if offset < 0:
         raise BadRequest(f"Parameter 'offset' must not be negative, got {offset}")
+    if offset > MAX_OFFSET:
+        raise BadRequest(f"Parameter 'offset' must be at most {MAX_OFFSET}, got {offset}")
     order = str(params.get("order") or default_order)
     if order not in orderable:
         choices = ", ".join(sorted(orderable))
