@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,21 +39,14 @@ from copr_frontend.settings import FrontendSettings
 from copr_frontend.testing import Factory
 from copr_keygen.settings import KeygenSettings
 
+# Test modules import the helpers module that sits next to this file.
+sys.path.insert(0, str(Path(__file__).parent))
+
+from backend_helpers import wait_for
+
 BACKEND_PASSWORD = "backend-password-for-tests"
 KEYGEN_SECRET = "keygen-secret-for-backend-tests"
 BIN = Path(sys.executable).parent
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    """Poll ``predicate`` until it is truthy (its value) or fail the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 # --- frontend -------------------------------------------------------------------------------

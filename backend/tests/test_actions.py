@@ -17,9 +17,7 @@ from copr_frontend.projects.logic import delete_project, queue_createrepo
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conftest import wait_for
-from helpers import running_action_dispatcher
-from test_createrepo import listed
+from backend_helpers import listed, running_action_dispatcher, wait_for
 
 from copr_backend.createrepo import Createrepo
 

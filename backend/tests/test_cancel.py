@@ -12,8 +12,7 @@ from copr_frontend.builds.transitions import cancel_build
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conftest import wait_for
-from helpers import running_build_dispatcher
+from backend_helpers import running_build_dispatcher, wait_for
 
 from copr_backend.pools import BuildRequest
 from copr_backend.pools.local import LocalPool

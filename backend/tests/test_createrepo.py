@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
-import re
 import shutil
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,13 +12,9 @@ from redis import Redis
 
 from copr_backend.createrepo import Createrepo, CreaterepoError
 
+sys.path.insert(0, str(Path(__file__).parent))
 
-def listed(chroot_dir: Path) -> list[str]:
-    """The package locations the repodata lists."""
-    (primary,) = (chroot_dir / "repodata").glob("*primary.xml.gz")
-    return sorted(
-        re.findall(r'<location href="([^"]+)"', gzip.decompress(primary.read_bytes()).decode())
-    )
+from backend_helpers import listed
 
 
 def place(chroot_dir: Path, build_id: int, rpm: Path) -> str:

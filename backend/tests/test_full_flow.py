@@ -12,8 +12,7 @@ from copr_common.enums import BuildSourceEnum, StatusEnum
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conftest import wait_for
-from helpers import rpm_verify, running_build_dispatcher
+from backend_helpers import rpm_verify, running_build_dispatcher, wait_for
 
 CHROOT = "fedora-42-x86_64"
 

@@ -13,8 +13,7 @@ from copr_frontend.builds.models import Build
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conftest import wait_for
-from helpers import running_build_dispatcher
+from backend_helpers import running_build_dispatcher, wait_for
 
 
 def test_submission_wakes_an_idle_dispatcher(

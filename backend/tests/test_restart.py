@@ -13,8 +13,7 @@ from copr_common.enums import BuildSourceEnum, StatusEnum
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conftest import wait_for
-from helpers import running_build_dispatcher, slow_source
+from backend_helpers import running_build_dispatcher, slow_source, wait_for
 
 WORKERS = "copr:backend-build:workers"
 

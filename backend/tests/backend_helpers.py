@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
+import re
 import subprocess
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from copr_backend.actions.dispatcher import create_action_dispatcher
 from copr_backend.builds.dispatcher import create_build_dispatcher
@@ -75,3 +81,23 @@ def slow_source(name: str, seconds: float) -> dict[str, str]:
         "script": SLOW_SPEC_SCRIPT.format(name=name, seconds=seconds),
         "chroot": "fedora-42-x86_64",
     }
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    """Poll ``predicate`` until it is truthy (its value) or fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+def listed(chroot_dir: Path) -> list[str]:
+    """The package locations the repodata lists."""
+    (primary,) = (chroot_dir / "repodata").glob("*primary.xml.gz")
+    return sorted(
+        re.findall(r'<location href="([^"]+)"', gzip.decompress(primary.read_bytes()).decode())
+    )
