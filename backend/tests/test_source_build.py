@@ -42,3 +42,29 @@ def test_source_build_is_signed_and_reported(
     pubkey = backend.settings.results_dir / owner / "hello" / "pubkey.gpg"
     assert "BEGIN PGP PUBLIC KEY BLOCK" in pubkey.read_text()
     assert "digests signatures OK" in rpm_verify(srpm, pubkey, tmp_path / "rpmdb")
+
+
+def test_rpm_task_without_a_package_fails_clearly_and_stores_nothing(
+    factory, db_session, make_backend
+):
+    backend = make_backend()
+    project = factory.project(name="nameless")
+    build = factory.build(
+        project, source_status=StatusEnum.succeeded, chroot_status=StatusEnum.pending
+    )
+    (chroot,) = build.chroots
+
+    def failed():
+        db_session.expire_all()
+        return chroot.status == StatusEnum.failed and not backend.redis.smembers(
+            "copr:backend-build:workers"
+        )
+
+    with running_build_dispatcher(backend):
+        wait_for(failed, 30, "the task to fail")
+    log = (
+        backend.settings.worker_log_dir / f"backend-build-worker-{chroot.task_id}.log"
+    ).read_text()
+    assert "bad task: the RPM task has no package_name" in log
+    assert not backend.settings.results_dir.joinpath(project.ownername).exists()
+    assert not list(backend.settings.local_pool_dir.iterdir())

@@ -102,8 +102,12 @@ class BuildWorker:
             logging.getLogger("copr_backend").removeHandler(handler)
             handler.close()
             gzip_logs(destination)
-            self.pool.release(builder)
-        return self._finish(task, destination, outcome)
+        result = self._finish(task, destination, outcome)
+        # Only a reported build frees its builder: when the report fails, the worker that
+        # takes the task over finds the ended build there and reports it, without
+        # building again.
+        self.pool.release(builder)
+        return result
 
     def _destination(self, task: dict[str, Any], is_source: bool) -> Path:
         owner, dirname = str(task["project_owner"]), str(task["project_dirname"])
