@@ -60,6 +60,7 @@ def _build_worker(args: argparse.Namespace) -> int:
     from copr_backend.builds.worker import BuildWorker
     from copr_backend.createrepo import Createrepo
     from copr_backend.frontend import FrontendClient, FrontendError
+    from copr_backend.messaging import create_publisher
     from copr_backend.pools import create_pool
     from copr_backend.signing import SignerError, create_signer
 
@@ -88,6 +89,7 @@ def _build_worker(args: argparse.Namespace) -> int:
                     command=settings.createrepo_command,
                     timeout=settings.createrepo_timeout,
                 ),
+                create_publisher(settings),
             )
             try:
                 session.result = worker.run(session.task)

@@ -76,6 +76,12 @@ class BackendSettings(ServiceSettings):
     createrepo_command: str = "createrepo_c"
     createrepo_timeout: float = Field(3600.0, gt=0)
 
+    # Build messages: "null" (none) or "amqp" (fedora-messaging format, see messaging.py).
+    message_publisher: Literal["null", "amqp"] = "null"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    amqp_exchange: str = "amq.topic"
+    topic_prefix: str = ""
+
     worker_log_dir: Path | None = None
     log_level: str = "INFO"
     log_file: Path | None = None

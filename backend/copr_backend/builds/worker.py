@@ -24,6 +24,14 @@ from typing import Any
 
 from copr_backend.createrepo import Createrepo, CreaterepoError
 from copr_backend.frontend import FrontendClient, FrontendError
+from copr_backend.messaging import (
+    BUILD_END,
+    BUILD_START,
+    CHROOT_START,
+    MessagePublisher,
+    NullPublisher,
+    build_message,
+)
 from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError
 from copr_backend.results import ResultsTree, gzip_logs
 from copr_backend.settings import BackendSettings
@@ -52,8 +60,10 @@ class BuildWorker:
         pool: BuilderPool,
         signer: Signer,
         createrepo: Createrepo,
+        publisher: MessagePublisher | None = None,
     ) -> None:
         self.settings = settings
+        self.publisher = publisher or NullPublisher()
         self.frontend = frontend
         self.pool = pool
         self.signer = signer
@@ -132,6 +142,9 @@ class BuildWorker:
         except PoolError as error:
             return Outcome(StatusEnum.failed, f"the build did not start: {error}")
         self._report(task, {"status": int(StatusEnum.running), "started_on": int(time.time())})
+        chroot = self._entry(task)["chroot"]
+        for topic in (BUILD_START, CHROOT_START):
+            self.publisher.publish(topic, build_message(task, StatusEnum.running, chroot))
         outcome = self._follow(task, builder, destination)
         try:
             builder.fetch_results(destination)
@@ -259,6 +272,8 @@ class BuildWorker:
             # reports again.
             log.error("task %s: cannot send the final state: %s", task_id, error)
             raise
+        chroot = self._entry(task)["chroot"]
+        self.publisher.publish(BUILD_END, build_message(task, outcome.status, chroot))
         return {"task_id": task_id, "outcome": outcome.status.name, "reason": outcome.reason}
 
 
