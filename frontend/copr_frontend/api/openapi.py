@@ -477,8 +477,12 @@ OPERATIONS = [
 
 def _operation(op: Operation) -> dict[str, Any]:
     params = [
-        {"name": n, "in": "path", "required": True,
-         "schema": {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}}
+        {
+            "name": n,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "minLength": 1, "pattern": "^[^/]+$"},
+        }
         for n in _path_params(op.path)
     ]
     params += [

@@ -70,10 +70,10 @@ def build_chroot_config(**_path: Any) -> flask.Response:
         "enable_net": build.enable_net,
         "is_background": build.is_background,
         "isolation": choose(
-            build.isolation, copr_chroot and copr_chroot.isolation, project.isolation
+            build.isolation, copr_chroot.isolation if copr_chroot else None, project.isolation
         ),
         "bootstrap": choose(
-            build.bootstrap, copr_chroot and copr_chroot.bootstrap, project.bootstrap
+            build.bootstrap, copr_chroot.bootstrap if copr_chroot else None, project.bootstrap
         ),
     }
     image = build.bootstrap_image or (copr_chroot.bootstrap_image if copr_chroot else None)

@@ -104,10 +104,14 @@ def package_list() -> flask.Response:
         to_bool(params.get("with_latest_succeeded_build"), "with_latest_succeeded_build")
     )
     query = select(Package).where(Package.project_id == project.id)
+
+    def to_json(package: Package) -> dict[str, Any]:
+        return package_to_json(package, latest, succeeded)
+
     page = paginate(
         db.session(),
         query,
-        lambda p: package_to_json(p, latest, succeeded),
+        to_json,
         params,
         orderable={"id": Package.id, "name": Package.name},
     )

@@ -127,9 +127,9 @@ def project_fields(data: Mapping[str, Any], user: User) -> dict[str, Any]:
         if fields.get(name) and urlsplit(fields[name]).scheme not in ("http", "https"):
             raise BadRequest(f"Field {name!r} must be an http:// or https:// URL")
     for name in _BOOL_FIELDS:
-        value = to_bool(data.get(name), name)
-        if value is not None:
-            fields[name] = value
+        flag = to_bool(data.get(name), name)
+        if flag is not None:
+            fields[name] = flag
     disable_createrepo = to_bool(data.get("disable_createrepo"), "disable_createrepo")
     if disable_createrepo is not None and "devel_mode" not in fields:
         fields["devel_mode"] = disable_createrepo

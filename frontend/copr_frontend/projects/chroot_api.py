@@ -7,6 +7,7 @@ sends it; a JSON body works as well.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import flask
@@ -33,7 +34,7 @@ MAX_COMPS_SIZE = 5 * 1024 * 1024
 _REPO_ID = re.compile(r"[^A-Za-z0-9_.-]")
 
 # API name → (column, default) of the fields ``reset_fields`` may name.
-RESETTABLE = {
+RESETTABLE: dict[str, tuple[str, Callable[[], Any]]] = {
     "additional_packages": ("buildroot_pkgs", list),
     "additional_repos": ("repos", list),
     "additional_modules": ("module_toggle", list),
@@ -106,7 +107,7 @@ def build_config(copr_chroot: ProjectChroot) -> dict[str, Any]:
     project = copr_chroot.project
     conf = settings()
     name = copr_chroot.name
-    base = {
+    base: dict[str, Any] = {
         "id": "copr_base",
         "name": "Copr repository",
         "baseurl": f"{conf.results_url}/{project.ownername}/{project.name}/{name}/",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
@@ -186,7 +187,7 @@ def delete_project(session: Session, project: Project) -> None:
     session.flush()
 
 
-def search_projects(text: str) -> Select[tuple[Project]]:
+def search_projects(text: str) -> Select[Any]:
     """Listed projects whose owner, name or description holds every word of ``text``."""
     words = text.split()
     if not words:
