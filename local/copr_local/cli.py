@@ -84,6 +84,7 @@ def up(state_dir: Path | None, detach: bool, port: int | None, database_url: str
     try:
         if supervisor.running_pid(layout) is None and port is not None and not port_is_free(port):
             raise StackError(f"port {port} (--port) is in use")
+        layout.check_reachable()
         layout.make_dirs()
         with _locked(layout):
             state = StackState.load(layout)
@@ -114,7 +115,6 @@ def up(state_dir: Path | None, detach: bool, port: int | None, database_url: str
         click.echo(f"The stack runs in the background; stop it with: copr-local down"
                    f" --state-dir {shlex.quote(str(layout.root))}")  # fmt: skip
         return
-    click.echo("The stack runs; press Ctrl-C to stop it.")
     _wait_foreground(layout, process)
 
 
@@ -152,6 +152,7 @@ def _wait_foreground(layout: StackLayout, process: subprocess.Popen[bytes]) -> N
 
     signal.signal(signal.SIGTERM, terminate)
     try:
+        click.echo("The stack runs; press Ctrl-C to stop it.")
         code = process.wait()
     except KeyboardInterrupt:
         click.echo("Stopping the stack...")

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import socket
+import stat
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -100,6 +101,19 @@ class StackLayout:
 
     def config_file(self, service: str) -> Path:
         return self.etc / f"{service}.toml"
+
+    def check_reachable(self) -> None:
+        """Builds run as an unprivileged sandbox user when the stack runs as root: that
+        user must be able to walk down to the builder slots under the state dir."""
+        if os.geteuid() != 0:
+            return
+        for path in [self.root, *self.root.parents]:
+            if path.exists() and not path.stat().st_mode & stat.S_IXOTH:
+                raise StackError(
+                    f"builds run as an unprivileged user that cannot reach {self.root}: "
+                    f"{path} is not searchable by others (chmod o+x {path}, or pick another "
+                    "--state-dir)"
+                )
 
     def make_dirs(self) -> None:
         # Builds run sandboxed as an unprivileged user that must reach the builder slots.

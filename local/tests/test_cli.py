@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,11 +52,15 @@ def assert_nothing_left(state_dir: Path) -> None:
 
 
 @pytest.fixture
-def state_dir(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "stack"
+def state_dir() -> Iterator[Path]:
+    # Not under pytest's tmp_path: its parents are private, and builds run as "nobody".
+    parent = Path(tempfile.mkdtemp(prefix="copr-local-test-"))
+    parent.chmod(0o755)
+    path = parent / "stack"
     yield path
     # Whatever a failing test left running goes too.
     run("down", "--state-dir", str(path))
+    shutil.rmtree(parent)
 
 
 def test_down_and_status_without_a_stack(tmp_path: Path) -> None:
@@ -81,18 +87,18 @@ def test_port_in_use_is_refused_and_nothing_made(tmp_path: Path) -> None:
     assert not (tmp_path / "s").exists()
 
 
-def test_unusable_database_is_refused_and_not_kept(tmp_path: Path) -> None:
+def test_unusable_database_is_refused_and_not_kept(state_dir: Path) -> None:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         closed_port = probe.getsockname()[1]
     url = f"postgresql://copr@{HOST}:{closed_port}/copr"
     result = CliRunner().invoke(
-        main, ["up", "--detach", "--state-dir", str(tmp_path / "s"), "--database-url", url]
+        main, ["up", "--detach", "--state-dir", str(state_dir), "--database-url", url]
     )
     assert result.exit_code == 1
     assert "copr-local: migrating the database failed:" in result.output
-    assert not (tmp_path / "s" / "state.json").exists()
-    assert not (tmp_path / "s" / "supervisord.pid").exists()
+    assert not (state_dir / "state.json").exists()
+    assert not (state_dir / "supervisord.pid").exists()
 
 
 @pytest.mark.slow
@@ -164,3 +170,16 @@ def test_foreground_stack_stops_on_ctrl_c(state_dir: Path) -> None:
     assert "Stopped." in rest
     assert_nothing_left(state_dir)
     assert MARKER_ENV not in os.environ
+
+
+def test_state_dir_the_sandbox_user_cannot_reach_is_refused(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    if os.geteuid() != 0:
+        # Not root: builds run as this user, who owns the dir.
+        StackLayout(private / "s").check_reachable()
+        return
+    result = CliRunner().invoke(main, ["up", "--detach", "--state-dir", str(private / "s")])
+    assert result.exit_code == 1
+    assert f"{private} is not searchable by others" in result.output
+    assert not (private / "s").exists()

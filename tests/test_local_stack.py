@@ -1,0 +1,273 @@
+"""End to end: the whole local stack (``copr-local up``) driven by the real clients.
+
+The real copr-cli 2.6 and python-copr 2.7 (``.venv-upstream``) create a project and build
+an uploaded SRPM and a spec URL; dnf with its copr plugin enables the project into an
+empty installroot and installs the package with ``gpgcheck=1``.  The same flow runs once
+with the frontend on SQLite (the default) and once on PostgreSQL; each stack is stopped at
+the end and must leave no process and no port behind.
+"""
+
+from __future__ import annotations
+
+import configparser
+import functools
+import http.server
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+COPR_LOCAL = Path(sys.executable).parent / "copr-local"
+UPSTREAM = ROOT / ".venv-upstream" / "bin"
+EXAMPLE_SPEC = ROOT / "local" / "example" / "hello.spec"
+CHROOT = "fedora-42-x86_64"
+BUILD_TIMEOUT = 300
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class Stack:
+    state_dir: Path
+    url: str
+    results_url: str
+    cli_config: Path
+
+    def copr_cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(UPSTREAM / "copr-cli"), "--config", str(self.cli_config), *args],
+            capture_output=True, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
+
+    def python_copr(self, *args: str) -> Any:
+        result = subprocess.run(
+            [str(UPSTREAM / "python"), str(ROOT / "tests" / "upstream_client.py"), args[0],
+             str(self.cli_config), *args[1:]],
+            capture_output=True, text=True, timeout=BUILD_TIMEOUT + 60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+def copr_local(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(COPR_LOCAL), *args], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def start_stack(state_dir: Path, *options: str) -> Stack:
+    result = copr_local("up", "--detach", "--state-dir", str(state_dir), *options)
+    assert result.returncode == 0, result.stderr + result.stdout
+    env = dict(line.split("=", 1) for line in (state_dir / "stack.env").read_text().splitlines())
+    return Stack(state_dir, env["COPR_URL"], env["COPR_RESULTS_URL"], Path(env["COPR_CLI_CONFIG"]))
+
+
+def stack_leftovers(state_dir: Path) -> tuple[list[str], list[int]]:
+    """Processes that carry the stack's marker, and stack ports that still answer."""
+    marker = f"COPR_LOCAL_STATE_DIR={state_dir}".encode()
+    processes = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker in (entry / "environ").read_bytes().split(b"\0"):
+                processes.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    ports = json.loads((state_dir / "state.json").read_text())["ports"].values()
+    answering = []
+    for port in ports:
+        with socket.socket() as sock:
+            sock.settimeout(2)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                answering.append(port)
+    return processes, answering
+
+
+def stop_stack(stack: Stack) -> None:
+    result = copr_local("down", "--state-dir", str(stack.state_dir))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"Stopped the stack in {stack.state_dir}.\n"
+    assert stack_leftovers(stack.state_dir) == ([], [])
+
+
+@contextmanager
+def state_dir_for_builds() -> Iterator[Path]:
+    """A state dir whose parents the builds' sandbox user ("nobody") may walk through
+    (pytest's tmp_path is private)."""
+    parent = Path(tempfile.mkdtemp(prefix="copr-local-e2e-"))
+    parent.chmod(0o755)
+    try:
+        yield parent / "stack"
+    finally:
+        copr_local("down", "--state-dir", str(parent / "stack"))
+        shutil.rmtree(parent)
+
+
+@pytest.fixture(scope="module")
+def sqlite_stack() -> Iterator[Stack]:
+    with state_dir_for_builds() as state_dir:
+        yield start_stack(state_dir)
+
+
+@pytest.fixture(scope="module")
+def postgres_stack(postgres_server) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+    postgres_server.create_database("copr_local_e2e")
+    with state_dir_for_builds() as state_dir:
+        yield start_stack(state_dir, "--database-url", postgres_server.url("copr_local_e2e"))
+
+
+@pytest.fixture(scope="module")
+def srpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    topdir = tmp_path_factory.mktemp("rpmbuild")
+    subprocess.run(
+        ["rpmbuild", "-bs", "--define", f"_topdir {topdir}", str(EXAMPLE_SPEC)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    (found,) = (topdir / "SRPMS").glob("hello-copr-1.0-1*.src.rpm")
+    return found
+
+
+@pytest.fixture(scope="module")
+def spec_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A spec file (of another package than the SRPM's) on a loopback HTTP server."""
+    served = tmp_path_factory.mktemp("specs")
+    spec = EXAMPLE_SPEC.read_text().replace("Name:           hello-copr", "Name: hello-spec")
+    spec = spec.replace("hello-copr", "hello-spec")
+    (served / "hello-spec.spec").write_text(spec)
+    handler = functools.partial(QuietHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hello-spec.spec"
+    server.shutdown()
+    server.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def submitted_build_id(result: subprocess.CompletedProcess[str], stack: Stack) -> int:
+    assert result.returncode == 0, result.stderr + result.stdout
+    match = re.search(r"^Created builds: (\d+)$", result.stdout, re.MULTILINE)
+    assert match, result.stdout
+    assert f"{stack.url}/coprs/build/{match.group(1)}" in result.stdout
+    return int(match.group(1))
+
+
+def build_and_watch(stack: Stack, project: str, source: str) -> int:
+    """Submit with copr-cli, wait with python-copr, and let copr-cli watch-build report."""
+    build_id = submitted_build_id(stack.copr_cli("build", project, source, "--nowait"), stack)
+    build = stack.python_copr("wait-build", str(build_id), str(BUILD_TIMEOUT))
+    assert build["state"] == "succeeded", build
+    watched = stack.copr_cli("watch-build", str(build_id))
+    assert watched.returncode == 0, watched.stderr + watched.stdout
+    assert f"Build {build_id}: succeeded" in watched.stdout
+    return build_id
+
+
+def create_project(stack: Stack, name: str) -> None:
+    result = stack.copr_cli("create", name, "--chroot", CHROOT)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert f"{stack.url}/coprs/admin/{name}/" in result.stdout
+
+
+def dnf(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # The installroot's own /etc/yum.repos.d exists, so dnf (and its copr plugin, which
+    # writes the .repo file there) uses it rather than the host's.
+    return subprocess.run(
+        ["dnf", "--disableplugin=local", f"--installroot={root}", "--releasever=42", "-y",
+         *args],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def enable_and_install(stack: Stack, project: str, package: str, root: Path) -> None:
+    (root / "etc" / "yum.repos.d").mkdir(parents=True)
+    enabled = dnf(root, "copr", "enable", "--hub", stack.url, f"admin/{project}", CHROOT)
+    assert enabled.returncode == 0, enabled.stderr
+    (repo_file,) = (root / "etc" / "yum.repos.d").glob("*.repo")
+    repo = configparser.ConfigParser(interpolation=None)
+    repo.read(repo_file)
+    section = repo[f"copr:127.0.0.1:admin:{project}"]
+    assert section["gpgcheck"] == "1"
+    assert (
+        section["baseurl"] == f"{stack.results_url}/admin/{project}/fedora-$releasever-$basearch/"
+    )
+    assert section["gpgkey"] == f"{stack.results_url}/admin/{project}/pubkey.gpg"
+
+    installed = dnf(root, "install", package)
+    assert installed.returncode == 0, installed.stderr + installed.stdout
+    # gpgcheck=1: dnf fetched the project key and checked the package's signature with it.
+    assert "Importing GPG key" in installed.stdout + installed.stderr
+    assert f"<admin#{project}@copr." in installed.stdout + installed.stderr
+    assert (root / "usr" / "share" / package / "greeting.txt").exists()
+    query = subprocess.run(["rpm", "--root", str(root), "-q", package],
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    assert query.stdout.startswith(f"{package}-1.0-1"), query.stdout + query.stderr
+
+
+# --- SQLite (the default) -------------------------------------------------------------------
+
+
+def test_srpm_upload_builds(sqlite_stack: Stack, srpm: Path) -> None:
+    create_project(sqlite_stack, "hello")
+    build_id = build_and_watch(sqlite_stack, "hello", str(srpm))
+    build = sqlite_stack.python_copr("wait-build", str(build_id), "1")
+    assert build["source_package"]["name"] == "hello-copr"
+    assert build["source_package"]["version"] == "1.0-1"
+    results = sqlite_stack.state_dir / "public_html" / "results" / "admin" / "hello"
+    assert list((results / CHROOT / f"{build_id:08d}-hello-copr").glob("*.noarch.rpm"))
+    assert (results / "pubkey.gpg").exists()
+
+
+def test_spec_url_builds(sqlite_stack: Stack, spec_url: str) -> None:
+    build_id = build_and_watch(sqlite_stack, "hello", spec_url)
+    build = sqlite_stack.python_copr("wait-build", str(build_id), "1")
+    assert build["source_package"]["name"] == "hello-spec"
+
+
+def test_monitor_shows_the_builds(sqlite_stack: Stack) -> None:
+    monitor = sqlite_stack.python_copr("monitor", "admin", "hello")
+    packages = {package["name"]: package["chroots"] for package in monitor["packages"]}
+    assert set(packages) == {"hello-copr", "hello-spec"}
+    for chroots in packages.values():
+        assert chroots[CHROOT]["state"] == "succeeded"
+        assert chroots[CHROOT]["pkg_version"] == "1.0-1"
+
+
+def test_dnf_copr_enable_and_install(sqlite_stack: Stack, tmp_path: Path) -> None:
+    enable_and_install(sqlite_stack, "hello", "hello-copr", tmp_path / "root")
+
+
+def test_down_leaves_no_process_and_no_port(sqlite_stack: Stack) -> None:
+    stop_stack(sqlite_stack)
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+
+def test_same_flow_with_the_frontend_on_postgresql(
+    postgres_stack: Stack, srpm: Path, spec_url: str, tmp_path: Path
+) -> None:
+    settings = (postgres_stack.state_dir / "etc" / "frontend.toml").read_text()
+    assert 'database_url = "postgresql://' in settings
+    create_project(postgres_stack, "hello-pg")
+    build_and_watch(postgres_stack, "hello-pg", str(srpm))
+    build_and_watch(postgres_stack, "hello-pg", spec_url)
+    monitor = postgres_stack.python_copr("monitor", "admin", "hello-pg")
+    assert {package["name"] for package in monitor["packages"]} == {"hello-copr", "hello-spec"}
+    enable_and_install(postgres_stack, "hello-pg", "hello-spec", tmp_path / "root")
+    stop_stack(postgres_stack)
