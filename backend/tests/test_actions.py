@@ -210,3 +210,71 @@ def test_unsupported_action_type_fails_clearly(factory, db_session, make_backend
     assert finished.result == BackendResultEnum.failure
     assert "does not do update_comps actions" in (finished.message or "")
     assert time.monotonic() - started < 30
+
+
+def test_fork_copies_and_resigns_with_the_forks_key(
+    factory, db_session, make_backend, tiny_rpms, tmp_path
+):
+    from backend_helpers import rpm_verify
+
+    from copr_backend.signing import create_signer
+    from copr_frontend.projects.logic import fork_project
+
+    backend = make_backend()
+    signer = create_signer(backend.settings)
+    owner = factory.user("erin")
+    source = factory.project(owner, name="orig", chroots=CHROOTS[:1])
+    build = _published_build(factory, backend, source, tiny_rpms[7])
+    source_dir = backend.settings.results_dir / "erin" / "orig"
+    old_rpm = source_dir / CHROOTS[0] / f"{build.id:08d}-tiny7" / tiny_rpms[7].name
+    signer.sign("erin", "orig", [old_rpm])
+    signer.write_pubkey("erin", "orig", source_dir / "pubkey.gpg")
+
+    forker = factory.user("frank")
+    fork = fork_project(db_session, source, forker, "copy")
+    db_session.commit()
+    action = db_session.query(Action).filter(Action.action_type == ActionTypeEnum.fork).one()
+    with running_action_dispatcher(backend):
+        finished = _finish(db_session, action.id)
+        assert finished.result == BackendResultEnum.success, finished.message
+    from copr_frontend.builds.models import Build
+
+    forked_build = db_session.query(Build).filter(Build.project_id == fork.id).one()
+    target_dir = backend.settings.results_dir / "frank" / "copy"
+    new_rpm = target_dir / CHROOTS[0] / f"{forked_build.id:08d}-tiny7" / tiny_rpms[7].name
+    assert "digests signatures OK" in rpm_verify(
+        new_rpm, target_dir / "pubkey.gpg", tmp_path / "db-fork"
+    )
+    # The source's packages keep the source's signature.
+    assert "digests signatures OK" in rpm_verify(
+        old_rpm, source_dir / "pubkey.gpg", tmp_path / "db-orig"
+    )
+    assert "digests signatures OK" not in rpm_verify(
+        old_rpm, target_dir / "pubkey.gpg", tmp_path / "db-mixed"
+    )
+    assert listed(target_dir / CHROOTS[0]) == [f"{new_rpm.parent.name}/{new_rpm.name}"]
+    assert (target_dir / "srpm-builds" / f"{forked_build.id:08d}").is_dir()
+
+
+def test_fork_with_a_bad_build_dir_copies_nothing(factory, db_session, make_backend):
+    backend = make_backend()
+    source_dir = backend.settings.results_dir / "gina" / "src" / CHROOTS[0] / "00000001-pkg"
+    source_dir.mkdir(parents=True)
+    action = queue_action(
+        db_session,
+        ActionTypeEnum.fork,
+        "copr",
+        None,
+        {
+            "ownername": "hank",
+            "projectname": "dst",
+            "builds_map": {CHROOTS[0]: {"00000001-pkg": "00000002-pkg", "x": "../../../tmp"}},
+        },
+        old_value="gina/src",
+    )
+    db_session.commit()
+    with running_action_dispatcher(backend):
+        finished = _finish(db_session, action.id)
+    assert finished.result == BackendResultEnum.failure
+    assert "not a build directory" in (finished.message or "")
+    assert not (backend.settings.results_dir / "hank").exists()

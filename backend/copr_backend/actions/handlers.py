@@ -5,6 +5,9 @@ The action's ``data`` is the JSON the frontend queued (it arrives JSON-encoded):
 ``createrepo``   ``ownername, projectname, project_dirnames, chroots`` — make (empty)
                  repodata in every chroot dir of every project dir
 ``gen_gpg_key``  ``ownername, projectname`` — the project's key, and its ``pubkey.gpg``
+``fork``         ``ownername, projectname, builds_map {chroot: {old dir: new dir}}`` and
+                 ``old_value`` ``<owner>/<project>`` of the source — copy the source's build
+                 dirs, re-sign their packages with the fork's key, update the repodata
 ``delete``       by ``object_type``:
     ``copr``     ``ownername, projectname, project_dirnames`` — every project dir
     ``build``    ``ownername, project_dirname, chroot_builddirs {chroot: [dir]}``
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +124,55 @@ def gen_gpg_key(ctx: ActionContext, action: dict[str, Any]) -> str:
     return f"key of {owner}/{project} ready"
 
 
+def fork(ctx: ActionContext, action: dict[str, Any]) -> str:
+    data = _data(action)
+    owner, project = _str(data, "ownername"), _str(data, "projectname")
+    source = str(action.get("old_value") or "")
+    source_owner, _, source_project = source.partition("/")
+    if not source_owner or not source_project:
+        raise ActionError(f"the fork action names no source project (old_value {source!r})")
+    builds_map = data.get("builds_map")
+    if not isinstance(builds_map, dict):
+        raise ActionError("the action's data has no 'builds_map' object")
+    # Check every name before anything is copied.
+    plan: list[tuple[str, Path, Path]] = []
+    for chroot, dirs in builds_map.items():
+        chroot = _checked_chroot(str(chroot))
+        if not isinstance(dirs, dict):
+            raise ActionError(f"builds_map[{chroot!r}] must map old to new build dirs")
+        for old, new in dirs.items():
+            old_dir = _checked_build_dir(chroot, str(old))
+            new_dir = _checked_build_dir(chroot, str(new))
+            source_chroot = ctx.tree.project_dir(source_owner, source_project) / chroot
+            target_chroot = ctx.tree.project_dir(owner, project) / chroot
+            plan.append((chroot, source_chroot / old_dir, target_chroot / new_dir))
+    ctx.signer.ensure_key(owner, project)
+    ctx.signer.write_pubkey(owner, project, ctx.tree.project_dir(owner, project) / "pubkey.gpg")
+    copied, missing = 0, 0
+    added: dict[Path, list[str]] = {}
+    for chroot, old_path, new_path in plan:
+        if not old_path.is_dir():
+            log.warning("fork: %s is gone, not copied", old_path)
+            missing += 1
+            continue
+        if new_path.exists():
+            shutil.rmtree(new_path)
+        new_path.mkdir(parents=True)
+        # Build dirs are flat: plain files only, a link is never followed or copied.
+        for item in old_path.iterdir():
+            if item.is_file() and not item.is_symlink():
+                shutil.copy2(item, new_path / item.name)
+        ctx.signer.sign(owner, project, sorted(new_path.glob("*.rpm")))
+        copied += 1
+        if chroot != SRPM_BUILDS:
+            added.setdefault(new_path.parent, []).append(new_path.name)
+    for chroot_dir, new_dirs in added.items():
+        ctx.createrepo.update(chroot_dir, new_dirs)
+    return f"forked {copied} build dirs from {source}" + (
+        f" ({missing} were gone)" if missing else ""
+    )
+
+
 def _delete_build_dirs(
     ctx: ActionContext, owner: str, dirname: str, builddirs: dict[str, Any]
 ) -> int:
@@ -183,6 +236,7 @@ HANDLERS: dict[ActionTypeEnum, Callable[[ActionContext, dict[str, Any]], str]] =
     ActionTypeEnum.createrepo: createrepo,
     ActionTypeEnum.gen_gpg_key: gen_gpg_key,
     ActionTypeEnum.delete: delete,
+    ActionTypeEnum.fork: fork,
 }
 
 
