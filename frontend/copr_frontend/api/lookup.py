@@ -16,7 +16,7 @@ from copr_common.enums import StatusEnum
 from copr_frontend import db
 from copr_frontend.api import api_v3
 from copr_frontend.api.auth import current_user, login_required_user
-from copr_frontend.api.errors import AccessRestricted, ApiError, BadRequest, ObjectNotFound
+from copr_frontend.api.errors import AccessRestricted, BadRequest, ObjectNotFound
 from copr_frontend.builds.models import Build
 from copr_frontend.permissions.logic import can_admin, can_build
 from copr_frontend.projects.logic import get_project
@@ -66,18 +66,6 @@ def require_builder(project: Project) -> User:
 
 def caller() -> User | None:
     return current_user()
-
-
-def reject_oversized_body() -> None:
-    """A 413 before parsing a body whose declared length is over the app's limit.
-
-    Parsing would stop at the limit anyway, but a multipart parser stopped midway leaves
-    its spooled temporary file for the garbage collector.
-    """
-    limit = flask.current_app.config.get("MAX_CONTENT_LENGTH")
-    length = flask.request.content_length
-    if limit is not None and length is not None and length > limit:
-        raise ApiError("Request too large: the upload exceeds the size limit", 413)
 
 
 # --- value converters ---------------------------------------------------------------------

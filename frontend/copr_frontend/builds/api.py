@@ -25,7 +25,6 @@ from copr_frontend.api.auth import login_required_user
 from copr_frontend.api.lookup import (
     build_or_404,
     project_or_404,
-    reject_oversized_body,
     require_builder,
     to_list,
     to_status,
@@ -256,7 +255,6 @@ def create_from_url() -> flask.Response:
 
 @route("/build/create/upload", methods=["POST"])
 def create_from_upload() -> flask.Response:
-    reject_oversized_body()
     data = json_body()
     _project, request = _prepare(data)
     upload = flask.request.files.get("pkgs")

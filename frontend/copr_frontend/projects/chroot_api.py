@@ -16,7 +16,6 @@ from copr_frontend import db
 from copr_frontend.api import BadRequest, ObjectNotFound, route
 from copr_frontend.api.lookup import (
     project_or_404,
-    reject_oversized_body,
     require_admin,
     to_bool,
     to_choice,
@@ -143,7 +142,6 @@ def get_build_config() -> flask.Response:
     methods=["PUT"],
 )
 def edit_project_chroot(**_path: Any) -> flask.Response:
-    reject_oversized_body()
     params = get_params()
     copr_chroot = _project_chroot(params)
     require_admin(copr_chroot.project)
