@@ -17,8 +17,10 @@ from copr_common.chroots import ChrootNameError, match_chroots
 from copr_common.enums import ActionTypeEnum
 from copr_common.names import InvalidNameError, ProjectDirName, validate_project_name
 from copr_frontend.actions.logic import queue_action
+from copr_frontend.builds.forking import fork_builds
 from copr_frontend.db import now
 from copr_frontend.mockchroots.models import MockChroot
+from copr_frontend.packages.logic import copy_package
 from copr_frontend.projects.models import Project, ProjectChroot, ProjectDir
 from copr_frontend.users.models import Group, User
 
@@ -241,9 +243,6 @@ def fork_project(
     succeeded build is copied as a ``forked`` build, and a fork action tells the backend
     which result directories to copy (``builds_map``) so nothing is rebuilt.
     """
-    from copr_frontend.builds.forking import fork_builds
-    from copr_frontend.packages.logic import copy_package
-
     if into is None:
         settings = {field: getattr(source, field) for field in _FORKED_SETTINGS}
         target = add_project(
