@@ -13,6 +13,7 @@ from copr_common.enums import ActionTypeEnum, BuildSourceEnum
 from copr_frontend.actions.models import Action
 from copr_frontend.builds.models import Build
 from copr_frontend.testing import Factory
+from copr_frontend.users.models import User
 
 from .clients import COPR_CLI, make_srpm, run, write_config
 
@@ -180,3 +181,82 @@ def test_copr_cli_errors(cli, tmp_path: Path) -> None:  # type: ignore[no-untype
     )
     assert bad_chroot.returncode == 1
     assert "fedora-1-x86_64" in bad_chroot.stderr
+
+
+def test_copr_cli_more_commands(cli, factory: Factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("create", "more", "--chroot", "fedora-42-x86_64", "--chroot", "epel-9-x86_64")
+    assert cli("whoami").strip() == "alice"
+
+    script = tmp_path / "script.sh"
+    script.write_text("#!/bin/sh\necho hello\n")
+    for args in (
+        ["buildscm", "more", "--clone-url", "https://example.org/r.git", "--commit", "main"],
+        ["buildpypi", "more", "--packagename", "requests", "--packageversion", "2.0"],
+        ["buildgem", "more", "--gem", "rake"],
+        ["buildcustom", "more", "--script", str(script), "--script-chroot", "fedora-42-x86_64"],
+        ["build-distgit", "more", "--name", "tar", "--commit", "f42"],
+    ):
+        out = cli(*args, "--nowait", "--exclude-chroot", "epel-9-x86_64")
+        assert "Build was added to more:" in out, args
+        assert re.search(r"Created builds: \d+", out), args
+
+    out = cli("add-package-pypi", "more", "--name", "requests", "--packagename", "requests")
+    assert out.strip() == "Create or edit operation was successful."
+    cli("edit-package-pypi", "more", "--name", "requests", "--packageversion", "2.1")
+    assert cli("list-package-names", "more").split() == ["requests"]
+    out = cli("build-package", "more", "--name", "requests", "--nowait")
+    assert "Build was added to more:" in out
+    assert cli("reset-package", "more", "--name", "requests").strip() == (
+        "Package's default source was successfully reseted."
+    )
+
+    assert cli("edit-chroot", "more/fedora-42-x86_64", "--packages", "make gcc").strip() == (
+        "Edit chroot operation was successful."
+    )
+    out = cli("get-chroot", "more/fedora-42-x86_64")
+    assert '"additional_packages": [' in out
+    assert '"make"' in out
+    out = cli("regenerate-repos", "more")
+    assert "Submitted action to regenerate repository metadata for the 'alice/more'" in out
+    assert cli("new-api-token").strip().startswith("New API token was updated in")
+    # The rewritten config works.
+    assert cli("whoami").strip() == "alice"
+    assert "Name: more" in cli("get", "more")
+
+
+def test_copr_cli_request_permissions(cli, factory: Factory, live_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("create", "shared", "--chroot", "fedora-42-x86_64")
+    bob = factory.session.scalars(select(User).where(User.name == "bob")).one()
+    login, token = factory.token(bob)
+    bob_home = tmp_path / "bob"
+    bob_home.mkdir()
+    config = write_config(bob_home / "copr.conf", live_server.url, "bob", login, token)
+    asked = run(
+        [
+            str(COPR_CLI),
+            "--config",
+            str(config),
+            "request-permissions",
+            "alice/shared",
+            "--builder",
+        ],
+        bob_home,
+    )
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.strip() == "success"
+    out = cli("list-permissions", "shared")
+    assert out.splitlines() == ["bob:", "  admin: nothing", "  builder: request"]
+    denied = run(
+        [
+            str(COPR_CLI),
+            "--config",
+            str(config),
+            "modify",
+            "alice/shared",
+            "--description",
+            "mine now",
+        ],
+        bob_home,
+    )
+    assert denied.returncode == 7  # copr-cli: an authorization error
+    assert "not allowed to change project alice/shared" in denied.stderr
