@@ -174,6 +174,17 @@ def project_fields(data: Mapping[str, Any], user: User) -> dict[str, Any]:
     return fields
 
 
+def _apply_bootstrap_image(project: Project, data: Mapping[str, Any]) -> None:
+    """A project-wide ``bootstrap_image`` goes to each enabled chroot (where builds read
+    it) and switches the project to ``bootstrap=image``."""
+    image = to_text(data.get("bootstrap_image"), "bootstrap_image", max_length=300)
+    if not image:
+        return
+    project.bootstrap = "image"
+    for copr_chroot in project.active_chroots:
+        copr_chroot.bootstrap_image = image
+
+
 def _chroots(data: Mapping[str, Any]) -> list[Any] | None:
     patterns = to_list(data.get("chroots"), "chroots")
     if patterns is None:
@@ -262,6 +273,7 @@ def add_project(ownername: str | None = None) -> flask.Response:
         )
     except ProjectError as error:
         raise BadRequest(str(error)) from None
+    _apply_bootstrap_image(project, data)
     logic.queue_new_project_actions(session, project)
     session.commit()
     return flask.jsonify(project_to_json(project))
@@ -284,6 +296,7 @@ def edit_project(**_path: Any) -> flask.Response:
         added = {c.name for c in project.active_chroots} - before
         if added:
             logic.queue_createrepo(session, project, added)
+    _apply_bootstrap_image(project, data)
     session.commit()
     return flask.jsonify(project_to_json(project))
 

@@ -203,6 +203,17 @@ def test_edit(client: FlaskClient, world: World) -> None:
     assert data["instructions"] == ""
     assert data["additional_repos"] == ["https://example.org/r/"]
     assert list(data["chroot_repos"]) == ["epel-9-x86_64"]
+    image = client.put(
+        "/api_3/project/edit/owner/proj",
+        headers=world.auth("owner"),
+        json={"bootstrap_image": "registry.fedoraproject.org/fedora:42"},
+    )
+    assert image.get_json()["bootstrap"] == "image"
+    chroot = client.get(
+        "/api_3/project-chroot/build-config?ownername=owner&projectname=proj"
+        "&chrootname=epel-9-x86_64"
+    ).get_json()
+    assert chroot["bootstrap_image"] == "registry.fedoraproject.org/fedora:42"
     # Re-enabling a chroot brings it (and its configuration) back.
     again = client.post(
         "/api_3/project/edit/owner/proj",
