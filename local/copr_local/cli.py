@@ -98,6 +98,8 @@ def up(state_dir: Path | None, detach: bool, port: int | None, database_url: str
                 state.database_url = database_url
             assign_ports(state, port)
             write_settings(layout, state)
+            layout.supervisord_conf.touch(mode=0o600)
+            layout.supervisord_conf.chmod(0o600)
             layout.supervisord_conf.write_text(supervisord_config(layout, state, _base_env(layout)))
             # The state is saved once the database works: a bad --database-url is not kept.
             for line in prepare_database(layout, state):
@@ -164,6 +166,7 @@ def _wait_foreground(layout: StackLayout, process: subprocess.Popen[bytes]) -> N
         return
     with _locked(layout):
         supervisor.stop(layout)
+    click.echo("The stack stopped.")
     if code != 0:
         click.echo(f"copr-local: supervisord exited with {code}", err=True)
         raise SystemExit(1)

@@ -8,6 +8,8 @@ processes that left supervisord's process groups (detached workers and builds).
 
 from __future__ import annotations
 
+import os
+import pwd
 import shlex
 import shutil
 import sys
@@ -253,14 +255,21 @@ def supervisord_config(layout: StackLayout, state: StackState, base_env: dict[st
         "[unix_http_server]",
         f"file = {_ini_value(str(socket))}",
         "chmod = 0700",
+        "username = copr-local",
+        f"password = {_ini_value(state.supervisor_password)}",
         "",
         "[rpcinterface:supervisor]",
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
         "",
         "[supervisorctl]",
         f"serverurl = unix://{_ini_value(str(socket))}",
+        "username = copr-local",
+        f"password = {_ini_value(state.supervisor_password)}",
         "",
         "[supervisord]",
+        # In the foreground the programs' and supervisord's output goes to the log files
+        # only; the terminal shows what copr-local says.
+        "silent = true",
         f"logfile = {_ini_value(str(layout.logs / 'supervisord.log'))}",
         f"pidfile = {_ini_value(str(layout.supervisord_pid))}",
         f"directory = {_ini_value(str(layout.root))}",
@@ -268,6 +277,8 @@ def supervisord_config(layout: StackLayout, state: StackState, base_env: dict[st
         "logfile_maxbytes = 10MB",
         "logfile_backups = 2",
         f"environment = {_environment(env)}",
+        # Said explicitly, so that supervisord does not warn about running as root.
+        f"user = {pwd.getpwuid(os.geteuid()).pw_name}",
         "",
     ]
     for priority, program in enumerate(programs(layout, state), start=1):

@@ -134,6 +134,7 @@ class StackState:
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     backend_password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     keygen_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    supervisor_password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     database_url: str | None = None
     # The database the admin account and chroots were made in (None: not yet).
     bootstrapped_database: str | None = None

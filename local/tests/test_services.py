@@ -89,3 +89,12 @@ def test_supervisord_config(stack: tuple[StackLayout, StackState]) -> None:
     for name in names:
         assert parser.get(f"program:{name}", "stopasgroup") == "true"
         assert parser.get(f"program:{name}", "stdout_logfile") == str(layout.logs / f"{name}.log")
+
+
+def test_supervisor_socket_needs_the_stack_password(stack: tuple[StackLayout, StackState]) -> None:
+    layout, state = stack
+    parser = configparser.ConfigParser()
+    parser.read_string(supervisord_config(layout, state, {}))
+    for section in ("unix_http_server", "supervisorctl"):
+        assert parser.get(section, "username") == "copr-local"
+        assert parser.get(section, "password") == state.supervisor_password
