@@ -25,6 +25,8 @@ format:
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-run:
-	@echo "make run is not there yet: the local stack arrives with the local-stack issue." >&2
-	@exit 1
+# The whole stack in the foreground (Ctrl-C stops it); state in .copr-local/.
+# Options of `copr-local up` go in RUN_ARGS, e.g. make run RUN_ARGS="--port 5000".
+RUN_ARGS ?=
+run: setup
+	$(VENV)/bin/copr-local up $(RUN_ARGS)
