@@ -55,6 +55,7 @@ def package_to_json(
         "auto_rebuild": package.webhook_rebuild,
         "max_builds": package.max_builds,
         "chroot_denylist": list(package.chroot_denylist),
+        "timeout": package.timeout,
         "builds": {
             "latest": build_to_json(latest) if latest else None,
             "latest_succeeded": build_to_json(succeeded) if succeeded else None,
@@ -73,8 +74,11 @@ def _package_or_404(project: Project, name: Any) -> Package:
 
 def _options(data: dict[str, Any]) -> dict[str, Any]:
     denylist = to_list(data.get("chroot_denylist"), "chroot_denylist")
-    to_int(data.get("timeout"), "timeout", minimum=60, maximum=settings().build_timeout_max)
+    timeout = to_int(
+        data.get("timeout"), "timeout", minimum=60, maximum=settings().build_timeout_max
+    )
     return {
+        "timeout": timeout,
         "webhook_rebuild": to_bool(data.get("webhook_rebuild"), "webhook_rebuild"),
         "max_builds": to_int(data.get("max_builds"), "max_builds", minimum=0, maximum=1000),
         "chroot_denylist": denylist,
@@ -193,6 +197,8 @@ def build_package() -> flask.Response:
     if package.source_type == BuildSourceEnum.unset:
         raise BadRequest(f"Package {package.name} has no source: set one with edit-package-* first")
     session = db.session()
+    if package.timeout is not None and data.get("timeout") in (None, ""):
+        data = {**data, "timeout": package.timeout}
     request = parse_build_request(
         session, project, data, settings(), denylist=package.chroot_denylist
     )

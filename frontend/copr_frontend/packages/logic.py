@@ -14,7 +14,7 @@ from copr_frontend.builds.removal import delete_build
 from copr_frontend.packages.models import Package
 from copr_frontend.projects.models import Project
 
-OPTION_FIELDS = ("webhook_rebuild", "max_builds", "chroot_denylist")
+OPTION_FIELDS = ("webhook_rebuild", "max_builds", "chroot_denylist", "timeout")
 
 
 class PackageError(ValueError):
@@ -100,6 +100,7 @@ def copy_package(
     copy.webhook_rebuild = package.webhook_rebuild
     copy.max_builds = package.max_builds
     copy.chroot_denylist = list(package.chroot_denylist)
+    copy.timeout = package.timeout
     if existing is None:
         session.add(copy)
     return copy

@@ -28,6 +28,8 @@ class Package(Base):
     """Keep at most this many builds of the package; 0 keeps them all."""
     chroot_denylist: Mapped[list[str]] = mapped_column(JSON, default=list)
     """Chroot name patterns this package is never built for."""
+    timeout: Mapped[int | None] = mapped_column(default=None)
+    """Build timeout in seconds for this package's builds when the request names none."""
     created_on: Mapped[int] = mapped_column(default=now)
 
     project: Mapped[Project] = relationship(back_populates="packages")

@@ -70,6 +70,7 @@ def test_add_edit_reset(client: FlaskClient, world: World) -> None:
     assert data["source_dict"]["source_build_method"] == "tito"
     assert data["auto_rebuild"] is True
     assert data["chroot_denylist"] == ["epel-*"]
+    assert data["timeout"] == 3600
     # An edit changes only the fields it names.
     edited = client.post(
         "/api_3/package/edit/owner/proj/tool/scm",
@@ -180,6 +181,7 @@ def test_add_edit_errors(
 
 def test_build_package(client: FlaskClient, world: World) -> None:
     world.package.chroot_denylist = ["epel-*"]
+    world.package.timeout = 7200
     world.factory.session.commit()
     response = client.post(
         "/api_3/package/build",
@@ -198,6 +200,7 @@ def test_build_package(client: FlaskClient, world: World) -> None:
     assert data["source_package"]["name"] == "pkg"
     build = world.factory.session.get(Build, data["id"])
     assert build is not None
+    assert build.timeout == 7200  # the package's own timeout
     assert sorted((e.mock_chroot.name, e.reason) for e in build.exclusions) == [
         ("epel-9-x86_64", "denylist"),
         ("fedora-42-aarch64", "exclude_chroots"),

@@ -214,6 +214,7 @@ def upgrade() -> None:
         sa.Column("webhook_rebuild", sa.Boolean(), nullable=False),
         sa.Column("max_builds", sa.Integer(), nullable=False),
         sa.Column("chroot_denylist", sa.JSON(), nullable=False),
+        sa.Column("timeout", sa.Integer(), nullable=True),
         sa.Column("created_on", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"],
