@@ -51,15 +51,6 @@ def venv_command(name: str) -> str:
     return found
 
 
-def backend_installed() -> bool:
-    """Whether the backend's dispatchers exist in this environment."""
-    try:
-        import copr_backend.cli  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def redis_url(state: StackState, db: int) -> str:
     return f"redis://{HOST}:{state.ports['redis']}/{db}"
 
@@ -77,6 +68,8 @@ def frontend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
         "results_url": state.url("results") + "/results",
         "dist_git_url": state.url("dist_git") + "/git",
         "upload_dir": str(layout.frontend_dir / "uploads"),
+        # Wakes the backend's dispatchers up at once when there is new work.
+        "redis_url": redis_url(state, 1),
     }
 
 
@@ -140,6 +133,8 @@ SETTINGS: dict[str, Callable[[StackLayout, StackState], dict[str, Any]]] = {
 def validate_settings(layout: StackLayout) -> None:
     """Load every written settings file with its service's own loader: a bad value stops
     ``up`` here, with the service's message, rather than in a program's log."""
+    from copr_backend.settings import ENV_PREFIX as BACKEND_PREFIX
+    from copr_backend.settings import BackendSettings
     from copr_common.settings import SettingsError, load_settings
     from copr_distgit.settings import ENV_PREFIX as DIST_GIT_PREFIX
     from copr_distgit.settings import DistGitSettings
@@ -152,12 +147,8 @@ def validate_settings(layout: StackLayout) -> None:
         ("frontend", FrontendSettings, FRONTEND_PREFIX),
         ("keygen", KeygenSettings, KEYGEN_PREFIX),
         ("dist-git", DistGitSettings, DIST_GIT_PREFIX),
+        ("backend", BackendSettings, BACKEND_PREFIX),
     ]
-    if backend_installed():
-        from copr_backend.settings import ENV_PREFIX as BACKEND_PREFIX
-        from copr_backend.settings import BackendSettings
-
-        models.append(("backend", BackendSettings, BACKEND_PREFIX))
     for service, model, prefix in models:
         try:
             load_settings(model, prefix, file=layout.config_file(service), environ={})
@@ -186,7 +177,7 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
         f"--bind {HOST}:{state.ports['frontend']} --workers 2 --worker-class gthread"
         " --threads 4 --timeout 600 --access-logfile -"
     )
-    result = [
+    return [
         Program(
             "redis",
             [redis, *redis_options.split(), "--save", "", "--dir", str(layout.redis_dir)],
@@ -223,22 +214,15 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
             ],
             ready_url=state.url("results") + "/results/",
         ),
+        Program(
+            "backend-build-dispatcher",
+            [venv_command("copr-backend-build-dispatcher"), "--config", str(config("backend"))],
+        ),
+        Program(
+            "backend-action-dispatcher",
+            [venv_command("copr-backend-action-dispatcher"), "--config", str(config("backend"))],
+        ),
     ]
-    if backend_installed():
-        backend_env = {"COPR_BACKEND_CONFIG": str(config("backend"))}
-        result += [
-            Program(
-                "backend-build-dispatcher",
-                [venv_command("copr-backend-build-dispatcher")],
-                backend_env,
-            ),
-            Program(
-                "backend-action-dispatcher",
-                [venv_command("copr-backend-action-dispatcher")],
-                backend_env,
-            ),
-        ]
-    return result
 
 
 def _ini_value(value: str) -> str:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from copr_local.services import (
     MARKER_ENV,
-    backend_installed,
     programs,
     supervisord_config,
     write_settings,
@@ -40,6 +39,7 @@ def test_services_agree_on_urls_and_secrets(stack: tuple[StackLayout, StackState
     assert frontend.dist_git_url == f"http://127.0.0.1:{state.ports['dist_git']}/git"
     assert frontend.results_url == f"http://127.0.0.1:{state.ports['results']}/results"
     assert frontend.database_url == f"sqlite:///{layout.frontend_dir / 'copr.sqlite'}"
+    assert frontend.redis_url == f"redis://127.0.0.1:{state.ports['redis']}/1"
     assert keygen.state_dir == layout.keygen_dir
     assert keygen.bind == f"127.0.0.1:{state.ports['keygen']}"
     assert dist_git.state_dir == layout.dist_git_dir
@@ -80,10 +80,10 @@ def test_supervisord_config(stack: tuple[StackLayout, StackState]) -> None:
     assert [s.removeprefix("program:") for s in parser.sections() if s.startswith("program:")] == (
         names
     )
-    assert {"redis", "frontend", "keygen", "dist-git-http", "dist-git-dispatcher", "results"} <= (
-        set(names)
-    )
-    assert ("backend-build-dispatcher" in names) is backend_installed()
+    assert set(names) == {
+        "redis", "frontend", "keygen", "dist-git-http", "dist-git-dispatcher", "results",
+        "backend-build-dispatcher", "backend-action-dispatcher",
+    }  # fmt: skip
     assert parser.get("supervisord", "pidfile") == str(layout.supervisord_pid)
     assert f'{MARKER_ENV}="{layout.root}"' in parser.get("supervisord", "environment")
     for name in names:
