@@ -3,6 +3,8 @@ ones, and a seeded fuzzer gets only documented answers, each matching its schema
 
 from __future__ import annotations
 
+import io
+import json
 import random
 import re
 from typing import Any
@@ -10,6 +12,8 @@ from typing import Any
 import flask
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from copr_frontend.api.openapi import OPERATIONS, Operation
 
@@ -17,6 +21,7 @@ from .conftest import World
 
 CASES = 25
 """Requests per operation; raise it locally to fuzz harder (150 passes with other seeds)."""
+RPM_HEAD = b"\xed\xab\xee\xdb"
 _CONVERTER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 
 
@@ -145,6 +150,35 @@ def _body(rng: random.Random, op: Operation, world: World) -> dict[str, Any]:
     return body
 
 
+def _multipart(rng: random.Random) -> tuple[bytes, str]:
+    """A multipart body as python-copr sends it, with random parts and contents."""
+    fields: dict[str, Any] = {}
+    if rng.random() < 0.8:
+        body = {"ownername": "owner", "projectname": "proj"} if rng.random() < 0.6 else {}
+        body.update({rng.choice(STRINGS): _value(rng) for _ in range(rng.randrange(3))})
+        text = json.dumps(body) if rng.random() < 0.9 else "{broken"
+        fields["json"] = FileStorage(
+            io.BytesIO(text.encode()), "json", content_type="application/json"
+        )
+    for part in ("pkgs", "upload_comps"):
+        if rng.random() < 0.6:
+            content = rng.choice(
+                [
+                    b"",
+                    RPM_HEAD + rng.randbytes(20),
+                    rng.randbytes(30),
+                    b"<comps></comps>",
+                    b"Name: x\n",
+                ]
+            )
+            name = rng.choice(
+                ["x-1-1.src.rpm", "x.spec", "comps.xml", "../x.src.rpm", "a b", "\u2603.spec"]
+            )
+            fields[part] = FileStorage(io.BytesIO(content), name)
+    boundary, payload = encode_multipart(MultiDict(fields))
+    return payload, f"multipart/form-data; boundary={boundary}"
+
+
 def _path(rng: random.Random, op: Operation, world: World) -> str:
     values = {
         "ownername": "owner",
@@ -186,7 +220,10 @@ def test_fuzz_operation(client: FlaskClient, world: World, op: Operation) -> Non
         if method in ("PUT", "DELETE") and rng.random() < 0.5:
             method = "POST"
         kwargs: dict[str, Any] = {"query_string": query, "headers": rng.choice(auths)}
-        if op.body is not None or op.multipart:
+        if op.multipart and rng.random() < 0.7:
+            payload, content_type = _multipart(rng)
+            kwargs.update(data=payload, content_type=content_type)
+        elif op.body is not None or op.multipart:
             kwargs["json"] = _body(rng, op, world)
         response = client.open(_path(rng, op, world), method=method, **kwargs)
         code = str(response.status_code)
