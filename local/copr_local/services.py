@@ -172,6 +172,7 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
     frontend = state.url("frontend")
     redis_options = f"--bind {HOST} --port {state.ports['redis']} --appendonly no --daemonize no"
     redis = shutil.which("redis-server") or "redis-server"
+    redis_paths = ["--dir", str(layout.redis_dir), "--pidfile", str(layout.redis_pid)]
     results_options = f"{state.ports['results']} --bind {HOST}"
     gunicorn_options = (
         f"--bind {HOST}:{state.ports['frontend']} --workers 2 --worker-class gthread"
@@ -180,7 +181,7 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
     return [
         Program(
             "redis",
-            [redis, *redis_options.split(), "--save", "", "--dir", str(layout.redis_dir)],
+            [redis, *redis_options.split(), "--save", "", *redis_paths],
         ),
         Program(
             "frontend",

@@ -92,6 +92,10 @@ class StackLayout:
         return self.public_html / "results"
 
     @property
+    def redis_pid(self) -> Path:
+        return self.redis_dir / "redis.pid"
+
+    @property
     def home(self) -> Path:
         return self.root / "home"
 

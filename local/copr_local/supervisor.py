@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -134,7 +135,8 @@ def start_foreground(layout: StackLayout) -> subprocess.Popen[bytes]:
 
 
 def stack_processes(layout: StackLayout) -> list[int]:
-    """Every process that carries this stack's marker in its environment."""
+    """Every process of this stack: those that carry its marker in their environment,
+    and redis-server (it reuses its environment's memory for its process title)."""
     marker = f"{MARKER_ENV}={layout.root}".encode()
     found = []
     for entry in Path("/proc").iterdir():
@@ -146,13 +148,40 @@ def stack_processes(layout: StackLayout) -> list[int]:
             continue
         if marker in environ.split(b"\0"):
             found.append(int(entry.name))
+    redis = _redis_pid(layout)
+    if redis is not None and redis not in found:
+        found.append(redis)
     return found
+
+
+def _redis_pid(layout: StackLayout) -> int | None:
+    """The stack's redis-server by its pid file, if that process is still it."""
+    try:
+        pid = int(layout.redis_pid.read_text().strip())
+        exe = Path(f"/proc/{pid}/exe").readlink()
+        cwd = Path(f"/proc/{pid}/cwd").readlink()
+    except (OSError, ValueError):
+        return None
+    # Debian's redis-server is a link to redis-check-rdb: compare the resolved binaries.
+    binary = Path(shutil.which("redis-server") or "/usr/bin/redis-server").resolve()
+    if exe == binary and cwd == layout.redis_dir:
+        return pid
+    return None
 
 
 def _signal_all(pids: Iterable[int], signum: int) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signum)
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _wait_gone(check: Callable[[], bool], timeout: float) -> bool:
@@ -162,6 +191,14 @@ def _wait_gone(check: Callable[[], bool], timeout: float) -> bool:
             return True
         time.sleep(0.2)
     return not check()
+
+
+def _terminate(pids: list[int]) -> None:
+    """TERM, then KILL what is still there after 10 s; returns once they are gone."""
+    _signal_all(pids, signal.SIGTERM)
+    if not _wait_gone(lambda: any(_alive(pid) for pid in pids), 10.0):
+        _signal_all(pids, signal.SIGKILL)
+        _wait_gone(lambda: any(_alive(pid) for pid in pids), 10.0)
 
 
 def stop(layout: StackLayout) -> bool:
@@ -174,11 +211,11 @@ def stop(layout: StackLayout) -> bool:
         _signal_all([pid], signal.SIGTERM)
         if not _wait_gone(lambda: running_pid(layout) is not None, STOP_TIMEOUT):
             _signal_all([pid], signal.SIGKILL)
-    leftovers = stack_processes(layout)
-    if leftovers:
-        _signal_all(leftovers, signal.SIGTERM)
-        if not _wait_gone(lambda: bool(stack_processes(layout)), 10.0):
-            _signal_all(stack_processes(layout), signal.SIGKILL)
-            _wait_gone(lambda: bool(stack_processes(layout)), 10.0)
+    # A few rounds: a dispatcher that was killed may have started a worker meanwhile.
+    for _ in range(3):
+        leftovers = stack_processes(layout)
+        if not leftovers:
+            break
+        _terminate(leftovers)
     layout.supervisord_pid.unlink(missing_ok=True)
     return pid is not None
