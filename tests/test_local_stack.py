@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from copr_local.state import StackLayout
+from copr_local.supervisor import stack_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 COPR_LOCAL = Path(sys.executable).parent / "copr-local"
@@ -74,16 +76,9 @@ def start_stack(state_dir: Path, *options: str) -> Stack:
     return Stack(state_dir, env["COPR_URL"], env["COPR_RESULTS_URL"], Path(env["COPR_CLI_CONFIG"]))
 
 
-def stack_leftovers(state_dir: Path) -> tuple[list[str], list[int]]:
-    """Processes that carry the stack's marker, and stack ports that still answer."""
-    marker = f"COPR_LOCAL_STATE_DIR={state_dir}".encode()
-    processes = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and marker in (entry / "environ").read_bytes().split(b"\0"):
-                processes.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
-        except OSError:
-            continue
+def stack_leftovers(state_dir: Path) -> tuple[list[int], list[int]]:
+    """Processes of the stack that are still there, and stack ports that still answer."""
+    processes = stack_processes(StackLayout(state_dir))
     ports = json.loads((state_dir / "state.json").read_text())["ports"].values()
     answering = []
     for port in ports:
