@@ -13,6 +13,7 @@ import configparser
 import functools
 import http.server
 import json
+import os
 import re
 import shutil
 import socket
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from copr_local.state import StackLayout
+from copr_local.state import FALLBACK_POOL_ROOT, StackLayout
 from copr_local.supervisor import stack_processes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,9 +98,8 @@ def stop_stack(stack: Stack) -> None:
 
 
 @contextmanager
-def state_dir_for_builds() -> Iterator[Path]:
-    """A state dir whose parents the builds' sandbox user ("nobody") may walk through
-    (pytest's tmp_path is private)."""
+def public_state_dir() -> Iterator[Path]:
+    """A state dir whose parents anyone may walk through: builds use its own slots."""
     parent = Path(tempfile.mkdtemp(prefix="copr-local-e2e-"))
     parent.chmod(0o755)
     try:
@@ -110,15 +110,23 @@ def state_dir_for_builds() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def sqlite_stack() -> Iterator[Stack]:
-    with state_dir_for_builds() as state_dir:
+def sqlite_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    # pytest's tmp dirs are private: as root, the builder slots move to /var/lib/copr-local
+    # (the case of a checkout under /root).
+    state_dir = tmp_path_factory.mktemp("sqlite-stack")
+    try:
         yield start_stack(state_dir)
+    finally:
+        copr_local("down", "--state-dir", str(state_dir))
+        pool = StackLayout(state_dir).pool_dir
+        if pool.parent == FALLBACK_POOL_ROOT:
+            shutil.rmtree(pool)
 
 
 @pytest.fixture(scope="module")
 def postgres_stack(postgres_server) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
     postgres_server.create_database("copr_local_e2e")
-    with state_dir_for_builds() as state_dir:
+    with public_state_dir() as state_dir:
         yield start_stack(state_dir, "--database-url", postgres_server.url("copr_local_e2e"))
 
 
@@ -218,6 +226,8 @@ def enable_and_install(stack: Stack, project: str, package: str, root: Path) -> 
 
 
 def test_srpm_upload_builds(sqlite_stack: Stack, srpm: Path) -> None:
+    pool = StackLayout(sqlite_stack.state_dir).pool_dir
+    assert (pool.parent == FALLBACK_POOL_ROOT) is (os.geteuid() == 0)
     create_project(sqlite_stack, "hello")
     build_id = build_and_watch(sqlite_stack, "hello", str(srpm))
     build = sqlite_stack.python_copr("wait-build", str(build_id), "1")

@@ -84,7 +84,6 @@ def up(state_dir: Path | None, detach: bool, port: int | None, database_url: str
     try:
         if supervisor.running_pid(layout) is None and port is not None and not port_is_free(port):
             raise StackError(f"port {port} (--port) is in use")
-        layout.check_reachable()
         layout.make_dirs()
         with _locked(layout):
             state = StackState.load(layout)

@@ -110,7 +110,7 @@ def backend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
         "results_url": state.url("results") + "/results",
         "sleep_time": POLL_SECONDS,
         "local_slots": 2,
-        "local_pool_dir": str(layout.backend_dir / "local-pool"),
+        "local_pool_dir": str(layout.pool_dir),
         "worker_log_dir": str(layout.logs / "backend-workers"),
         "keygen_url": state.url("keygen"),
         "keygen_secret": state.keygen_secret,

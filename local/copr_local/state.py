@@ -8,6 +8,7 @@ working after a restart).  A port that was taken meanwhile is replaced by a free
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -19,6 +20,7 @@ from pathlib import Path
 
 SERVICES_WITH_PORTS = ("frontend", "dist_git", "keygen", "results", "redis")
 HOST = "127.0.0.1"
+FALLBACK_POOL_ROOT = Path("/var/lib/copr-local")
 
 
 class StackError(Exception):
@@ -106,28 +108,37 @@ class StackLayout:
     def config_file(self, service: str) -> Path:
         return self.etc / f"{service}.toml"
 
-    def check_reachable(self) -> None:
-        """Builds run as an unprivileged sandbox user when the stack runs as root: that
-        user must be able to walk down to the builder slots under the state dir."""
-        if os.geteuid() != 0:
-            return
-        for path in [self.root, *self.root.parents]:
-            if path.exists() and not path.stat().st_mode & stat.S_IXOTH:
-                raise StackError(
-                    f"builds run as an unprivileged user that cannot reach {self.root}: "
-                    f"{path} is not searchable by others (chmod o+x {path}, or pick another "
-                    "--state-dir)"
-                )
+    @property
+    def pool_dir(self) -> Path:
+        """The backend's builder slots.
+
+        When the stack runs as root, builds run as an unprivileged sandbox user that must
+        walk down to its slot.  If some parent of the state dir does not let it (a
+        checkout under ``/root``), the slots live in ``/var/lib/copr-local/`` instead,
+        in a dir named after the state dir.
+        """
+        inside = self.backend_dir / "local-pool"
+        if os.geteuid() != 0 or searchable_by_others(self.root):
+            return inside
+        digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
+        return FALLBACK_POOL_ROOT / f"{digest}-local-pool"
 
     def make_dirs(self) -> None:
         # Builds run sandboxed as an unprivileged user that must reach the builder slots.
-        for path in (self.root, self.backend_dir):
+        for path in (self.root, self.backend_dir, self.pool_dir.parent, self.pool_dir):
             path.mkdir(parents=True, exist_ok=True)
             path.chmod(0o755)
         for path in (self.etc, self.logs, self.frontend_dir, self.dist_git_dir,
                      self.results_dir, self.redis_dir, self.home):  # fmt: skip
             path.mkdir(parents=True, exist_ok=True)
         self.keygen_dir.mkdir(mode=0o700, exist_ok=True)
+
+
+def searchable_by_others(path: Path) -> bool:
+    """Whether every existing dir from / down to ``path`` lets others walk through."""
+    return all(
+        not part.exists() or part.stat().st_mode & stat.S_IXOTH for part in [path, *path.parents]
+    )
 
 
 @dataclass

@@ -172,33 +172,3 @@ def test_make_run_stops_on_ctrl_c(state_dir: Path) -> None:
     assert "Traceback" not in rest
     assert_nothing_left(state_dir)
     assert MARKER_ENV not in os.environ
-
-
-def test_state_dir_the_sandbox_user_cannot_reach_is_refused(tmp_path: Path) -> None:
-    private = tmp_path / "private"
-    private.mkdir(mode=0o700)
-    if os.geteuid() != 0:
-        # Not root: builds run as this user, who owns the dir.
-        StackLayout(private / "s").check_reachable()
-        return
-    result = CliRunner().invoke(main, ["up", "--detach", "--state-dir", str(private / "s")])
-    assert result.exit_code == 1
-    assert f"{private} is not searchable by others" in result.output
-    assert not (private / "s").exists()
-
-
-@pytest.mark.slow
-def test_down_after_supervisord_was_killed(state_dir: Path) -> None:
-    result = run("up", "--detach", "--state-dir", str(state_dir))
-    assert result.returncode == 0, result.stderr + result.stdout
-    pid = int((state_dir / "supervisord.pid").read_text())
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    # Its programs are orphans now, still serving: status sees no stack, down stops them.
-    assert stack_processes(StackLayout(state_dir))
-    assert run("status", "--state-dir", str(state_dir)).returncode == 3
-    down = run("down", "--state-dir", str(state_dir))
-    assert (down.returncode, down.stdout) == (0, f"No stack runs in {state_dir}.\n")
-    assert_nothing_left(state_dir)

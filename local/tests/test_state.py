@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
 import pytest
 from copr_local.state import (
+    FALLBACK_POOL_ROOT,
     HOST,
     SERVICES_WITH_PORTS,
     StackError,
@@ -14,6 +16,7 @@ from copr_local.state import (
     StackState,
     assign_ports,
     port_is_free,
+    searchable_by_others,
 )
 
 
@@ -73,3 +76,23 @@ def test_foreign_state_file_is_refused(tmp_path: Path, content: str) -> None:
     (tmp_path / "state.json").write_text(content)
     with pytest.raises(StackError, match="state.json"):
         StackState.load(StackLayout(tmp_path))
+
+
+def test_builder_slots_stay_in_a_state_dir_others_can_walk_into() -> None:
+    layout = StackLayout(Path("/tmp/copr-local-somewhere/stack"))
+    assert layout.pool_dir == layout.backend_dir / "local-pool"
+
+
+def test_builder_slots_move_out_of_a_private_state_dir(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    layout = StackLayout(private / "stack")
+    if os.geteuid() != 0:
+        # Builds run as this user, who may enter the dir anyway.
+        assert layout.pool_dir == layout.backend_dir / "local-pool"
+        return
+    assert layout.pool_dir.parent == FALLBACK_POOL_ROOT
+    assert layout.pool_dir == StackLayout(private / "stack").pool_dir
+    assert layout.pool_dir != StackLayout(private / "other").pool_dir
+    assert searchable_by_others(layout.pool_dir.parent)
+    assert not searchable_by_others(layout.root)
