@@ -140,6 +140,8 @@ def _describe(
     file: str | os.PathLike[str] | None,
 ) -> str:
     loc = tuple(str(part) for part in error["loc"])
+    if not loc:  # a check across several settings, e.g. "exactly one of A and B"
+        return str(error["msg"]).removeprefix("Value error, ")
     name = ".".join(loc) or "(top level)"
     if error["type"] == "missing":
         env = env_prefix + "__".join(part.upper() for part in loc)
@@ -150,7 +152,7 @@ def _describe(
     )
     if error["type"] == "extra_forbidden":
         return f"{name!r} (from {source}) is not a known setting"
-    if any(word in loc[-1].lower() for word in _SECRET_WORDS):
+    if loc and any(word in loc[-1].lower() for word in _SECRET_WORDS):
         # The message ends up in logs and on terminals: never repeat a secret there.
         return f"{name!r} (from {source}): {error['msg']}"
     return f"{name!r} (from {source}): {error['msg']}; got {error.get('input')!r}"

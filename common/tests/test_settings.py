@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import AnyHttpUrl, BaseModel, Field
+from pydantic import AnyHttpUrl, BaseModel, Field, model_validator
 
 from copr_common.settings import ServiceSettings, SettingsError, load_settings
 
@@ -155,3 +155,20 @@ def test_a_rejected_secret_is_not_repeated() -> None:
     assert "'backend_password' (from environment variable COPR_TEST_BACKEND_PASSWORD)" in str(
         error.value
     )
+
+
+class PairSettings(ServiceSettings):
+    secret: str | None = None
+    secret_file: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PairSettings:
+        if (self.secret is None) == (self.secret_file is None):
+            raise ValueError("set exactly one of secret and secret_file")
+        return self
+
+
+def test_a_whole_model_error_is_reported() -> None:
+    with pytest.raises(SettingsError) as error:
+        load_settings(PairSettings, PREFIX, environ={})
+    assert error.value.problems == ["set exactly one of secret and secret_file"]
