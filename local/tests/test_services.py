@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import configparser
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,13 @@ from copr_local.services import (
     supervisord_config,
     write_settings,
 )
-from copr_local.state import StackError, StackLayout, StackState, assign_ports
+from copr_local.state import (
+    FALLBACK_POOL_ROOT,
+    StackError,
+    StackLayout,
+    StackState,
+    assign_ports,
+)
 
 from copr_distgit.settings import load as load_dist_git
 from copr_frontend.settings import load_frontend_settings
@@ -20,12 +28,15 @@ from copr_keygen.settings import load_keygen_settings
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> tuple[StackLayout, StackState]:
+def stack(tmp_path: Path) -> Iterator[tuple[StackLayout, StackState]]:
     layout = StackLayout(tmp_path / "state 100%")
     layout.make_dirs()
     state = StackState()
     assign_ports(state, None)
-    return layout, state
+    yield layout, state
+    # As root, the builder slots of a private state dir live outside it.
+    if layout.pool_dir.parent == FALLBACK_POOL_ROOT:
+        shutil.rmtree(layout.pool_dir)
 
 
 def test_services_agree_on_urls_and_secrets(stack: tuple[StackLayout, StackState]) -> None:
