@@ -1,9 +1,11 @@
 """The OpenAPI 3.0 description of API v3, served at ``/api_3/openapi.json``.
 
-It is built from the table below, one entry per operation; a test checks that every
+It is built from the table below, one entry per operation.  Tests check that every
 API v3 route of the app is described here and that each description names a real route,
-and a fuzz test sends generated input to every operation and checks that the answers
-are among the documented ones.  Keep the table next to the routes' behaviour.
+and a seeded fuzzer sends generated input to every operation and checks that each answer
+is a documented status whose body matches its schema.  Parameters carry the types and
+name patterns the routes accept; routes declared PUT or DELETE are described with their
+POST alias too, as they answer it.  Keep the table next to the routes' behaviour.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ from typing import Any
 
 import flask
 
+from copr_common.enums import StatusEnum
 from copr_frontend.api import API_PREFIX, route
+
+MAX_INT = 2**31 - 1
+
+# --- response schemas ---------------------------------------------------------------------
 
 OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
 ERROR: dict[str, Any] = {
@@ -46,21 +53,11 @@ PROJECT: dict[str, Any] = {
 }
 BUILD: dict[str, Any] = {
     "type": "object",
-    "required": [
-        "id",
-        "state",
-        "ownername",
-        "projectname",
-        "project_dirname",
-        "repo_url",
-        "source_package",
-        "submitted_on",
-        "chroots",
-        "is_background",
-    ],
+    "required": ["id", "state", "ownername", "projectname", "project_dirname", "repo_url",
+                 "source_package", "submitted_on", "chroots", "is_background"],
     "properties": {
         "id": {"type": "integer"},
-        "state": {"type": "string"},
+        "state": {"type": "string", "enum": StatusEnum.labels()},
         "ownername": {"type": "string"},
         "projectname": {"type": "string"},
         "project_dirname": {"type": "string"},
@@ -73,22 +70,137 @@ BUILD: dict[str, Any] = {
         "chroots": {"type": "array", "items": {"type": "string"}},
         "is_background": {"type": "boolean"},
     },
+}  # fmt: skip
+
+# --- parameters ---------------------------------------------------------------------------
+
+OWNER = {"type": "string", "pattern": r"^@?[A-Za-z0-9][A-Za-z0-9_.-]*$", "maxLength": 101}
+USER = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", "maxLength": 100}
+PROJECT_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9_.+-]+$", "maxLength": 100}
+PACKAGE_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9_.+-]+$", "maxLength": 200}
+CHROOT = {"type": "string", "pattern": r"^[a-z][a-z0-9_.+-]*-[a-z0-9][a-z0-9._]*-[a-z0-9_]+$",
+          "maxLength": 100}  # fmt: skip
+BOOLEAN = {"type": "boolean"}
+
+PARAMETERS: dict[str, dict[str, Any]] = {
+    "ownername": OWNER,
+    "projectname": PROJECT_NAME,
+    "chrootname": CHROOT,
+    "packagename": PACKAGE_NAME,
+    "package_name": PACKAGE_NAME,
+    "who": USER,
+    "build_id": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
+    "source_type_text": {
+        "type": "string",
+        "enum": ["scm", "pypi", "rubygems", "custom", "distgit"],
+    },  # fmt: skip
+    "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+    "offset": {"type": "integer", "minimum": 0, "maximum": 2**62},
+    "order_type": {"type": "string", "enum": ["ASC", "DESC"]},
+    "status": {"type": "string", "enum": StatusEnum.labels()},
+    "with_latest_build": BOOLEAN,
+    "with_latest_succeeded_build": BOOLEAN,
+    "exist_ok": BOOLEAN,
+    "query": {"type": "string", "pattern": r"\S", "maxLength": 200},
+    "project_dirname": {"type": "string", "maxLength": 200},
 }
 
+# --- request bodies -----------------------------------------------------------------------
+
+TEXT = {"type": "string", "nullable": True, "maxLength": 1000}
+NAMES = {"type": "array", "items": {"type": "string", "maxLength": 200}, "nullable": True}
+REPO_URL = {"type": "string", "pattern": r"^(https?|copr)://[A-Za-z0-9@]\S*$"}
+REPOS = {"type": "array", "items": REPO_URL, "nullable": True}
+DIRNAME = {"type": "string", "pattern": r"^[A-Za-z0-9_.+-]+(:custom:[A-Za-z0-9_.-]+|:pr:[0-9]+)?$",
+           "maxLength": 200, "nullable": True}  # fmt: skip
+
+
+def _object(required: tuple[str, ...] = (), **properties: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+PROJECT_FIELDS: dict[str, Any] = {
+    "description": TEXT,
+    "instructions": TEXT,
+    "homepage": {"type": "string", "pattern": r"^https?://\S+$", "nullable": True},
+    "contact": TEXT,
+    "chroots": NAMES,
+    "additional_repos": REPOS,
+    "runtime_dependencies": REPOS,
+    "enable_net": {"type": "boolean", "nullable": True},
+    "unlisted_on_hp": {"type": "boolean", "nullable": True},
+    "devel_mode": {"type": "boolean", "nullable": True},
+    "module_hotfixes": {"type": "boolean", "nullable": True},
+    "bootstrap": {"type": "string", "enum": ["default", "on", "off", "image"], "nullable": True},
+    "isolation": {"type": "string", "enum": ["default", "simple", "nspawn"], "nullable": True},
+    "delete_after_days": {"type": "integer", "minimum": -1, "maximum": 60, "nullable": True},
+    "repo_priority": {"type": "integer", "minimum": 1, "maximum": 99, "nullable": True},
+}
 BUILD_OPTIONS: dict[str, Any] = {
-    "ownername": {"type": "string"},
-    "projectname": {"type": "string"},
-    "project_dirname": {"type": "string", "nullable": True},
-    "chroots": {"type": "array", "items": {"type": "string"}, "nullable": True},
-    "exclude_chroots": {"type": "array", "items": {"type": "string"}, "nullable": True},
-    "timeout": {"type": "integer", "nullable": True},
+    "ownername": OWNER,
+    "projectname": PROJECT_NAME,
+    "project_dirname": DIRNAME,
+    "chroots": NAMES,
+    "exclude_chroots": NAMES,
+    "timeout": {"type": "integer", "minimum": 60, "maximum": 108000, "nullable": True},
     "background": {"type": "boolean", "nullable": True},
     "enable_net": {"type": "boolean", "nullable": True},
-    "bootstrap": {"type": "string", "nullable": True},
-    "isolation": {"type": "string", "nullable": True},
-    "after_build_id": {"type": "integer", "nullable": True},
-    "with_build_id": {"type": "integer", "nullable": True},
+    "bootstrap": {"type": "string", "enum": ["unchanged", "default", "on", "off", "image"],
+                  "nullable": True},
+    "isolation": {"type": "string", "enum": ["unchanged", "default", "simple", "nspawn"],
+                  "nullable": True},
+    "after_build_id": {"type": "integer", "minimum": 1, "maximum": MAX_INT, "nullable": True},
+    "with_build_id": {"type": "integer", "minimum": 1, "maximum": MAX_INT, "nullable": True},
+}  # fmt: skip
+SCM_FIELDS: dict[str, Any] = {
+    "clone_url": {"type": "string", "pattern": r"^(https?|git)://[A-Za-z0-9]\S*$"},
+    "committish": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_./+@-]*$"},
+    "subdirectory": {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"},
+    "spec": {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"},
+    "scm_type": {"type": "string", "enum": ["git", "svn"]},
+    "source_build_method": {"type": "string", "enum": ["rpkg", "tito", "tito_test",
+                                                       "make_srpm"]},
+}  # fmt: skip
+PYPI_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$", "maxLength": 200}
+SOURCE_FIELDS: dict[str, Any] = {
+    **SCM_FIELDS,
+    "pypi_package_name": PYPI_NAME,
+    "gem_name": PYPI_NAME,
+    "script": {"type": "string", "pattern": r"\S", "maxLength": 10000},
+    "distgit": {"type": "string", "enum": ["fedora", "centos"]},
+    "webhook_rebuild": {"type": "boolean", "nullable": True},
+    "max_builds": {"type": "integer", "minimum": 0, "maximum": 1000, "nullable": True},
 }
+PACKAGE_REF = _object(("ownername", "projectname", "package_name"), ownername=OWNER,
+                      projectname=PROJECT_NAME, package_name=PACKAGE_NAME)  # fmt: skip
+PERMISSIONS = {
+    "type": "object",
+    "minProperties": 1,
+    "additionalProperties": _object(
+        admin={"type": "string", "enum": ["nothing", "request", "approved"]},
+        builder={"type": "string", "enum": ["nothing", "request", "approved"]},
+    ),
+}
+MULTIPART = {
+    "type": "object",
+    "properties": {
+        "json": {"type": "string"},
+        "pkgs": {"type": "string", "format": "binary"},
+        "upload_comps": {"type": "string", "format": "binary"},
+    },
+}
+
+MULTIPART_UPLOAD = {**MULTIPART, "required": ["json", "pkgs"]}
+
+
+def _build_body(required: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
+    return _object(("ownername", "projectname", *required), **BUILD_OPTIONS, **extra)
+
+
+# --- operations ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -97,403 +209,162 @@ class Operation:
     method: str
     summary: str
     query: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
     body: dict[str, Any] | None = None
     multipart: bool = False
     auth: bool = False
     response: dict[str, Any] = field(default_factory=lambda: OBJECT)
     errors: tuple[int, ...] = (400, 404)
+    orders: tuple[str, ...] = ("id",)
+
+
+PAGE = ("limit", "offset", "order", "order_type")
+WRITE = (400, 401, 403, 404)
+PROJECT_QUERY = ("ownername", "projectname")
+CHROOT_QUERY = ("ownername", "projectname", "chrootname")
+BUILD_CHROOT_QUERY = ("build_id", "chrootname")
+
+OPERATIONS = [
+    Operation("/auth-check", "get", "Who am I", auth=True, errors=(401,)),
+    Operation("/api-token", "post", "Renew my API token", auth=True, errors=(401,)),
+    Operation("/project", "get", "A project", PROJECT_QUERY, PROJECT_QUERY, response=PROJECT),
+    Operation("/project/list", "get", "Projects (of an owner)", ("ownername", *PAGE),
+              response=LIST, errors=(400,), orders=("id", "name", "ownername")),
+    Operation("/project/search", "get", "Search projects", ("query", *PAGE), ("query",),
+              response=LIST, errors=(400,), orders=("id", "name", "ownername")),
+    Operation("/project/add/{ownername}", "post", "Create a project", ("exist_ok",),
+              body=_object(("name",), name=PROJECT_NAME, **PROJECT_FIELDS), auth=True,
+              response=PROJECT, errors=(*WRITE, 409)),
+    Operation("/project/edit/{ownername}/{projectname}", "put", "Edit a project",
+              body=_object(**PROJECT_FIELDS), auth=True, response=PROJECT, errors=WRITE),
+    Operation("/project/fork/{ownername}/{projectname}", "put", "Fork a project",
+              body=_object(name=PROJECT_NAME, ownername=OWNER, confirm=BOOLEAN), auth=True,
+              response=PROJECT, errors=WRITE),
+    Operation("/project/delete/{ownername}/{projectname}", "delete", "Delete a project",
+              body=_object(verify=BOOLEAN), auth=True, response=PROJECT, errors=WRITE),
+    Operation("/project/regenerate-repos/{ownername}/{projectname}", "put",
+              "Regenerate the repositories", auth=True, response=PROJECT, errors=WRITE),
+    Operation("/project/permissions/get/{ownername}/{projectname}", "get", "Permissions",
+              auth=True, errors=WRITE),
+    Operation("/project/permissions/set/{ownername}/{projectname}", "put",
+              "Set permissions", body=PERMISSIONS, auth=True, errors=WRITE),
+    Operation("/project/permissions/request/{ownername}/{projectname}", "put",
+              "Request permissions",
+              body={"type": "object", "minProperties": 1, "properties": {"admin": BOOLEAN,
+                    "builder": BOOLEAN}, "additionalProperties": False},
+              auth=True, errors=WRITE),
+    Operation("/project/permissions/can_build_in/{who}/{ownername}/{projectname}", "get",
+              "May a user build here"),
+    Operation("/project-chroot", "get", "A chroot of a project", CHROOT_QUERY, CHROOT_QUERY),
+    Operation("/project-chroot/build-config", "get", "Build config of a project chroot",
+              CHROOT_QUERY, CHROOT_QUERY),
+    Operation("/project-chroot/edit/{ownername}/{projectname}/{chrootname}", "put",
+              "Edit a project chroot", multipart=True, auth=True, errors=WRITE),
+    Operation("/build/{build_id}", "get", "A build", response=BUILD),
+    Operation("/build/list", "get", "Builds of a project",
+              (*PROJECT_QUERY, "packagename", "status", *PAGE), PROJECT_QUERY,
+              response=LIST, orders=("id", "submitted_on", "state", "ended_on")),
+    Operation("/build/source-chroot/{build_id}", "get", "The source build of a build"),
+    Operation("/build/source-build-config/{build_id}", "get", "Source build config"),
+    Operation("/build/built-packages/{build_id}", "get", "Packages a build made"),
+    Operation("/build/cancel/{build_id}", "put", "Cancel a build", auth=True,
+              response=BUILD, errors=(*WRITE, 409)),
+    Operation("/build/delete/{build_id}", "delete", "Delete a build", auth=True,
+              response=BUILD, errors=(*WRITE, 409)),
+    Operation("/build/delete/list", "delete", "Delete builds",
+              body=_object(("builds",), builds={"type": "array", "minItems": 1, "items":
+                           {"type": "integer", "minimum": 1, "maximum": MAX_INT}}),
+              auth=True, errors=(*WRITE, 409)),
+    Operation("/build/check-before-build", "post", "Check build options",
+              body=_build_body(), auth=True, errors=WRITE),
+    Operation("/build/create/url", "post", "Build from URLs",
+              body=_build_body(("pkgs",), pkgs={"type": "array", "minItems": 1, "items": {
+                  "type": "string", "pattern": r"^https?://[A-Za-z0-9][^\s/]*/\S*\.(src\.rpm|spec)$"}}),
+              auth=True, response=LIST, errors=WRITE),
+    Operation("/build/create/upload", "post", "Build an uploaded SRPM or spec",
+              multipart=True, auth=True, response=BUILD, errors=(*WRITE, 413)),
+    Operation("/build/create/scm", "post", "Build from SCM",
+              body=_build_body(("clone_url",), **SCM_FIELDS), auth=True, response=BUILD,
+              errors=WRITE),
+    Operation("/build/create/distgit", "post", "Build from dist-git",
+              body=_build_body(("package_name",), package_name=PACKAGE_NAME,
+                               distgit=SOURCE_FIELDS["distgit"],
+                               committish=SCM_FIELDS["committish"]),
+              auth=True, response=BUILD, errors=WRITE),
+    Operation("/build/create/pypi", "post", "Build from PyPI",
+              body=_build_body(("pypi_package_name",), pypi_package_name=PYPI_NAME,
+                               pypi_package_version=SCM_FIELDS["committish"],
+                               spec_generator={"type": "string",
+                                               "enum": ["pyp2spec", "pyp2rpm"]}),
+              auth=True, response=BUILD, errors=WRITE),
+    Operation("/build/create/rubygems", "post", "Build from RubyGems",
+              body=_build_body(("gem_name",), gem_name=PYPI_NAME), auth=True, response=BUILD,
+              errors=WRITE),
+    Operation("/build/create/custom", "post", "Build from a custom script",
+              body=_build_body(("script",), script=SOURCE_FIELDS["script"], chroot=CHROOT),
+              auth=True, response=BUILD, errors=WRITE),
+    Operation("/build-chroot", "get", "A build chroot", BUILD_CHROOT_QUERY, BUILD_CHROOT_QUERY),
+    Operation("/build-chroot/list", "get", "Chroots of a build", ("build_id", *PAGE),
+              ("build_id",), response=LIST, orders=("id", "name")),
+    Operation("/build-chroot/build-config", "get", "Build config of a build chroot",
+              BUILD_CHROOT_QUERY, BUILD_CHROOT_QUERY),
+    Operation("/build-chroot/built-packages", "get", "Packages built in a chroot",
+              BUILD_CHROOT_QUERY, BUILD_CHROOT_QUERY),
+    Operation("/package", "get", "A package",
+              (*PROJECT_QUERY, "packagename", "with_latest_build",
+               "with_latest_succeeded_build"), (*PROJECT_QUERY, "packagename")),
+    Operation("/package/list", "get", "Packages of a project",
+              (*PROJECT_QUERY, "with_latest_build", "with_latest_succeeded_build", *PAGE),
+              PROJECT_QUERY, response=LIST, orders=("id", "name")),
+    Operation("/package/add/{ownername}/{projectname}/{package_name}/{source_type_text}",
+              "post", "Add a package", body=_object(**SOURCE_FIELDS), auth=True,
+              errors=(*WRITE, 409)),
+    Operation("/package/edit/{ownername}/{projectname}/{package_name}/{source_type_text}",
+              "put", "Edit a package", body=_object(**SOURCE_FIELDS), auth=True,
+              errors=WRITE),
+    Operation("/package/reset", "put", "Reset a package's source", body=PACKAGE_REF,
+              auth=True, errors=WRITE),
+    Operation("/package/build", "post", "Build a package",
+              body=_build_body(("package_name",), package_name=PACKAGE_NAME), auth=True,
+              response=BUILD, errors=WRITE),
+    Operation("/package/delete", "delete", "Delete a package", body=PACKAGE_REF, auth=True,
+              errors=(*WRITE, 409)),
+    Operation("/mock-chroots/list", "get", "Active chroots: {name: comment}", errors=()),
+    Operation("/monitor", "get", "Latest builds per package and chroot",
+              (*PROJECT_QUERY, "project_dirname"), PROJECT_QUERY),
+    Operation("/webhook/generate/{ownername}/{projectname}", "post",
+              "New webhook secret", auth=True, errors=WRITE),
+    Operation("/openapi.json", "get", "This description", errors=()),
+]  # fmt: skip
 
 
 def _path_params(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{")]
 
 
-def _props(*names: str, **typed: Any) -> dict[str, Any]:
-    props = {n: {"type": "string", "nullable": True} for n in names}
-    props.update(typed)
-    return {"type": "object", "properties": props}
+def _parameter(op: Operation, name: str, where: str) -> dict[str, Any]:
+    schema = dict(PARAMETERS.get(name, {"type": "string", "maxLength": 200}))
+    if name == "order":
+        schema = {"type": "string", "enum": list(op.orders)}
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path" or name in op.required,
+        "schema": schema,
+    }
 
 
-PAGE = ("limit", "offset", "order", "order_type")
-WRITE = (400, 401, 403, 404)
-PROJECT_FIELDS = _props(
-    "name",
-    "description",
-    "instructions",
-    "homepage",
-    "contact",
-    "bootstrap",
-    "isolation",
-    chroots={"type": "array", "items": {"type": "string"}, "nullable": True},
-    additional_repos={"type": "array", "items": {"type": "string"}, "nullable": True},
-    enable_net={"type": "boolean", "nullable": True},
-    delete_after_days={"type": "integer", "nullable": True},
-)
-PACKAGE_SOURCE = _props(
-    "package_name",
-    "clone_url",
-    "committish",
-    "subdirectory",
-    "spec",
-    "scm_type",
-    "source_build_method",
-    "pypi_package_name",
-    "gem_name",
-    "script",
-    "distgit",
-    "namespace",
-    webhook_rebuild={"type": "boolean", "nullable": True},
-    max_builds={"type": "integer", "nullable": True},
-)
-
-
-def _build_body(**extra: Any) -> dict[str, Any]:
-    return {"type": "object", "properties": {**BUILD_OPTIONS, **extra}}
-
-
-OPERATIONS = [
-    Operation("/auth-check", "get", "Who am I", auth=True, errors=(401,)),
-    Operation("/api-token", "post", "Renew my API token", auth=True, errors=(401,)),
-    Operation("/project", "get", "A project", ("ownername", "projectname"), response=PROJECT),
-    Operation(
-        "/project/list",
-        "get",
-        "Projects (of an owner)",
-        ("ownername", *PAGE),
-        response=LIST,
-        errors=(400,),
-    ),
-    Operation(
-        "/project/search", "get", "Search projects", ("query", *PAGE), response=LIST, errors=(400,)
-    ),
-    Operation(
-        "/project/add/{ownername}",
-        "post",
-        "Create a project",
-        ("exist_ok",),
-        body=PROJECT_FIELDS,
-        auth=True,
-        response=PROJECT,
-        errors=(*WRITE, 409),
-    ),
-    Operation(
-        "/project/edit/{ownername}/{projectname}",
-        "put",
-        "Edit a project",
-        body=PROJECT_FIELDS,
-        auth=True,
-        response=PROJECT,
-        errors=WRITE,
-    ),
-    Operation(
-        "/project/fork/{ownername}/{projectname}",
-        "put",
-        "Fork a project",
-        body=_props("name", "ownername", confirm={"type": "boolean"}),
-        auth=True,
-        response=PROJECT,
-        errors=WRITE,
-    ),
-    Operation(
-        "/project/delete/{ownername}/{projectname}",
-        "delete",
-        "Delete a project",
-        auth=True,
-        response=PROJECT,
-        errors=WRITE,
-    ),
-    Operation(
-        "/project/regenerate-repos/{ownername}/{projectname}",
-        "put",
-        "Regenerate the repositories",
-        auth=True,
-        response=PROJECT,
-        errors=WRITE,
-    ),
-    Operation(
-        "/project/permissions/get/{ownername}/{projectname}",
-        "get",
-        "Permissions",
-        auth=True,
-        errors=WRITE,
-    ),
-    Operation(
-        "/project/permissions/set/{ownername}/{projectname}",
-        "put",
-        "Set permissions",
-        body=OBJECT,
-        auth=True,
-        errors=WRITE,
-    ),
-    Operation(
-        "/project/permissions/request/{ownername}/{projectname}",
-        "put",
-        "Request permissions",
-        body=OBJECT,
-        auth=True,
-        errors=WRITE,
-    ),
-    Operation(
-        "/project/permissions/can_build_in/{who}/{ownername}/{projectname}",
-        "get",
-        "May a user build here",
-    ),
-    Operation(
-        "/project-chroot",
-        "get",
-        "A chroot of a project",
-        ("ownername", "projectname", "chrootname"),
-    ),
-    Operation(
-        "/project-chroot/build-config",
-        "get",
-        "Build config of a project chroot",
-        ("ownername", "projectname", "chrootname"),
-    ),
-    Operation(
-        "/project-chroot/edit/{ownername}/{projectname}/{chrootname}",
-        "put",
-        "Edit a project chroot",
-        multipart=True,
-        auth=True,
-        errors=WRITE,
-    ),
-    Operation("/build/{build_id}", "get", "A build", response=BUILD),
-    Operation(
-        "/build/list",
-        "get",
-        "Builds of a project",
-        ("ownername", "projectname", "packagename", "status", *PAGE),
-        response=LIST,
-    ),
-    Operation("/build/source-chroot/{build_id}", "get", "The source build of a build"),
-    Operation("/build/source-build-config/{build_id}", "get", "Source build config"),
-    Operation("/build/built-packages/{build_id}", "get", "Packages a build made"),
-    Operation(
-        "/build/cancel/{build_id}",
-        "put",
-        "Cancel a build",
-        auth=True,
-        response=BUILD,
-        errors=(*WRITE, 409),
-    ),
-    Operation(
-        "/build/delete/{build_id}",
-        "delete",
-        "Delete a build",
-        auth=True,
-        response=BUILD,
-        errors=(*WRITE, 409),
-    ),
-    Operation(
-        "/build/delete/list",
-        "delete",
-        "Delete builds",
-        body={
-            "type": "object",
-            "properties": {"builds": {"type": "array", "items": {"type": "integer"}}},
-        },
-        auth=True,
-        errors=(*WRITE, 409),
-    ),
-    Operation(
-        "/build/check-before-build",
-        "post",
-        "Check build options",
-        body=_build_body(),
-        auth=True,
-        errors=WRITE,
-    ),
-    Operation(
-        "/build/create/url",
-        "post",
-        "Build from URLs",
-        body=_build_body(pkgs={"type": "array", "items": {"type": "string"}}),
-        auth=True,
-        response=LIST,
-        errors=WRITE,
-    ),
-    Operation(
-        "/build/create/upload",
-        "post",
-        "Build an uploaded SRPM or spec",
-        multipart=True,
-        auth=True,
-        response=BUILD,
-        errors=(*WRITE, 413),
-    ),
-    Operation(
-        "/build/create/scm",
-        "post",
-        "Build from SCM",
-        body=_build_body(
-            clone_url={"type": "string"},
-            committish={"type": "string"},
-            subdirectory={"type": "string"},
-            spec={"type": "string"},
-            scm_type={"type": "string"},
-            source_build_method={"type": "string"},
-        ),
-        auth=True,
-        response=BUILD,
-        errors=WRITE,
-    ),
-    Operation(
-        "/build/create/distgit",
-        "post",
-        "Build from dist-git",
-        body=_build_body(
-            package_name={"type": "string"},
-            distgit={"type": "string"},
-            namespace={"type": "string"},
-            committish={"type": "string"},
-        ),
-        auth=True,
-        response=BUILD,
-        errors=WRITE,
-    ),
-    Operation(
-        "/build/create/pypi",
-        "post",
-        "Build from PyPI",
-        body=_build_body(
-            pypi_package_name={"type": "string"}, pypi_package_version={"type": "string"}
-        ),
-        auth=True,
-        response=BUILD,
-        errors=WRITE,
-    ),
-    Operation(
-        "/build/create/rubygems",
-        "post",
-        "Build from RubyGems",
-        body=_build_body(gem_name={"type": "string"}),
-        auth=True,
-        response=BUILD,
-        errors=WRITE,
-    ),
-    Operation(
-        "/build/create/custom",
-        "post",
-        "Build from a custom script",
-        body=_build_body(script={"type": "string"}, chroot={"type": "string"}),
-        auth=True,
-        response=BUILD,
-        errors=WRITE,
-    ),
-    Operation("/build-chroot", "get", "A build chroot", ("build_id", "chrootname")),
-    Operation(
-        "/build-chroot/list", "get", "Chroots of a build", ("build_id", *PAGE), response=LIST
-    ),
-    Operation(
-        "/build-chroot/build-config",
-        "get",
-        "Build config of a build chroot",
-        ("build_id", "chrootname"),
-    ),
-    Operation(
-        "/build-chroot/built-packages",
-        "get",
-        "Packages built in a chroot",
-        ("build_id", "chrootname"),
-    ),
-    Operation(
-        "/package",
-        "get",
-        "A package",
-        (
-            "ownername",
-            "projectname",
-            "packagename",
-            "with_latest_build",
-            "with_latest_succeeded_build",
-        ),
-    ),
-    Operation(
-        "/package/list",
-        "get",
-        "Packages of a project",
-        ("ownername", "projectname", "with_latest_build", "with_latest_succeeded_build", *PAGE),
-        response=LIST,
-    ),
-    Operation(
-        "/package/add/{ownername}/{projectname}/{package_name}/{source_type_text}",
-        "post",
-        "Add a package",
-        body=PACKAGE_SOURCE,
-        auth=True,
-        errors=(*WRITE, 409),
-    ),
-    Operation(
-        "/package/edit/{ownername}/{projectname}/{package_name}/{source_type_text}",
-        "put",
-        "Edit a package",
-        body=PACKAGE_SOURCE,
-        auth=True,
-        errors=WRITE,
-    ),
-    Operation(
-        "/package/reset",
-        "put",
-        "Reset a package's source",
-        body=_props("ownername", "projectname", "package_name"),
-        auth=True,
-        errors=WRITE,
-    ),
-    Operation(
-        "/package/build",
-        "post",
-        "Build a package",
-        body=_build_body(package_name={"type": "string"}),
-        auth=True,
-        response=BUILD,
-        errors=WRITE,
-    ),
-    Operation(
-        "/package/delete",
-        "delete",
-        "Delete a package",
-        body=_props("ownername", "projectname", "package_name"),
-        auth=True,
-        errors=(*WRITE, 409),
-    ),
-    Operation("/mock-chroots/list", "get", "Active chroots: {name: comment}", errors=()),
-    Operation(
-        "/monitor",
-        "get",
-        "Latest builds per package and chroot",
-        ("ownername", "projectname", "project_dirname"),
-    ),
-    Operation(
-        "/webhook/generate/{ownername}/{projectname}",
-        "post",
-        "New webhook secret",
-        auth=True,
-        errors=WRITE,
-    ),
-    Operation("/openapi.json", "get", "This description", errors=()),
-]
-
-
-def _operation(op: Operation) -> dict[str, Any]:
-    params = [
-        {
-            "name": n,
-            "in": "path",
-            "required": True,
-            "schema": {"type": "string", "minLength": 1, "pattern": "^[^/]+$"},
-        }
-        for n in _path_params(op.path)
-    ]
-    params += [
-        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-        for n in op.query
-    ]
+def _operation(op: Operation, method: str) -> dict[str, Any]:
+    params = [_parameter(op, n, "path") for n in _path_params(op.path)]
+    params += [_parameter(op, n, "query") for n in op.query]
     responses: dict[str, Any] = {
-        "200": {"description": "Success", "content": {"application/json": {"schema": op.response}}}
+        "200": {
+            "description": "Success",
+            "content": {"application/json": {"schema": op.response}},
+        }
     }
     codes = set(op.errors) | {405, 500}
-    if op.method != "get" or op.body is not None or op.multipart:
+    if method != "get":
         codes.add(413)
     if op.auth:
         codes.add(401)
@@ -503,37 +374,33 @@ def _operation(op: Operation) -> dict[str, Any]:
             "content": {"application/json": {"schema": ERROR}},
         }
     result: dict[str, Any] = {
-        "summary": op.summary,
-        "operationId": (op.method + op.path).replace("/", "_").replace("{", "").replace("}", ""),
+        "summary": op.summary if method == op.method else f"{op.summary} (POST alias)",
+        "operationId": (method + op.path).replace("/", "_").replace("{", "").replace("}", ""),
         "parameters": params,
         "responses": responses,
     }
     if op.auth:
         result["security"] = [{"basicAuth": []}]
     if op.multipart:
+        schema = MULTIPART_UPLOAD if op.path == "/build/create/upload" else MULTIPART
         result["requestBody"] = {
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "json": {"type": "string"},
-                            "pkgs": {"type": "string", "format": "binary"},
-                            "upload_comps": {"type": "string", "format": "binary"},
-                        },
-                    }
-                }
-            }
+            "required": "required" in schema,
+            "content": {"multipart/form-data": {"schema": schema}},
         }
     elif op.body is not None:
-        result["requestBody"] = {"content": {"application/json": {"schema": op.body}}}
+        result["requestBody"] = {
+            "required": bool(op.body.get("required") or op.body.get("minProperties")),
+            "content": {"application/json": {"schema": op.body}},
+        }
     return result
 
 
 def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method] = _operation(op)
+        methods = [op.method, "post"] if op.method in ("put", "delete") else [op.method]
+        for method in methods:
+            paths.setdefault(op.path, {})[method] = _operation(op, method)
     return {
         "openapi": "3.0.3",
         "info": {
@@ -541,7 +408,9 @@ def openapi_document() -> dict[str, Any]:
             "version": "3",
             "description": "The API copr-cli and python-copr speak.  Routes declared PUT or "
             "DELETE also accept POST; a trailing slash is optional; path values may also "
-            "come as query parameters.",
+            "come as query parameters.  Authenticate with HTTP Basic <login>:<token>.  No "
+            "text may hold a NUL character (400).  Names must also exist: a chroot must be "
+            "enabled in the project, a project dir must belong to it (400 otherwise).",
         },
         "servers": [{"url": API_PREFIX}],
         "components": {"securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}}},

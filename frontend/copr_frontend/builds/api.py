@@ -21,7 +21,7 @@ from werkzeug.utils import secure_filename
 from copr_common.enums import BuildSourceEnum
 from copr_frontend import db
 from copr_frontend.api import ApiError, BadRequest, Conflict, route
-from copr_frontend.api.auth import login_required_user
+from copr_frontend.api.auth import login_required_user, require_login
 from copr_frontend.api.lookup import (
     build_or_404,
     project_or_404,
@@ -104,8 +104,8 @@ def built_packages(chroot: BuildChroot) -> dict[str, Any]:
 # --- reading ------------------------------------------------------------------------------
 
 
-@route("/build/<build_id>", "/build")
-def get_build(build_id: str | None = None) -> flask.Response:
+@route("/build/<int:build_id>", "/build")
+def get_build(build_id: int | None = None) -> flask.Response:
     return flask.jsonify(build_to_json(build_or_404(get_params().get("build_id"))))
 
 
@@ -128,8 +128,8 @@ def build_list() -> flask.Response:
     return flask.jsonify(paginate(db.session(), query, build_to_json, params, orderable=orderable))
 
 
-@route("/build/source-chroot/<build_id>", "/build/source-chroot")
-def source_chroot(build_id: str | None = None) -> flask.Response:
+@route("/build/source-chroot/<int:build_id>", "/build/source-chroot")
+def source_chroot(build_id: int | None = None) -> flask.Response:
     build = build_or_404(get_params().get("build_id"))
     base = repo_url(build.project, build.dir.name)
     return flask.jsonify(
@@ -137,8 +137,8 @@ def source_chroot(build_id: str | None = None) -> flask.Response:
     )
 
 
-@route("/build/source-build-config/<build_id>", "/build/source-build-config")
-def source_build_config(build_id: str | None = None) -> flask.Response:
+@route("/build/source-build-config/<int:build_id>", "/build/source-build-config")
+def source_build_config(build_id: int | None = None) -> flask.Response:
     build = build_or_404(get_params().get("build_id"))
     return flask.jsonify(
         {
@@ -151,8 +151,8 @@ def source_build_config(build_id: str | None = None) -> flask.Response:
     )
 
 
-@route("/build/built-packages/<build_id>", "/build/built-packages")
-def build_built_packages(build_id: str | None = None) -> flask.Response:
+@route("/build/built-packages/<int:build_id>", "/build/built-packages")
+def build_built_packages(build_id: int | None = None) -> flask.Response:
     build = build_or_404(get_params().get("build_id"))
     return flask.jsonify({c.name: built_packages(c) for c in build.chroots})
 
@@ -160,8 +160,9 @@ def build_built_packages(build_id: str | None = None) -> flask.Response:
 # --- cancel and delete --------------------------------------------------------------------
 
 
-@route("/build/cancel/<build_id>", "/build/cancel", methods=["PUT"])
-def cancel(build_id: str | None = None) -> flask.Response:
+@route("/build/cancel/<int:build_id>", "/build/cancel", methods=["PUT"])
+@require_login
+def cancel(build_id: int | None = None) -> flask.Response:
     build = build_or_404(get_params().get("build_id"))
     require_builder(build.project)
     session = db.session()
@@ -191,6 +192,7 @@ def _delete(build: Build) -> None:
 
 
 @route("/build/delete/<int:build_id>", "/build/delete", methods=["DELETE"])
+@require_login
 def delete(build_id: int | None = None) -> flask.Response:
     build = build_or_404(get_params().get("build_id") or json_body().get("build_id"))
     _check_may_delete(build)
@@ -201,6 +203,7 @@ def delete(build_id: int | None = None) -> flask.Response:
 
 
 @route("/build/delete/list", methods=["DELETE"])
+@require_login
 def delete_list() -> flask.Response:
     login_required_user()
     ids = json_body().get("builds")
@@ -232,6 +235,7 @@ def _created(builds: list[Build], as_list: bool = False) -> flask.Response:
 
 
 @route("/build/check-before-build", methods=["POST"])
+@require_login
 def check_before_build() -> flask.Response:
     """Would a build with these options be accepted?  Nothing is stored."""
     data = json_body()
@@ -241,6 +245,7 @@ def check_before_build() -> flask.Response:
 
 
 @route("/build/create/url", methods=["POST"])
+@require_login
 def create_from_url() -> flask.Response:
     data = json_body()
     _project, request = _prepare(data)
@@ -254,6 +259,7 @@ def create_from_url() -> flask.Response:
 
 
 @route("/build/create/upload", methods=["POST"])
+@require_login
 def create_from_upload() -> flask.Response:
     data = json_body()
     _project, request = _prepare(data)
@@ -311,30 +317,35 @@ def _create_from(data: dict[str, Any], parse: Any) -> flask.Response:
 
 
 @route("/build/create/scm", methods=["POST"])
+@require_login
 def create_from_scm() -> flask.Response:
     data = json_body()
     return _create_from(data, lambda: (BuildSourceEnum.scm, sources.scm_source(data)))
 
 
 @route("/build/create/pypi", methods=["POST"])
+@require_login
 def create_from_pypi() -> flask.Response:
     data = json_body()
     return _create_from(data, lambda: (BuildSourceEnum.pypi, sources.pypi_source(data)))
 
 
 @route("/build/create/rubygems", methods=["POST"])
+@require_login
 def create_from_rubygems() -> flask.Response:
     data = json_body()
     return _create_from(data, lambda: (BuildSourceEnum.rubygems, sources.rubygems_source(data)))
 
 
 @route("/build/create/custom", methods=["POST"])
+@require_login
 def create_from_custom() -> flask.Response:
     data = json_body()
     return _create_from(data, lambda: (BuildSourceEnum.custom, sources.custom_source(data)))
 
 
 @route("/build/create/distgit", methods=["POST"])
+@require_login
 def create_from_distgit() -> flask.Response:
     data = json_body()
     name = to_text(data.get("package_name"), "package_name") or ""

@@ -62,7 +62,10 @@ def _choice(data: Mapping[str, Any], name: str, choices: tuple[str, ...], defaul
 
 
 def check_url(url: str, field: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. a malformed IPv6 host
+        raise SourceError(f"Field {field!r} is not a valid URL: {url!r}") from None
     if parts.scheme not in schemes or not parts.netloc or any(c.isspace() for c in url):
         raise SourceError(f"Field {field!r} must be an {'/'.join(schemes)} URL, got {url!r}")
     return url

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from copr_common.enums import BuildSourceEnum
 from copr_frontend import db
 from copr_frontend.api import BadRequest, Conflict, ObjectNotFound, route
+from copr_frontend.api.auth import require_login
 from copr_frontend.api.lookup import (
     project_or_404,
     require_admin,
@@ -123,6 +124,7 @@ def package_list() -> flask.Response:
 
 
 @route("/package/add/<ownername>/<projectname>/<package_name>/<source_type_text>", methods=["POST"])
+@require_login
 def add_package(**_path: Any) -> flask.Response:
     params = get_params()
     project = project_or_404(params.get("ownername"), params.get("projectname"))
@@ -149,6 +151,7 @@ def add_package(**_path: Any) -> flask.Response:
     "/package/edit/<ownername>/<projectname>/<package_name>",
     methods=["PUT"],
 )
+@require_login
 def edit_package(**_path: Any) -> flask.Response:
     params = get_params()
     project = project_or_404(params.get("ownername"), params.get("projectname"))
@@ -182,6 +185,7 @@ def _package_from_body() -> tuple[Project, Package, dict[str, Any]]:
 
 
 @route("/package/reset", methods=["PUT"])
+@require_login
 def reset_package() -> flask.Response:
     project, package, _data = _package_from_body()
     require_builder(project)
@@ -191,6 +195,7 @@ def reset_package() -> flask.Response:
 
 
 @route("/package/build", methods=["POST"])
+@require_login
 def build_package() -> flask.Response:
     project, package, data = _package_from_body()
     user = require_builder(project)
@@ -210,6 +215,7 @@ def build_package() -> flask.Response:
 
 
 @route("/package/delete", methods=["DELETE"])
+@require_login
 def delete_package() -> flask.Response:
     project, package, _data = _package_from_body()
     require_admin(project)

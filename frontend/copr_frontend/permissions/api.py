@@ -12,7 +12,7 @@ import flask
 
 from copr_frontend import db
 from copr_frontend.api import BadRequest, ObjectNotFound, route
-from copr_frontend.api.auth import login_required_user
+from copr_frontend.api.auth import login_required_user, require_login
 from copr_frontend.api.lookup import project_or_404, require_admin, to_bool
 from copr_frontend.api.params import get_params
 from copr_frontend.permissions.logic import (
@@ -38,6 +38,7 @@ def _project_from_path() -> Any:
 
 
 @route("/project/permissions/get/<ownername>/<projectname>", "/project/permissions/get")
+@require_login
 def get_permissions(**_path: Any) -> flask.Response:
     project = _project_from_path()
     require_admin(project)
@@ -58,6 +59,7 @@ def get_permissions(**_path: Any) -> flask.Response:
     "/project/permissions/set",
     methods=["PUT"],
 )
+@require_login
 def set_permissions(**_path: Any) -> flask.Response:
     project = _project_from_path()
     actor = require_admin(project)
@@ -94,6 +96,7 @@ def set_permissions(**_path: Any) -> flask.Response:
     "/project/permissions/request",
     methods=["PUT"],
 )
+@require_login
 def request_permissions(**_path: Any) -> flask.Response:
     project = _project_from_path()
     user = login_required_user()

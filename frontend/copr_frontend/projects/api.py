@@ -13,14 +13,14 @@ import math
 import secrets
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import flask
 from sqlalchemy import select
 
 from copr_frontend import db
 from copr_frontend.api import AccessRestricted, BadRequest, Conflict, ObjectNotFound, route
-from copr_frontend.api.auth import login_required_user
+from copr_frontend.api.auth import login_required_user, require_login
 from copr_frontend.api.lookup import (
     project_or_404,
     require_admin,
@@ -44,6 +44,7 @@ PROJECT_BOOTSTRAP = ("default", "on", "off", "image")
 PROJECT_ISOLATION = ("default", "simple", "nspawn")
 REPO_SCHEMES = ("http", "https", "copr")
 MAX_DELETE_AFTER_DAYS = 60
+MAX_QUERY_LENGTH = 200
 _DAY = 24 * 3600
 
 _TEXT_FIELDS = {"description": 100_000, "instructions": 100_000, "homepage": 1000, "contact": 1000}
@@ -102,12 +103,19 @@ def project_to_json(project: Project) -> dict[str, Any]:
 # --- input ----------------------------------------------------------------------------------
 
 
+def _split_url(url: str, name: str) -> SplitResult:
+    try:
+        return urlsplit(url)
+    except ValueError:  # e.g. a malformed IPv6 host
+        raise BadRequest(f"Field {name!r}: {url!r} is not a valid URL") from None
+
+
 def _repo_urls(value: Any, name: str) -> list[str] | None:
     urls = to_list(value, name)
     if urls is None:
         return None
     for url in urls:
-        parts = urlsplit(url)
+        parts = _split_url(url, name)
         if parts.scheme not in REPO_SCHEMES or not (parts.netloc or parts.path.strip("/")):
             raise BadRequest(
                 f"Field {name!r}: {url!r} is not a repository URL (http://, https:// "
@@ -124,7 +132,7 @@ def project_fields(data: Mapping[str, Any], user: User) -> dict[str, Any]:
         if value is not None:
             fields[name] = value
     for name in ("homepage",):
-        if fields.get(name) and urlsplit(fields[name]).scheme not in ("http", "https"):
+        if fields.get(name) and _split_url(fields[name], name).scheme not in ("http", "https"):
             raise BadRequest(f"Field {name!r} must be an http:// or https:// URL")
     for name in _BOOL_FIELDS:
         flag = to_bool(data.get(name), name)
@@ -239,6 +247,8 @@ def project_list() -> flask.Response:
 def project_search() -> flask.Response:
     params = get_params()
     text = params.get("query") or ""
+    if len(text) > MAX_QUERY_LENGTH:
+        raise BadRequest(f"Parameter 'query' is too long (at most {MAX_QUERY_LENGTH} characters)")
     try:
         query = logic.search_projects(text)
     except ProjectError as error:
@@ -248,6 +258,7 @@ def project_search() -> flask.Response:
 
 
 @route("/project/add/<ownername>", "/project/add", methods=["POST"])
+@require_login
 def add_project(ownername: str | None = None) -> flask.Response:
     params = get_params()
     user = login_required_user()
@@ -280,6 +291,7 @@ def add_project(ownername: str | None = None) -> flask.Response:
 
 
 @route("/project/edit/<ownername>/<projectname>", "/project/edit", methods=["PUT"])
+@require_login
 def edit_project(**_path: Any) -> flask.Response:
     params = get_params()
     project = project_or_404(params.get("ownername"), params.get("projectname"))
@@ -302,6 +314,7 @@ def edit_project(**_path: Any) -> flask.Response:
 
 
 @route("/project/fork/<ownername>/<projectname>", "/project/fork", methods=["PUT"])
+@require_login
 def fork_project(**_path: Any) -> flask.Response:
     params = get_params()
     source = project_or_404(params.get("ownername"), params.get("projectname"))
@@ -333,6 +346,7 @@ def fork_project(**_path: Any) -> flask.Response:
 
 
 @route("/project/delete/<ownername>/<projectname>", "/project/delete", methods=["DELETE"])
+@require_login
 def delete_project(**_path: Any) -> flask.Response:
     params = get_params()
     project = project_or_404(params.get("ownername"), params.get("projectname"))
@@ -349,6 +363,7 @@ def delete_project(**_path: Any) -> flask.Response:
     "/project/regenerate-repos",
     methods=["PUT"],
 )
+@require_login
 def regenerate_repos(**_path: Any) -> flask.Response:
     params = get_params()
     project = project_or_404(params.get("ownername"), params.get("projectname"))
@@ -360,6 +375,7 @@ def regenerate_repos(**_path: Any) -> flask.Response:
 
 
 @route("/webhook/generate/<ownername>/<projectname>", "/webhook/generate", methods=["POST"])
+@require_login
 def generate_webhook_secret(**_path: Any) -> flask.Response:
     params = get_params()
     project = project_or_404(params.get("ownername"), params.get("projectname"))

@@ -14,6 +14,7 @@ import flask
 
 from copr_frontend import db
 from copr_frontend.api import BadRequest, ObjectNotFound, route
+from copr_frontend.api.auth import require_login
 from copr_frontend.api.lookup import (
     project_or_404,
     require_admin,
@@ -141,6 +142,7 @@ def get_build_config() -> flask.Response:
     "/project-chroot/edit",
     methods=["PUT"],
 )
+@require_login
 def edit_project_chroot(**_path: Any) -> flask.Response:
     params = get_params()
     copr_chroot = _project_chroot(params)

@@ -8,12 +8,13 @@ import flask
 
 from copr_frontend import db
 from copr_frontend.api import route
-from copr_frontend.api.auth import login_required_user
+from copr_frontend.api.auth import login_required_user, require_login
 from copr_frontend.app import settings
 from copr_frontend.users.logic import issue_api_token
 
 
 @route("/api-token", methods=["POST"])
+@require_login
 def new_api_token() -> flask.Response:
     user = login_required_user()
     token = issue_api_token(user, settings().token_lifetime_days)

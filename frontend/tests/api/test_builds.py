@@ -52,7 +52,7 @@ def test_get_build(client: FlaskClient, world: World) -> None:
     assert isinstance(data["submitted_on"], int)
     assert client.get(f"/api_3/build?build_id={world.build.id}").status_code == 200
     assert client.get("/api_3/build/999999").status_code == 404
-    assert client.get("/api_3/build/abc").status_code == 400
+    assert client.get("/api_3/build/abc").status_code == 404
 
 
 def test_build_list(client: FlaskClient, world: World) -> None:
