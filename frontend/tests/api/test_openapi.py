@@ -232,3 +232,15 @@ def test_fuzz_operation(client: FlaskClient, world: World, op: Operation) -> Non
         assert response.is_json, response.get_data(True)
         schema = responses[code]["content"]["application/json"]["schema"]
         conforms(response.get_json(), schema)
+
+
+def test_secured_operations_ask_for_login_first(client: FlaskClient) -> None:
+    """Without credentials every secured operation is a 401, whatever else is wrong."""
+    document = client.get("/api_3/openapi.json").get_json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if "security" not in operation:
+                continue
+            url = "/api_3" + re.sub(r"\{[a-z_]+\}", "1", path)
+            response = client.open(url, method=method.upper(), json={})
+            assert response.status_code == 401, (method, path, response.get_json())
