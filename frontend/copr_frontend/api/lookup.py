@@ -7,7 +7,6 @@ accept both and turn anything else into a 400 that names the field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import flask
@@ -15,7 +14,7 @@ import flask
 from copr_common.enums import StatusEnum
 from copr_frontend import db
 from copr_frontend.api import api_v3
-from copr_frontend.api.auth import current_user, login_required_user
+from copr_frontend.api.auth import login_required_user
 from copr_frontend.api.errors import AccessRestricted, BadRequest, ObjectNotFound
 from copr_frontend.builds.models import Build
 from copr_frontend.permissions.logic import can_admin, can_build
@@ -62,10 +61,6 @@ def require_builder(project: Project) -> User:
             f"User {user.name} is not allowed to build in the project {project.full_name}"
         )
     return user
-
-
-def caller() -> User | None:
-    return current_user()
 
 
 # --- value converters ---------------------------------------------------------------------
@@ -168,13 +163,6 @@ def to_status(value: Any) -> StatusEnum | None:
         return StatusEnum.from_label(str(value))
     except ValueError as error:
         raise BadRequest(str(error)) from None
-
-
-def reject_unknown(data: Mapping[str, Any], known: set[str], what: str) -> None:
-    """A 400 for fields nobody reads: a typo must not be silently ignored."""
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise BadRequest(f"Unknown field(s) for {what}: {', '.join(unknown)}")
 
 
 def _holds_nul(value: Any) -> bool:
