@@ -123,18 +123,23 @@ def package_list() -> flask.Response:
     return flask.jsonify(page)
 
 
-@route("/package/add/<ownername>/<projectname>/<package_name>/<source_type_text>", methods=["POST"])
+@route(
+    "/package/add/<ownername>/<projectname>/<package_name>/<source_type_text>",
+    "/package/add",
+    methods=["POST"],
+)
 @require_login
 def add_package(**_path: Any) -> flask.Response:
     params = get_params()
     project = project_or_404(params.get("ownername"), params.get("projectname"))
     require_builder(project)
     data = json_body()
-    name = params["package_name"]
+    name = params.get("package_name") or ""
+    type_text = params.get("source_type_text") or ""
+    if not name or not type_text:
+        raise BadRequest("Missing required parameters 'package_name' and 'source_type_text'")
     options = _options(data)
-    source = source_or_400(
-        lambda: package_source(params["source_type_text"], data, name, settings().dist_git_url)
-    )
+    source = source_or_400(lambda: package_source(type_text, data, name, settings().dist_git_url))
     session = db.session()
     try:
         package = logic.add_package(session, project, name, *source, **options)
@@ -149,6 +154,7 @@ def add_package(**_path: Any) -> flask.Response:
 @route(
     "/package/edit/<ownername>/<projectname>/<package_name>/<source_type_text>",
     "/package/edit/<ownername>/<projectname>/<package_name>",
+    "/package/edit",
     methods=["PUT"],
 )
 @require_login

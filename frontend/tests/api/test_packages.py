@@ -103,6 +103,17 @@ def test_add_edit_reset(client: FlaskClient, world: World) -> None:
     )
     assert no_source.status_code == 400
     assert "has no source" in no_source.get_json()["error"]
+    by_query = client.post(
+        "/api_3/package/add?ownername=owner&projectname=proj&package_name=gem"
+        "&source_type_text=rubygems",
+        headers=headers,
+        json={"gem_name": "rake"},
+    )
+    assert by_query.get_json()["source_dict"] == {"gem_name": "rake"}
+    missing = client.post(
+        "/api_3/package/add?ownername=owner&projectname=proj", json={}, headers=headers
+    )
+    assert missing.status_code == 400
     distgit = client.post(
         "/api_3/package/add/owner/proj/tar/distgit",
         headers=headers,
