@@ -7,15 +7,18 @@ accept both and turn anything else into a 400 that names the field.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import flask
+from sqlalchemy.exc import IntegrityError
 
 from copr_common.enums import StatusEnum
 from copr_frontend import db
 from copr_frontend.api import api_v3
 from copr_frontend.api.auth import login_required_user
-from copr_frontend.api.errors import AccessRestricted, BadRequest, ObjectNotFound
+from copr_frontend.api.errors import AccessRestricted, BadRequest, Conflict, ObjectNotFound
 from copr_frontend.builds.models import Build
 from copr_frontend.permissions.logic import can_admin, can_build
 from copr_frontend.projects.logic import get_project
@@ -61,6 +64,17 @@ def require_builder(project: Project) -> User:
             f"User {user.name} is not allowed to build in the project {project.full_name}"
         )
     return user
+
+
+@contextmanager
+def conflict_on_duplicate(what: str) -> Iterator[None]:
+    """A unique constraint hit inside the block (by a concurrent request creating the same
+    name; the routes check for duplicates first) is a 409, not a 500."""
+    try:
+        yield
+    except IntegrityError:
+        db.session().rollback()
+        raise Conflict(f"{what} already exists (created by a concurrent request)") from None
 
 
 # --- value converters ---------------------------------------------------------------------

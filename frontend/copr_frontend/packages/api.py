@@ -17,6 +17,7 @@ from copr_frontend import db
 from copr_frontend.api import BadRequest, Conflict, ObjectNotFound, route
 from copr_frontend.api.auth import require_login
 from copr_frontend.api.lookup import (
+    conflict_on_duplicate,
     project_or_404,
     require_admin,
     require_builder,
@@ -141,13 +142,14 @@ def add_package(**_path: Any) -> flask.Response:
     options = _options(data)
     source = source_or_400(lambda: package_source(type_text, data, name, settings().dist_git_url))
     session = db.session()
-    try:
-        package = logic.add_package(session, project, name, *source, **options)
-    except DuplicatePackageError as error:
-        raise Conflict(str(error)) from None
-    except PackageError as error:
-        raise BadRequest(str(error)) from None
-    session.commit()
+    with conflict_on_duplicate(f"Package {name} in {project.full_name}"):
+        try:
+            package = logic.add_package(session, project, name, *source, **options)
+        except DuplicatePackageError as error:
+            raise Conflict(str(error)) from None
+        except PackageError as error:
+            raise BadRequest(str(error)) from None
+        session.commit()
     return flask.jsonify(package_to_json(package))
 
 

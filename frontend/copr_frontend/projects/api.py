@@ -22,6 +22,7 @@ from copr_frontend import db
 from copr_frontend.api import AccessRestricted, BadRequest, Conflict, ObjectNotFound, route
 from copr_frontend.api.auth import login_required_user, require_login
 from copr_frontend.api.lookup import (
+    conflict_on_duplicate,
     project_or_404,
     require_admin,
     to_bool,
@@ -278,15 +279,21 @@ def add_project(ownername: str | None = None) -> flask.Response:
         raise Conflict(f"You already have a project named {existing.full_name}.")
     fields = project_fields(data, user)
     chroots = _chroots(data) or []
-    try:
-        project = logic.add_project(
-            session, owner if group is None else user, name, group=group, chroots=chroots, **fields
-        )
-    except ProjectError as error:
-        raise BadRequest(str(error)) from None
-    _apply_bootstrap_image(project, data)
-    logic.queue_new_project_actions(session, project)
-    session.commit()
+    with conflict_on_duplicate(f"Project {owner_name}/{name}"):
+        try:
+            project = logic.add_project(
+                session,
+                owner if group is None else user,
+                name,
+                group=group,
+                chroots=chroots,
+                **fields,
+            )
+        except ProjectError as error:
+            raise BadRequest(str(error)) from None
+        _apply_bootstrap_image(project, data)
+        logic.queue_new_project_actions(session, project)
+        session.commit()
     return flask.jsonify(project_to_json(project))
 
 
@@ -337,11 +344,12 @@ def fork_project(**_path: Any) -> flask.Response:
                 "Please use --confirm if you really want to do this"
             )
         require_admin(existing)
-    try:
-        fork = logic.fork_project(session, source, user, name, group=group, into=existing)
-    except ProjectError as error:
-        raise BadRequest(str(error)) from None
-    session.commit()
+    with conflict_on_duplicate(f"Project {dst_owner}/{name}"):
+        try:
+            fork = logic.fork_project(session, source, user, name, group=group, into=existing)
+        except ProjectError as error:
+            raise BadRequest(str(error)) from None
+        session.commit()
     return flask.jsonify(project_to_json(fork))
 
 
