@@ -194,6 +194,12 @@ def _apply_bootstrap_image(project: Project, data: Mapping[str, Any]) -> None:
         copr_chroot.bootstrap_image = image
 
 
+def _raise_conflict_if_created(ownername: str, name: str) -> None:
+    """A 409 when a concurrent request created the project since this one checked."""
+    if logic.get_project(db.session(), ownername, name) is not None:
+        raise Conflict(f"Project {ownername}/{name} already exists.")
+
+
 def _chroots(data: Mapping[str, Any]) -> list[Any] | None:
     patterns = to_list(data.get("chroots"), "chroots")
     if patterns is None:
@@ -290,6 +296,7 @@ def add_project(ownername: str | None = None) -> flask.Response:
                 **fields,
             )
         except ProjectError as error:
+            _raise_conflict_if_created(owner_name, name)
             raise BadRequest(str(error)) from None
         _apply_bootstrap_image(project, data)
         logic.queue_new_project_actions(session, project)
@@ -348,6 +355,7 @@ def fork_project(**_path: Any) -> flask.Response:
         try:
             fork = logic.fork_project(session, source, user, name, group=group, into=existing)
         except ProjectError as error:
+            _raise_conflict_if_created(dst_owner, name)
             raise BadRequest(str(error)) from None
         session.commit()
     return flask.jsonify(project_to_json(fork))

@@ -22,23 +22,32 @@ def _post(url: str, headers: dict[str, str], body: dict[str, Any]) -> int:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
             return int(response.status)
     except urllib.error.HTTPError as error:
+        body = error.read().decode(errors="replace")
         error.close()
+        if error.code != 409:
+            raise AssertionError(f"{error.code}: {body}") from None
         return int(error.code)
 
 
 def _race(url: str, headers: dict[str, str], body: dict[str, Any], count: int = 8) -> list[int]:
     barrier = threading.Barrier(count)
     codes: list[int] = []
+    failures: list[str] = []
 
     def one() -> None:
         barrier.wait()
-        codes.append(_post(url, headers, body))
+        try:
+            codes.append(_post(url, headers, body))
+        except (AssertionError, OSError) as error:
+            codes.append(-1)
+            failures.append(repr(error))
 
     threads = [threading.Thread(target=one) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert not failures, failures
     return codes
 
 
