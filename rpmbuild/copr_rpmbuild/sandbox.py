@@ -1,11 +1,14 @@
 """The bubblewrap sandbox that user-controlled code (specs, scripts, Makefiles) runs in.
 
 Inside: the host's ``/usr`` and ``/etc`` read-only, a private writable ``/builddir`` (the
-build's workspace), a private ``/tmp`` tmpfs with a size cap, a fresh PID, IPC, UTS and
-user namespace, no network unless asked for, and an unprivileged user — when copr-rpmbuild
-runs as root it drops to ``sandbox_user`` (``nobody``) before bwrap starts, with a cap on
-that user's processes. Each process gets an address-space limit. Nothing of the host's
-``$HOME``, ``/var`` or ``/root`` is there.
+build's workspace), a private ``/tmp`` tmpfs with a size cap, a fresh PID, IPC and UTS
+namespace, no network unless asked for, and an unprivileged user.  When copr-rpmbuild runs
+as root, bwrap runs privileged without a user namespace (which chroots and many containers
+refuse) and the sandboxed command drops to ``sandbox_user`` (``nobody``) inside, with all
+capabilities gone and a cap on that user's processes; bwrap's no-new-privileges flag keeps
+set-uid programs from giving root back.  Run unprivileged, bwrap makes a user namespace.
+Each process gets an address-space limit.  Nothing of the host's ``$HOME``, ``/var`` or
+``/root`` is there.
 """
 
 from __future__ import annotations
@@ -98,14 +101,19 @@ class Sandbox:
         network: bool | None = None,
     ) -> list[str]:
         use_network = self.network if network is None else network
-        wrap: list[str] = []
+        # Run as root, bwrap needs no user namespace (kernels refuse one inside a chroot
+        # and in many containers): it unshares the rest itself, and the command drops to
+        # the sandbox user inside.  Run unprivileged, bwrap gets a user namespace.
+        drop: list[str] = []
         if self._uid is not None:
-            wrap += [
+            drop += [
                 "setpriv",
                 f"--reuid={self._uid}",
                 f"--regid={self._gid}",
                 "--clear-groups",
                 "--inh-caps=-all",
+                "--bounding-set=-all",
+                "--",
             ]
         limits = []
         if self.memory_bytes:
@@ -113,11 +121,16 @@ class Sandbox:
         if self.max_processes and self._uid is not None:
             limits.append(f"--nproc={self.max_processes}")
         if limits:
-            wrap += ["prlimit", *limits, "--"]
+            drop = ["prlimit", *limits, "--", *drop]
+        namespaces = (
+            ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
+            + ([] if use_network else ["--unshare-net"])
+            if self._uid is not None
+            else ["--unshare-all", *(["--share-net"] if use_network else [])]
+        )
         bwrap = [
             "bwrap",
-            "--unshare-all",
-            *(["--share-net"] if use_network else []),
+            *namespaces,
             "--die-with-parent",
             "--new-session",
             "--hostname",
@@ -140,12 +153,19 @@ class Sandbox:
             "/proc",
             "--dev",
             "/dev",
+            # World-writable like a real /tmp: a privileged bwrap makes them root's.
+            "--perms",
+            "1777",
             "--size",
             str(self.tmpfs_size),
             "--tmpfs",
             INSIDE_TMP,
+            "--perms",
+            "1777",
             "--dir",
             INSIDE_HOME,
+            "--perms",
+            "1777",
             "--size",
             str(self.tmpfs_size),
             "--tmpfs",
@@ -169,4 +189,4 @@ class Sandbox:
         }
         for name, value in variables.items():
             bwrap += ["--setenv", name, value]
-        return [*wrap, *bwrap, "--", *argv]
+        return [*bwrap, "--", *drop, *argv]
