@@ -69,6 +69,7 @@ BUILD: dict[str, Any] = {
         "submitter": {"type": "string", "nullable": True},
         "chroots": {"type": "array", "items": {"type": "string"}},
         "is_background": {"type": "boolean"},
+        "fail_reason": {"type": "string", "nullable": True},
     },
 }  # fmt: skip
 

@@ -312,9 +312,10 @@ def get_import_task(build_id: str) -> flask.Response:
 @_route("/import-completed/", _WRITE)
 @backend_authenticated
 def import_completed_view() -> flask.Response:
-    """``{"build_id", "branch_commits": {branch: hash}, "pkg_version"?}``.
+    """``{"build_id", "branch_commits": {branch: hash}, "pkg_version"?, "error"?}``.
 
-    An empty ``branch_commits`` (dist-git adds ``"error"``) means the import failed.
+    An empty ``branch_commits`` means the import failed; dist-git's ``"error"`` is kept as
+    the build's ``fail_reason``.
     """
     data = _json_object()
     commits = data.get("branch_commits") or {}
@@ -327,7 +328,10 @@ def import_completed_view() -> flask.Response:
     if build is None:
         return flask.jsonify({"updated": False})
     version = data.get("pkg_version")
-    updated = import_completed(build, commits, str(version) if version else None)
+    error = data.get("error")
+    updated = import_completed(
+        build, commits, str(version) if version else None, str(error) if error else None
+    )
     session.commit()
     return flask.jsonify({"updated": updated})
 

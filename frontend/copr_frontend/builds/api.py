@@ -74,6 +74,8 @@ def build_to_json(build: Build) -> dict[str, Any]:
         "submitter": build.submitter,
         "chroots": [c.name for c in build.chroots],
         "is_background": build.is_background,
+        # Ours, not Copr's: why the source build or the import failed (real clients ignore it).
+        "fail_reason": build.fail_reason,
     }
 
 
@@ -93,6 +95,7 @@ def build_chroot_to_json(chroot: BuildChroot) -> dict[str, Any]:
         "ended_on": chroot.ended_on,
         "result_url": chroot_result_url(chroot),
         "state": chroot.status.label,
+        "fail_reason": chroot.fail_reason,
     }
 
 

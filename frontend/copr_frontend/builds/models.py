@@ -73,6 +73,8 @@ class Build(Base):
     fail_type: Mapped[FailTypeEnum] = mapped_column(
         IntEnumType(FailTypeEnum), default=FailTypeEnum.unset
     )
+    fail_reason: Mapped[str | None] = mapped_column(Text)
+    """Why the source build or the dist-git import failed, as the backend or dist-git said."""
 
     source_type: Mapped[BuildSourceEnum] = mapped_column(
         IntEnumType(BuildSourceEnum), default=BuildSourceEnum.unset
@@ -157,6 +159,8 @@ class BuildChroot(Base):
     result_dir: Mapped[str] = mapped_column(String(200), default="")
     results: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """What the backend reported for the finished task (``{"packages": [...]}``)."""
+    fail_reason: Mapped[str | None] = mapped_column(Text)
+    """Why the task did not succeed, as the backend reported it."""
 
     build: Mapped[Build] = relationship(back_populates="chroots")
     mock_chroot: Mapped[MockChroot] = relationship(lazy="joined")

@@ -161,6 +161,7 @@ def update_source(session: Session, build: Build, data: Mapping[str, Any]) -> bo
         build.source_status = status
         if status == StatusEnum.failed:
             build.fail_type = FailTypeEnum.srpm_build_error
+        build.fail_reason = _reason(data.get("fail_reason"))
         for chroot in build.chroots:
             if chroot.status not in FINISHED_STATES:
                 chroot.status = status
@@ -198,6 +199,8 @@ def update_chroot(build: Build, data: Mapping[str, Any]) -> bool:
     if status in FINISHED_STATES:
         chroot.started_on = chroot.started_on or started_on
         chroot.ended_on = ended_on or now()
+        if status != StatusEnum.succeeded:
+            chroot.fail_reason = _reason(data.get("fail_reason"))
     chroot.status = status
     refresh_state(build)
     return True
@@ -209,8 +212,21 @@ def apply_update(session: Session, build: Build, data: Mapping[str, Any]) -> boo
     return update_chroot(build, data)
 
 
+def _reason(value: Any) -> str | None:
+    """A failure reason as reported, bounded so a runaway message cannot fill the database."""
+    if value is None or value == "":
+        return None
+    return str(value)[:_MAX_REASON]
+
+
+_MAX_REASON = 4000
+
+
 def import_completed(
-    build: Build, branch_commits: Mapping[str, str], pkg_version: str | None = None
+    build: Build,
+    branch_commits: Mapping[str, str],
+    pkg_version: str | None = None,
+    error: str | None = None,
 ) -> bool:
     """dist-git imported the SRPM into ``branch_commits`` (branch → commit).
 
@@ -239,6 +255,7 @@ def import_completed(
     else:
         build.source_status = StatusEnum.failed
         build.fail_type = FailTypeEnum.srpm_import_failed
+        build.fail_reason = _reason(error) or "dist-git imported the SRPM into none of its branches"
     refresh_state(build)
     return True
 

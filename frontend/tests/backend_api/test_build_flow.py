@@ -255,3 +255,63 @@ def test_unknown_build_ids_are_reported(client, backend_headers) -> None:  # typ
     response = client.get("/backend/get-build-task/nonsense/")
     assert response.status_code == 400
     assert "task id" in response.get_json()["error"]
+
+
+def test_import_error_reaches_the_build(client, factory, project, backend_headers) -> None:  # type: ignore[no-untyped-def]
+    bid = factory.build(project, chroots=["fedora-42-x86_64"]).id
+    post(client, "/backend/update/",
+         {"builds": [{"id": bid, "task_id": str(bid), "status": 1, "pkg_name": "x"}]},
+         backend_headers)  # fmt: skip
+    error = "the SRPM is a binary RPM, not a source RPM"
+    post(client, "/backend/import-completed/",
+         {"build_id": bid, "branch_commits": {}, "error": error}, backend_headers)  # fmt: skip
+    assert fresh(factory, bid).fail_reason == error
+    shown = get(client, f"/api_3/build/{bid}")
+    assert (shown["state"], shown["fail_reason"]) == ("failed", error)
+
+
+def test_import_failure_without_a_message_still_says_why(
+    client, factory, project, backend_headers
+) -> None:  # type: ignore[no-untyped-def]
+    bid = factory.build(project, chroots=["fedora-42-x86_64"]).id
+    post(client, "/backend/update/",
+         {"builds": [{"id": bid, "task_id": str(bid), "status": 1, "pkg_name": "x"}]},
+         backend_headers)  # fmt: skip
+    post(client, "/backend/import-completed/", {"build_id": bid, "branch_commits": {}},
+         backend_headers)  # fmt: skip
+    assert "none of its branches" in get(client, f"/api_3/build/{bid}")["fail_reason"]
+
+
+def test_backend_failure_reasons_are_kept_and_bounded(
+    client, factory, project, backend_headers
+) -> None:  # type: ignore[no-untyped-def]
+    source_failed = factory.build(project).id
+    post(client, "/backend/update/",
+         {"builds": [{"id": source_failed, "task_id": str(source_failed), "status": 0,
+                      "fail_reason": "x" * 10_000}]}, backend_headers)  # fmt: skip
+    assert get(client, f"/api_3/build/{source_failed}")["fail_reason"] == "x" * 4000
+
+    bid = factory.build(project, chroots=["fedora-42-x86_64", "epel-9-x86_64"]).id
+    post(client, "/backend/update/",
+         {"builds": [{"id": bid, "task_id": str(bid), "status": 1, "pkg_name": "x"}]},
+         backend_headers)  # fmt: skip
+    post(client, "/backend/import-completed/",
+         {"build_id": bid, "branch_commits": {"f42": "a" * 40, "epel9": "b" * 40}},
+         backend_headers)  # fmt: skip
+    build = fresh(factory, bid)
+    assert build.fail_reason is None
+    branches = {c.name: c.mock_chroot.distgit_branch for c in build.chroots}
+    assert all(c.status == StatusEnum.pending for c in build.chroots), branches
+    post(client, "/backend/update/",
+         {"builds": [
+             {"id": bid, "task_id": f"{bid}-fedora-42-x86_64", "chroot": "fedora-42-x86_64",
+              "status": 0, "fail_reason": "ran longer than its timeout of 3 s"},
+             {"id": bid, "task_id": f"{bid}-epel-9-x86_64", "chroot": "epel-9-x86_64",
+              "status": 1, "fail_reason": "ignored on success"},
+         ]}, backend_headers)  # fmt: skip
+    failed = get(client, f"/api_3/build-chroot/{bid}/fedora-42-x86_64")
+    assert (failed["state"], failed["fail_reason"]) == (
+        "failed",
+        "ran longer than its timeout of 3 s",
+    )
+    assert get(client, f"/api_3/build-chroot/{bid}/epel-9-x86_64")["fail_reason"] is None

@@ -333,6 +333,7 @@ def upgrade() -> None:
         sa.Column("source_status", sa.Integer(), nullable=False),
         sa.Column("canceled", sa.Boolean(), nullable=False),
         sa.Column("fail_type", sa.Integer(), nullable=False),
+        sa.Column("fail_reason", sa.Text(), nullable=True),
         sa.Column("source_type", sa.Integer(), nullable=False),
         sa.Column("source_json", sa.JSON(), nullable=False),
         sa.Column("source_results", sa.JSON(), nullable=True),
@@ -438,6 +439,7 @@ def upgrade() -> None:
         sa.Column("ended_on", sa.Integer(), nullable=True),
         sa.Column("result_dir", sa.String(length=200), nullable=False),
         sa.Column("results", sa.JSON(), nullable=True),
+        sa.Column("fail_reason", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["build_id"],
             ["builds.id"],
