@@ -91,3 +91,23 @@ def test_srpm_is_built_signed_published_and_installable(
     assert installed.returncode == 0, installed.stdout + installed.stderr
     readme = tmp_path / "installroot" / "usr" / "share" / "hello" / "README"
     assert readme.read_text() == "hello 2.5\n"
+
+
+def test_a_bad_srpm_fails_the_import_and_its_reason_reaches_the_build(
+    factory, db_session, www, distgit
+):
+    """dist-git refuses a file that is no RPM; the real frontend keeps the reason it gives."""
+    (www.root / "junk.src.rpm").write_bytes(b"this is not an RPM\n" * 64)
+    project = factory.project(name="junk", chroots=[CHROOT])
+    build = factory.build(project, source_status=StatusEnum.importing)
+    build.pkg_name = "junk"
+    build.srpm_url = f"{www.url}/junk.src.rpm"
+    db_session.commit()
+
+    def failed():
+        db_session.expire_all()
+        return build.state == StatusEnum.failed
+
+    wait_for(failed, 60, "dist-git to report the failed import", interval=0.3)
+    assert build.fail_reason == "the file is not an RPM package (no RPM lead)"
+    assert build.source_status == StatusEnum.failed
