@@ -14,6 +14,7 @@ import time
 
 from copr_backend import settings as settings_module
 from copr_backend.settings import BackendSettings
+from copr_common.entrypoints import run_subcommand
 from copr_common.log import setup_logging
 from copr_common.settings import SettingsError
 from copr_common.worker_manager import WorkerSession, WorkerSessionError
@@ -189,30 +190,20 @@ def main(argv: list[str] | None = None) -> int:
     return result
 
 
-def _run(command: str) -> None:
-    argv = sys.argv[1:]
-    config: list[str] = []
-    if "--config" in argv:
-        at = argv.index("--config")
-        config = argv[at : at + 2]
-        del argv[at : at + 2]
-    raise SystemExit(main([*config, command, *argv]))
-
-
 def build_dispatcher_main() -> None:
-    _run("build-dispatcher")
+    run_subcommand(main, "build-dispatcher")
 
 
 def action_dispatcher_main() -> None:
-    _run("action-dispatcher")
+    run_subcommand(main, "action-dispatcher")
 
 
 def build_worker_main() -> None:
-    _run("build-worker")
+    run_subcommand(main, "build-worker")
 
 
 def action_worker_main() -> None:
-    _run("action-worker")
+    run_subcommand(main, "action-worker")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from copr_common.dispatcher import Dispatcher
+from copr_common.entrypoints import run_subcommand
 from copr_common.log import setup_logging
 from copr_common.settings import SettingsError
 from copr_distgit import settings as settings_module
@@ -147,30 +148,20 @@ def main(argv: list[str] | None = None) -> int:
     return result
 
 
-def _run(command: str) -> None:
-    argv = sys.argv[1:]
-    config: list[str] = []
-    if "--config" in argv:
-        at = argv.index("--config")
-        config = argv[at : at + 2]
-        del argv[at : at + 2]
-    raise SystemExit(main([*config, command, *argv]))
-
-
 def dispatcher_main() -> None:
-    _run("dispatcher")
+    run_subcommand(main, "dispatcher")
 
 
 def worker_main() -> None:
-    _run("worker")
+    run_subcommand(main, "worker")
 
 
 def import_main() -> None:
-    _run("import")
+    run_subcommand(main, "import")
 
 
 def http_main() -> None:
-    _run("http")
+    run_subcommand(main, "http")
 
 
 if __name__ == "__main__":
