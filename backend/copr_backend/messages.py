@@ -53,7 +53,7 @@ BODY_SCHEMA: dict[str, Any] = {
 }
 
 
-class BuildMessage(Message):  # type: ignore[misc]
+class BuildMessage(Message):
     """A build task's message; the subclasses only fix the topic."""
 
     body_schema: ClassVar[dict[str, Any]] = BODY_SCHEMA

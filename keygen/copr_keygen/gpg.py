@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gnupg
+import gnupg  # type: ignore[import-untyped]
 
 __all__ = ["GpgError", "KeyRecord", "KeyRing"]
 
