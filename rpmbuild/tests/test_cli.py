@@ -196,6 +196,7 @@ def test_failing_build(builder: Builder, http_server: HttpServer, tmp_path: Path
     assert "Build failed" in builder.log()
     assert not (builder.resultdir / "results.json").exists()
     assert "success" not in builder.files()
+    assert list(builder.workspace.iterdir()) == []
 
 
 def test_disk_quota(builder: Builder, http_server: HttpServer, tmp_path: Path) -> None:

@@ -1,14 +1,24 @@
-"""``--detached`` builds, the live log follower and cancel."""
+"""``--detached`` builds, the live log follower and cancel; workspaces gone afterwards."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
 
-from rpmbuild_helpers import BIN, Builder, HttpServer, hostile_spec, publish_distgit, rpm_task
+from rpmbuild_helpers import (
+    BIN,
+    Builder,
+    HttpServer,
+    hostile_spec,
+    publish_distgit,
+    rpm_task,
+    write_config,
+)
 
 from copr_rpmbuild.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE, EXIT_SUCCESS
 
@@ -151,3 +161,101 @@ def test_log_follower_without_a_build(builder: Builder) -> None:
     )
     assert result.returncode == EXIT_INFRASTRUCTURE
     assert "no build has started" in result.stderr
+
+
+# --- workspaces: gone once the build is over, however it ended -----------------------------
+
+
+def _start_detached(builder: Builder, task: Path) -> int:
+    started = subprocess.run(
+        _tool("copr-rpmbuild", builder, "--detached", "--task-file", str(task)),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert started.returncode == 0, started.stderr
+    return int(started.stdout)
+
+
+def _wait_for_log(builder: Builder, text: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (builder.resultdir / "builder-live.log").exists() and text in builder.log():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} not in the log:\n{builder.log()}")
+
+
+def test_cancel_during_a_hung_spec_query_leaves_no_workspace(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    # The spec hangs while it is parsed (``%(...)`` runs at parse time) and the build's
+    # own stop takes longer than copr-rpmbuild-cancel waits: the build is killed.
+    write_config(builder.config, builder.config.parent, http_server, kill_grace=10.0)
+    seconds = str(500000 + os.getpid() % 1000)
+    task = _task_file(http_server, tmp_path, "hung", f"%(sleep {seconds})true")
+    pid = _start_detached(builder, task)
+    _wait_for_log(builder, "Buildroot: the host system")
+    deadline = time.monotonic() + 30
+    while not _marked(seconds) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _marked(seconds), builder.log()
+    assert list(builder.workspace.iterdir()) != []
+
+    cancel = subprocess.run(
+        _tool("copr-rpmbuild-cancel", builder, "--grace", "1"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert cancel.returncode == 0, cancel.stderr
+    assert not _alive(pid)
+    assert _marked(seconds) == []
+    assert list(builder.workspace.iterdir()) == []
+
+
+def test_killed_build_fails_and_its_workspace_goes_when_it_is_over(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    seconds = str(400000 + os.getpid() % 1000)
+    task = _task_file(http_server, tmp_path, "killed", f"echo STARTED; sleep {seconds}")
+    pid = _start_detached(builder, task)
+    _wait_for_log(builder, "STARTED")
+    assert list(builder.workspace.iterdir()) != []
+    # Killed the way the OOM killer or a lost machine kills: no chance to clean up.
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while (_alive(pid) or _marked(seconds)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _marked(seconds) == []
+
+    follower = subprocess.run(
+        _tool("copr-rpmbuild-log", builder), capture_output=True, text=True, timeout=60
+    )
+    assert follower.returncode == EXIT_INFRASTRUCTURE
+    assert "STARTED" in follower.stdout
+    assert list(builder.workspace.iterdir()) == []
+
+
+def test_a_build_removes_left_workspaces_but_not_one_a_running_build_holds(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    builder.workspace.mkdir(parents=True)
+    stale = builder.workspace / "build-stale0"
+    (stale / "box" / "ro").mkdir(parents=True)
+    (stale / "box" / "ro" / "file").write_text("left\n")
+    (stale / "box" / "ro").chmod(0o555)
+    held = builder.workspace / "build-held00"
+    held.mkdir()
+    with (builder.workspace / "build-held00.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        task = _task_file(http_server, tmp_path, "quick", "true")
+        assert builder.run("--task-file", str(task)).returncode == EXIT_SUCCESS, builder.log()
+    assert not stale.exists()
+    assert held.is_dir()
+    assert "Removed the workspace build-stale0" in builder.log()
+    assert sorted(p.name for p in builder.workspace.iterdir()) == [
+        "build-held00",
+        "build-held00.lock",
+    ]
