@@ -6,7 +6,9 @@ import fcntl
 import json
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from rpmbuild_helpers import (
     hostile_spec,
     publish_distgit,
     rpm_task,
+    srpm_task,
     write_config,
 )
 
@@ -166,9 +169,9 @@ def test_log_follower_without_a_build(builder: Builder) -> None:
 # --- workspaces: gone once the build is over, however it ended -----------------------------
 
 
-def _start_detached(builder: Builder, task: Path) -> int:
+def _start_detached(builder: Builder, task: Path, *args: str) -> int:
     started = subprocess.run(
-        _tool("copr-rpmbuild", builder, "--detached", "--task-file", str(task)),
+        _tool("copr-rpmbuild", builder, "--detached", *args, "--task-file", str(task)),
         capture_output=True,
         text=True,
         timeout=30,
@@ -213,6 +216,66 @@ def test_cancel_during_a_hung_spec_query_leaves_no_workspace(
     assert not _alive(pid)
     assert _marked(seconds) == []
     assert list(builder.workspace.iterdir()) == []
+    # The build saw the cancel itself, and says so.
+    assert (builder.state / "exit-status").read_text().strip() == str(EXIT_CANCELED)
+    assert "Build canceled" in builder.log()
+
+
+class StalledServer:
+    """An HTTP server that starts sending a large file and then sends nothing more."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = int(self.sock.getsockname()[1])
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 10000000\r\n\r\n" + b"x" * 1000)
+            self._held.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self._held:
+            conn.close()
+
+
+def test_canceled_build_stuck_in_a_download_leaves_no_workspace(
+    builder: Builder, tmp_path: Path
+) -> None:
+    # copr-rpmbuild itself is stuck (in a read from a stalled server): the cancel kills it,
+    # and then its workspace goes too.
+    server = StalledServer()
+    try:
+        task = tmp_path / "stalled.json"
+        url = f"http://127.0.0.1:{server.port}/big-1.0-1.src.rpm"
+        task.write_text(json.dumps(srpm_task(72, "link", {"url": url})))
+        pid = _start_detached(builder, task, "--srpm")
+        _wait_for_log(builder, "Downloading")
+        deadline = time.monotonic() + 30
+        while not list(builder.workspace.rglob("*.part")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list(builder.workspace.rglob("*.part")), builder.log()
+        cancel = subprocess.run(
+            _tool("copr-rpmbuild-cancel", builder, "--grace", "1"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert cancel.returncode == 0, cancel.stderr
+        assert not _alive(pid)
+        assert list(builder.workspace.iterdir()) == []
+    finally:
+        server.close()
 
 
 def test_killed_build_fails_and_its_workspace_goes_when_it_is_over(
