@@ -31,9 +31,10 @@ from rpmbuild_helpers import (
     publish_distgit,
     rpm_task,
     srpm_task,
+    write_config,
 )
 
-from copr_rpmbuild.errors import EXIT_SUCCESS
+from copr_rpmbuild.errors import EXIT_INFRASTRUCTURE, EXIT_SUCCESS
 
 CHROOT = "fedora-41-x86_64"
 
@@ -197,3 +198,23 @@ probe {resolver} {beside.port}
     finally:
         dns.close()
         beside.close()
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"slirp4netns_command": "no-slirp4netns-here"}, "builds with network need it"),
+        ({"nft_command": "no-nft-here"}, "keeps the host's addresses out of reach"),
+    ],
+)
+def test_a_missing_network_tool_is_an_infrastructure_failure(
+    builder: Builder, http_server: HttpServer, tmp_path: Path, setting: dict[str, str], message: str
+) -> None:
+    write_config(builder.config, builder.config.parent, http_server, **setting)
+    result = builder.run("--srpm", "--task-file", str(_custom_task(tmp_path, "echo RAN")))
+    log = builder.log()
+    assert result.returncode == EXIT_INFRASTRUCTURE, log
+    assert message in log
+    # Nothing ran without the network it was promised (nor with more than that).
+    assert "\nRAN" not in log
+    assert list(builder.workspace.iterdir()) == []
