@@ -58,6 +58,18 @@ SPEC
 """
 
 
+def _processes_of(uid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def _live_log(backend, project, build) -> Path:  # type: ignore[no-untyped-def]
     return (
         backend.settings.results_dir
@@ -129,5 +141,8 @@ def test_fork_bomb_on_one_slot_leaves_the_build_on_the_other_slot_alone(
             )
 
         wait_for(canceled, 60, "the bomb to be canceled")
+    # Every process the bomb held is gone with it.
+    bomb_uid = backend.settings.local_uid_base
+    wait_for(lambda: not _processes_of(bomb_uid), 30, "the bomb's processes to go")
     for workspace in slots:
         assert not workspace.exists() or list(workspace.iterdir()) == []
