@@ -5,6 +5,7 @@ it is canceled."""
 from __future__ import annotations
 
 import gzip
+import subprocess
 import sys
 from pathlib import Path
 
@@ -144,5 +145,8 @@ def test_fork_bomb_on_one_slot_leaves_the_build_on_the_other_slot_alone(
     # Every process the bomb held is gone with it.
     bomb_uid = backend.settings.local_uid_base
     wait_for(lambda: not _processes_of(bomb_uid), 30, "the bomb's processes to go")
+    # Its network's firewall table too (the cancel may have had to kill copr-rpmbuild).
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=True)
+    assert f"copr_rpmbuild_{bomb_uid}_" not in tables.stdout
     for workspace in slots:
         assert not workspace.exists() or list(workspace.iterdir()) == []

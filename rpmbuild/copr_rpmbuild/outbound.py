@@ -129,6 +129,7 @@ class HostGuard:
         )
 
     def install(self) -> None:
+        remove_stale_guards(self.nft, self.gid)
         self._nft(self.ruleset(), "set up")
 
     def remove(self) -> None:
@@ -156,6 +157,46 @@ class HostGuard:
         if result.returncode != 0:
             message = result.stderr.decode(errors="replace").strip()
             raise InfrastructureError(f"cannot {what} the sandbox's firewall: {message}")
+
+
+def remove_stale_guards(nft: str, gid: int) -> list[str]:
+    """Delete the guard tables of ``gid`` whose build process is gone (it was killed
+    before it could delete its own); the names deleted.  Root only; never fails."""
+    command = shutil.which(nft)
+    if command is None or os.geteuid() != 0:
+        return []
+    prefix = f"copr_rpmbuild_{gid}_"
+    try:
+        listed = subprocess.run(
+            [command, "list", "tables"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    stale = []
+    for line in listed.stdout.splitlines():
+        parts = line.split()
+        if len(parts) != 3 or parts[:2] != ["table", "inet"] or not parts[2].startswith(prefix):
+            continue
+        pid = parts[2].removeprefix(prefix)
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.append(parts[2])
+    if stale:
+        script = "".join(f"delete table inet {name}\n" for name in stale)
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            subprocess.run(
+                [command, "-f", "-"], input=script.encode(), capture_output=True, timeout=30
+            )
+    return stale
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _by_family(items: Sequence[str]) -> dict[str, list[str]]:
