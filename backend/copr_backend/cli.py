@@ -141,6 +141,7 @@ def _action_worker(args: argparse.Namespace) -> int:
                             command=settings.createrepo_command,
                             timeout=settings.createrepo_timeout,
                         ),
+                        settings.results_url,
                     )
                     message = run_action(context, action)
                     result = BackendResultEnum.success

@@ -13,7 +13,7 @@ import os
 import shutil
 import stat
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from copr_rpmbuild import fetch, rpmtools, runner
@@ -31,6 +31,8 @@ class BuildContext:
     hostdir: Path
     resultdir: Path
     memory_mb: int | None = None
+    task_macros: dict[str, str] = field(default_factory=dict)
+    """Macros every rpm and rpmbuild run of this build gets (``%copr_username``, ...)."""
 
     @property
     def log(self) -> LiveLog:
@@ -101,7 +103,7 @@ class BuildContext:
     def macros_file(self) -> Path:
         path = self.hostdir / "copr.macros"
         if not path.exists():
-            rpmtools.write_fallback_macros(path)
+            rpmtools.write_fallback_macros(path, self.task_macros)
         return path
 
 

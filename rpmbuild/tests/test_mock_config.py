@@ -55,7 +55,7 @@ def test_rendered_config_carries_the_task() -> None:
     assert included == [str(MOCK_CONFIGS / "fedora-41-x86_64.cfg")]
     assert opts["macros"]["%buildtag"] == ".copr42"
     assert "%dist" not in opts["macros"]  # the chroot's own config defines it
-    assert opts["macros"]["%vendor"] == "Copr (alice/demo)"
+    assert opts["macros"]["%vendor"] == "Copr - user alice"
     assert opts["chroot_additional_packages"] == "gcc make"
     assert opts["rpmbuild_networking"] is True
     assert opts["use_host_resolv"] is True
