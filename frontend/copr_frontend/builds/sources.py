@@ -180,11 +180,10 @@ def distgit_source(data: Mapping[str, Any], package_name: str, dist_git_url: str
     clone_url = template.format(
         package=package_name, namespace=namespace, dist_git_url=dist_git_url
     )
-    # Copr's keys: clone_url always, the others only when they were given.
-    source: dict[str, Any] = {"clone_url": clone_url}
-    for key, value in (("distgit", _text(data, "distgit")), ("namespace", namespace)):
-        if value:
-            source[key] = value
+    # Copr's keys: clone_url and the instance always, namespace and committish when given.
+    source: dict[str, Any] = {"clone_url": clone_url, "distgit": instance}
+    if namespace:
+        source["namespace"] = namespace
     if committish:
         source["committish"] = committish
     return source

@@ -220,7 +220,7 @@ def test_project_dirname(client: FlaskClient, world: World) -> None:
             400,
             "were all excluded",
         ),
-        ("url", {"pkgs": ["https://e.org/a.spec"], "timeout": 10}, 400, "timeout"),
+        ("url", {"pkgs": ["https://e.org/a.spec"], "timeout": -1}, 400, "timeout"),
         ("url", {"pkgs": ["https://e.org/a.spec"], "timeout": 10**9}, 400, "timeout"),
         ("url", {"pkgs": ["https://e.org/a.spec"], "background": "often"}, 400, "background"),
         ("url", {"pkgs": ["https://e.org/a.spec"], "bootstrap": "x"}, 400, "bootstrap"),
