@@ -12,7 +12,8 @@ Each test checks what Copr does, as its sanity scripts check it:
 - a package name too long for Copr fails with "Too long package name";
 - ``%copr_username``/``%copr_projectname`` exist in the source phase, ``%vendor`` and
   ``%buildtag`` are Copr's in the RPM phase;
-- per-distribution ExclusiveArch/ExcludeArch skip the chroots they exclude.
+- per-distribution ExclusiveArch/ExcludeArch skip the chroots they exclude;
+- ``--appstream on`` gives the repos an AppStream catalog.
 """
 
 from __future__ import annotations
@@ -96,6 +97,37 @@ ExcludeArch: ppc64le
 %description
 Arch tags.
 %files
+%changelog
+""",
+    # A console tool with a metainfo file: the repo's AppStream catalog lists it.
+    "appstream": """\
+Name: hello-appstream
+Version: 1.0
+Release: 1
+Summary: A console tool with AppStream metadata
+License: MIT
+BuildArch: noarch
+%description
+AppStream.
+%install
+mkdir -p %{buildroot}%{_bindir} %{buildroot}%{_datadir}/metainfo
+echo 'echo hello' > %{buildroot}%{_bindir}/hello-appstream
+chmod 755 %{buildroot}%{_bindir}/hello-appstream
+cat > %{buildroot}%{_datadir}/metainfo/org.example.HelloAppstream.metainfo.xml <<'XML'
+<?xml version="1.0" encoding="UTF-8"?>
+<component type="console-application">
+  <id>org.example.HelloAppstream</id>
+  <metadata_license>CC0-1.0</metadata_license>
+  <project_license>MIT</project_license>
+  <name>Hello AppStream</name>
+  <summary>Says hello from a Copr repository</summary>
+  <description><p>A tiny console tool whose metadata a software center can show.</p></description>
+  <provides><binary>hello-appstream</binary></provides>
+</component>
+XML
+%files
+%{_bindir}/hello-appstream
+%{_datadir}/metainfo/org.example.HelloAppstream.metainfo.xml
 %changelog
 """,
     "long": f"""\
@@ -230,11 +262,15 @@ def builds(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     stack.ok("create", "devel", "--chroot", X86, "--disable_createrepo", "on")
     stack.ok("create", "sanity", "--chroot", X86)
     stack.ok("create", "arches", "--chroot", X86, "--chroot", ARM)
+    stack.ok("create", "appstream", "--chroot", X86, "--appstream", "on")
     stack.ok("add-package-custom", "sanity", "--name", "renamed", "--script", str(work / "script"))
     ids = {
         "devel": created(stack.cli("build", "devel", str(hello), "--nowait")),
         "macros": created(stack.cli("build", "sanity", str(work / "macros.spec"), "--nowait")),
         "arches": created(stack.cli("build", "arches", str(work / "arches.spec"), "--nowait")),
+        "appstream": created(
+            stack.cli("build", "appstream", str(work / "appstream.spec"), "--nowait")
+        ),
         "renamed": created(stack.cli("build-package", "sanity", "--name", "renamed", "--nowait")),
         "long": created(stack.cli("build", "sanity", str(work / "long.spec"), "--nowait")),
         "timeout": created(
@@ -276,7 +312,8 @@ def test_disable_createrepo_builds_into_the_devel_repo_until_regenerated(
 def test_srpm_of_another_name_builds_as_the_package(stack: Stack, builds: dict[str, int]) -> None:
     build_id = builds["renamed"]
     build = stack.wait(build_id)
-    assert build["state"] == "succeeded", stack.log("sanity", "srpm-builds", build_id, "backend.log")
+    backend_log = stack.log("sanity", "srpm-builds", build_id, "backend.log")
+    assert build["state"] == "succeeded", backend_log
     assert build["source_package"]["name"] == "renamed"
     build_dir = stack.results / "sanity" / X86 / f"{build_id:08d}-renamed"
     assert sorted(p.name for p in build_dir.glob("*.rpm")) == [
@@ -324,3 +361,24 @@ def test_per_distribution_arch_tags_skip_chroots(stack: Stack, builds: dict[str,
     assert stack.chroot_state(build_id, X86) == "succeeded"
     # This builder cannot build for aarch64 at all: only the skip lets the build succeed.
     assert stack.chroot_state(build_id, ARM) == "skipped"
+
+
+def test_appstream_on_gives_the_repo_a_catalog(stack: Stack, builds: dict[str, int]) -> None:
+    build_id = builds["appstream"]
+    build = stack.wait(build_id)
+    assert build["state"] == "succeeded", stack.log("appstream", X86, build_id, "backend.log")
+    chroot_dir = stack.results / "appstream" / X86
+    repomd = (chroot_dir / "repodata" / "repomd.xml").read_text()
+    catalog = re.search(r'<data type="appstream">.*?<location href="([^"]+)"', repomd, re.S)
+    assert catalog, repomd
+    assert '<data type="appstream-icons">' in repomd
+    xml = gzip.decompress((chroot_dir / catalog.group(1)).read_bytes()).decode()
+    assert 'origin="admin/appstream"' in xml
+    assert "<id>org.example.HelloAppstream</id>" in xml
+    assert "<pkgname>hello-appstream</pkgname>" in xml
+    # The packages are still listed next to it, and a project without appstream has none.
+    assert repo_packages(chroot_dir) == 2
+    assert (
+        '"appstream"'
+        not in (stack.results / "sanity" / X86 / "repodata" / "repomd.xml").read_text()
+    )

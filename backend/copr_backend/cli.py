@@ -88,6 +88,7 @@ def _build_worker(args: argparse.Namespace) -> int:
                 Createrepo(
                     redis,
                     command=settings.createrepo_command,
+                    appstream_command=settings.appstream_command,
                     timeout=settings.createrepo_timeout,
                 ),
                 create_publisher(settings),
@@ -139,6 +140,7 @@ def _action_worker(args: argparse.Namespace) -> int:
                         Createrepo(
                             redis,
                             command=settings.createrepo_command,
+                            appstream_command=settings.appstream_command,
                             timeout=settings.createrepo_timeout,
                         ),
                         settings.results_url,

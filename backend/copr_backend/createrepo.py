@@ -35,6 +35,9 @@ from pathlib import Path
 
 from redis import Redis
 
+from copr_backend.appstream import AppstreamError, add_appstream, has_appstream
+from copr_common.chroots import ChrootNameError, parse_chroot
+
 log = logging.getLogger(__name__)
 
 # Takes the whole queue at once, so no request is both taken and left behind.
@@ -61,14 +64,22 @@ class CreaterepoRequest:
     add: tuple[str, ...] = ()
     # Something was removed (or the caller wants a full rescan).
     full: bool = False
+    # The project wants AppStream metadata (a repo that has it keeps it anyway).
+    appstream: bool = False
 
     def to_json(self) -> str:
-        return json.dumps({"id": self.request_id, "add": list(self.add), "full": self.full})
+        return json.dumps(
+            {"id": self.request_id, "add": list(self.add), "full": self.full,
+             "appstream": self.appstream}
+        )  # fmt: skip
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> CreaterepoRequest:
         data = json.loads(raw)
-        return cls(str(data["id"]), tuple(data.get("add") or ()), bool(data.get("full")))
+        return cls(
+            str(data["id"]), tuple(data.get("add") or ()), bool(data.get("full")),
+            bool(data.get("appstream")),
+        )  # fmt: skip
 
 
 class Createrepo:
@@ -81,9 +92,11 @@ class Createrepo:
         command: str = "createrepo_c",
         timeout: float = 3600.0,
         poll_interval: float = 0.1,
+        appstream_command: str = "appstream-generator",
     ) -> None:
         self.redis = redis
         self.command = command
+        self.appstream_command = appstream_command
         self.timeout = timeout
         self.poll_interval = poll_interval
         self._take_queue = redis.register_script(_TAKE_QUEUE)
@@ -105,15 +118,17 @@ class Createrepo:
         *,
         full: bool = False,
         devel_baseurl: str | None = None,
+        appstream: bool = False,
     ) -> None:
         """Regenerate ``directory``'s repodata with the builds in ``add`` (or everything).
 
         With ``devel_baseurl`` (the URL of ``directory``), the metadata goes to
-        ``directory/devel`` instead.  Returns once a run that includes this request has
-        finished; raises :class:`CreaterepoError` when that run failed.
+        ``directory/devel`` instead.  With ``appstream``, the repodata gets an AppStream
+        catalog too (see :mod:`copr_backend.appstream`).  Returns once a run that includes
+        this request has finished; raises :class:`CreaterepoError` when that run failed.
         """
         directory = directory.resolve()
-        request = CreaterepoRequest(uuid.uuid4().hex, tuple(add or ()), full or not add)
+        request = CreaterepoRequest(uuid.uuid4().hex, tuple(add or ()), full or not add, appstream)
         result_key = f"copr:backend:createrepo:result:{request.request_id}"
         # Requests are batched per output dir: the devel repo's runs are its own.
         target = RepoTarget(directory, devel_baseurl)
@@ -162,6 +177,10 @@ class Createrepo:
         """One run for the whole batch; False when there was nothing to do."""
         directory = target.directory
         directory.mkdir(parents=True, exist_ok=True)
+        # A createrepo_c run drops the AppStream catalog: it is made again afterwards.
+        appstream = target.devel_baseurl is None and (
+            any(r.appstream for r in batch) or has_appstream(directory)
+        )
         listed = listed_packages(target.output)
         full = listed is None or any(r.full for r in batch)
         base = [self.command, "--update", "--no-database", "--general-compress-type=gz"]
@@ -211,7 +230,25 @@ class Createrepo:
                 f"{directory}: createrepo_c failed (exit {result.returncode}): "
                 f"{(result.stderr or result.stdout).strip()}"
             )
+        if appstream:
+            self._appstream(directory)
         return True
+
+    def _appstream(self, directory: Path) -> None:
+        # <results>/<owner>/<dirname>/<chroot>: Copr's origin is <owner>/<project>.
+        owner, dirname, chroot = directory.parts[-3:]
+        project = dirname.split(":", 1)[0]
+        try:
+            arch = parse_chroot(chroot).arch
+        except ChrootNameError as error:
+            raise CreaterepoError(f"{directory}: no AppStream metadata: {error}") from None
+        try:
+            add_appstream(
+                directory, f"{owner}/{project}", arch, generator=self.appstream_command,
+                timeout=self.timeout,
+            )  # fmt: skip
+        except AppstreamError as error:
+            raise CreaterepoError(f"{directory}: AppStream metadata: {error}") from None
 
 
 @dataclass(frozen=True)

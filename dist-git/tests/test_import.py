@@ -13,7 +13,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from copr_distgit.importer import ImportFailure, import_srpm
+from copr_distgit.importer import import_srpm
 from copr_distgit.settings import DistGitSettings
 from copr_distgit.srpm import SrpmError
 from copr_distgit.task import ImportTask

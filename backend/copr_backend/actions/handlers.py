@@ -2,9 +2,10 @@
 
 The action's ``data`` is the JSON the frontend queued (it arrives JSON-encoded):
 
-``createrepo``   ``ownername, projectname, project_dirnames, chroots, devel`` — make
-                 (or regenerate) the repodata of every chroot dir of every project dir;
-                 with ``devel`` that of their ``devel/`` repos
+``createrepo``   ``ownername, projectname, project_dirnames, chroots, devel, appstream``
+                 — make (or regenerate) the repodata of every chroot dir of every project
+                 dir; with ``devel`` that of their ``devel/`` repos; with ``appstream``
+                 an AppStream catalog too
 ``gen_gpg_key``  ``ownername, projectname`` — the project's key, and its ``pubkey.gpg``
 ``fork``         ``ownername, projectname, builds_map {chroot: {old dir: new dir}}`` and
                  ``old_value`` ``<owner>/<project>`` of the source — copy the source's build
@@ -115,7 +116,10 @@ def createrepo(ctx: ActionContext, action: dict[str, Any]) -> str:
         for chroot in chroots:
             directory = ctx.tree.chroot_dir(owner, dirname, chroot)
             ctx.createrepo.update(
-                directory, full=True, devel_baseurl=_devel_url(ctx, directory, devel)
+                directory,
+                full=True,
+                devel_baseurl=_devel_url(ctx, directory, devel),
+                appstream=bool(data.get("appstream")),
             )
             done += 1
     return f"{'devel ' if devel else ''}repodata made in {done} chroot dirs"

@@ -241,7 +241,9 @@ class BuildWorker:
                 )
                 log.info("devel repodata of %s regenerated", destination.parent)
             else:
-                self.createrepo.update(destination.parent, [destination.name])
+                self.createrepo.update(
+                    destination.parent, [destination.name], appstream=bool(task.get("appstream"))
+                )
                 log.info("repodata of %s regenerated", destination.parent)
 
     # --- reporting ---------------------------------------------------------------------------

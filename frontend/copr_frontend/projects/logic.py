@@ -186,7 +186,7 @@ def queue_createrepo(
     wanted = [devel] if devel is not None else [False] + ([True] if project.devel_mode else [])
     for which in wanted:
         data = project_action_data(project)
-        data.update({"chroots": sorted(chroots), "devel": which})
+        data.update({"chroots": sorted(chroots), "devel": which, "appstream": project.appstream})
         queue_action(
             session, ActionTypeEnum.createrepo, "repository", project.id, data, project=project
         )

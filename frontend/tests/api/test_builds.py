@@ -352,8 +352,6 @@ def test_create_errors(
                 "clone_url": "https://src.fedoraproject.org/rpms/tar.git",
                 "committish": "f42",
                 "distgit": "fedora",
-                "namespace": "",
-                "package_name": "tar",
             },
         ),
         (
@@ -362,10 +360,8 @@ def test_create_errors(
             BuildSourceEnum.distgit,
             {
                 "clone_url": "http://distgit.test/git/@copr/copr/tar.git",
-                "committish": "",
                 "distgit": "copr",
                 "namespace": "@copr/copr",
-                "package_name": "tar",
             },
         ),
     ],

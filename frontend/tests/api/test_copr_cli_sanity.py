@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from copr_frontend.builds.models import Build
 from copr_frontend.testing import Factory
 
@@ -89,7 +90,8 @@ def test_timeout_from_zero(cli, factory: Factory, tmp_path: Path) -> None:  # ty
         build_id = int(re.search(r"Created builds: (\d+)", out).group(1))  # type: ignore[union-attr]
         factory.session.expire_all()
         build = factory.session.get(Build, build_id)
-        assert build is not None and build.timeout == int(seconds)
+        assert build is not None
+        assert build.timeout == int(seconds)
     out = cli("build", "timeout", str(srpm), "--timeout", "-1", "--nowait", code=1)
     assert "timeout" in out
 
@@ -105,7 +107,8 @@ def test_distgit_source_dict_has_copr_keys(cli) -> None:  # type: ignore[no-unty
     }
     cli("edit-package-distgit", "distgit", "--name", "tar", "--namespace", "forks/alice")
     package = json.loads(cli("get-package", "distgit", "--name", "tar"))
-    assert set(package["source_dict"]) == {"clone_url", "distgit", "namespace"}
+    # An edit keeps what it does not change.
+    assert set(package["source_dict"]) == {"clone_url", "committish", "distgit", "namespace"}
 
 
 def _get(url: str) -> bytes:
@@ -113,7 +116,9 @@ def _get(url: str) -> bytes:
         return response.read()  # type: ignore[no-any-return]
 
 
-def test_module_hotfixes_reach_repos_mock_config_and_tasks(cli, factory: Factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_module_hotfixes_reach_repos_mock_config_and_tasks(
+    cli, factory: Factory, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     url = cli.url
     cli("create", "hotfixes", "--module-hotfixes", "off", "--chroot", X86)
     cli("modify", "hotfixes", "--module-hotfixes", "on")
