@@ -1,8 +1,9 @@
 """A port of Copr's own end-to-end sanity suite (the copr-cli basic operations that need
 real builds), run with the real copr-cli 2.6 against the whole local stack.
 
-One SQLite stack for the module; every build is submitted at the start (``--nowait``) so
-that the stack's two builder slots work through them while the tests wait for theirs.
+One stack for the module (its frontend on PostgreSQL); every build is submitted at the
+start (``--nowait``) so that the stack's two builder slots work through them while the
+tests wait for theirs.
 Each test checks what Copr does, as its sanity scripts check it:
 
 - ``--disable_createrepo on``: builds land in ``<chroot>/devel`` only, the public repo
@@ -24,6 +25,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -32,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from copr_local.state import FALLBACK_POOL_ROOT, StackLayout
 
 ROOT = Path(__file__).resolve().parent.parent
 COPR_LOCAL = Path(sys.executable).parent / "copr-local"
@@ -222,27 +223,33 @@ def repo_packages(chroot_dir: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(postgres_server) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+    # PostgreSQL, as Copr runs: six builds and their reports at once make the SQLite
+    # default answer "database is locked" now and then, which is not what these test
+    # (tests/test_local_stack.py runs the SQLite stack).
     assert COPR_CLI.exists(), f"the real copr-cli 2.6 is missing at {COPR_CLI}: run make setup"
-    state_dir = tmp_path_factory.mktemp("sanity-stack")
+    parent = Path(tempfile.mkdtemp(prefix="copr-sanity-"))
+    parent.chmod(0o755)  # builds run as nobody, in slots under the state dir
+    state_dir = parent / "stack"
+    database = postgres_server.create_database("copr_sanity")
     result = subprocess.run(
-        [str(COPR_LOCAL), "up", "--detach", "--state-dir", str(state_dir)],
+        [str(COPR_LOCAL), "up", "--detach", "--state-dir", str(state_dir),
+         "--database-url", database],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr + result.stdout
-    env = dict(line.split("=", 1) for line in (state_dir / "stack.env").read_text().splitlines())
-    results = state_dir / "public_html" / "results" / "admin"
     try:
+        assert result.returncode == 0, result.stderr + result.stdout
+        env = dict(
+            line.split("=", 1) for line in (state_dir / "stack.env").read_text().splitlines()
+        )
         yield Stack(
-            state_dir, env["COPR_URL"], env["COPR_RESULTS_URL"], results,
-            Path(env["COPR_CLI_CONFIG"]),
+            state_dir, env["COPR_URL"], env["COPR_RESULTS_URL"],
+            state_dir / "public_html" / "results" / "admin", Path(env["COPR_CLI_CONFIG"]),
         )  # fmt: skip
     finally:
         subprocess.run([str(COPR_LOCAL), "down", "--state-dir", str(state_dir)],
                        capture_output=True, timeout=300, check=False)  # fmt: skip
-        pool = StackLayout(state_dir).pool_dir
-        if pool.parent == FALLBACK_POOL_ROOT:
-            shutil.rmtree(pool, ignore_errors=True)
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
