@@ -253,8 +253,9 @@ def stack(postgres_server) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def builds(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
-    """Every build of the module, submitted at once; name → build id."""
+def submitted(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every build of the module, submitted at once: name → copr-cli's answer (each test
+    checks its own, so one refused submission fails only its test)."""
     work = tmp_path_factory.mktemp("sanity-sources")
     for name, text in SPECS.items():
         (work / f"{name}.spec").write_text(text)
@@ -271,24 +272,34 @@ def builds(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     stack.ok("create", "arches", "--chroot", X86, "--chroot", ARM)
     stack.ok("create", "appstream", "--chroot", X86, "--appstream", "on")
     stack.ok("add-package-custom", "sanity", "--name", "renamed", "--script", str(work / "script"))
-    ids = {
-        "devel": created(stack.cli("build", "devel", str(hello), "--nowait")),
-        "macros": created(stack.cli("build", "sanity", str(work / "macros.spec"), "--nowait")),
-        "arches": created(stack.cli("build", "arches", str(work / "arches.spec"), "--nowait")),
-        "appstream": created(
-            stack.cli("build", "appstream", str(work / "appstream.spec"), "--nowait")
-        ),
-        "renamed": created(stack.cli("build-package", "sanity", "--name", "renamed", "--nowait")),
-        "long": created(stack.cli("build", "sanity", str(work / "long.spec"), "--nowait")),
-        "timeout": created(
-            stack.cli("build", "sanity", str(work / "timeout.spec"), "--timeout", "10", "--nowait")
-        ),
+
+    def spec(project: str, name: str, *options: str) -> subprocess.CompletedProcess[str]:
+        return stack.cli("build", project, str(work / f"{name}.spec"), *options, "--nowait")
+
+    return {
+        "devel": stack.cli("build", "devel", str(hello), "--nowait"),
+        "macros": spec("sanity", "macros"),
+        "arches": spec("arches", "arches"),
+        "appstream": spec("appstream", "appstream"),
+        "renamed": stack.cli("build-package", "sanity", "--name", "renamed", "--nowait"),
+        "long": spec("sanity", "long"),
+        "timeout": spec("sanity", "timeout", "--timeout", "10"),
     }
-    return ids
+
+
+@pytest.fixture
+def builds(submitted: dict[str, Any]) -> Any:
+    """``builds[name]``: the id of a build of :func:`submitted`, checked there."""
+
+    class Ids:
+        def __getitem__(self, name: str) -> int:
+            return created(submitted[name])
+
+    return Ids()
 
 
 def test_disable_createrepo_builds_into_the_devel_repo_until_regenerated(
-    stack: Stack, builds: dict[str, int]
+    stack: Stack, builds: Any
 ) -> None:
     build_id = builds["devel"]
     assert stack.wait(build_id)["state"] == "succeeded"
@@ -316,7 +327,7 @@ def test_disable_createrepo_builds_into_the_devel_repo_until_regenerated(
         time.sleep(1)
 
 
-def test_srpm_of_another_name_builds_as_the_package(stack: Stack, builds: dict[str, int]) -> None:
+def test_srpm_of_another_name_builds_as_the_package(stack: Stack, builds: Any) -> None:
     build_id = builds["renamed"]
     build = stack.wait(build_id)
     backend_log = stack.log("sanity", "srpm-builds", build_id, "backend.log")
@@ -329,9 +340,7 @@ def test_srpm_of_another_name_builds_as_the_package(stack: Stack, builds: dict[s
     ]
 
 
-def test_timeout_stops_the_build_and_the_log_says_what_was_sent(
-    stack: Stack, builds: dict[str, int]
-) -> None:
+def test_timeout_stops_the_build_and_the_log_says_what_was_sent(stack: Stack, builds: Any) -> None:
     build_id = builds["timeout"]
     assert stack.wait(build_id)["state"] == "failed"
     assert stack.get(f"/backend/get-build-task/{build_id}-{X86}/")["timeout"] == 10
@@ -339,7 +348,7 @@ def test_timeout_stops_the_build_and_the_log_says_what_was_sent(
     assert re.search(r"timed out.*: sending INT to rpmbuild -ba", log), log[-2000:]
 
 
-def test_too_long_package_name_fails_the_build(stack: Stack, builds: dict[str, int]) -> None:
+def test_too_long_package_name_fails_the_build(stack: Stack, builds: Any) -> None:
     build_id = builds["long"]
     build = stack.wait(build_id)
     assert build["state"] == "failed"
@@ -349,7 +358,7 @@ def test_too_long_package_name_fails_the_build(stack: Stack, builds: dict[str, i
     assert stack.chroot_state(build_id, X86) == "failed"
 
 
-def test_copr_macros_in_both_phases(stack: Stack, builds: dict[str, int]) -> None:
+def test_copr_macros_in_both_phases(stack: Stack, builds: Any) -> None:
     build_id = builds["macros"]
     build = stack.wait(build_id)
     assert build["state"] == "succeeded"
@@ -362,7 +371,7 @@ def test_copr_macros_in_both_phases(stack: Stack, builds: dict[str, int]) -> Non
     assert (build_dir / f"pkg-with-macros-1.0-1.fc42.copr{build_id}.noarch.rpm").is_file()
 
 
-def test_per_distribution_arch_tags_skip_chroots(stack: Stack, builds: dict[str, int]) -> None:
+def test_per_distribution_arch_tags_skip_chroots(stack: Stack, builds: Any) -> None:
     build_id = builds["arches"]
     assert stack.wait(build_id)["state"] == "succeeded"
     assert stack.chroot_state(build_id, X86) == "succeeded"
@@ -370,7 +379,7 @@ def test_per_distribution_arch_tags_skip_chroots(stack: Stack, builds: dict[str,
     assert stack.chroot_state(build_id, ARM) == "skipped"
 
 
-def test_appstream_on_gives_the_repo_a_catalog(stack: Stack, builds: dict[str, int]) -> None:
+def test_appstream_on_gives_the_repo_a_catalog(stack: Stack, builds: Any) -> None:
     build_id = builds["appstream"]
     build = stack.wait(build_id)
     assert build["state"] == "succeeded", stack.log("appstream", X86, build_id, "backend.log")
