@@ -319,6 +319,15 @@ def test_disable_createrepo_builds_into_the_devel_repo_until_regenerated(
     devel_repo = next(r for r in task["repos"] if r["id"] == "copr_base_devel")
     assert devel_repo["baseurl"].endswith(f"/admin/devel/{X86}/devel/")
 
+    # Turning it on later makes the devel repos (Copr's auto-createrepo check).
+    stack.ok("create", "flip", "--chroot", X86, "--disable_createrepo", "off")
+    stack.ok("modify", "flip", "--disable_createrepo", "on")
+    flipped = stack.results / "flip" / X86 / "devel" / "repodata" / "repomd.xml"
+    deadline = time.monotonic() + 120
+    while not flipped.is_file():
+        assert time.monotonic() < deadline, "no devel repo after --disable_createrepo on"
+        time.sleep(1)
+
     out = stack.ok("regenerate-repos", "devel")
     assert "Submitted action to regenerate repository metadata" in out
     deadline = time.monotonic() + 120
