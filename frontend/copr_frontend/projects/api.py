@@ -144,11 +144,10 @@ def project_fields(
 
     for name, limit in _TEXT_FIELDS.items():
         field(name, lambda name=name, limit=limit: to_text(data.get(name), name, max_length=limit))
-    if fields.get("homepage") and _split_url(fields["homepage"], "homepage").scheme not in (
-        "http",
-        "https",
-    ):
-        found.add("homepage", "must be an http:// or https:// URL")
+    with found.field("homepage"):
+        homepage = fields.get("homepage")
+        if homepage and _split_url(homepage, "homepage").scheme not in ("http", "https"):
+            raise BadRequest("Field 'homepage' must be an http:// or https:// URL")
     for name in _BOOL_FIELDS:
         field(name, lambda name=name: to_bool(data.get(name), name))
     if "devel_mode" not in fields:
