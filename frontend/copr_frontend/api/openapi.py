@@ -73,6 +73,12 @@ BUILD: dict[str, Any] = {
     },
 }  # fmt: skip
 
+HOME: dict[str, Any] = {
+    "type": "object",
+    "required": ["version"],
+    "properties": {"version": {"type": "integer", "enum": [3]}},
+}
+
 # --- parameters ---------------------------------------------------------------------------
 
 OWNER = {"type": "string", "pattern": r"^@?[A-Za-z0-9][A-Za-z0-9_.-]*$", "maxLength": 101}
@@ -226,6 +232,7 @@ CHROOT_QUERY = ("ownername", "projectname", "chrootname")
 BUILD_CHROOT_QUERY = ("build_id", "chrootname")
 
 OPERATIONS = [
+    Operation("/", "get", "The API's home: its version", response=HOME, errors=()),
     Operation("/auth-check", "get", "Who am I", auth=True, errors=(401,)),
     Operation("/api-token", "post", "Renew my API token", auth=True, errors=(401,)),
     Operation("/project", "get", "A project", PROJECT_QUERY, PROJECT_QUERY, response=PROJECT),
@@ -417,6 +424,12 @@ def openapi_document() -> dict[str, Any]:
         "components": {"securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}}},
         "paths": paths,
     }
+
+
+@route("/")
+def home() -> flask.Response:
+    """What ``BaseProxy.home()`` of python-copr reads: which API this is."""
+    return flask.jsonify({"version": 3})
 
 
 @route("/openapi.json")
