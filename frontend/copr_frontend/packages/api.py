@@ -37,6 +37,13 @@ from copr_frontend.projects.models import Project
 
 # Input names copr-cli uses → the names the source parsers read, for merging an edit.
 _STORED_TO_INPUT = {"type": "scm_type", "srpm_build_method": "source_build_method"}
+# copr-cli sends a custom package's fields by these names; the stored ones must not win.
+_INPUT_ALIASES = {
+    "script_chroot": "chroot",
+    "script_builddeps": "builddeps",
+    "script_resultdir": "resultdir",
+    "script_repos": "repos",
+}
 
 
 def package_to_json(
@@ -171,6 +178,9 @@ def edit_package(**_path: Any) -> flask.Response:
     if type_text == package.source_type.label:
         # Fields not sent keep their values: an edit changes only what it names.
         stored = {_STORED_TO_INPUT.get(k, k): v for k, v in package.source_json.items()}
+        for alias, name in _INPUT_ALIASES.items():
+            if alias in given:
+                stored.pop(name, None)
         given = {**stored, **given}
     options = _options(data)
     source_type, source_json = source_or_400(
