@@ -208,7 +208,7 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
             [
                 sys.executable,
                 "-m",
-                "http.server",
+                "copr_local.results_server",
                 *results_options.split(),
                 "--directory",
                 str(layout.public_html),
