@@ -174,8 +174,8 @@ def test_a_project_deleted_while_its_key_is_made(  # type: ignore[no-untyped-def
     alice = factory.user("alice")
     auth = factory.auth(alice)
     factory.mock_chroot("fedora-42-x86_64")
-    created = client.post("/api_3/project/add/alice", headers=auth,
-                          json={"name": "short-lived", "chroots": ["fedora-42-x86_64"]})  # fmt: skip
+    body = {"name": "short-lived", "chroots": ["fedora-42-x86_64"]}
+    created = client.post("/api_3/project/add/alice", headers=auth, json=body)
     assert created.status_code == 200, created.get_json()
     deleted = client.post("/api_3/project/delete/alice/short-lived", headers=auth, json={})
     assert deleted.status_code == 200, deleted.get_json()
