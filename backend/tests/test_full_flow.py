@@ -111,3 +111,37 @@ def test_a_bad_srpm_fails_the_import_and_its_reason_reaches_the_build(
     wait_for(failed, 60, "dist-git to report the failed import", interval=0.3)
     assert build.fail_reason == "the file is not an RPM package (no RPM lead)"
     assert build.source_status == StatusEnum.failed
+
+
+def test_failed_builds_say_why(factory, db_session, make_backend, make_srpm, distgit):
+    """copr-rpmbuild's fail-reason.txt becomes the fail_reason the real frontend keeps."""
+    backend = make_backend()
+    project = factory.project(name="fails", chroots=[CHROOT])
+    broken = make_srpm(
+        "broken", "1.0", build="echo 'make: *** No rule to make target all.'\nexit 2"
+    )
+    rpm_build = factory.build(
+        project, source_type=BuildSourceEnum.link, source_json={"url": broken}
+    )
+    script = "#!/bin/sh\necho 'curl: (6) Could not resolve host: example.invalid'\nexit 6\n"
+    source_build = factory.build(
+        project,
+        source_type=BuildSourceEnum.custom,
+        source_json={"script": script, "chroot": CHROOT},
+    )
+
+    def finished():
+        db_session.expire_all()
+        return all(b.state == StatusEnum.failed for b in (rpm_build, source_build))
+
+    with running_build_dispatcher(backend):
+        wait_for(finished, 180, "both builds to fail", interval=0.3)
+    (chroot,) = rpm_build.chroots
+    assert chroot.fail_reason == (
+        "RPM build failed: %build failed: make: *** No rule to make target all."
+    )
+    assert source_build.fail_reason == (
+        "SRPM build failed: the custom script failed (exit status 6): curl: (6) Could not "
+        "resolve host: example.invalid"
+    )
+    assert [c.fail_reason for c in source_build.chroots] == [None]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from copr_common.chroots import ChrootName
-from copr_rpmbuild import runner
+from copr_rpmbuild import diagnosis, runner
 from copr_rpmbuild.errors import BuildFailure, InfrastructureError
 from copr_rpmbuild.sandbox import Sandbox
 
@@ -103,7 +103,8 @@ def _sandboxed_output(
     if result.stderr:
         limits.log.write(result.stderr[:65536])
     if result.returncode != 0:
-        raise BuildFailure(f"{what} failed (exit status {result.returncode})")
+        stderr = result.stderr[-65536:].decode(errors="replace")
+        raise BuildFailure(diagnosis.command_failed(what, result.returncode, stderr))
     return result.stdout.decode(errors="replace")
 
 

@@ -192,8 +192,10 @@ def test_failing_build(builder: Builder, http_server: HttpServer, tmp_path: Path
     url, commit = publish_distgit(http_server, tmp_path, "failer", hostile_spec("failer", "exit 7"))
     task = rpm_task(7, "fedora-41-x86_64", url, commit, package_name="failer")
     assert _rpm(builder, tmp_path, task) == EXIT_BUILD_FAILED
-    assert "rpmbuild failed" in builder.log()
-    assert "Build failed" in builder.log()
+    assert "RPM build failed: %build failed" in builder.log()
+    assert (
+        builder.resultdir / "fail-reason.txt"
+    ).read_text() == "RPM build failed: %build failed\n"
     assert not (builder.resultdir / "results.json").exists()
     assert "success" not in builder.files()
 

@@ -46,10 +46,18 @@ SRPM_CHROOT = "srpm-builds"
 EXIT_SUCCESS, EXIT_FAILED, EXIT_INFRA, EXIT_CANCELED, EXIT_TIMEOUT = 0, 1, 3, 4, 5
 
 
+FAIL_REASON_FILE = "fail-reason.txt"
+"""What copr-rpmbuild leaves in the result dir when a build fails: why, in words."""
+_MAX_REASON = 4000
+
+
 @dataclass
 class Outcome:
     status: StatusEnum
     reason: str = ""
+    # The builder ended the build itself (its exit code says how); its fail-reason.txt,
+    # when there is one, says why better than the exit code.
+    by_builder: bool = False
 
 
 class BuildWorker:
@@ -151,6 +159,13 @@ class BuildWorker:
         except OSError as error:
             return Outcome(StatusEnum.failed, f"cannot fetch the results: {error}")
         if outcome.status != StatusEnum.succeeded:
+            said = _builder_fail_reason(destination)
+            if outcome.by_builder:
+                outcome.reason = said or outcome.reason
+            elif said:
+                # Stopped by this worker (a cancel request, the deadline): what the builder
+                # was doing then.
+                outcome.reason = f"{outcome.reason} ({said})"
             return outcome
         try:
             self._publish(task, request, destination)
@@ -173,7 +188,7 @@ class BuildWorker:
                     if task_id in self._cancel_requests():
                         log.info("task %s: cancel requested, stopping the build", task_id)
                         builder.cancel()
-                        stopped = Outcome(StatusEnum.canceled, "canceled by request")
+                        stopped = Outcome(StatusEnum.canceled, "Canceled by request")
                         self._ack_cancel(task_id)
                 if stopped is None and now > deadline:
                     log.error("task %s: past its deadline (%d s + grace)", task_id, timeout)
@@ -189,13 +204,14 @@ class BuildWorker:
         if code == EXIT_SUCCESS:
             return Outcome(StatusEnum.succeeded)
         if code == EXIT_CANCELED:
-            return Outcome(StatusEnum.canceled, "the build was canceled on the builder")
+            return Outcome(StatusEnum.canceled, "the build was canceled on the builder", True)
         reasons = {
             EXIT_FAILED: "the build failed (see builder-live.log)",
             EXIT_INFRA: "infrastructure failure on the builder (see builder-live.log)",
             EXIT_TIMEOUT: f"the build ran longer than its timeout of {timeout} s",
         }
-        return Outcome(StatusEnum.failed, reasons.get(code, f"copr-rpmbuild exited {code}"))
+        reason = reasons.get(code, f"copr-rpmbuild exited {code}")
+        return Outcome(StatusEnum.failed, reason, True)
 
     def _cancel_requests(self) -> list[str]:
         try:
@@ -275,6 +291,15 @@ class BuildWorker:
         chroot = self._entry(task)["chroot"]
         self.publisher.publish(BUILD_END, build_message(task, outcome.status, chroot))
         return {"task_id": task_id, "outcome": outcome.status.name, "reason": outcome.reason}
+
+
+def _builder_fail_reason(destination: Path) -> str | None:
+    try:
+        with (destination / FAIL_REASON_FILE).open("rb") as file:
+            text = file.read(_MAX_REASON).decode(errors="replace").strip()
+    except OSError:
+        return None
+    return text or None
 
 
 def _read_results(destination: Path) -> dict[str, Any] | None:

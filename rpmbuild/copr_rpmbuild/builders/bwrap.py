@@ -13,7 +13,7 @@ from pathlib import Path
 from copr_rpmbuild import rpmtools
 from copr_rpmbuild.config import RpmbuildSettings
 from copr_rpmbuild.context import BuildContext
-from copr_rpmbuild.errors import BuildFailure, InfrastructureError
+from copr_rpmbuild.errors import InfrastructureError
 from copr_rpmbuild.task import BuildTask
 
 
@@ -89,5 +89,5 @@ class BwrapBuilder:
             argv, cwd=sourcedir, network=task.enable_net, describe="rpmbuild -ba"
         )
         if status != 0:
-            raise BuildFailure(f"rpmbuild failed (exit status {status})")
+            raise ctx.command_failed("rpmbuild -ba", status)
         return topdir

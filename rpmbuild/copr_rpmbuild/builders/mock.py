@@ -94,13 +94,15 @@ class MockBuilder:
             describe="mock --buildsrpm",
         )
         srpms = sorted(out.glob("*.src.rpm"))
-        if status != 0 or len(srpms) != 1:
-            raise BuildFailure(f"mock could not make the SRPM (exit status {status})")
+        if status != 0:
+            raise ctx.command_failed("mock --buildsrpm", status)
+        if len(srpms) != 1:
+            raise BuildFailure("mock --buildsrpm did not leave exactly one SRPM")
         status = runner.run(
             [*base, "--rebuild", str(srpms[0]), "--no-clean"],
             ctx.limits,
             describe="mock --rebuild",
         )
         if status != 0:
-            raise BuildFailure(f"mock build failed (exit status {status})")
+            raise ctx.command_failed("mock --rebuild", status)
         return out
