@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 from copr_common.enums import BuildSourceEnum, StatusEnum
 
@@ -145,3 +147,46 @@ def test_failed_builds_say_why(factory, db_session, make_backend, make_srpm, dis
         "resolve host: example.invalid"
     )
     assert [c.fail_reason for c in source_build.chroots] == [None]
+
+
+def test_host_buildroot_is_shown_and_can_be_refused(
+    factory, db_session, make_backend, make_srpm, distgit, frontend
+):
+    """A spec with BuildRequires builds on the host (which installs none of them) and says
+    so in API v3; in a project that requires a real buildroot the same build fails."""
+    backend = make_backend()
+    url = make_srpm("needy", "1.0", tags="BuildRequires:  gcc make\n")
+    lenient = factory.project(name="lenient", chroots=[CHROOT])
+    strict = factory.project(name="strict", chroots=[CHROOT], require_real_buildroot=True)
+    builds = [
+        factory.build(project, source_type=BuildSourceEnum.link, source_json={"url": url})
+        for project in (lenient, strict)
+    ]
+
+    def finished():
+        db_session.expire_all()
+        return all(b.state in (StatusEnum.succeeded, StatusEnum.failed) for b in builds)
+
+    with running_build_dispatcher(backend):
+        wait_for(finished, 180, "both builds to end", interval=0.3)
+    shown = [
+        requests.get(f"{frontend.url}/api_3/build-chroot/{b.id}/{CHROOT}", timeout=30).json()
+        for b in builds
+    ]
+    assert shown[0]["state"] == "succeeded", backend.worker_logs()
+    assert (shown[0]["buildroot"], shown[0]["buildrequires_not_installed"]) == (
+        "host",
+        ["gcc", "make"],
+    )
+    assert shown[1]["state"] == "failed"
+    assert shown[1]["buildroot"] == "host"
+    assert shown[1]["fail_reason"] == (
+        "RPM build failed: the project requires a real buildroot (a mock chroot), but this "
+        "builder has only the host system, which does not install BuildRequires: gcc, make"
+    )
+    build_dir = (
+        backend.settings.results_dir / lenient.ownername / "lenient" / CHROOT
+        / f"{builds[0].id:08d}-needy"
+    )  # fmt: skip
+    first_lines = gzip.decompress((build_dir / "builder-live.log.gz").read_bytes()).decode()
+    assert "Buildroot: the host system" in "\n".join(first_lines.splitlines()[:6])

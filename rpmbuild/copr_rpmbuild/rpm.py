@@ -1,7 +1,9 @@
 """The RPM phase: dist-git sources at ``git_hash`` → SRPM and RPMs for the task's chroot.
 
 The result dir gets the packages and ``results.json`` (``{"packages": [{name, epoch,
-version, release, arch}, ...]}``).
+version, release, arch}, ...]}``), and — whether the build succeeds or not —
+``buildroot.json``: ``{"buildroot": "mock" | "host", "buildrequires_not_installed": [...]}``.
+A task with ``require_real_buildroot`` fails on a builder without mock.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from copr_rpmbuild.runner import disk_usage
 from copr_rpmbuild.task import BuildTask
 
 LOOKASIDE_PATTERN = "{namespace}/{name}/{filename}/{hashtype}/{hash}/{filename}"
+BUILDROOT_FILE = "buildroot.json"
 
 
 def fetch_distgit(ctx: BuildContext, task: BuildTask) -> tuple[Path, Path]:
@@ -58,10 +61,31 @@ def built_packages(directory: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.name)
 
 
+def record_buildroot(ctx: BuildContext, buildroot: str, missing: list[str]) -> None:
+    """``buildroot.json``: what built the packages, and the BuildRequires it did not
+    install (the backend reports both on the build chroot)."""
+    ctx.resultdir.mkdir(parents=True, exist_ok=True)
+    record = {"buildroot": buildroot, "buildrequires_not_installed": missing}
+    (ctx.resultdir / BUILDROOT_FILE).write_text(json.dumps(record, indent=4) + "\n")
+
+
 def run_rpm_phase(ctx: BuildContext, task: BuildTask) -> dict[str, Any]:
-    ctx.log.line(f"RPM phase: build {task.build_id} for {task.chroot}")
-    spec, repo = fetch_distgit(ctx, task)
     builder = choose_builder(ctx)
+    ctx.log.line(f"RPM phase: build {task.build_id} for {task.chroot}")
+    ctx.log.line(builder.describe(task))
+    if task.require_real_buildroot and builder.buildroot != "mock":
+        ctx.log.line("The project requires a real buildroot (a mock chroot)")
+    spec, repo = fetch_distgit(ctx, task)
+    missing = builder.missing_buildrequires(ctx, task, spec)
+    record_buildroot(ctx, builder.buildroot, missing)
+    if missing:
+        ctx.log.line("BuildRequires not installed by this buildroot: " + ", ".join(missing))
+    if task.require_real_buildroot and builder.buildroot != "mock":
+        needed = f", which does not install BuildRequires: {', '.join(missing)}" if missing else ""
+        raise BuildFailure(
+            "the project requires a real buildroot (a mock chroot), but this builder has "
+            f"only the host system{needed}"
+        )
     outdir = builder.build(ctx, task, spec, repo)
     packages = built_packages(ctx.checked(outdir))
     if not any(not p.name.endswith(".src.rpm") for p in packages):

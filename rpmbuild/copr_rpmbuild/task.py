@@ -76,6 +76,8 @@ class BuildTask(_TaskBase):
     without_opts: list[str] = []
     isolation: str | None = None
     bootstrap: str | None = None
+    require_real_buildroot: bool = False
+    """The project's packages must be built in a mock chroot, never on the host system."""
 
     @field_validator("chroot")
     @classmethod

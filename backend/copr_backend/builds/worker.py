@@ -46,6 +46,8 @@ SRPM_CHROOT = "srpm-builds"
 EXIT_SUCCESS, EXIT_FAILED, EXIT_INFRA, EXIT_CANCELED, EXIT_TIMEOUT = 0, 1, 3, 4, 5
 
 
+BUILDROOT_FILE = "buildroot.json"
+"""What copr-rpmbuild's RPM phase leaves: the buildroot, the BuildRequires it skipped."""
 FAIL_REASON_FILE = "fail-reason.txt"
 """What copr-rpmbuild leaves in the result dir when a build fails: why, in words."""
 _MAX_REASON = 4000
@@ -274,6 +276,7 @@ class BuildWorker:
             results = _read_results(destination)
             if results is not None:
                 data["results"] = results
+            data.update(_read_buildroot(destination))
             if "-" not in task_id and outcome.status == StatusEnum.succeeded:
                 srpms = sorted(destination.glob("*.src.rpm"))
                 if srpms:
@@ -300,6 +303,23 @@ def _builder_fail_reason(destination: Path) -> str | None:
     except OSError:
         return None
     return text or None
+
+
+def _read_buildroot(destination: Path) -> dict[str, Any]:
+    """What copr-rpmbuild's ``buildroot.json`` says built the packages (RPM tasks only)."""
+    try:
+        data = json.loads((destination / BUILDROOT_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    found: dict[str, Any] = {}
+    if isinstance(data.get("buildroot"), str):
+        found["buildroot"] = data["buildroot"]
+    missing = data.get("buildrequires_not_installed")
+    if isinstance(missing, list):
+        found["buildrequires_not_installed"] = [str(item) for item in missing]
+    return found
 
 
 def _read_results(destination: Path) -> dict[str, Any] | None:

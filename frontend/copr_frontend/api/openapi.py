@@ -145,6 +145,7 @@ PROJECT_FIELDS: dict[str, Any] = {
     "isolation": {"type": "string", "enum": ["default", "simple", "nspawn"], "nullable": True},
     "delete_after_days": {"type": "integer", "minimum": -1, "maximum": 60, "nullable": True},
     "repo_priority": {"type": "integer", "minimum": 1, "maximum": 99, "nullable": True},
+    "require_real_buildroot": {"type": "boolean", "nullable": True},
 }
 BUILD_OPTIONS: dict[str, Any] = {
     "ownername": OWNER,

@@ -193,6 +193,7 @@ def build_task(chroot: BuildChroot, settings: FrontendSettings) -> dict[str, Any
             "without_opts": list(copr_chroot.without_opts),
             "isolation": _choose(build.isolation, copr_chroot.isolation, project.isolation),
             "bootstrap": _choose(build.bootstrap, copr_chroot.bootstrap, project.bootstrap),
+            "require_real_buildroot": project.require_real_buildroot,
         }
     )
     image = build.bootstrap_image or copr_chroot.bootstrap_image

@@ -96,6 +96,10 @@ def build_chroot_to_json(chroot: BuildChroot) -> dict[str, Any]:
         "result_url": chroot_result_url(chroot),
         "state": chroot.status.label,
         "fail_reason": chroot.fail_reason,
+        # Ours, not Copr's (real clients ignore them): what built it — "mock" or "host" —
+        # and the BuildRequires that buildroot did not install.
+        "buildroot": chroot.buildroot,
+        "buildrequires_not_installed": chroot.buildrequires_not_installed,
     }
 
 

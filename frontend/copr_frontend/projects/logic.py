@@ -225,6 +225,7 @@ _FORKED_SETTINGS = (
     "repo_priority",
     "follow_fedora_branching",
     "fedora_review",
+    "require_real_buildroot",
 )
 
 
