@@ -226,6 +226,21 @@ def query_package(path: Path) -> Nevra:
     )
 
 
+def check_digests(path: Path) -> None:
+    """Refuse a package whose header or payload does not match its digests (a damaged or
+    tampered file); signatures are not checked here — the backend signs it anew."""
+    result = subprocess.run(
+        ["rpmkeys", "--checksig", "--nosignature", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        said = (result.stdout + result.stderr).strip().replace(str(path), path.name)
+        raise BuildFailure(f"{path.name} is damaged: its digests do not match ({said})")
+
+
 def host_arch() -> str:
     result = subprocess.run(["rpm", "--eval", "%{_arch}"], capture_output=True, text=True)
     if result.returncode != 0:

@@ -292,6 +292,10 @@ OPERATIONS = [
               auth=True, response=LIST, errors=WRITE),
     Operation("/build/create/upload", "post", "Build an uploaded SRPM or spec",
               multipart=True, auth=True, response=BUILD, errors=(*WRITE, 413)),
+    Operation("/build/create/rpm-upload", "post",
+              "Publish an uploaded, already-built RPM into one chroot (when the instance "
+              "allows it: 403 otherwise)",
+              multipart=True, auth=True, response=BUILD, errors=(*WRITE, 409, 413)),
     Operation("/build/create/scm", "post", "Build from SCM",
               body=_build_body(("clone_url",), **SCM_FIELDS), auth=True, response=BUILD,
               errors=WRITE),
@@ -391,7 +395,8 @@ def _operation(op: Operation, method: str) -> dict[str, Any]:
     if op.auth:
         result["security"] = [{"basicAuth": []}]
     if op.multipart:
-        schema = MULTIPART_UPLOAD if op.path == "/build/create/upload" else MULTIPART
+        uploads = ("/build/create/upload", "/build/create/rpm-upload")
+        schema = MULTIPART_UPLOAD if op.path in uploads else MULTIPART
         result["requestBody"] = {
             "required": "required" in schema,
             "content": {"multipart/form-data": {"schema": schema}},

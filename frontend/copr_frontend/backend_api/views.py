@@ -22,6 +22,7 @@ from copr_frontend.app import settings
 from copr_frontend.backend_api import tasks
 from copr_frontend.builds.logic import lock_build, lock_builds
 from copr_frontend.builds.models import Build, CancelRequest
+from copr_frontend.builds.rpm_upload_api import forget_upload
 from copr_frontend.builds.transitions import (
     UpdateError,
     apply_update,
@@ -204,6 +205,8 @@ def update() -> flask.Response:
         result["updated_actions_ids"] = sorted(existing_actions)
         result["non_existing_actions_ids"] = sorted(set(actions) - set(existing_actions))
     session.commit()
+    for build in existing_builds.values():
+        forget_upload(build)
     return flask.jsonify(result)
 
 

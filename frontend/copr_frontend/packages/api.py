@@ -29,6 +29,7 @@ from copr_frontend.api.params import get_params, json_body, paginate
 from copr_frontend.app import settings
 from copr_frontend.builds.api import build_to_json
 from copr_frontend.builds.options import parse_build_request, source_or_400
+from copr_frontend.builds.rpm_upload_api import UNREPEATABLE
 from copr_frontend.builds.sources import package_source, source_dict_for_api
 from copr_frontend.packages import logic
 from copr_frontend.packages.logic import DuplicatePackageError, PackageError
@@ -219,6 +220,8 @@ def build_package() -> flask.Response:
     user = require_builder(project)
     if package.source_type == BuildSourceEnum.unset:
         raise BadRequest(f"Package {package.name} has no source: set one with edit-package-* first")
+    if package.source_type == BuildSourceEnum.rpm_upload:
+        raise BadRequest(UNREPEATABLE.format(name=f"Package {package.name}"))
     session = db.session()
     if package.timeout is not None and data.get("timeout") in (None, ""):
         data = {**data, "timeout": package.timeout}
