@@ -294,7 +294,7 @@ OPERATIONS = [
               multipart=True, auth=True, response=BUILD, errors=(*WRITE, 413)),
     Operation("/build/create/rpm-upload", "post",
               "Publish an uploaded, already-built RPM into one chroot (when the instance "
-              "allows it: 403 otherwise)",
+              "allows it: 404 otherwise)",
               multipart=True, auth=True, response=BUILD, errors=(*WRITE, 409, 413)),
     Operation("/build/create/scm", "post", "Build from SCM",
               body=_build_body(("clone_url",), **SCM_FIELDS), auth=True, response=BUILD,

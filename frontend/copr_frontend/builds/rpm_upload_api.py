@@ -26,7 +26,7 @@ from werkzeug.utils import secure_filename
 
 from copr_common.enums import BuildSourceEnum, StatusEnum
 from copr_frontend import db
-from copr_frontend.api import AccessRestricted, BadRequest, route
+from copr_frontend.api import BadRequest, ObjectNotFound, route
 from copr_frontend.api.auth import login_required_user, require_login
 from copr_frontend.api.lookup import conflict_on_duplicate, to_text
 from copr_frontend.api.params import json_body
@@ -96,7 +96,8 @@ def _package(project: Project, identity: RpmIdentity, source: dict[str, Any]) ->
 @require_login
 def create_from_rpm_upload() -> flask.Response:
     if not settings().direct_rpm_upload:
-        raise AccessRestricted(
+        # Copr has no such route then: a 404, whose message says why.
+        raise ObjectNotFound(
             "Direct RPM upload is disabled on this Copr instance (frontend setting "
             "direct_rpm_upload): build from sources instead"
         )

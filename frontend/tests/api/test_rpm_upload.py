@@ -202,7 +202,7 @@ def test_disabled_by_default(
     app.config["COPR_SETTINGS"] = settings.model_copy(update={"direct_rpm_upload": False})
     response = _post(client, factory, alice, [("uploaded.rpm", build_rpm(tmp_path).read_bytes())],
                      chroot="fedora-42-x86_64")  # fmt: skip
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert "Direct RPM upload is disabled" in response.get_json()["error"]
     assert factory.session.scalar(select(func.count()).select_from(Build)) == 0
     assert uploads(settings) == []
