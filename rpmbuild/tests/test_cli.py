@@ -98,8 +98,10 @@ def test_task_file_problems(builder: Builder, tmp_path: Path) -> None:
     assert "expected a JSON object" in _bad_task(builder, tmp_path, "[]")
     log = _bad_task(builder, tmp_path, {"task_id": "1-x", "build_id": 1, "chroot": "f"})
     assert "invalid RPM task" in log
-    assert "git_repo: Field required" in log
     assert "is not of the form <os>-<version>-<arch>" in log
+    task = {"task_id": "1-fedora-41-x86_64", "build_id": 1, "chroot": "fedora-41-x86_64"}
+    log = _bad_task(builder, tmp_path, task)
+    assert "the task has neither a git_repo to build nor prebuilt_rpm_urls" in log
     log = _bad_task(
         builder,
         tmp_path,
