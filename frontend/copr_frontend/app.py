@@ -26,6 +26,7 @@ API_MODULES = [
     "copr_frontend.permissions.api",
     "copr_frontend.mockchroots.api",
     "copr_frontend.builds.api",
+    "copr_frontend.builds.rpm_upload_api",
     "copr_frontend.builds.chroot_api",
     "copr_frontend.builds.monitor_api",
     "copr_frontend.packages.api",

@@ -95,6 +95,8 @@ def frontend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
         "results_url": state.url("results") + "/results",
         "dist_git_url": state.url("dist_git") + "/git",
         "upload_dir": str(layout.frontend_dir / "uploads"),
+        # copr-cli uploadrpm: publishing already-built RPMs is fine on one's own machine.
+        "direct_rpm_upload": True,
         # Wakes the backend's dispatchers up at once when there is new work.
         "redis_url": redis_url(state, 1),
     }
@@ -238,7 +240,7 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
             [
                 sys.executable,
                 "-m",
-                "http.server",
+                "copr_local.results_server",
                 *results_options.split(),
                 "--directory",
                 str(layout.public_html),

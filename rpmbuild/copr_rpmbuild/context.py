@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from copr_rpmbuild import fetch, rpmtools, runner
+from copr_rpmbuild import diagnosis, fetch, rpmtools, runner
 from copr_rpmbuild.config import RpmbuildSettings
 from copr_rpmbuild.errors import BuildFailure
 from copr_rpmbuild.livelog import LiveLog
@@ -34,9 +34,20 @@ class BuildContext:
     def log(self) -> LiveLog:
         return self.limits.log
 
+    @property
+    def memory_limit_mb(self) -> int:
+        """The address space each sandboxed process may use, in MiB."""
+        return max(self.memory_mb or 0, self.settings.min_memory_mb)
+
+    def command_failed(self, what: str, status: int) -> BuildFailure:
+        """The failure of the command that just ended with ``status``, with the reason its
+        output gives (see :mod:`copr_rpmbuild.diagnosis`)."""
+        output = self.limits.output.text()
+        return BuildFailure(diagnosis.command_failed(what, status, output, self.memory_limit_mb))
+
     def sandbox(self, *, network: bool) -> Sandbox:
         settings = self.settings
-        memory = max(self.memory_mb or 0, settings.min_memory_mb) * 1024**2
+        memory = self.memory_limit_mb * 1024**2
         box = Sandbox(
             workspace=self.workspace,
             hostdir=self.hostdir,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from copr_common.chroots import ChrootName
-from copr_rpmbuild import proctree, runner
+from copr_rpmbuild import diagnosis, proctree, runner
 from copr_rpmbuild.errors import BuildFailure, InfrastructureError
 from copr_rpmbuild.sandbox import Sandbox
 
@@ -125,7 +125,8 @@ def _sandboxed_output(
     if stderr:
         limits.log.write(stderr[:65536])
     if proc.returncode != 0:
-        raise BuildFailure(f"{what} failed (exit status {proc.returncode})")
+        tail = stderr[-65536:].decode(errors="replace")
+        raise BuildFailure(diagnosis.command_failed(what, proc.returncode, tail))
     return stdout.decode(errors="replace")
 
 
@@ -245,6 +246,21 @@ def query_package(path: Path) -> Nevra:
         release=release,
         arch="src" if is_source else arch,
     )
+
+
+def check_digests(path: Path) -> None:
+    """Refuse a package whose header or payload does not match its digests (a damaged or
+    tampered file); signatures are not checked here — the backend signs it anew."""
+    result = subprocess.run(
+        ["rpmkeys", "--checksig", "--nosignature", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        said = (result.stdout + result.stderr).strip().replace(str(path), path.name)
+        raise BuildFailure(f"{path.name} is damaged: its digests do not match ({said})")
 
 
 def host_arch() -> str:

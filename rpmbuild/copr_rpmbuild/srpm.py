@@ -75,7 +75,7 @@ def build_srpm_from_spec(ctx: BuildContext, spec: Path, sourcedir: Path) -> Path
         describe="rpmbuild -bs",
     )
     if status != 0:
-        raise BuildFailure(f"rpmbuild could not make the SRPM (exit status {status})")
+        raise ctx.command_failed("rpmbuild -bs", status)
     srpms = [p for p in ctx.checked(out).glob("*.src.rpm") if regular_file(p)]
     if len(srpms) != 1:
         raise BuildFailure("rpmbuild -bs did not leave exactly one SRPM")

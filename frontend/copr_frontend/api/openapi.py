@@ -73,6 +73,12 @@ BUILD: dict[str, Any] = {
     },
 }  # fmt: skip
 
+HOME: dict[str, Any] = {
+    "type": "object",
+    "required": ["version"],
+    "properties": {"version": {"type": "integer", "enum": [3]}},
+}
+
 # --- parameters ---------------------------------------------------------------------------
 
 OWNER = {"type": "string", "pattern": r"^@?[A-Za-z0-9][A-Za-z0-9_.-]*$", "maxLength": 101}
@@ -139,6 +145,7 @@ PROJECT_FIELDS: dict[str, Any] = {
     "isolation": {"type": "string", "enum": ["default", "simple", "nspawn"], "nullable": True},
     "delete_after_days": {"type": "integer", "minimum": -1, "maximum": 60, "nullable": True},
     "repo_priority": {"type": "integer", "minimum": 1, "maximum": 99, "nullable": True},
+    "require_real_buildroot": {"type": "boolean", "nullable": True},
 }
 BUILD_OPTIONS: dict[str, Any] = {
     "ownername": OWNER,
@@ -226,6 +233,7 @@ CHROOT_QUERY = ("ownername", "projectname", "chrootname")
 BUILD_CHROOT_QUERY = ("build_id", "chrootname")
 
 OPERATIONS = [
+    Operation("/", "get", "The API's home: its version", response=HOME, errors=()),
     Operation("/auth-check", "get", "Who am I", auth=True, errors=(401,)),
     Operation("/api-token", "post", "Renew my API token", auth=True, errors=(401,)),
     Operation("/project", "get", "A project", PROJECT_QUERY, PROJECT_QUERY, response=PROJECT),
@@ -284,6 +292,10 @@ OPERATIONS = [
               auth=True, response=LIST, errors=WRITE),
     Operation("/build/create/upload", "post", "Build an uploaded SRPM or spec",
               multipart=True, auth=True, response=BUILD, errors=(*WRITE, 413)),
+    Operation("/build/create/rpm-upload", "post",
+              "Publish an uploaded, already-built RPM into one chroot (when the instance "
+              "allows it: 404 otherwise)",
+              multipart=True, auth=True, response=BUILD, errors=(*WRITE, 409, 413)),
     Operation("/build/create/scm", "post", "Build from SCM",
               body=_build_body(("clone_url",), **SCM_FIELDS), auth=True, response=BUILD,
               errors=WRITE),
@@ -383,7 +395,8 @@ def _operation(op: Operation, method: str) -> dict[str, Any]:
     if op.auth:
         result["security"] = [{"basicAuth": []}]
     if op.multipart:
-        schema = MULTIPART_UPLOAD if op.path == "/build/create/upload" else MULTIPART
+        uploads = ("/build/create/upload", "/build/create/rpm-upload")
+        schema = MULTIPART_UPLOAD if op.path in uploads else MULTIPART
         result["requestBody"] = {
             "required": "required" in schema,
             "content": {"multipart/form-data": {"schema": schema}},
@@ -417,6 +430,12 @@ def openapi_document() -> dict[str, Any]:
         "components": {"securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}}},
         "paths": paths,
     }
+
+
+@route("/")
+def home() -> flask.Response:
+    """What ``BaseProxy.home()`` of python-copr reads: which API this is."""
+    return flask.jsonify({"version": 3})
 
 
 @route("/openapi.json")

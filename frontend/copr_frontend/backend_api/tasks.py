@@ -150,8 +150,15 @@ def build_task(chroot: BuildChroot, settings: FrontendSettings) -> dict[str, Any
             "without_opts": list(copr_chroot.without_opts),
             "isolation": _choose(build.isolation, copr_chroot.isolation, project.isolation),
             "bootstrap": _choose(build.bootstrap, copr_chroot.bootstrap, project.bootstrap),
+            "require_real_buildroot": project.require_real_buildroot,
         }
     )
+    if build.source_type == BuildSourceEnum.rpm_upload:
+        # Nothing to clone: the builder downloads the uploaded RPM and checks it.
+        task["git_repo"] = task["git_hash"] = None
+        base = f"{settings.public_url}/tmp/{build.source_json.get('tmp')}"  # noqa: S108 - a URL
+        names = build.source_json.get("files") or []
+        task["prebuilt_rpm_urls"] = [f"{base}/{name}" for name in names]
     image = build.bootstrap_image or copr_chroot.bootstrap_image
     if task["bootstrap"] == "image" and image:
         task["bootstrap_image"] = image

@@ -192,6 +192,7 @@ def update_chroot(build: Build, data: Mapping[str, Any]) -> bool:
     status = parse_status(data["status"]) if data.get("status") is not None else None
     started_on = _int_or_none(data, "started_on")
     ended_on = _int_or_none(data, "ended_on")
+    buildroot, not_installed = _buildroot(data)
     if build.canceled or status is None:
         return False
     if chroot.status in FINISHED_STATES:
@@ -202,6 +203,10 @@ def update_chroot(build: Build, data: Mapping[str, Any]) -> bool:
         chroot.result_dir = str(data["result_dir"])
     if status in FINISHED_STATES and isinstance(data.get("results"), dict):
         chroot.results = data["results"]
+    if buildroot is not None:
+        chroot.buildroot = buildroot
+    if not_installed is not None:
+        chroot.buildrequires_not_installed = not_installed
     if status in _RUNNING:
         chroot.started_on = chroot.started_on or started_on or now()
         build.started_on = build.started_on or chroot.started_on
@@ -213,6 +218,28 @@ def update_chroot(build: Build, data: Mapping[str, Any]) -> bool:
     chroot.status = status
     refresh_state(build)
     return True
+
+
+BUILDROOTS = ("mock", "host")
+_MAX_REQUIRES = 1000
+
+
+def _buildroot(data: Mapping[str, Any]) -> tuple[str | None, list[str] | None]:
+    """The ``buildroot`` and ``buildrequires_not_installed`` of a chroot report, checked."""
+    buildroot = data.get("buildroot")
+    if buildroot is not None and buildroot not in BUILDROOTS:
+        raise UpdateError(f"'buildroot' must be one of {', '.join(BUILDROOTS)}, got {buildroot!r}")
+    missing = data.get("buildrequires_not_installed")
+    if missing is not None and (
+        not isinstance(missing, list)
+        or len(missing) > _MAX_REQUIRES
+        or not all(isinstance(item, str) and 0 < len(item) <= 500 for item in missing)
+    ):
+        raise UpdateError(
+            f"'buildrequires_not_installed' must be a list of at most {_MAX_REQUIRES} "
+            "BuildRequires"
+        )
+    return buildroot, missing
 
 
 def apply_update(session: Session, build: Build, data: Mapping[str, Any]) -> bool:

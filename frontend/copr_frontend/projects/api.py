@@ -59,6 +59,7 @@ _BOOL_FIELDS = (
     "appstream",
     "follow_fedora_branching",
     "fedora_review",
+    "require_real_buildroot",
 )
 ORDERABLE = {"id": Project.id, "name": Project.name, "ownername": Project.ownername}
 
@@ -95,6 +96,8 @@ def project_to_json(project: Project) -> dict[str, Any]:
         "follow_fedora_branching": project.follow_fedora_branching,
         "repo_priority": project.repo_priority,
         "fedora_review": project.fedora_review,
+        # Ours, not Copr's (real clients ignore it): see Project.require_real_buildroot.
+        "require_real_buildroot": project.require_real_buildroot,
         "delete_after_days": delete_after_days,
         "forked_from": project.forked_from.full_name if project.forked_from else None,
         "storage": "backend",

@@ -264,6 +264,7 @@ _FORKED_SETTINGS = (
     "repo_priority",
     "follow_fedora_branching",
     "fedora_review",
+    "require_real_buildroot",
 )
 
 

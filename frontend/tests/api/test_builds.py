@@ -119,6 +119,8 @@ def test_build_chroots(client: FlaskClient, world: World) -> None:
         "result_url": "http://results.test/results/owner/proj/"
         f"fedora-42-x86_64/{build.id:08d}-hello/",
         "fail_reason": None,
+        "buildroot": None,
+        "buildrequires_not_installed": None,
     }
     assert client.get(f"/api_3/build-chroot/{build.id}/epel-9-x86_64").status_code == 200
     assert client.get(base + "fedora-1-x86_64").status_code == 404

@@ -144,6 +144,7 @@ def upgrade() -> None:
         sa.Column("repo_priority", sa.Integer(), nullable=True),
         sa.Column("follow_fedora_branching", sa.Boolean(), nullable=False),
         sa.Column("fedora_review", sa.Boolean(), nullable=False),
+        sa.Column("require_real_buildroot", sa.Boolean(), nullable=False),
         sa.Column("webhook_secret", sa.String(length=64), nullable=False),
         sa.Column("forked_from_id", sa.Integer(), nullable=True),
         sa.Column("created_on", sa.Integer(), nullable=False),
@@ -440,6 +441,8 @@ def upgrade() -> None:
         sa.Column("result_dir", sa.String(length=200), nullable=False),
         sa.Column("results", sa.JSON(), nullable=True),
         sa.Column("fail_reason", sa.Text(), nullable=True),
+        sa.Column("buildroot", sa.String(length=20), nullable=True),
+        sa.Column("buildrequires_not_installed", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
             ["build_id"],
             ["builds.id"],
