@@ -7,6 +7,7 @@ create as many as they like.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import flask
 
@@ -33,6 +34,13 @@ API_MODULES = [
 ]
 
 
+class CoprFlask(flask.Flask):
+    """Flask whose views run as retried units of work (:func:`db.run_unit_of_work`)."""
+
+    def dispatch_request(self) -> Any:
+        return db.run_unit_of_work(super().dispatch_request)
+
+
 def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
     """A Flask app for ``settings`` (read from the environment when not given)."""
     if settings is None:
@@ -40,7 +48,7 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
     # Importing every model makes the mapper registry complete before the first query.
     importlib.import_module("copr_frontend.models")
 
-    app = flask.Flask("copr_frontend")
+    app = CoprFlask("copr_frontend")
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_upload_size + 1024 * 1024,
