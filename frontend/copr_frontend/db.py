@@ -41,7 +41,24 @@ T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
+    """The declarative base of every model.
+
+    A table whose primary key is one integer column never reuses an id on SQLite
+    either (``AUTOINCREMENT``): without it SQLite hands a deleted newest row's id to the
+    next row, and build ids name result dirs and logs.  PostgreSQL's sequences never
+    reuse one.  The migration states the same option per table.
+    """
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table = cls.__dict__.get("__table__")
+        if table is None:
+            return
+        key = list(table.primary_key.columns)
+        if len(key) == 1 and isinstance(key[0].type, Integer):
+            table.dialect_kwargs["sqlite_autoincrement"] = True
 
 
 def now() -> int:
