@@ -13,6 +13,7 @@ import flask
 
 from copr_common.log import setup_logging
 from copr_frontend import db
+from copr_frontend.api import json_limits
 from copr_frontend.settings import FrontendSettings, load_frontend_settings
 
 SETTINGS_KEY = "COPR_SETTINGS"
@@ -58,6 +59,7 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
         JSON_SORT_KEYS=False,
     )
     app.config[SETTINGS_KEY] = settings
+    json_limits.install(app, settings.max_json_size)
     database = db.Database(settings.database_url)
     db.init_app(app, database)
     if settings.redis_url:

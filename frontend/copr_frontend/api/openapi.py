@@ -410,7 +410,9 @@ def openapi_document() -> dict[str, Any]:
             "description": "The API copr-cli and python-copr speak.  Routes declared PUT or "
             "DELETE also accept POST; a trailing slash is optional; path values may also "
             "come as query parameters.  Authenticate with HTTP Basic <login>:<token>.  No "
-            "text may hold a NUL character (400).  Names must also exist: a chroot must be "
+            "text may hold a NUL character (400).  A JSON body (or multipart json part) "
+            "nested deeper than 64 levels or larger than the max_json_size setting (16 MiB "
+            "by default) is a 400.  Names must also exist: a chroot must be "
             "enabled in the project, a project dir must belong to it (400 otherwise).",
         },
         "servers": [{"url": API_PREFIX}],
