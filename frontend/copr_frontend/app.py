@@ -62,6 +62,9 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
     json_limits.install(app, settings.max_json_size)
     database = db.Database(settings.database_url)
     db.init_app(app, database)
+    from copr_frontend.builds.uploads import install_cleanup
+
+    install_cleanup(database.sessionmaker, settings.upload_dir)
     if settings.redis_url:
         from copr_frontend import notify
 

@@ -293,6 +293,7 @@ def _store_upload(upload: FileStorage) -> tuple[str, str]:
     directory.mkdir(parents=True, mode=0o750)
     target = directory / name
     size = 0
+    upload.stream.seek(0)  # a request run again after a database lock reads it again
     try:
         with target.open("xb") as out:
             first = b""
