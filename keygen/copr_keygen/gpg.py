@@ -63,9 +63,16 @@ class KeyRing:
         self.timeout = timeout
 
     def prepare(self) -> None:
-        """Create the home with owner-only permissions (gpg warns about anything wider)."""
+        """Create the home with owner-only permissions (gpg warns about anything wider),
+        and tighten whatever an older version left readable to others in it."""
         self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.home.chmod(0o700)
+        for path in self.home.rglob("*"):
+            if path.is_symlink() or not (path.is_file() or path.is_dir()):
+                continue  # gpg-agent's sockets live here too
+            mode = path.stat().st_mode & 0o777
+            if mode & 0o077:
+                path.chmod(mode & 0o700)
 
     # --- reading ---------------------------------------------------------------------
 
@@ -184,6 +191,9 @@ class KeyRing:
                 env=env,
                 timeout=self.timeout,
                 check=False,
+                # The keyring is for this service alone: gpg creates pubring.kbx 0644
+                # under the usual umask.
+                umask=0o077,
             )
         except subprocess.TimeoutExpired:
             raise GpgError(f"gpg {args[-2:]} did not finish in {self.timeout:.0f}s") from None
