@@ -99,9 +99,19 @@ def build_chroot_to_json(chroot: BuildChroot) -> dict[str, Any]:
     }
 
 
+_NEVRA = ("name", "epoch", "version", "release", "arch")
+
+
 def built_packages(chroot: BuildChroot) -> dict[str, Any]:
+    """The packages the backend reported, each as its NEVRA fields (and only those)."""
     packages = (chroot.results or {}).get("packages") or []
-    return {"packages": list(packages)}
+    return {
+        "packages": [
+            {key: package[key] for key in _NEVRA if key in package}
+            for package in packages
+            if isinstance(package, dict) and isinstance(package.get("name"), str)
+        ]
+    }
 
 
 # --- reading ------------------------------------------------------------------------------
