@@ -201,7 +201,7 @@ def init_app(app: flask.Flask, database: Database) -> None:
 
     @app.before_request
     def _mark_writer() -> None:
-        flask.g.setdefault(_WRITES_FLAG, flask.request.method not in SAFE_METHODS)
+        setattr(flask.g, _WRITES_FLAG, flask.request.method not in SAFE_METHODS)
         if database.serializes_writers and flask.g.get(_WRITES_FLAG):
             _read_body_first()
 
