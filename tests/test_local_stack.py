@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import configparser
 import functools
+import gzip
 import http.server
 import json
 import os
@@ -292,6 +293,16 @@ def test_secrets_stay_private_and_out_of_the_logs(sqlite_stack: Stack) -> None:
     text = "\n".join(p.read_text(errors="replace") for p in logs)
     assert "/api_3/" in text  # the frontend's access log is there
     assert [name for name, value in secrets.items() if value in text] == []
+    # The build logs are published: no secret there either.
+    public = [p for p in (root / "public_html").rglob("*.log*") if p.is_file()]
+    assert any(p.name.startswith("builder-live.log") for p in public)
+    published = "\n".join(
+        (gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()).decode(
+            errors="replace"
+        )
+        for p in public
+    )
+    assert [name for name, value in secrets.items() if value in published] == []
 
 
 def test_down_leaves_no_process_and_no_port(sqlite_stack: Stack) -> None:

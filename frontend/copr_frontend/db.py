@@ -213,12 +213,15 @@ def init_app(app: flask.Flask, database: Database) -> None:
 
 
 def _read_body_first() -> None:
-    """Receive the request body now, before any transaction takes the write lock."""
+    """Receive a form or JSON body now, before any transaction takes the write lock.
+
+    Other bodies (a raw stream a view copies to disk) are left to the view.
+    """
     request = flask.request
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         _ = request.form  # parts land in memory or spooled temporary files
-    else:
-        request.get_data(cache=True)
+    elif request.is_json:
+        request.get_data(cache=True)  # within the JSON size limit (json_limits)
 
 
 def is_lock_error(error: BaseException) -> bool:

@@ -22,7 +22,6 @@ from copr_frontend.api.errors import BadRequest
 MAX_JSON_DEPTH = 64
 """Deepest nesting of arrays and objects accepted; Copr's own payloads need about 6."""
 
-_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 # A JSON string (skipped: brackets inside it do not nest) or one bracket.
 _TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 _OPENING = frozenset("[{")
@@ -94,8 +93,8 @@ def install(app: flask.Flask, max_size: int) -> None:
     @app.before_request
     def _refuse_large_json() -> None:
         request = flask.request
-        if request.mimetype in _FORM_TYPES:
-            return  # uploads have their own limit; a multipart json part is checked later
+        if not request.is_json:
+            return  # forms and uploads have their own limits; a json part is checked later
         limit = max_json_size()
         if request.content_length is not None and request.content_length > limit:
             raise JsonLimitError(f"The JSON body is larger than the limit of {limit} bytes")
