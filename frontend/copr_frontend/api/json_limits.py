@@ -96,6 +96,9 @@ def install(app: flask.Flask, max_size: int) -> None:
         if not request.is_json:
             return  # forms and uploads have their own limits; a json part is checked later
         limit = max_json_size()
+        overall = request.max_content_length
+        if overall is not None and overall <= limit:
+            return  # the request size limit comes first (a 413)
         if request.content_length is not None and request.content_length > limit:
             raise JsonLimitError(f"The JSON body is larger than the limit of {limit} bytes")
         # A body without a length (chunked) is cut off at the limit as it is received.
