@@ -2,9 +2,10 @@
 
 A slot holds a ``rpmbuild.toml`` pointing copr-rpmbuild at the slot's ``results/``,
 ``workspace/`` and ``state/`` (its lock and pid file), so the slots build side by side in
-their own sandboxes.  Leases live in Redis, one hash per slot
-(``copr:backend:local-pool:<host>:slot:<n>`` with the task id and whether the build was
-started), so a worker that takes over a task finds the slot its predecessor used.
+their own sandboxes, each as a uid of its own (``local_uid_base`` + slot number).
+Leases live in Redis, one hash per slot (``copr:backend:local-pool:<host>:slot:<n>``
+with the task id and whether the build was started), so a worker that takes over a task
+finds the slot its predecessor used.
 
 A slot whose task no worker holds any more, and whose build is not running, is free to
 take: a worker that died after its build ended (and whose task is finished or was given
@@ -21,11 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+import tomli_w
 from redis import Redis
 
 from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError
 from copr_backend.settings import BackendSettings
-from copr_backend.tomlfile import write as write_toml
 from copr_rpmbuild import proctree
 from copr_rpmbuild.config import load_config
 from copr_rpmbuild.follow import build_status
@@ -155,6 +156,9 @@ class LocalPool(BuilderPool):
     def slot_dir(self, slot: int) -> Path:
         return self.settings.local_pool_dir / f"slot-{slot}"
 
+    def slot_uid(self, slot: int) -> int:
+        return self.settings.local_uid_base + slot
+
     def slot_holder(self, slot: int) -> str | None:
         value = self.redis.hget(self.slot_key(slot), "task_id")
         return value.decode() if isinstance(value, bytes) else value
@@ -172,16 +176,23 @@ class LocalPool(BuilderPool):
                 "resultdir": base / "results",
                 "workspace_dir": base / "workspace",
                 "state_dir": base / "state",
+                "sandbox_uid": self.slot_uid(slot),
             }
         )
         base.mkdir(parents=True, exist_ok=True)
-        # The sandbox user walks into the workspace: every parent must be searchable.
+        # The slot's uid walks into the workspace: every parent must be searchable.
         for path in (self.settings.local_pool_dir, base):
             path.chmod(0o755)
         try:
-            write_toml(base / "rpmbuild.toml", values)
-        except ValueError as error:
+            # TOML has neither null nor a path type.
+            plain = {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}
+            text = tomli_w.dumps({k: v for k, v in plain.items() if v is not None})
+        except TypeError as error:
             raise PoolError(f"bad rpmbuild_settings: {error}") from None
+        # Written whole and renamed, so a worker looking at the slot never reads half a file.
+        partial = base / ".rpmbuild.toml.partial"
+        partial.write_text(text)
+        partial.replace(base / "rpmbuild.toml")
 
     def _slot_build_running(self, slot: int) -> bool:
         config = self.slot_dir(slot) / "rpmbuild.toml"
