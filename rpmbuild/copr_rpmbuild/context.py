@@ -9,7 +9,7 @@ it after a sandbox has run; no sandboxed process outlives its run (PID namespace
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from copr_rpmbuild import fetch, rpmtools, runner
@@ -27,6 +27,8 @@ class BuildContext:
     hostdir: Path
     resultdir: Path
     memory_mb: int | None = None
+    task_macros: dict[str, str] = field(default_factory=dict)
+    """Macros every rpm and rpmbuild run of this build gets (``%copr_username``, ...)."""
 
     @property
     def log(self) -> LiveLog:
@@ -113,5 +115,5 @@ class BuildContext:
     def macros_file(self) -> Path:
         path = self.hostdir / "copr.macros"
         if not path.exists():
-            rpmtools.write_fallback_macros(path)
+            rpmtools.write_fallback_macros(path, self.task_macros)
         return path

@@ -39,19 +39,25 @@ class Nevra:
         }
 
 
-def write_fallback_macros(path: Path) -> None:
-    """Definitions for macros a Fedora buildroot has and the host's rpm may lack.
+def write_fallback_macros(path: Path, task_macros: Mapping[str, str] | None = None) -> None:
+    """Definitions for macros a Fedora buildroot has and the host's rpm may lack, then
+    the build's own (``task_macros``, name without ``%``).
 
     ``%autorelease``/``%autochangelog`` (rpmautospec) are what pyp2spec and many Fedora
     specs use; without them the spec does not even parse.
     """
     stamp = time.strftime("%a %b %d %Y", time.gmtime())
+    own = "".join(
+        f"%{name} {value}\n" if value else f"%{name} %{{nil}}\n"
+        for name, value in (task_macros or {}).items()
+        if "\n" not in value
+    )
     path.write_text(
         # The sandbox has its own host name, which no resolver knows.
         "%_buildhost copr-builder\n"
         "%autorelease(e:s:pb:n) %{?-b*}%{!?-b:1}%{?-e:.%{-e*}}%{?-s:.%{-s*}}%{!?-n:%{?dist}}\n"
         f"%autochangelog * {stamp} Copr Build System <copr@localhost> - %{{version}}-1\\\n"
-        "- Built by Copr (rpmautospec is not available on this builder)\n"
+        "- Built by Copr (rpmautospec is not available on this builder)\n" + own
     )
 
 

@@ -181,7 +181,9 @@ def run(
                         break
     finally:
         if stop is not None or proc.poll() is None:
-            proctree.terminate_tree(proc.pid, grace=limits.grace)
+            proctree.terminate_tree(
+                proc.pid, grace=limits.grace, on_signal=_signal_logger(limits.log, label, stop)
+            )
         _kill_leftovers(before | {proc.pid}, 0.5)
         proc.wait()
         stream.close()
@@ -189,6 +191,20 @@ def run(
     if stop is not None:
         raise stop
     return proc.returncode
+
+
+def _signal_logger(
+    log: LiveLog, label: str, stop: Exception | None
+) -> Callable[[int, list[int]], None]:
+    """Says in the live log why and with what the command is being stopped: a timed-out
+    build's log then shows what its processes were sent."""
+    why = str(stop) if stop is not None else f"{label} is being stopped"
+
+    def logged(signum: int, pids: list[int]) -> None:
+        name = signal.Signals(signum).name.removeprefix("SIG")
+        log.line(f"{why}: sending {name} to {label} ({len(pids)} processes)")
+
+    return logged
 
 
 def _kill_leftovers(keep: set[int], grace: float) -> None:

@@ -56,9 +56,10 @@ class _TaskBase(BaseModel):
 
     @field_validator("timeout")
     @classmethod
-    def _positive_timeout(cls, value: int | None) -> int | None:
-        if value is not None and value <= 0:
-            raise ValueError("timeout must be a positive number of seconds")
+    def _timeout_not_negative(cls, value: int | None) -> int | None:
+        # Copr accepts 0, which leaves the build to the builder's default timeout.
+        if value is not None and value < 0:
+            raise ValueError("timeout must not be a negative number of seconds")
         return value
 
 

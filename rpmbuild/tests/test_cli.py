@@ -137,7 +137,7 @@ def test_task_file_problems(builder: Builder, tmp_path: Path) -> None:
     log = _bad_task(
         builder, tmp_path, {**rpm_task(1, "fedora-41-x86_64", "x", None), "timeout": -1}
     )
-    assert "timeout must be a positive number" in log
+    assert "timeout must not be a negative number" in log
 
 
 def test_task_url_not_found(builder: Builder, http_server: HttpServer) -> None:

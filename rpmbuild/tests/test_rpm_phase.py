@@ -59,7 +59,7 @@ def test_srpm_with_tarball_and_subpackage_builds_rpms(
     assert "bubblewrap sandbox" in log
     assert "does not install BuildRequires" in log
     tags = rpm_query(builder.resultdir / "hello-1.0-1.fc41.x86_64.rpm", "%{VENDOR}|%{PACKAGER}")
-    assert tags == "Copr (alice/demo)|Copr build system (submitted by alice)"
+    assert tags == "Copr - user alice|Copr build system (submitted by alice)"
     assert "%buildtag='.copr21'" in log
 
     # The saved task reproduces the build: same NEVRAs from --task-file alone.

@@ -37,7 +37,7 @@ from copr_backend.results import ResultsTree, gzip_logs
 from copr_backend.settings import BackendSettings
 from copr_backend.signing import Signer, SignerError
 from copr_common.enums import StatusEnum
-from copr_common.names import InvalidNameError
+from copr_common.names import MAX_PACKAGE_NAME_LENGTH, InvalidNameError
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,12 @@ class BuildWorker:
             return Outcome(StatusEnum.failed, f"cannot fetch the results: {error}")
         if outcome.status != StatusEnum.succeeded:
             return outcome
+        if request.is_source:
+            name = str((_read_results(destination) or {}).get("name") or "")
+            if len(name) > MAX_PACKAGE_NAME_LENGTH:
+                reason = f"Too long package name: {name}"
+                log.error("%s (at most %d characters)", reason, MAX_PACKAGE_NAME_LENGTH)
+                return Outcome(StatusEnum.failed, reason)
         try:
             self._publish(task, request, destination)
         except (SignerError, CreaterepoError, OSError) as error:
@@ -227,8 +233,18 @@ class BuildWorker:
         self.signer.sign(owner, project, packages)
         log.info("signed %s", ", ".join(p.name for p in packages))
         if not request.is_source:
-            self.createrepo.update(destination.parent, [destination.name])
-            log.info("repodata of %s regenerated", destination.parent)
+            if task.get("uses_devel_repo"):
+                # The project publishes by hand: its builds go into the devel repo only.
+                chroot_url = self.tree.url_of(destination.parent, self.settings.results_url)
+                self.createrepo.update(
+                    destination.parent, [destination.name], devel_baseurl=chroot_url + "/"
+                )
+                log.info("devel repodata of %s regenerated", destination.parent)
+            else:
+                self.createrepo.update(
+                    destination.parent, [destination.name], appstream=bool(task.get("appstream"))
+                )
+                log.info("repodata of %s regenerated", destination.parent)
 
     # --- reporting ---------------------------------------------------------------------------
 
@@ -256,7 +272,8 @@ class BuildWorker:
         if destination is not None:
             data["result_dir"] = destination.name
             results = _read_results(destination)
-            if results is not None:
+            # A failed source build names no package (its name may be the reason).
+            if results is not None and ("-" in task_id or outcome.status == StatusEnum.succeeded):
                 data["results"] = results
             if "-" not in task_id and outcome.status == StatusEnum.succeeded:
                 srpms = sorted(destination.glob("*.src.rpm"))

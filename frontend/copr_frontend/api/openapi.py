@@ -96,7 +96,7 @@ BUILD_OPTIONS: dict[str, Any] = {
     "project_dirname": DIRNAME,
     "chroots": NAMES,
     "exclude_chroots": NAMES,
-    "timeout": {"type": "integer", "minimum": 60, "maximum": 108000, "nullable": True},
+    "timeout": {"type": "integer", "minimum": 0, "maximum": 108000, "nullable": True},
     "background": {"type": "boolean", "nullable": True},
     "enable_net": {"type": "boolean", "nullable": True},
     "bootstrap": {"type": "string", "enum": ["unchanged", "default", "on", "off", "image"],

@@ -180,13 +180,13 @@ def distgit_source(data: Mapping[str, Any], package_name: str, dist_git_url: str
     clone_url = template.format(
         package=package_name, namespace=namespace, dist_git_url=dist_git_url
     )
-    return {
-        "clone_url": clone_url,
-        "committish": committish,
-        "distgit": instance,
-        "namespace": namespace,
-        "package_name": package_name,
-    }
+    # Copr's keys: clone_url and the instance always, namespace and committish when given.
+    source: dict[str, Any] = {"clone_url": clone_url, "distgit": instance}
+    if namespace:
+        source["namespace"] = namespace
+    if committish:
+        source["committish"] = committish
+    return source
 
 
 def package_source(

@@ -28,7 +28,7 @@ from copr_frontend.api.lookup import (
 from copr_frontend.api.params import get_params, json_body, paginate
 from copr_frontend.app import settings
 from copr_frontend.builds.api import build_to_json
-from copr_frontend.builds.options import parse_build_request, source_or_400
+from copr_frontend.builds.options import MIN_TIMEOUT, parse_build_request, source_or_400
 from copr_frontend.builds.sources import package_source, source_dict_for_api
 from copr_frontend.packages import logic
 from copr_frontend.packages.logic import DuplicatePackageError, PackageError
@@ -77,7 +77,7 @@ def _package_or_404(project: Project, name: Any) -> Package:
 def _options(data: dict[str, Any]) -> dict[str, Any]:
     denylist = to_list(data.get("chroot_denylist"), "chroot_denylist")
     timeout = to_int(
-        data.get("timeout"), "timeout", minimum=60, maximum=settings().build_timeout_max
+        data.get("timeout"), "timeout", minimum=MIN_TIMEOUT, maximum=settings().build_timeout_max
     )
     return {
         "timeout": timeout,

@@ -220,7 +220,7 @@ def test_project_dirname(client: FlaskClient, world: World) -> None:
             400,
             "were all excluded",
         ),
-        ("url", {"pkgs": ["https://e.org/a.spec"], "timeout": 10}, 400, "timeout"),
+        ("url", {"pkgs": ["https://e.org/a.spec"], "timeout": -1}, 400, "timeout"),
         ("url", {"pkgs": ["https://e.org/a.spec"], "timeout": 10**9}, 400, "timeout"),
         ("url", {"pkgs": ["https://e.org/a.spec"], "background": "often"}, 400, "background"),
         ("url", {"pkgs": ["https://e.org/a.spec"], "bootstrap": "x"}, 400, "bootstrap"),
@@ -352,8 +352,6 @@ def test_create_errors(
                 "clone_url": "https://src.fedoraproject.org/rpms/tar.git",
                 "committish": "f42",
                 "distgit": "fedora",
-                "namespace": "",
-                "package_name": "tar",
             },
         ),
         (
@@ -362,10 +360,8 @@ def test_create_errors(
             BuildSourceEnum.distgit,
             {
                 "clone_url": "http://distgit.test/git/@copr/copr/tar.git",
-                "committish": "",
                 "distgit": "copr",
                 "namespace": "@copr/copr",
-                "package_name": "tar",
             },
         ),
     ],

@@ -14,22 +14,14 @@ from copr_rpmbuild import rpmtools
 from copr_rpmbuild.config import RpmbuildSettings
 from copr_rpmbuild.context import BuildContext
 from copr_rpmbuild.errors import BuildFailure, InfrastructureError
+from copr_rpmbuild.macros import copr_macros
 from copr_rpmbuild.task import BuildTask
 
 
 def task_macros(settings: RpmbuildSettings, task: BuildTask) -> dict[str, str]:
-    values = {
-        "owner": task.project_owner,
-        "project": task.project_name,
-        "submitter": task.submitter or task.project_owner,
-    }
     return {
         **rpmtools.distro_macros(task.chroot_name, settings.rawhide_version),
-        "buildtag": f".copr{task.build_id}",
-        "vendor": settings.vendor.format(**values),
-        "packager": settings.packager.format(**values),
-        "copr_username": task.project_owner,
-        "copr_projectname": task.project_name,
+        **copr_macros(settings, task),
     }
 
 

@@ -66,6 +66,9 @@ def repo_sections(task: BuildTask) -> str:
         }
         if repo.priority is not None:
             fields["priority"] = str(repo.priority)
+        if (repo.model_extra or {}).get("module_hotfixes") is True:
+            # A project's packages may then replace modular ones in the buildroot.
+            fields["module_hotfixes"] = "1"
         if not _plain(repo.id):
             raise InfrastructureError(f"repository id {repo.id!r} of the task is malformed")
         if any("\n" in value or "\r" in value for value in fields.values()):
