@@ -147,7 +147,14 @@ BUILT_PACKAGE = strict(
 )
 BUILT_PACKAGES = strict(packages={"type": "array", "items": BUILT_PACKAGE})
 
-REPO = strict(("id", "baseurl", "name"), id=STRING, baseurl=STRING, name=STRING, priority=INTEGER)
+REPO = strict(
+    ("id", "baseurl", "name"),
+    id=STRING,
+    baseurl=STRING,
+    name=STRING,
+    priority=INTEGER,
+    module_hotfixes=BOOLEAN,
+)
 REPOS: Schema = {"type": "array", "items": REPO}
 _CONFIG_COMMON: dict[str, Schema] = {
     "chroot": STRING,
