@@ -314,6 +314,53 @@ def test_dnf_copr_enable_and_install(sqlite_stack: Stack, tmp_path: Path) -> Non
     enable_and_install(sqlite_stack, "hello", "hello-copr", tmp_path / "root")
 
 
+def test_secrets_stay_private_and_out_of_the_logs(sqlite_stack: Stack) -> None:
+    """After the builds above: uploads are gone, secrets, keys and the database are the
+    owner's alone, logs are not readable by others and hold no credential."""
+    root = sqlite_stack.state_dir
+    uploads = root / "frontend" / "uploads"
+    assert not uploads.exists() or list(uploads.iterdir()) == []
+
+    def mode(path: Path) -> int:
+        return path.stat().st_mode & 0o777
+
+    private = [root / "state.json", root / "copr-cli.conf", *(root / "etc").iterdir(),
+               *(root / "frontend").glob("copr.sqlite*")]  # fmt: skip
+    assert len(list((root / "frontend").glob("copr.sqlite*"))) == 3  # with -wal and -shm
+    assert {str(p.relative_to(root)): oct(mode(p)) for p in private if mode(p) != 0o600} == {}
+    keygen = [root / "keygen", *(root / "keygen").rglob("*")]
+    assert [p for p in keygen if (p.is_file() or p.is_dir()) and mode(p) & 0o077] == []
+    for directory in ("etc", "frontend", "keygen"):
+        assert mode(root / directory) == 0o700
+    logs = [p for p in (root / "logs").rglob("*") if p.is_file()]
+    assert len(logs) >= 9
+    assert mode(root / "logs") == 0o750
+    assert {str(p.relative_to(root)): oct(mode(p)) for p in logs if mode(p) & 0o137} == {}
+
+    state = json.loads((root / "state.json").read_text())
+    cli = configparser.ConfigParser(interpolation=None)
+    cli.read(sqlite_stack.cli_config)
+    secrets = {
+        "API login": cli.get("copr-cli", "login"),
+        "API token": cli.get("copr-cli", "token"),
+        **{name: state[name] for name in ("secret_key", "backend_password", "keygen_secret",
+                                          "supervisor_password")},
+    }  # fmt: skip
+    text = "\n".join(p.read_text(errors="replace") for p in logs)
+    assert "/api_3/" in text  # the frontend's access log is there
+    assert [name for name, value in secrets.items() if value in text] == []
+    # The build logs are published: no secret there either.
+    public = [p for p in (root / "public_html").rglob("*.log*") if p.is_file()]
+    assert any(p.name.startswith("builder-live.log") for p in public)
+    published = "\n".join(
+        (gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()).decode(
+            errors="replace"
+        )
+        for p in public
+    )
+    assert [name for name, value in secrets.items() if value in published] == []
+
+
 def test_down_leaves_no_process_and_no_port(sqlite_stack: Stack) -> None:
     stop_stack(sqlite_stack)
 

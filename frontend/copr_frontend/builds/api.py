@@ -103,9 +103,19 @@ def build_chroot_to_json(chroot: BuildChroot) -> dict[str, Any]:
     }
 
 
+_NEVRA = ("name", "epoch", "version", "release", "arch")
+
+
 def built_packages(chroot: BuildChroot) -> dict[str, Any]:
+    """The packages the backend reported, each as its NEVRA fields (and only those)."""
     packages = (chroot.results or {}).get("packages") or []
-    return {"packages": list(packages)}
+    return {
+        "packages": [
+            {key: package[key] for key in _NEVRA if key in package}
+            for package in packages
+            if isinstance(package, dict) and isinstance(package.get("name"), str)
+        ]
+    }
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -310,6 +320,7 @@ def store_upload(upload: FileStorage, name: str) -> tuple[str, str]:
     directory.mkdir(parents=True, mode=0o750)
     target = directory / name
     size = 0
+    upload.stream.seek(0)  # a request run again after a database lock reads it again
     try:
         with target.open("xb") as out:
             first = b""
