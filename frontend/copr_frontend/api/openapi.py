@@ -23,12 +23,6 @@ MAX_INT = 2**31 - 1
 
 # --- response schemas: see openapi_schemas ---------------------------------------------
 
-HOME: dict[str, Any] = {
-    "type": "object",
-    "required": ["version"],
-    "properties": {"version": {"type": "integer", "enum": [3]}},
-}
-
 # --- parameters ---------------------------------------------------------------------------
 
 OWNER = {"type": "string", "pattern": r"^@?[A-Za-z0-9][A-Za-z0-9_.-]*$", "maxLength": 101}
@@ -184,7 +178,7 @@ CHROOT_QUERY = ("ownername", "projectname", "chrootname")
 BUILD_CHROOT_QUERY = ("build_id", "chrootname")
 
 OPERATIONS = [
-    Operation("/", "get", "The API's home: its version", response=HOME, errors=()),
+    Operation("/", "get", "The API's home: its version", response=out.HOME, errors=()),
     Operation("/auth-check", "get", "Who am I", auth=True, response=out.USER, errors=(401,)),
     Operation("/api-token", "post", "Renew my API token", auth=True, response=out.API_TOKEN,
               errors=(401,)),

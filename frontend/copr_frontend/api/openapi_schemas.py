@@ -41,6 +41,7 @@ def mapping(values: Schema) -> Schema:
 
 
 ERROR = strict(error=STRING)
+HOME = strict(version={"type": "integer", "enum": [3]})
 
 PROJECT = strict(
     id=INTEGER,
@@ -67,6 +68,7 @@ PROJECT = strict(
     follow_fedora_branching=BOOLEAN,
     repo_priority=nullable(INTEGER),
     fedora_review=BOOLEAN,
+    require_real_buildroot=BOOLEAN,
     delete_after_days=nullable(INTEGER),
     forked_from=nullable(STRING),
     storage=STRING,
@@ -98,6 +100,8 @@ BUILD_CHROOT = strict(
     result_url=nullable(STRING),
     state=STATE,
     fail_reason=nullable(STRING),
+    buildroot=nullable({"type": "string", "enum": ["mock", "host"]}),
+    buildrequires_not_installed=nullable(STRINGS),
 )
 
 # ``source_json`` of every source type, as clients read it; absent keys do not apply.
