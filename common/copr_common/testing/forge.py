@@ -218,7 +218,7 @@ class ForgeRepo:
             git("add", path, cwd=self.work)
         for path in remove:
             git("rm", "--quiet", path, cwd=self.work)
-        git("commit", "--quiet", "-m", message, cwd=self.work)
+        git("commit", "--quiet", "--allow-empty", "-m", message, cwd=self.work)
         git("-c", "http.postBuffer=104857600", "push", "--quiet", "origin", branch, cwd=self.work)
         return Commit(self.head(branch), before, branch, message, added, modified, list(remove))
 
