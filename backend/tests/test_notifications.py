@@ -4,6 +4,7 @@ answers 500 is retried with backoff while the build goes on; a dead one is disab
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import threading
@@ -232,7 +233,7 @@ def test_a_build_notifies_and_a_failing_endpoint_is_retried_without_delaying_it(
     # Backoff: each wait between attempts at the failing endpoint at least doubles (up to
     # the cap of 4 s); only lower bounds, the machine may be slow.
     attempts = [r.at for r in flaky.received()]
-    gaps = [later - earlier for earlier, later in zip(attempts, attempts[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(attempts)]
     assert gaps[0] >= RETRY_BASE - 0.2
     assert gaps[1] >= 2 * RETRY_BASE - 0.2
     assert gaps[2] >= 4 * RETRY_BASE - 0.2
