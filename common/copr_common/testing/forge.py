@@ -206,7 +206,8 @@ class ForgeRepo:
             has_head = git("branch", "--list", cwd=self.work) != ""
             git("checkout", "--quiet", "-b", branch, cwd=self.work)
             before = self.head(branch) if has_head else ZERO
-        added, modified = [], []
+        added: list[str] = []
+        modified: list[str] = []
         for path, content in files.items():
             target = self.work / path
             (modified if target.exists() else added).append(path)
