@@ -70,6 +70,11 @@ def frontend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
         "upload_dir": str(layout.frontend_dir / "uploads"),
         # Wakes the backend's dispatchers up at once when there is new work.
         "redis_url": redis_url(state, 1),
+        # Notification endpoints may be local test servers; failed deliveries are retried
+        # after seconds rather than minutes.
+        "notification_allow_loopback_http": True,
+        "notification_retry_base": 2.0,
+        "notification_retry_max": 60.0,
     }
 
 
@@ -114,6 +119,9 @@ def backend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
         "worker_log_dir": str(layout.logs / "backend-workers"),
         "keygen_url": state.url("keygen"),
         "keygen_secret": state.keygen_secret,
+        # Build messages go to the projects' notification endpoints.
+        "message_sinks": ["endpoints"],
+        "notification_poll_interval": POLL_SECONDS,
         "rpmbuild_settings": {
             "frontend_url": state.url("frontend"),
             "distgit_clone_url": dist_git + "/git",
@@ -222,6 +230,14 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
         Program(
             "backend-action-dispatcher",
             [venv_command("copr-backend-action-dispatcher"), "--config", str(config("backend"))],
+        ),
+        Program(
+            "backend-notification-dispatcher",
+            [
+                venv_command("copr-backend-notification-dispatcher"),
+                "--config",
+                str(config("backend")),
+            ],
         ),
     ]
 
