@@ -71,10 +71,13 @@ def frontend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
         # Wakes the backend's dispatchers up at once when there is new work.
         "redis_url": redis_url(state, 1),
         # Notification endpoints may be local test servers; failed deliveries are retried
-        # after seconds rather than minutes.
+        # after seconds rather than minutes, so more attempts (and more failures in a row
+        # before an endpoint is disabled) cover about the same quarter of an hour.
         "notification_allow_loopback_http": True,
         "notification_retry_base": 2.0,
         "notification_retry_max": 60.0,
+        "notification_max_attempts": 20,
+        "notification_failure_limit": 200,
     }
 
 
