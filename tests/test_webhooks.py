@@ -126,7 +126,8 @@ class Hooks:
             with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
+            with error:
+                return error.code, json.loads(error.read())
 
     def hook(self, forge: str, payload: Payload) -> list[int]:
         status, body = self.post(self.url(forge), payload)
@@ -278,6 +279,7 @@ def test_pull_request_dir_is_built_rebuilt_and_removed(hooks: Hooks, tmp_path: P
     repo_url = f"{hooks.stack.url}/coprs/admin/{PROJECT}:pr:7/repo/fedora-42/dnf.repo"
     with pytest.raises(urllib.error.HTTPError) as gone:
         urllib.request.urlopen(repo_url, timeout=30)  # noqa: S310
+    gone.value.close()
     assert gone.value.code == 404
 
 
