@@ -16,7 +16,9 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import math
 import secrets
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -278,7 +280,10 @@ def record_attempt(
     """The outcome of one attempt: delivered, due again later, or failed for good."""
     if delivery.state != PENDING:
         return  # a late or repeated report
-    when = now() if at is None else at
+    # The exact time: rounded down to whole seconds, the next attempt could come up to a
+    # second before its delay is over.
+    exact = time.time() if at is None else float(at)
+    when = int(exact)
     endpoint = delivery.endpoint
     delivery.attempts += 1
     delivery.last_attempt_on = when
@@ -296,7 +301,7 @@ def record_attempt(
         delivery.state = FAILED
         delivery.next_attempt_on = None
     else:
-        delivery.next_attempt_on = when + max(1, round(retry_delay(settings, delivery.attempts)))
+        delivery.next_attempt_on = math.ceil(exact + retry_delay(settings, delivery.attempts))
     if endpoint.enabled and endpoint.failures_in_row >= settings.notification_failure_limit:
         _disable(session, endpoint, delivery.last_error)
 
