@@ -249,27 +249,27 @@ def test_subscriptions_and_other_projects(
     assert (delivery.endpoint_id, delivery.event) == (only_end.id, "build.ended")
 
 
-@pytest.mark.parametrize(
-    ("path", "body"),
-    [
-        ("/backend/notification-events/", {"events": "x"}),
-        ("/backend/notification-events/", {"events": [{"topic": 1, "build": 1, "chroot": "x"}]}),
-        (
-            "/backend/notification-events/",
-            {"events": [{"topic": "t", "build": "b", "chroot": "x"}]},
-        ),
-        ("/backend/notification-events/", [1]),
-        ("/backend/delivery-results/", {"results": [{"id": 1, "ok": "yes"}]}),
-        ("/backend/delivery-results/", {"results": [{"id": 1, "ok": True, "status_code": "200"}]}),
-        ("/backend/delivery-results/", {"results": [{"id": 1, "ok": True, "error": 5}]}),
-        ("/backend/delivery-results/", {"results": [{"ok": True}]}),
-    ],
+MALFORMED_REPORTS: tuple[tuple[str, Any], ...] = (
+    ("/backend/notification-events/", {"events": "x"}),
+    ("/backend/notification-events/", {"events": [{"topic": 1, "build": 1, "chroot": "x"}]}),
+    (
+        "/backend/notification-events/",
+        {"events": [{"topic": "t", "build": "b", "chroot": "x"}]},
+    ),
+    ("/backend/notification-events/", [1]),
+    ("/backend/delivery-results/", {"results": [{"id": 1, "ok": "yes"}]}),
+    ("/backend/delivery-results/", {"results": [{"id": 1, "ok": True, "status_code": "200"}]}),
+    ("/backend/delivery-results/", {"results": [{"id": 1, "ok": True, "error": 5}]}),
+    ("/backend/delivery-results/", {"results": [{"ok": True}]}),
 )
+
+
 def test_malformed_reports_are_400(
-    client: flask.testing.FlaskClient, backend_headers: dict[str, str], path: str, body: Any
+    client: flask.testing.FlaskClient, backend_headers: dict[str, str]
 ) -> None:
-    response = client.post(path, json=body, headers=backend_headers)
-    assert response.status_code == 400
+    for path, body in MALFORMED_REPORTS:
+        response = client.post(path, json=body, headers=backend_headers)
+        assert response.status_code == 400, (path, body)
 
 
 def test_the_dispatcher_routes_need_the_backend_password(

@@ -63,9 +63,7 @@ def test_custom_script_gets_the_payload(
         assert served.data == b"\x00binary payload\xff"
 
 
-@pytest.mark.parametrize(
-    ("url", "status", "answer"),
-    [
+CUSTOM_REFUSALS = (
         ("/webhooks/custom/999999/{secret}/hello/", 404, "PROJECT_NOT_FOUND"),
         ("/webhooks/custom/{id}/wrong-secret/hello/", 403, "BAD_UUID"),
         ("/webhooks/custom/{id}/{secret}/", 400, "PACKAGE_NAME_REQUIRED"),
@@ -77,22 +75,18 @@ def test_custom_script_gets_the_payload(
          "CANT_CREATE_DIRECTORY"),
         ("/webhooks/custom-dir/{owner}/proj:pr:x/{secret}/hello/", 400, "CANT_CREATE_DIRECTORY"),
         ("/webhooks/custom-dir/{owner}/proj:custom:x/{secret}/nope/", 404, "PACKAGE_NOT_FOUND"),
-    ],
 )  # fmt: skip
+
+
 def test_custom_refusals(
-    client: flask.testing.FlaskClient,
-    db_session: Session,
-    hooked: Hooked,
-    url: str,
-    status: int,
-    answer: str,
+    client: flask.testing.FlaskClient, db_session: Session, hooked: Hooked
 ) -> None:
     before = stored(db_session)
     project = hooked.project
-    path = url.format(id=project.id, secret=project.webhook_secret, owner=project.ownername)
-    response = client.post(path, data=b"payload")
-    assert response.status_code == status
-    assert response.data == f"{answer}\n".encode()
+    for url, status, answer in CUSTOM_REFUSALS:
+        path = url.format(id=project.id, secret=project.webhook_secret, owner=project.ownername)
+        response = client.post(path, data=b"payload")
+        assert (response.status_code, response.data) == (status, f"{answer}\n".encode()), url
     assert stored(db_session) == before
 
 
@@ -163,34 +157,28 @@ def test_webhook_info_and_forge_secret(
     assert cleared.json["forge_secret"] is None
 
 
-@pytest.mark.parametrize(
-    ("body", "message"),
-    [
-        ({}, "Send 'forge_secret'"),
-        ({"forge_secret": "short"}, "at least 16"),
-        ({"forge_secret": "x" * 201}, "too long"),
-        ({"forge_secret": "tab\tinside-the-secret"}, "printable"),
-        ({"forge_secret": ["a"]}, "must be text"),
-        ({"forge_secret": "a-long-enough-secret", "generate": True}, "not both"),
-        ({"generate": "maybe"}, "boolean"),
-    ],
+BAD_FORGE_SECRETS = (
+    ({}, "Send 'forge_secret'"),
+    ({"forge_secret": "short"}, "at least 16"),
+    ({"forge_secret": "x" * 201}, "too long"),
+    ({"forge_secret": "tab\tinside-the-secret"}, "printable"),
+    ({"forge_secret": ["a"]}, "must be text"),
+    ({"forge_secret": "a-long-enough-secret", "generate": True}, "not both"),
+    ({"generate": "maybe"}, "boolean"),
 )
+
+
 def test_bad_forge_secrets_are_400_and_change_nothing(
-    client: flask.testing.FlaskClient,
-    db_session: Session,
-    factory: Factory,
-    hooked: Hooked,
-    body: dict[str, object],
-    message: str,
+    client: flask.testing.FlaskClient, db_session: Session, factory: Factory, hooked: Hooked
 ) -> None:
     before = stored(db_session)
-    response = client.put(
-        f"/api_3/webhook/forge-secret/{hooked.project.ownername}/proj",
-        json=body,
-        headers=factory.auth(hooked.project.user),
-    )
-    assert response.status_code == 400
-    assert message in response.json["error"]
+    owner = factory.auth(hooked.project.user)
+    for body, message in BAD_FORGE_SECRETS:
+        response = client.put(
+            f"/api_3/webhook/forge-secret/{hooked.project.ownername}/proj", json=body, headers=owner
+        )
+        assert response.status_code == 400, body
+        assert message in response.json["error"], body
     assert stored(db_session) == before
 
 
