@@ -7,6 +7,7 @@ keeps what it has and tries again at its next round.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import requests
@@ -15,7 +16,12 @@ from copr_backend.settings import BackendSettings
 
 
 class NotificationsApiError(RuntimeError):
-    """The frontend could not be reached or refused the call."""
+    """The frontend could not be reached or refused the call; ``status`` is its HTTP
+    status, None when it was not reached."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class NotificationsApi:
@@ -44,7 +50,9 @@ class NotificationsApi:
                 message = response.json().get("error", response.text[:200])
             except ValueError:
                 message = response.text[:200]
-            raise NotificationsApiError(f"{method} {path}: {response.status_code} {message}")
+            raise NotificationsApiError(
+                f"{method} {path}: {response.status_code} {message}", response.status_code
+            )
         try:
             return response.json()
         except ValueError:
@@ -61,5 +69,17 @@ class NotificationsApi:
             raise NotificationsApiError("pending-deliveries: expected a list")
         return answer
 
-    def report_results(self, results: list[dict[str, Any]]) -> None:
-        self._call("POST", "delivery-results/", json={"results": results})
+    def report_results(self, results: list[dict[str, Any]], attempts: int = 4) -> None:
+        """Report what was delivered.  A report that is lost makes its deliveries due
+        again, and sent twice, so it is retried a few times (it is idempotent: a second
+        report of an attempt changes nothing)."""
+        delay = 0.5
+        for attempt in range(attempts):
+            try:
+                self._call("POST", "delivery-results/", json={"results": results})
+                return
+            except NotificationsApiError as error:
+                if (error.status is not None and error.status < 500) or attempt == attempts - 1:
+                    raise
+                time.sleep(delay)
+                delay *= 2
