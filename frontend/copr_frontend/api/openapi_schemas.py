@@ -224,6 +224,46 @@ META = strict(
     total=INTEGER,
 )
 
+NOTIFICATION_ENDPOINT = strict(
+    id=INTEGER,
+    ownername=STRING,
+    projectname=STRING,
+    url=STRING,
+    events=STRINGS,
+    enabled=BOOLEAN,
+    disabled_reason=nullable(STRING),
+    failures_in_row=INTEGER,
+    created_on=INTEGER,
+)
+NOTIFICATION_ENDPOINT_WITH_SECRET = strict(**NOTIFICATION_ENDPOINT["properties"], secret=STRING)
+NOTIFICATION_ENDPOINTS = strict(
+    items={"type": "array", "items": NOTIFICATION_ENDPOINT}, meta=strict(total=INTEGER)
+)
+NOTIFICATION_DELIVERY = strict(
+    id=INTEGER,
+    endpoint_id=INTEGER,
+    event=STRING,
+    build_id=INTEGER,
+    chroot=nullable(STRING),
+    state=STRING,
+    attempts=INTEGER,
+    response_code=nullable(INTEGER),
+    last_error=nullable(STRING),
+    created_on=INTEGER,
+    last_attempt_on=nullable(INTEGER),
+    next_attempt_on=nullable(INTEGER),
+    delivered_on=nullable(INTEGER),
+)
+WEBHOOK_INFO = strict(
+    id=INTEGER,
+    ownername=STRING,
+    projectname=STRING,
+    full_name=STRING,
+    webhook_secret=nullable(STRING),
+    forge_secret=nullable(STRING),
+    urls=mapping(STRING),
+)
+
 
 def page(item: Schema) -> Schema:
     """``{"items": [...], "meta": {...}}`` of a paginated list."""
