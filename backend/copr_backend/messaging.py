@@ -66,12 +66,16 @@ def build_message(
 
 
 class MessagePublisher(ABC):
+    """Where workers send build messages; implementations must not raise."""
+
     @abstractmethod
     def publish(self, topic: str, body: dict[str, Any]) -> None:
         """Send one message; never raises."""
 
 
 class NullPublisher(MessagePublisher):
+    """Drops every message (logged at debug level): the default when no bus is set up."""
+
     def publish(self, topic: str, body: dict[str, Any]) -> None:
         log.debug("message %s (not sent anywhere): %s", topic, body)
 

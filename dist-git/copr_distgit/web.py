@@ -53,6 +53,8 @@ def _safe_segments(parts: list[str]) -> bool:
 
 
 class DistGitApp:
+    """The WSGI app serving git repositories, lookaside files and import logs."""
+
     def __init__(self, settings: DistGitSettings) -> None:
         self.git_root = settings.git_root
         self.lookaside_root = settings.lookaside_root

@@ -182,6 +182,8 @@ def rpm_file(built_rpm: Path, tmp_path: Path) -> Path:
 
 @dataclass
 class RpmCheck:
+    """What ``rpm -Kv`` said about a package: exit code and output."""
+
     returncode: int
     output: str
 

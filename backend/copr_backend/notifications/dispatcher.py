@@ -61,6 +61,8 @@ def deliver(http: requests.Session, request: dict[str, Any], timeout: float) -> 
 
 
 class NotificationDispatcher:
+    """Forwards queued build messages to the frontend and delivers due notifications."""
+
     def __init__(
         self, settings: BackendSettings, client: redis.Redis, api: NotificationsApi
     ) -> None:

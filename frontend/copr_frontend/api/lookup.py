@@ -69,7 +69,8 @@ def require_builder(project: Project) -> User:
 @contextmanager
 def conflict_on_duplicate(what: str) -> Iterator[None]:
     """A unique constraint hit inside the block (by a concurrent request creating the same
-    name; the routes check for duplicates first) is a 409, not a 500."""
+    name; the routes check for duplicates first) is a 409, not a 500.
+    """
     try:
         yield
     except IntegrityError:
@@ -192,7 +193,8 @@ def _holds_nul(value: Any) -> bool:
 @api_v3.before_request
 def reject_nul_characters() -> None:
     """A 400 for NUL characters anywhere in the input: no name or text may hold one, and
-    PostgreSQL refuses them in text (a query would fail with a 500 instead)."""
+    PostgreSQL refuses them in text (a query would fail with a 500 instead).
+    """
     request = flask.request
     if "\x00" in request.path or any(
         _holds_nul(k) or _holds_nul(v) for k, v in request.args.items(multi=True)

@@ -200,7 +200,8 @@ def project_fields(
 
 def _apply_bootstrap_image(project: Project, data: Mapping[str, Any]) -> None:
     """A project-wide ``bootstrap_image`` goes to each enabled chroot (where builds read
-    it) and switches the project to ``bootstrap=image``."""
+    it) and switches the project to ``bootstrap=image``.
+    """
     image = to_text(data.get("bootstrap_image"), "bootstrap_image", max_length=300)
     if not image:
         return
