@@ -157,7 +157,7 @@ SINKS = {"amqp": _amqp_sink, "endpoints": _endpoint_sink}
 
 def sink_names(settings: BackendSettings) -> list[str]:
     """The sinks the settings name (``message_publisher = "amqp"`` names ``amqp``)."""
-    names = list(dict.fromkeys(settings.message_sinks))
+    names: list[str] = list(dict.fromkeys(settings.message_sinks))
     if settings.message_publisher == "amqp" and "amqp" not in names:
         names.insert(0, "amqp")
     return names

@@ -92,6 +92,7 @@ class DistGitApp:
             return []
         wrapper = environ.get("wsgi.file_wrapper")
         if wrapper is not None:
+            # environ values are Any; PEP 3333's file_wrapper returns an iterable of bytes.
             return wrapper(stream, CHUNK)  # type: ignore[no-any-return]
         return _read_chunks(stream)
 

@@ -292,6 +292,7 @@ def _owner_only(paths: Any) -> None:
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
+        # Popen has no field for why it ended; _BoundedGPG reads this mark back.
         process.copr_killed = True  # type: ignore[attr-defined]
         process.kill()
 
