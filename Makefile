@@ -2,8 +2,10 @@
 SHELL := /bin/bash
 VENV := .venv
 PYTEST_ARGS ?=
-# Packages checked by mypy in strict mode (the ones others import as libraries).
-MYPY_PATHS := $(wildcard common/copr_common python-client/copr cli/copr_cli keygen-client/copr_keygen_client)
+# Every package, checked by mypy in strict mode in one run (they import each other).
+MYPY_PATHS := $(wildcard common/copr_common python-client/copr cli/copr_cli \
+	keygen-client/copr_keygen_client keygen/copr_keygen dist-git/copr_distgit \
+	rpmbuild/copr_rpmbuild local/copr_local backend/copr_backend frontend/copr_frontend)
 
 .PHONY: setup test pytest lint format run
 

@@ -81,7 +81,8 @@ def add_appstream(
     timeout: float = 600.0,
 ) -> int:
     """Make the AppStream catalog of the repo in ``directory`` (packages of ``arch`` and
-    noarch) and add it to its repodata; how many components it lists."""
+    noarch) and add it to its repodata; how many components it lists.
+    """
     with tempfile.TemporaryDirectory(prefix="copr-appstream-") as scratch:
         workspace = Path(scratch)
         archive = workspace / "archive"

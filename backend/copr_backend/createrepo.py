@@ -59,6 +59,8 @@ class CreaterepoError(RuntimeError):
 
 @dataclass(frozen=True)
 class CreaterepoRequest:
+    """One caller's request to regenerate a chroot directory's repodata, as queued in Redis."""
+
     request_id: str
     # Build directories (relative to the chroot dir) whose packages are new.
     add: tuple[str, ...] = ()

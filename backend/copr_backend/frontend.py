@@ -26,6 +26,8 @@ class FrontendError(RuntimeError):
 
 
 class FrontendClient:
+    """The backend's calls to the frontend's backend API (pending tasks, state updates)."""
+
     def __init__(self, url: str, password: str, timeout: float = 30.0) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout

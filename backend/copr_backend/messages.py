@@ -77,14 +77,20 @@ class BuildMessage(Message):
 
 
 class BuildStarted(BuildMessage):
+    """``copr.build.start``: a build task started running on a builder."""
+
     topic = "copr.build.start"
 
 
 class ChrootStarted(BuildMessage):
+    """``copr.chroot.start``: sent with ``copr.build.start``, as Copr sends both."""
+
     topic = "copr.chroot.start"
 
 
 class BuildEnded(BuildMessage):
+    """``copr.build.end``: a build task ended (succeeded, failed or was canceled)."""
+
     topic = "copr.build.end"
 
 

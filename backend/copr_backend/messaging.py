@@ -66,12 +66,16 @@ def build_message(
 
 
 class MessagePublisher(ABC):
+    """Where workers send build messages; implementations must not raise."""
+
     @abstractmethod
     def publish(self, topic: str, body: dict[str, Any]) -> None:
         """Send one message; never raises."""
 
 
 class NullPublisher(MessagePublisher):
+    """Drops every message (logged at debug level): the default when no bus is set up."""
+
     def publish(self, topic: str, body: dict[str, Any]) -> None:
         log.debug("message %s (not sent anywhere): %s", topic, body)
 
@@ -153,7 +157,7 @@ SINKS = {"amqp": _amqp_sink, "endpoints": _endpoint_sink}
 
 def sink_names(settings: BackendSettings) -> list[str]:
     """The sinks the settings name (``message_publisher = "amqp"`` names ``amqp``)."""
-    names = list(dict.fromkeys(settings.message_sinks))
+    names: list[str] = list(dict.fromkeys(settings.message_sinks))
     if settings.message_publisher == "amqp" and "amqp" not in names:
         names.insert(0, "amqp")
     return names

@@ -27,6 +27,8 @@ LOG_NAMES = ("builder-live.log", "backend.log")
 
 
 class ResultsTree:
+    """Paths in the published results tree, checked against the naming rules."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
 

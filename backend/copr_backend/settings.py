@@ -21,6 +21,8 @@ DEFAULT_CONFIG = Path("/etc/copr/backend.toml")
 
 
 class BackendSettings(ServiceSettings):
+    """The backend's settings: frontend, Redis, results tree, pools, signing and messaging."""
+
     # The frontend's base URL (its backend API is under /backend/) and the backend
     # password it expects on writes (HTTP Basic).
     frontend_url: str = "http://127.0.0.1:5000"

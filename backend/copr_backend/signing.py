@@ -25,6 +25,8 @@ class SignerError(RuntimeError):
 
 
 class Signer(ABC):
+    """Makes projects' keys and signs their packages."""
+
     @abstractmethod
     def ensure_key(self, owner: str, project: str) -> None:
         """Make the project's key unless it exists."""
@@ -54,6 +56,8 @@ class NullSigner(Signer):
 
 
 class KeygenSigner(Signer):
+    """Signs through the keygen service, one key per project."""
+
     def __init__(self, client: KeygenClient, domain: str) -> None:
         self.client = client
         self.domain = domain

@@ -45,7 +45,9 @@ def escape(text: str) -> str:
 
 def _option_label(action: argparse.Action) -> str:
     if not action.option_strings:
-        return f"\\fI{escape(action.metavar or action.dest)}\\fR"  # type: ignore[arg-type]
+        # A tuple metavar (nargs > 1) has no one name: the dest names it then.
+        label = action.metavar if isinstance(action.metavar, str) else None
+        return f"\\fI{escape(label or action.dest)}\\fR"
     names = ", ".join(f"\\fB{escape(name)}\\fR" for name in action.option_strings)
     if action.nargs == 0:
         return names

@@ -1,4 +1,4 @@
-"""Webhook and notification commands (not in copr-cli 2.6; see the README):
+"""Webhook and notification commands (not in copr-cli 2.6; see the README).
 
 ``get-webhooks``                    the receiver URLs and secrets of a project
 ``set-forge-secret``                the secret forges sign their requests with

@@ -34,6 +34,8 @@ class ChrootNameError(ValueError):
 
 @dataclass(frozen=True, order=True)
 class ChrootName:
+    """A parsed chroot name: OS, version and arch."""
+
     os: str
     version: str
     arch: str

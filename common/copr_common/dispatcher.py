@@ -47,6 +47,8 @@ class TaskSource(Protocol[TaskT_co]):
 
 @dataclass
 class RoundReport:
+    """What one dispatcher round did: workers reaped, tasks offered and started, any error."""
+
     reaped: ReapReport
     offered: int
     started: list[str]

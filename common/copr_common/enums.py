@@ -91,6 +91,8 @@ class ActionResult(CoprEnum):
 
 
 class BackendResultEnum(CoprEnum):
+    """How the backend ended an action (``result`` of an action)."""
+
     waiting = 0
     success = 1
     failure = 2
@@ -110,11 +112,15 @@ class DefaultActionPriorityEnum(CoprEnum):
 
 
 class ActionPriorityEnum(CoprEnum):
+    """The named ends of the action priority range an API call may ask for."""
+
     highest = -99
     lowest = 99
 
 
 class RoleEnum(CoprEnum):
+    """A user's role: ordinary user or admin."""
+
     user = 0
     admin = 1
 

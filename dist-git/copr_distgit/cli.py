@@ -97,7 +97,7 @@ def _http(args: argparse.Namespace) -> int:
     app = create_app(settings)
     bind = args.bind or settings.http_bind
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", bind)
             self.cfg.set("workers", settings.http_workers)

@@ -24,6 +24,8 @@ class FrontendError(RuntimeError):
 
 
 class FrontendClient:
+    """dist-git's calls to the frontend's backend API, retried on transient failures."""
+
     def __init__(
         self,
         base_url: str,
@@ -59,7 +61,8 @@ class FrontendClient:
 
     def import_completed(self, payload: dict[str, Any]) -> None:
         """``POST /backend/import-completed/``, retried while the frontend is unreachable
-        or failing (5xx); a refusal (4xx) is not retried."""
+        or failing (5xx); a refusal (4xx) is not retried.
+        """
         url = f"{self.base_url}/backend/import-completed/"
         last = "no attempt made"
         for attempt in range(1, self.attempts + 1):
@@ -88,7 +91,8 @@ class FrontendClient:
 
 class ImportQueue:
     """The dispatcher's task source.  A task the frontend lists but that cannot be parsed
-    is reported as failed right away, so its build ends instead of coming back forever."""
+    is reported as failed right away, so its build ends instead of coming back forever.
+    """
 
     def __init__(self, client: FrontendClient) -> None:
         self.client = client

@@ -40,6 +40,8 @@ class ImportFailure(Exception):
 
 @dataclass(frozen=True)
 class ImportResult:
+    """What a successful import made: the repository, a commit per branch, name and version."""
+
     reponame: str
     branch_commits: dict[str, str]
     pkg_name: str
@@ -145,7 +147,8 @@ def per_task_log(settings: DistGitSettings, build_id: int) -> Iterator[Path]:
 
 def run_import(settings: DistGitSettings, task: ImportTask) -> dict[str, Any]:
     """Download and import ``task``'s SRPM; the ``import-completed/`` payload, never raises
-    for a bad SRPM or an unreachable URL (those are the build's failure, not ours)."""
+    for a bad SRPM or an unreachable URL (those are the build's failure, not ours).
+    """
     with per_task_log(settings, task.build_id):
         log.info(
             "importing build %s: %s into %s %s",

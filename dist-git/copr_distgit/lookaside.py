@@ -20,6 +20,8 @@ CHUNK = 1024 * 1024
 
 @dataclass(frozen=True)
 class LookasideEntry:
+    """One source file in the lookaside cache: its name, hash type and digest."""
+
     filename: str
     hashtype: str
     digest: str
@@ -41,6 +43,8 @@ def file_digest(path: Path, hashtype: str) -> str:
 
 
 class LookasideCache:
+    """The lookaside cache on disk: stores source files by repository, name and hash."""
+
     def __init__(self, root: Path, hashtype: str = "sha512") -> None:
         self.root = root
         self.hashtype = hashtype

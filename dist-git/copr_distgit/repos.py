@@ -27,6 +27,8 @@ BLOB_MODE = pygit2.enums.FileMode.BLOB
 
 
 class PackageRepos:
+    """The bare git repositories of packages under one root, with a lock per repository."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
 

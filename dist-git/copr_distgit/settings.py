@@ -16,6 +16,8 @@ DEFAULT_CONFIG = Path("/etc/copr/dist-git.toml")
 
 
 class DistGitSettings(ServiceSettings):
+    """dist-git's settings: frontend, Redis, storage locations and import limits."""
+
     # The frontend's base URL; its backend API is under /backend/.
     frontend_url: str = "http://127.0.0.1:5000"
     # The backend password the frontend expects on writes (HTTP Basic).

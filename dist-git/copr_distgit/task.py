@@ -29,6 +29,8 @@ class InvalidTaskError(ValueError):
 
 @dataclass(frozen=True)
 class ImportTask(QueueTask):
+    """One build's SRPM to import, as the frontend lists it."""
+
     build_id: int
     owner: str
     project: str

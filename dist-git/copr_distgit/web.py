@@ -53,6 +53,8 @@ def _safe_segments(parts: list[str]) -> bool:
 
 
 class DistGitApp:
+    """The WSGI app serving git repositories, lookaside files and import logs."""
+
     def __init__(self, settings: DistGitSettings) -> None:
         self.git_root = settings.git_root
         self.lookaside_root = settings.lookaside_root
@@ -90,6 +92,7 @@ class DistGitApp:
             return []
         wrapper = environ.get("wsgi.file_wrapper")
         if wrapper is not None:
+            # environ values are Any; PEP 3333's file_wrapper returns an iterable of bytes.
             return wrapper(stream, CHUNK)  # type: ignore[no-any-return]
         return _read_chunks(stream)
 

@@ -21,6 +21,8 @@ MANAGER_NAME = "distgit-import"
 
 
 class ImportWorkerManager(WorkerManager[ImportTask]):
+    """Starts one import worker process per import task, up to ``max_workers``."""
+
     def __init__(
         self,
         conn: redis.Redis,

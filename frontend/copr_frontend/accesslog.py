@@ -10,9 +10,12 @@ could show it.  Serve with ``gunicorn --logger-class copr_frontend.accesslog.Acc
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from gunicorn.glogging import Logger  # type: ignore[import-untyped]
+from gunicorn.glogging import Logger
+
+if TYPE_CHECKING:
+    from gunicorn.glogging import _AtomsDict
 
 REDACTED = "-"
 # Header and environ atoms that carry credentials.
@@ -26,16 +29,19 @@ def redact_url(text: str) -> str:
     return _WEBHOOK_SECRET.sub(r"\1<secret>", text)
 
 
-class AccessLogger(Logger):  # type: ignore[misc]
+class AccessLogger(Logger):
     """gunicorn's logger with credentials left out of every access-log atom."""
 
-    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
-        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
-        atoms["u"] = REDACTED
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> _AtomsDict:
+        atoms = super().atoms(resp, req, environ, request_time)
+        # The stubs' TypedDict names only the fixed atoms; headers and environ values
+        # arrive as "{name}i" / "{name}e" keys of the same dict, so edit it as a plain one.
+        values = cast("dict[str, Any]", atoms)
+        values["u"] = REDACTED
         for key in _SECRET_ATOMS:
-            if key in atoms:
-                atoms[key] = REDACTED
+            if key in values:
+                values[key] = REDACTED
         for key in _URL_ATOMS:
-            if isinstance(atoms.get(key), str):
-                atoms[key] = redact_url(atoms[key])
+            if isinstance(values.get(key), str):
+                values[key] = redact_url(values[key])
         return atoms

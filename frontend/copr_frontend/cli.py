@@ -25,6 +25,8 @@ from copr_frontend.users import logic as users
 
 
 class Context:
+    """What ``copr-frontend`` commands share: the settings, loaded once, and sessions."""
+
     def __init__(self, config: Path | None) -> None:
         self.config = config
         self._settings: FrontendSettings | None = None
@@ -85,7 +87,8 @@ def upgrade_db(ctx: Context) -> None:
 @pass_context
 def serve(ctx: Context, host: str, port: int) -> None:
     """Serve the frontend with a threaded WSGI server (local use; production runs gunicorn
-    with ``copr_frontend.app:create_app()``)."""
+    with ``copr_frontend.app:create_app()``).
+    """
     from werkzeug.serving import run_simple
 
     from copr_frontend.app import configure_logging

@@ -99,7 +99,8 @@ _WRITES_FLAG = "_copr_db_writes"
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys, WAL and the write-lock discipline
-    described in :func:`init_app`, and its database file is made private (0600)."""
+    described in :func:`init_app`, and its database file is made private (0600).
+    """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
@@ -152,7 +153,8 @@ def make_private(path: Path) -> None:
 def _unit_writes() -> bool:
     """Whether the current unit of work may write: a request with a non-safe method (or
     one being retried), or a command run in an app context.  Code outside any app
-    context (tests, tools) starts plain deferred transactions."""
+    context (tests, tools) starts plain deferred transactions.
+    """
     if not flask.has_app_context():
         return False
     return bool(flask.g.get(_WRITES_FLAG, True))

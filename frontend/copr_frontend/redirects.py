@@ -1,7 +1,7 @@
-"""Where a redirect that takes user input may go: a path on this site, nothing else.
+r"""Where a redirect that takes user input may go: a path on this site, nothing else.
 
 Browsers are lenient with a Location header: they drop tabs and newlines anywhere in
-it, read a backslash as a slash, and take ``//host`` (or ``/\\host``) as another site.
+it, read a backslash as a slash, and take ``//host`` (or ``/\host``) as another site.
 So a target is accepted only when it is a plain absolute path with no such character;
 anything else falls back to the default.
 """

@@ -19,6 +19,8 @@ DEFAULT_SETTINGS_FILE = "/etc/copr/frontend.toml"
 
 
 class FrontendSettings(ServiceSettings):
+    """The frontend's settings: database, secrets, public URLs and limits."""
+
     database_url: str = "sqlite:///copr-frontend.sqlite"
     secret_key: str = Field(min_length=16)
     """Signs the web UI's session cookies."""

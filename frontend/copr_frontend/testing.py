@@ -35,6 +35,8 @@ def basic_auth(login: str, secret: str) -> dict[str, str]:
 
 
 class Factory:
+    """Makes users, projects, packages and builds for tests, committing each one."""
+
     def __init__(self, session: Session, settings: FrontendSettings | None = None) -> None:
         self.session = session
         self.settings = settings

@@ -49,6 +49,8 @@ class UsageError(ValueError):
 
 @dataclass
 class GpgArgs:
+    """The parts of a gpg command line rpm runs for signing."""
+
     local_user: str | None = None
     output: str | None = None
     digest_algo: str | None = None

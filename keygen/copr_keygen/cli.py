@@ -52,7 +52,7 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.pass_context
 def serve(ctx: click.Context) -> None:
     """Serve the HTTP API with gunicorn (bind, workers and threads come from the settings)."""
-    from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
+    from gunicorn.app.base import BaseApplication
 
     from copr_keygen.app import create_app
 
@@ -60,7 +60,7 @@ def serve(ctx: click.Context) -> None:
     _setup_logging(conf)
     app = create_app(conf)
 
-    class KeygenServer(BaseApplication):  # type: ignore[misc]
+    class KeygenServer(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", [conf.bind])
             self.cfg.set("workers", conf.workers)

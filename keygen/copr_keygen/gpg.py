@@ -73,7 +73,8 @@ class KeyRing:
 
     def prepare(self) -> None:
         """Create the home with owner-only permissions (gpg warns about anything wider),
-        and tighten whatever an older version left readable to others in it."""
+        and tighten whatever an older version left readable to others in it.
+        """
         self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.home.chmod(0o700)
         _owner_only(self.home.rglob("*"))
@@ -191,8 +192,10 @@ class KeyRing:
         return result
 
     def _tighten_keyring(self) -> None:
-        """gpg rewrites pubring.kbx (and its backup) under the process umask, 0644 as a
-        rule: the keyring is for this service alone."""
+        """Make pubring.kbx (and its backup) readable by this service alone.
+
+        gpg rewrites them under the process umask, 0644 as a rule.
+        """
         _owner_only(self.home.glob("pubring.kbx*"))
 
     def _instance(self) -> _BoundedGPG:
@@ -289,6 +292,7 @@ def _owner_only(paths: Any) -> None:
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
+        # Popen has no field for why it ended; _BoundedGPG reads this mark back.
         process.copr_killed = True  # type: ignore[attr-defined]
         process.kill()
 

@@ -41,6 +41,8 @@ class ExpiredKeyError(RuntimeError):
 
 @dataclass(frozen=True)
 class KeyCreation:
+    """A project's key and whether this call created it."""
+
     key: KeyRecord
     created: bool
 
@@ -70,7 +72,8 @@ class KeyService:
 
     def _keyring_write_lock(self) -> AbstractContextManager[None]:
         """One writer at a time: gpg 2.2 fails ("no writable public keyring found") rather
-        than wait when another process holds the keybox lock."""
+        than wait when another process holds the keybox lock.
+        """
         return identity_lock(self.lock_dir, KEYRING_LOCK, self.lock_timeout)
 
     def find(self, identity: KeyIdentity) -> KeyRecord | None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from pydantic import SecretStr
 
 from copr_common.testing.services import ServiceRun, free_port
 from copr_keygen.gpg import KeyRing
@@ -98,7 +99,7 @@ def keygen_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keygen
     state = tmp_path_factory.mktemp("kg")
     settings = KeygenSettings(
         state_dir=state,
-        secret=SECRET,
+        secret=SecretStr(SECRET),
         default_key_length=2048,
         default_expire_days=365,
         max_sign_bytes=1024 * 1024,
@@ -182,6 +183,8 @@ def rpm_file(built_rpm: Path, tmp_path: Path) -> Path:
 
 @dataclass
 class RpmCheck:
+    """What ``rpm -Kv`` said about a package: exit code and output."""
+
     returncode: int
     output: str
 

@@ -24,7 +24,7 @@ GEN_KEY_FIELDS = frozenset({"name_real", "name_email", "key_length", "expire_day
 
 
 class BadRequestError(ValueError):
-    pass
+    """A request the keygen service refuses with 400."""
 
 
 def _error(message: str, status: int) -> tuple[Response, int]:

@@ -69,7 +69,8 @@ def redis_url(state: StackState, db: int) -> str:
 
 def redis_config(layout: StackLayout, state: StackState) -> str:
     """redis-server's config: loopback only, a password, nothing saved.  In a file (0600)
-    rather than on the command line, which every local user can read in /proc."""
+    rather than on the command line, which every local user can read in /proc.
+    """
     values = {
         "bind": HOST,
         "port": str(state.ports["redis"]),
@@ -182,7 +183,8 @@ SETTINGS: dict[str, Callable[[StackLayout, StackState], dict[str, Any]]] = {
 
 def validate_settings(layout: StackLayout) -> None:
     """Load every written settings file with its service's own loader: a bad value stops
-    ``up`` here, with the service's message, rather than in a program's log."""
+    ``up`` here, with the service's message, rather than in a program's log.
+    """
     from copr_backend.settings import ENV_PREFIX as BACKEND_PREFIX
     from copr_backend.settings import BackendSettings
     from copr_common.settings import SettingsError, load_settings

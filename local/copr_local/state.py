@@ -116,7 +116,8 @@ class StackLayout:
     @property
     def sandbox_uid_base(self) -> int:
         """The first uid of this stack's builder slots, one range per state dir: builds of
-        two stacks on one host never share a uid (nor its process limit)."""
+        two stacks on one host never share a uid (nor its process limit).
+        """
         digest = hashlib.sha256(str(self.root).encode()).digest()
         return SANDBOX_UID_BASE + int.from_bytes(digest[:4], "big") % 100_000 * 16
 
@@ -159,7 +160,8 @@ class StackLayout:
 
 def tighten(root: Path, file_mode: int, dir_mode: int) -> None:
     """Take away from ``root`` and everything under it what ``file_mode``/``dir_mode``
-    do not allow (what an older version of the stack left open)."""
+    do not allow (what an older version of the stack left open).
+    """
     for path in [root, *root.rglob("*")]:
         if path.is_symlink() or not (path.is_file() or path.is_dir()):
             continue

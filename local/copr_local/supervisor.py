@@ -39,7 +39,8 @@ def supervisorctl(layout: StackLayout, *args: str) -> subprocess.CompletedProces
 
 def clean_environment() -> dict[str, str]:
     """The environment programs start with: ours, minus stray service settings (each
-    service reads its own settings file; a leftover ``COPR_FRONTEND_*`` would win)."""
+    service reads its own settings file; a leftover ``COPR_FRONTEND_*`` would win).
+    """
     return {key: value for key, value in os.environ.items() if not key.startswith("COPR_")}
 
 
@@ -136,7 +137,8 @@ def start_foreground(layout: StackLayout) -> subprocess.Popen[bytes]:
 
 def stack_processes(layout: StackLayout) -> list[int]:
     """Every process of this stack: those that carry its marker in their environment,
-    and redis-server (it reuses its environment's memory for its process title)."""
+    and redis-server (it reuses its environment's memory for its process title).
+    """
     marker = f"{MARKER_ENV}={layout.root}".encode()
     found = []
     for entry in Path("/proc").iterdir():

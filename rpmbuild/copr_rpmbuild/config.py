@@ -52,6 +52,8 @@ def _fedora_instance() -> dict[str, DistGitInstance]:
 
 
 class RpmbuildSettings(ServiceSettings):
+    """copr-rpmbuild's settings: service URLs, directories, tools and sandbox limits."""
+
     frontend_url: str = "http://localhost:5000"
     # This project's dist-git: where RPM tasks' git_repo lives and its lookaside cache,
     # laid out as <lookaside>/<owner>/<dirname>/<package>/<filename>/<hashtype>/<hash>/<filename>.

@@ -21,6 +21,8 @@ from copr_rpmbuild.sandbox import NetworkPolicy, Sandbox
 
 @dataclass
 class BuildContext:
+    """What every step of one build shares."""
+
     settings: RpmbuildSettings
     limits: runner.Limits
     workspace: Path
@@ -41,7 +43,8 @@ class BuildContext:
 
     def command_failed(self, what: str, status: int) -> BuildFailure:
         """The failure of the command that just ended with ``status``, with the reason its
-        output gives (see :mod:`copr_rpmbuild.diagnosis`)."""
+        output gives (see :mod:`copr_rpmbuild.diagnosis`).
+        """
         output = self.limits.output.text()
         return BuildFailure(diagnosis.command_failed(what, status, output, self.memory_limit_mb))
 

@@ -150,7 +150,8 @@ def command_failed(what: str, status: int, output: str, memory_mb: int | None = 
 def describe_failure(error: CoprBuildError, phase: str, interrupted_output: str = "") -> str:
     """The ``fail_reason`` of a build ``phase`` ("SRPM build", "RPM build") that stopped
     with ``error``; ``interrupted_output`` is the end of the output of the command the
-    stop interrupted, if it interrupted one (it tells the rpmbuild section)."""
+    stop interrupted, if it interrupted one (it tells the rpmbuild section).
+    """
     section = running_section(interrupted_output)
     during = f" during {section}" if section else ""
     if isinstance(error, BuildTimeout):

@@ -17,6 +17,8 @@ TRUNCATED_MARKER = "\n*** copr-rpmbuild: log truncated at {limit} bytes; the bui
 
 
 class LiveLog:
+    """The build's live log file, appended to until its size limit."""
+
     def __init__(self, path: Path, limit: int, *, echo: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path

@@ -22,6 +22,8 @@ _HASHES = ("md5", "sha1", "sha256", "sha512")
 
 @dataclass(frozen=True)
 class SourceEntry:
+    """One line of a ``sources`` file: a file name and its checksum."""
+
     filename: str
     hashtype: str
     hash: str

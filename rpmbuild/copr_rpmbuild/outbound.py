@@ -73,7 +73,8 @@ def sandbox_resolv_conf(host_text: str) -> str:
 
 def resolv_conf_mount_point() -> str:
     """Where the sandbox's resolv.conf goes: where the host's ``/etc/resolv.conf`` leads
-    (a link into ``/run`` on systemd hosts), since the sandbox sees the host's ``/etc``."""
+    (a link into ``/run`` on systemd hosts), since the sandbox sees the host's ``/etc``.
+    """
     if HOST_RESOLV_CONF.is_symlink():
         return os.path.realpath(HOST_RESOLV_CONF)
     return str(HOST_RESOLV_CONF)
@@ -161,7 +162,8 @@ class HostGuard:
 
 def remove_stale_guards(nft: str, gid: int) -> list[str]:
     """Delete the guard tables of ``gid`` whose build process is gone (it was killed
-    before it could delete its own); the names deleted.  Root only; never fails."""
+    before it could delete its own); the names deleted.  Root only; never fails.
+    """
     command = shutil.which(nft)
     if command is None or os.geteuid() != 0:
         return []

@@ -68,7 +68,8 @@ def built_packages(directory: Path) -> list[Path]:
 
 def record_buildroot(ctx: BuildContext, buildroot: str, missing: list[str]) -> None:
     """``buildroot.json``: what built the packages, and the BuildRequires it did not
-    install (the backend reports both on the build chroot)."""
+    install (the backend reports both on the build chroot).
+    """
     ctx.resultdir.mkdir(parents=True, exist_ok=True)
     record = {"buildroot": buildroot, "buildrequires_not_installed": missing}
     (ctx.resultdir / BUILDROOT_FILE).write_text(json.dumps(record, indent=4) + "\n")

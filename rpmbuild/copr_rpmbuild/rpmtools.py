@@ -23,6 +23,8 @@ _DISTROS_RHEL = {"epel", "centos-stream", "rhel", "almalinux", "rocky", "oraclel
 
 @dataclass(frozen=True)
 class Nevra:
+    """An RPM's name, epoch, version, release and arch."""
+
     name: str
     epoch: int | None
     version: str
@@ -250,7 +252,8 @@ def query_package(path: Path) -> Nevra:
 
 def check_digests(path: Path) -> None:
     """Refuse a package whose header or payload does not match its digests (a damaged or
-    tampered file); signatures are not checked here — the backend signs it anew."""
+    tampered file); signatures are not checked here — the backend signs it anew.
+    """
     result = subprocess.run(
         ["rpmkeys", "--checksig", "--nosignature", str(path)],
         capture_output=True,

@@ -230,7 +230,8 @@ def _signal_logger(
     log: LiveLog, label: str, stop: Exception | None
 ) -> Callable[[int, list[int]], None]:
     """Says in the live log why and with what the command is being stopped: a timed-out
-    build's log then shows what its processes were sent."""
+    build's log then shows what its processes were sent.
+    """
     why = str(stop) if stop is not None else f"{label} is being stopped"
 
     def logged(signum: int, pids: list[int]) -> None:

@@ -58,7 +58,8 @@ class NetworkPolicy:
 @dataclass
 class Launch:
     """A sandboxed command ready to start: its argv, the fds bwrap must inherit, and what
-    to do once it has started (connect its network) and after it has ended."""
+    to do once it has started (connect its network) and after it has ended.
+    """
 
     argv: list[str]
     network: OutboundNetwork | None = None
@@ -78,6 +79,8 @@ class Launch:
 
 @dataclass
 class Sandbox:
+    """The bwrap settings of one sandboxed command: mounts, network, limits and user."""
+
     workspace: Path
     hostdir: Path | None = None
     network: bool = False
@@ -187,7 +190,8 @@ class Sandbox:
 
     def _identity_files(self) -> list[str]:
         """``/etc/passwd`` and ``/etc/group`` naming the build's uid ``builder``: tools
-        that look their user up (rpmbuild for the SRPM's file owners, git, ssh) find it."""
+        that look their user up (rpmbuild for the SRPM's file owners, git, ssh) find it.
+        """
         if self._uid is None or self.hostdir is None:
             return []
         uid = self._uid

@@ -26,6 +26,8 @@ MAX_TASK_SIZE = 16 * 1024**2
 
 
 class Repo(BaseModel):
+    """An extra package repository a build installs from."""
+
     model_config = ConfigDict(extra="allow")
 
     id: str

@@ -85,7 +85,8 @@ def make_workspace(settings: RpmbuildSettings) -> Workspace:
 
 def sweep(workspace_dir: Path) -> list[Path]:
     """Remove the workspaces in ``workspace_dir`` that no running build holds; the
-    removed ones.  Never fails: what cannot be removed now is tried again next time."""
+    removed ones.  Never fails: what cannot be removed now is tried again next time.
+    """
     removed: list[Path] = []
     try:
         entries = sorted(workspace_dir.iterdir())

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ActionQueueTask(QueueTask):
+    """A pending frontend action as the dispatcher queues it: its id and priority."""
+
     action_id: int
     action_priority: int = 0
 
@@ -38,6 +40,8 @@ class ActionQueueTask(QueueTask):
 
 
 class ActionTaskSource:
+    """Reads the frontend's pending actions as queue tasks, skipping malformed ones."""
+
     def __init__(self, frontend: FrontendClient) -> None:
         self.frontend = frontend
 
@@ -56,6 +60,8 @@ class ActionTaskSource:
 
 
 class ActionWorkerManager(WorkerManager[ActionQueueTask]):
+    """Starts one ``copr-backend-action-worker`` process per action, up to the configured limit."""
+
     def __init__(
         self,
         redis: Redis,

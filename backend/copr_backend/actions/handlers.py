@@ -51,6 +51,8 @@ class ActionError(RuntimeError):
 
 @dataclass
 class ActionContext:
+    """What action handlers act with: the results tree, the signer and createrepo."""
+
     tree: ResultsTree
     signer: Signer
     createrepo: Createrepo

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 
 class BuildTaskSource:
+    """Reads the frontend's pending jobs as queue tasks, skipping malformed ones."""
+
     def __init__(self, frontend: FrontendClient, manager: BuildWorkerManager) -> None:
         self.frontend = frontend
         self.manager = manager
@@ -58,6 +60,8 @@ class BuildTaskSource:
 
 
 class BuildWorkerManager(WorkerManager[BuildQueueTask]):
+    """Starts one build worker process per build task, up to the pool's slots."""
+
     def __init__(
         self,
         redis: Redis,

@@ -55,6 +55,8 @@ _MAX_REASON = 4000
 
 @dataclass
 class Outcome:
+    """How a build ended: the state to report and, for a failure, why."""
+
     status: StatusEnum
     reason: str = ""
     # The builder ended the build itself (its exit code says how); its fail-reason.txt,
@@ -63,6 +65,8 @@ class Outcome:
 
 
 class BuildWorker:
+    """Runs one build task: leases a builder, follows the build, publishes and reports it."""
+
     def __init__(
         self,
         settings: BackendSettings,

@@ -17,7 +17,8 @@ from copr_backend.settings import BackendSettings
 
 class NotificationsApiError(RuntimeError):
     """The frontend could not be reached or refused the call; ``status`` is its HTTP
-    status, None when it was not reached."""
+    status, None when it was not reached.
+    """
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -25,6 +26,8 @@ class NotificationsApiError(RuntimeError):
 
 
 class NotificationsApi:
+    """The frontend's notification endpoints of the backend API, over one HTTP session."""
+
     def __init__(self, url: str, password: str, timeout: float = 30.0) -> None:
         self.url = url.rstrip("/") + "/backend"
         self.timeout = timeout
@@ -72,7 +75,8 @@ class NotificationsApi:
     def report_results(self, results: list[dict[str, Any]], attempts: int = 4) -> None:
         """Report what was delivered.  A report that is lost makes its deliveries due
         again, and sent twice, so it is retried a few times (it is idempotent: a second
-        report of an attempt changes nothing)."""
+        report of an attempt changes nothing).
+        """
         delay = 0.5
         for attempt in range(attempts):
             try:

@@ -61,6 +61,8 @@ def deliver(http: requests.Session, request: dict[str, Any], timeout: float) -> 
 
 
 class NotificationDispatcher:
+    """Forwards queued build messages to the frontend and delivers due notifications."""
+
     def __init__(
         self, settings: BackendSettings, client: redis.Redis, api: NotificationsApi
     ) -> None:
@@ -142,8 +144,14 @@ class NotificationDispatcher:
         """Sleep until the next poll, or until a worker queues a message."""
         try:
             # The message moved lands where forward_events looks first: nothing is lost.
+            # BLMOVE takes a timeout in fractional seconds; redis-py types it as int (its
+            # blpop takes a float), and rounding would turn 0.5 into "wait forever".
             self.redis.blmove(
-                QUEUE, PROCESSING, self.settings.notification_poll_interval, "LEFT", "RIGHT"
+                QUEUE,
+                PROCESSING,
+                self.settings.notification_poll_interval,  # type: ignore[arg-type]
+                "LEFT",
+                "RIGHT",
             )
         except redis.RedisError:
             time.sleep(self.settings.notification_poll_interval)

@@ -32,6 +32,8 @@ _FIELDS = ("build", "chroot", "status")
 
 
 class EndpointSink(MessagePublisher):
+    """Queues build messages in a capped Redis list for the notification dispatcher."""
+
     def __init__(self, client: redis.Redis, max_queued: int) -> None:
         self.redis = client
         self.max_queued = max_queued

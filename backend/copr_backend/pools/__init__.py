@@ -77,6 +77,8 @@ class Builder(ABC):
 
 
 class BuilderPool(ABC):
+    """Leases builders to build workers and takes them back."""
+
     @abstractmethod
     def lease(self, request: BuildRequest, timeout: float) -> Builder:
         """A builder for ``request`` (the same one again for a task that has one)."""

@@ -55,6 +55,8 @@ return 1
 
 
 class LocalBuilder(Builder):
+    """One slot of the local pool, running copr-rpmbuild with the slot's own config."""
+
     def __init__(self, pool: LocalPool, slot: int, task_id: str, attached: bool) -> None:
         self.pool = pool
         self.task_id = task_id
@@ -139,6 +141,8 @@ class LocalBuilder(Builder):
 
 
 class LocalPool(BuilderPool):
+    """Builder slots on this host, leased through one Redis hash per slot."""
+
     def __init__(
         self, settings: BackendSettings, redis: Redis, is_task_held: Callable[[str], bool]
     ) -> None:

@@ -132,6 +132,8 @@ def git(*args: str, cwd: Path | None = None) -> str:
 
 @dataclass(frozen=True)
 class Commit:
+    """A commit pushed to a test forge, with what it changed (for building push payloads)."""
+
     sha: str
     before: str
     branch: str
@@ -173,6 +175,8 @@ class GitForge:
 
 
 class ForgeRepo:
+    """A working copy of one forge repository that commits and pushes over HTTP."""
+
     def __init__(self, forge: GitForge, name: str, work: Path) -> None:
         self.forge = forge
         self.name = name

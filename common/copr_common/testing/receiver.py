@@ -20,6 +20,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Received:
+    """One request the hook receiver recorded."""
+
     at: float
     """``time.monotonic()`` when it arrived."""
     path: str
@@ -61,6 +63,8 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 class HookReceiver:
+    """A loopback HTTP server recording every request, answering with ``status``."""
+
     def __init__(self, status: int = 200) -> None:
         self.status = status
         self.requests: list[Received] = []

@@ -386,6 +386,8 @@ def start_redis(run: ServiceRun, timeout: float = 30) -> RedisServer:
 
 @dataclass
 class RabbitMQServer:
+    """A RabbitMQ broker started for a test run, and its AMQP URL."""
+
     host: str
     port: int
     process: subprocess.Popen[bytes]

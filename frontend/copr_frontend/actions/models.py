@@ -13,6 +13,8 @@ from copr_frontend.projects.models import Project
 
 
 class Action(Base):
+    """A task for the backend (createrepo, delete, fork, key...) and its result."""
+
     __tablename__ = "actions"
 
     id: Mapped[int] = mapped_column(primary_key=True)

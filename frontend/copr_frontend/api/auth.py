@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 import flask
 
@@ -19,7 +19,8 @@ from copr_frontend.users.models import User
 SESSION_USER_KEY = "user_id"
 _UNSET = object()
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def current_user() -> User | None:
@@ -30,6 +31,7 @@ def current_user() -> User | None:
     """
     cached = flask.g.get("_copr_user", _UNSET)
     if cached is not _UNSET:
+        # flask.g holds Any; only this function stores _copr_user, a User or None.
         return cached  # type: ignore[no-any-return]
     user: User | None = None
     auth = flask.request.authorization
@@ -59,12 +61,12 @@ def login_required_user() -> User:
     return user
 
 
-def require_login(view: F) -> F:
+def require_login(view: Callable[P, R]) -> Callable[P, R]:
     """Decorator: the view runs only for an authenticated user (401 otherwise)."""
 
     @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         login_required_user()
         return view(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

@@ -27,22 +27,32 @@ class ApiError(Exception):
 
 
 class BadRequest(ApiError):
+    """The request is malformed or its values are invalid (400)."""
+
     code = 400
 
 
 class AuthError(ApiError):
+    """The credentials are missing or wrong (401)."""
+
     code = 401
 
 
 class AccessRestricted(ApiError):
+    """The user may not do this (403)."""
+
     code = 403
 
 
 class ObjectNotFound(ApiError):
+    """The named object does not exist (404)."""
+
     code = 404
 
 
 class Conflict(ApiError):
+    """The request clashes with the current state, e.g. a name already taken (409)."""
+
     code = 409
 
 

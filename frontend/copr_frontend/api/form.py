@@ -21,6 +21,8 @@ from copr_frontend.api.errors import ApiError
 
 
 class FieldErrors:
+    """Collects the problems of a request's fields, raised together by :meth:`check`."""
+
     def __init__(self) -> None:
         self.problems: list[tuple[str, str, int]] = []
 

@@ -39,7 +39,9 @@ def project_or_404(ownername: Any, projectname: Any) -> Project:
 
 def build_or_404(build_id: Any) -> Build:
     number = to_int(build_id, "build_id", required=True)
-    build = db.session().get(Build, number) if 0 < number <= MAX_INT else None  # type: ignore[operator]
+    # required=True: to_int raises rather than return None; the test is for mypy.
+    in_range = number is not None and 0 < number <= MAX_INT
+    build = db.session().get(Build, number) if in_range else None
     if build is None:
         raise ObjectNotFound(f"Build {build_id} does not exist.")
     return build
@@ -69,7 +71,8 @@ def require_builder(project: Project) -> User:
 @contextmanager
 def conflict_on_duplicate(what: str) -> Iterator[None]:
     """A unique constraint hit inside the block (by a concurrent request creating the same
-    name; the routes check for duplicates first) is a 409, not a 500."""
+    name; the routes check for duplicates first) is a 409, not a 500.
+    """
     try:
         yield
     except IntegrityError:
@@ -192,7 +195,8 @@ def _holds_nul(value: Any) -> bool:
 @api_v3.before_request
 def reject_nul_characters() -> None:
     """A 400 for NUL characters anywhere in the input: no name or text may hold one, and
-    PostgreSQL refuses them in text (a query would fail with a 500 instead)."""
+    PostgreSQL refuses them in text (a query would fail with a 500 instead).
+    """
     request = flask.request
     if "\x00" in request.path or any(
         _holds_nul(k) or _holds_nul(v) for k, v in request.args.items(multi=True)

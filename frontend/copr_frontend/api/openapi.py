@@ -167,6 +167,8 @@ def _build_body(required: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
 
 @dataclass
 class Operation:
+    """One API v3 operation's entry in the table the OpenAPI document is built from."""
+
     path: str
     method: str
     summary: str

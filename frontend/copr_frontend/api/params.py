@@ -27,13 +27,6 @@ def get_params() -> dict[str, str]:
     return params
 
 
-def required(params: Mapping[str, Any], name: str) -> str:
-    value = params.get(name)
-    if value is None or value == "":
-        raise BadRequest(f"Missing required parameter {name!r}")
-    return str(value)
-
-
 def int_param(params: Mapping[str, Any], name: str, default: int | None = None) -> int | None:
     value = params.get(name)
     if value is None or value == "":
@@ -42,20 +35,6 @@ def int_param(params: Mapping[str, Any], name: str, default: int | None = None) 
         return int(value)
     except (TypeError, ValueError):
         raise BadRequest(f"Parameter {name!r} must be an integer, got {value!r}") from None
-
-
-def bool_param(params: Mapping[str, Any], name: str, default: bool | None = None) -> bool | None:
-    value = params.get(name)
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"1", "true", "yes", "on", "y"}:
-        return True
-    if text in {"0", "false", "no", "off", "n"}:
-        return False
-    raise BadRequest(f"Parameter {name!r} must be a boolean, got {value!r}")
 
 
 def json_body() -> dict[str, Any]:

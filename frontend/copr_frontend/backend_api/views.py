@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import flask
 
@@ -39,6 +39,8 @@ FE_BE_API_VERSION = "6"
 backend_api = flask.Blueprint("backend_api", __name__, url_prefix="/backend")
 
 F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @backend_api.after_request
@@ -47,11 +49,11 @@ def _version_header(response: flask.Response) -> flask.Response:
     return response
 
 
-def backend_authenticated(view: F) -> F:
+def backend_authenticated(view: Callable[P, R]) -> Callable[P, R]:
     """Only the backend (and dist-git) may write: HTTP Basic with the backend password."""
 
     @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         auth = flask.request.authorization
         given = (auth.password or "") if auth is not None and auth.type == "basic" else ""
         if not given or not hmac.compare_digest(
@@ -60,7 +62,7 @@ def backend_authenticated(view: F) -> F:
             raise AuthError("Backend password required (HTTP Basic)")
         return view(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def _route(rule: str, methods: tuple[str, ...] = ("GET",)) -> Callable[[F], F]:

@@ -72,13 +72,6 @@ def batch_finished(session: Session, batch: Batch) -> bool:
     return unfinished is None
 
 
-def is_blocked(session: Session, build: Build) -> bool:
-    """A build waits while the batch its own batch is blocked by has unfinished builds."""
-    if build.batch is None or build.batch.blocked_by is None:
-        return False
-    return not batch_finished(session, build.batch.blocked_by)
-
-
 def _assign_batch(
     session: Session, build: Build, after_build: Build | None, with_build: Build | None
 ) -> None:

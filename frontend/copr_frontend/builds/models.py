@@ -39,6 +39,8 @@ class Batch(Base):
 
 
 class Build(Base):
+    """A build of a package in a project: its source, state and per-chroot builds."""
+
     __tablename__ = "builds"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -148,7 +148,8 @@ def _published_as_is(build: Build) -> None:
 
 def forget_upload(build: Build) -> None:
     """Remove the uploaded RPM of an ended ``rpm_upload`` build (called after the commit
-    that ended it: the builder has fetched it, the results tree has it signed)."""
+    that ended it: the builder has fetched it, the results tree has it signed).
+    """
     if build.source_type != BuildSourceEnum.rpm_upload or not build.state.is_finished:
         return
     token = build.source_json.get("tmp")

@@ -30,6 +30,8 @@ class RpmHeaderError(ValueError):
 
 @dataclass(frozen=True)
 class RpmIdentity:
+    """The name, epoch, version, release and arch read from an RPM's header."""
+
     name: str
     epoch: int | None
     version: str

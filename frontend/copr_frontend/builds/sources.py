@@ -56,7 +56,8 @@ def _text(data: Mapping[str, Any], *names: str, required: bool = False) -> str:
 
 def _words(data: Mapping[str, Any], *names: str) -> str:
     """A space-separated list, given as text or as a list of words (python-copr sends
-    ``script_builddeps`` as a list, copr-cli splits ``--script-builddeps`` into one)."""
+    ``script_builddeps`` as a list, copr-cli splits ``--script-builddeps`` into one).
+    """
     for name in names:
         value = data.get(name)
         if isinstance(value, list):

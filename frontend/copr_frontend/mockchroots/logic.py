@@ -57,10 +57,6 @@ def list_chroots(session: Session, *, active_only: bool = False) -> Sequence[Moc
     return session.scalars(query).all()
 
 
-def active_chroot_names(session: Session) -> list[str]:
-    return [c.name for c in list_chroots(session, active_only=True)]
-
-
 def create_chroot(
     session: Session,
     name: str,

@@ -11,6 +11,8 @@ from copr_frontend.db import Base
 
 
 class MockChroot(Base):
+    """A chroot projects can build for, e.g. ``fedora-41-x86_64``."""
+
     __tablename__ = "mock_chroots"
     __table_args__ = (UniqueConstraint("os_release", "os_version", "arch"),)
 

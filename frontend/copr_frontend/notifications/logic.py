@@ -63,7 +63,8 @@ def _is_loopback(host: str) -> bool:
 def check_url(url: str, allow_loopback_http: bool) -> str:
     """``url`` if it may receive notifications: ``https://``, or ``http://`` to a loopback
     address where the settings allow it.  Addresses inside this network (private,
-    link-local, loopback) are refused unless loopback is allowed."""
+    link-local, loopback) are refused unless loopback is allowed.
+    """
     text = url.strip()
     if not text or len(text) > MAX_URL or any(c.isspace() for c in text):
         raise NotificationError(f"the endpoint URL must be a URL of at most {MAX_URL} characters")
@@ -181,7 +182,8 @@ def record_task_event(
 ) -> list[NotificationDelivery]:
     """The deliveries a backend build message makes: one per event it stands for and
     enabled endpoint of the build's project subscribed to it.  An event already recorded
-    for an endpoint is not recorded again."""
+    for an endpoint is not recorded again.
+    """
     build = session.get(Build, build_id)
     if build is None:
         return []

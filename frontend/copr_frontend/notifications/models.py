@@ -18,6 +18,8 @@ DELIVERY_STATES = (PENDING, DELIVERED, FAILED)
 
 
 class NotificationEndpoint(Base):
+    """A project's HTTP endpoint that receives signed build notifications."""
+
     __tablename__ = "notification_endpoints"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,6 +40,8 @@ class NotificationEndpoint(Base):
 
 
 class NotificationDelivery(Base):
+    """One notification to one endpoint: its payload, attempts and state."""
+
     __tablename__ = "notification_deliveries"
     __table_args__ = (UniqueConstraint("endpoint_id", "event", "build_id", "chroot"),)
 

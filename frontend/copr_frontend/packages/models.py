@@ -13,6 +13,8 @@ from copr_frontend.projects.models import Project
 
 
 class Package(Base):
+    """A package of a project, with the default source its builds use."""
+
     __tablename__ = "packages"
     __table_args__ = (UniqueConstraint("project_id", "name"),)
 

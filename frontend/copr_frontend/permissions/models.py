@@ -16,6 +16,8 @@ from copr_frontend.users.models import User
 
 
 class ProjectPermission(Base):
+    """A user's builder and admin permissions on a project (asked for or granted)."""
+
     __tablename__ = "project_permissions"
 
     project_id: Mapped[int] = mapped_column(

@@ -1,2 +1,3 @@
 """Projects ("coprs"), their directories (``project``, ``project:pr:N``,
-``project:custom:S``) and their enabled chroots."""
+``project:custom:S``) and their enabled chroots.
+"""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -146,13 +147,13 @@ def project_fields(
                 fields[column or name] = value
 
     for name, limit in _TEXT_FIELDS.items():
-        field(name, lambda name=name, limit=limit: to_text(data.get(name), name, max_length=limit))
+        field(name, partial(to_text, data.get(name), name, max_length=limit))
     with found.field("homepage"):
         homepage = fields.get("homepage")
         if homepage and _split_url(homepage, "homepage").scheme not in ("http", "https"):
             raise BadRequest("Field 'homepage' must be an http:// or https:// URL")
     for name in _BOOL_FIELDS:
-        field(name, lambda name=name: to_bool(data.get(name), name))
+        field(name, partial(to_bool, data.get(name), name))
     if "devel_mode" not in fields:
         field(
             "disable_createrepo",
@@ -200,7 +201,8 @@ def project_fields(
 
 def _apply_bootstrap_image(project: Project, data: Mapping[str, Any]) -> None:
     """A project-wide ``bootstrap_image`` goes to each enabled chroot (where builds read
-    it) and switches the project to ``bootstrap=image``."""
+    it) and switches the project to ``bootstrap=image``.
+    """
     image = to_text(data.get("bootstrap_image"), "bootstrap_image", max_length=300)
     if not image:
         return

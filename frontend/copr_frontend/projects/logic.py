@@ -182,7 +182,8 @@ def queue_createrepo(
     """Have the backend make the repodata of ``chroots``: of the public repos (``devel``
     False), of the ``devel/`` repos a project without automatic publishing builds into
     (True), or of whichever the project has (None: public ones, and devel ones in
-    ``devel_mode``)."""
+    ``devel_mode``).
+    """
     wanted = [devel] if devel is not None else [False] + ([True] if project.devel_mode else [])
     for which in wanted:
         data = project_action_data(project)

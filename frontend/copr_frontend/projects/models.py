@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 
 class Project(Base):
+    """A Copr project: its owner, settings, chroots and builds."""
+
     __tablename__ = "projects"
     __table_args__ = (UniqueConstraint("ownername", "name"),)
 

@@ -9,6 +9,8 @@ from copr_frontend.db import Base, now
 
 
 class User(Base):
+    """A user account, with its API login and token."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,6 +35,8 @@ class User(Base):
 
 
 class Group(Base):
+    """A group of users that can own projects (as ``@<name>``)."""
+
     __tablename__ = "groups"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,6 +54,8 @@ class Group(Base):
 
 
 class GroupMembership(Base):
+    """A user's membership of a group."""
+
     __tablename__ = "group_memberships"
 
     user_id: Mapped[int] = mapped_column(

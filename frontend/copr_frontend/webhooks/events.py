@@ -35,6 +35,8 @@ class Tag:
 
 
 class PullRequestAction(Enum):
+    """What happened to a pull request, and so what its builds do."""
+
     OPENED = "opened"
     """Opened or reopened: build it."""
     UPDATED = "updated"
@@ -61,7 +63,8 @@ class PullRequest:
 @dataclass(frozen=True)
 class Ignored:
     """A valid payload that builds nothing (a ping, another kind of event); ``reason``
-    is what the forge shows."""
+    is what the forge shows.
+    """
 
     reason: str
 

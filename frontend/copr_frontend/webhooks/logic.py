@@ -184,7 +184,8 @@ def _pull_request(
 
 def remove_dir(session: Session, project_dir: ProjectDir) -> None:
     """Remove a pull-request (or custom) dir: cancel and delete its builds, drop the dir,
-    and queue the removal of its results (a ``remove_dirs`` action)."""
+    and queue the removal of its results (a ``remove_dirs`` action).
+    """
     if project_dir.main:
         raise ValueError(f"{project_dir.name} is the project itself, not a dir to remove")
     project = project_dir.project
@@ -211,7 +212,8 @@ def remove_dir(session: Session, project_dir: ProjectDir) -> None:
 
 def stale_pull_request_dirs(session: Session, days: int, at: int | None = None) -> list[ProjectDir]:
     """Pull-request dirs whose newest build was submitted more than ``days`` ago (or
-    that have no build)."""
+    that have no build).
+    """
     cutoff = (now() if at is None else at) - days * 24 * 3600
     latest = (
         select(Build.dir_id, func.max(Build.submitted_on).label("latest"))

@@ -93,7 +93,8 @@ def repository_packages(
     session: Session, project: Project, clone_url: str, *, need_chroots: bool = True
 ) -> Match:
     """The project's webhook-rebuilt SCM packages of the repository ``clone_url`` (none
-    when the project has no active chroot to build them in, unless not ``need_chroots``)."""
+    when the project has no active chroot to build them in, unless not ``need_chroots``).
+    """
     wanted = normalize_clone_url(clone_url)
     query = (
         select(Package)

@@ -14,6 +14,8 @@ from copr_frontend.db import Base, now
 
 
 class ForgeSecret(Base):
+    """A project's shared secret that forges sign their webhook payloads with."""
+
     __tablename__ = "webhook_forge_secrets"
 
     project_id: Mapped[int] = mapped_column(

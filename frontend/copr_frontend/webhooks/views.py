@@ -1,4 +1,4 @@
-"""``/webhooks/...``: the receivers forges and scripts call, at Copr's URLs.
+r"""``/webhooks/...``: the receivers forges and scripts call, at Copr's URLs.
 
 ``POST /webhooks/<github|gitlab|bitbucket>/<copr_id>/<secret>/[<package>/]`` answers JSON:
 ``{"build_ids": [...], "message": "..."}`` with 200 — also when nothing matched, the
@@ -9,7 +9,7 @@ message says why — or ``{"error": "..."}`` with 404 (no such project or named 
 ``POST /webhooks/custom/<copr_id>/<secret>/<package>/`` and
 ``/webhooks/custom-dir/<owner>/<dirname>/<secret>/<package>/`` build the package from its
 own source (into the dir ``dirname``, e.g. ``project:custom:<suffix>``, for the second)
-and answer as Copr does, in text: ``<build_id>\\n``, or ``PROJECT_NOT_FOUND``,
+and answer as Copr does, in text: ``<build_id>\n``, or ``PROJECT_NOT_FOUND``,
 ``BAD_UUID``, ``PACKAGE_NOT_FOUND``, ``PACKAGE_NAME_REQUIRED``,
 ``CANT_CREATE_DIRECTORY``, ``NO_ACTIVE_CHROOTS_IN_PROJECT``.
 
@@ -50,7 +50,8 @@ webhooks = flask.Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 def _route(*rules: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """POST on each rule, with and without its trailing slash (a forge posts to exactly
-    the URL it was given; a redirect would not do)."""
+    the URL it was given; a redirect would not do).
+    """
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         for rule in rules:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from copr_frontend import db
 from copr_frontend.api import ApiError, BadRequest
-from copr_frontend.api.params import bool_param, get_params, int_param, json_body, paginate
+from copr_frontend.api.params import get_params, int_param, json_body, paginate
 from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.testing import Factory
 
@@ -67,14 +67,10 @@ def test_paginate_bad_input(app: flask.Flask, chroots: list[str], query: str, me
 
 
 def test_params(app: flask.Flask) -> None:
-    with app.test_request_context("/api_3/x?a=1&flag=yes&off=0"):
+    with app.test_request_context("/api_3/x?a=1"):
         params = get_params()
         assert int_param(params, "a") == 1
         assert int_param(params, "missing", 7) == 7
-        assert bool_param(params, "flag") is True
-        assert bool_param(params, "off") is False
-        with pytest.raises(BadRequest, match="must be a boolean"):
-            bool_param({"x": "perhaps"}, "x")
 
 
 def test_json_body_forms(app: flask.Flask) -> None:

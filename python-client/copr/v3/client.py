@@ -19,10 +19,12 @@ from copr.v3.proxies.webhook import WebhookProxy
 
 
 class Client:
-    """Entry point of the library::
+    """Entry point of the library, with one proxy per API resource.
 
-    client = Client.create_from_config_file()
-    build = client.build_proxy.create_from_file("me", "proj", "foo.src.rpm")
+    For example::
+
+        client = Client.create_from_config_file()
+        build = client.build_proxy.create_from_file("me", "proj", "foo.src.rpm")
     """
 
     def __init__(self, config: dict[str, Any]):

@@ -58,7 +58,7 @@ class Munch(dict[str, Any]):
 
     def toDict(self) -> dict[str, Any]:  # munch's spelling, which scripts use
         """A plain (recursively unwrapped) dict copy."""
-        return _unwrap(self)  # type: ignore[no-any-return]
+        return {key: _unwrap(item) for key, item in self.items()}
 
 
 def _unwrap(value: Any) -> Any:

@@ -12,6 +12,8 @@ from copr_rpmbuild.task import BuildTask
 
 
 class Builder(Protocol):
+    """What turns a spec into an SRPM and RPMs: a mock chroot, or the host in a sandbox."""
+
     name: str
     buildroot: str
     """What builds the packages: ``mock`` (a mock chroot) or ``host`` (this system)."""

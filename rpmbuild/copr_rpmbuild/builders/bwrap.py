@@ -35,6 +35,8 @@ def with_args(task: BuildTask) -> list[str]:
 
 
 class BwrapBuilder:
+    """Builds with the host's rpmbuild inside the bwrap sandbox, without a mock chroot."""
+
     name = "bwrap"
     buildroot = "host"
 

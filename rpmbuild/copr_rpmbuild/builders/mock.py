@@ -82,6 +82,8 @@ def _plain(name: str) -> bool:
 
 
 class MockBuilder:
+    """Builds in a mock chroot configured for the task's chroot."""
+
     name = "mock"
     buildroot = "mock"
 

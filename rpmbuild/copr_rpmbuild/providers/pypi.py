@@ -92,7 +92,8 @@ def produce(ctx: BuildContext, source: dict[str, Any]) -> SourceResult:
 
 def _alt_python(value: Any) -> tuple[str | None, list[str]]:
     """The alternative Python 3.X to build for (None: the default 3), and the versions
-    pyp2spec does not use."""
+    pyp2spec does not use.
+    """
     if value in (None, "", []):
         return None, []
     if not isinstance(value, list):

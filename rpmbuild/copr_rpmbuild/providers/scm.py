@@ -59,7 +59,8 @@ def produce(ctx: BuildContext, source: dict[str, Any]) -> SourceResult:
 
 def _lookaside_sources(ctx: BuildContext, clone_url: str, directory: Path) -> None:
     """A dist-git checkout (a ``sources`` file, a known dist-git host) gets its lookaside
-    files, as rpkg would fetch them."""
+    files, as rpkg would fetch them.
+    """
     host = urllib.parse.urlsplit(clone_url).hostname or ""
     for instance in ctx.settings.distgit_instances.values():
         if host in instance.clone_hostnames and (directory / instance.sources_file).is_file():

@@ -124,7 +124,8 @@ def changed_paths(commits: Any, where: str) -> frozenset[str]:
 
 def hmac_sha256_matches(secret: str, body: bytes, signature: str) -> bool:
     """Whether ``signature`` (``sha256=<hex>``) is the HMAC-SHA256 of ``body`` under
-    ``secret``; compared in constant time."""
+    ``secret``; compared in constant time.
+    """
     scheme, _, digest = signature.strip().partition("=")
     if scheme != "sha256" or not digest:
         return False

@@ -55,8 +55,12 @@ def verify(request: HookRequest, secret: str) -> None:
 
 
 def _clone_url(data: dict[str, Any]) -> str:
-    url = field(data, "project.git_http_url", required=False)
-    return url if url else field(data, "repository.git_http_url")
+    # field() checked both values are text (its default kind).
+    url: str | None = field(data, "project.git_http_url", required=False)
+    if url:
+        return url
+    fallback: str = field(data, "repository.git_http_url")
+    return fallback
 
 
 def _sender(data: dict[str, Any]) -> str | None:

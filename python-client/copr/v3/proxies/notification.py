@@ -37,7 +37,8 @@ class NotificationProxy(BaseProxy):
         secret: str | None = None,
     ) -> Any:
         """A new endpoint; the result's ``secret`` (generated unless given) signs every
-        body (``X-Copr-Signature-256: sha256=<HMAC-SHA256>``) and is shown only here."""
+        body (``X-Copr-Signature-256: sha256=<HMAC-SHA256>``) and is shown only here.
+        """
         data: dict[str, Any] = {"url": url}
         if events is not None:
             data["events"] = list(events)
@@ -93,7 +94,8 @@ class NotificationProxy(BaseProxy):
         pagination: dict[str, Any] | None = None,
     ) -> Any:
         """Deliveries, newest first: event, build, state (``pending``, ``delivered``,
-        ``failed``), attempts, the last answer or error, when the next attempt is due."""
+        ``failed``), attempts, the last answer or error, when the next attempt is due.
+        """
         params: dict[str, Any] = {**_project(ownername, projectname), **(pagination or {})}
         if endpoint_id is not None:
             params["endpoint_id"] = int(endpoint_id)

@@ -1,6 +1,7 @@
 """``/api_3/webhook``: the secret in a project's webhook URLs, the receiver URLs, and the
 forge secret forges sign their requests with (``info`` and ``set_forge_secret`` are not
-in python-copr 2.7)."""
+in python-copr 2.7).
+"""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ class WebhookProxy(BaseProxy):
         self, ownername: str, projectname: str, secret: str | None = None, generate: bool = False
     ) -> Any:
         """Set the forge secret (GitHub's and Bitbucket's signing secret, GitLab's token),
-        make a random one with ``generate``, or remove it with neither."""
+        make a random one with ``generate``, or remove it with neither.
+        """
         data: dict[str, Any] = {"generate": True} if generate else {"forge_secret": secret}
         return self._call(
             "/webhook/forge-secret/{ownername}/{projectname}",
