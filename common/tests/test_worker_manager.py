@@ -66,6 +66,7 @@ class Task(QueueTask):
 class ScriptManager(WorkerManager[Task]):
     def __init__(self, conn: redis.Redis, url: str, where: Path, **kwargs: Any) -> None:
         kwargs.setdefault("max_workers", 4)
+        kwargs.setdefault("lock_dir", where / "locks")
         super().__init__(conn, "test", **kwargs)
         self.url = url
         self.where = where
@@ -167,6 +168,7 @@ def test_a_held_task_is_never_started_twice(
     wait_for(lambda: running(manager, "a"))
     other = make_manager()
     assert other.dispatch([Task("a"), Task("a")]) == []
+    wait_for(lambda: (tmp_path / "a.started").exists(), what="worker a to start its work")
     assert len(list(tmp_path.glob("a.started"))) == 1
     release(tmp_path, "a")
 
