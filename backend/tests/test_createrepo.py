@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from redis import Redis
 
 from copr_backend.createrepo import Createrepo, CreaterepoError
 
@@ -24,15 +23,14 @@ def place(chroot_dir: Path, build_id: int, rpm: Path) -> str:
     return build_dir.name
 
 
-def test_thirty_builds_into_one_chroot_are_batched(redis_url, tmp_path, tiny_rpms):
-    redis = Redis.from_url(redis_url)
-    createrepo = Createrepo(redis, timeout=120)
+def test_thirty_builds_into_one_chroot_are_batched(tmp_path, tiny_rpms):
+    createrepo = Createrepo(tmp_path / "state", timeout=120)
     chroot_dir = tmp_path / "alice" / "proj" / "fedora-42-x86_64"
     dirs = [place(chroot_dir, n + 1, rpm) for n, rpm in enumerate(tiny_rpms[:30])]
 
     def finish(build_dir: str) -> None:
         # Each thread is one finishing build worker with its own connection.
-        Createrepo(Redis.from_url(redis_url), timeout=120).update(chroot_dir, [build_dir])
+        Createrepo(tmp_path / "state", timeout=120).update(chroot_dir, [build_dir])
 
     with ThreadPoolExecutor(max_workers=30) as pool:
         list(pool.map(finish, dirs))
@@ -44,8 +42,8 @@ def test_thirty_builds_into_one_chroot_are_batched(redis_url, tmp_path, tiny_rpm
     )
 
 
-def test_adding_one_build_reads_only_its_packages(redis_url, tmp_path, tiny_rpms):
-    createrepo = Createrepo(Redis.from_url(redis_url), timeout=120)
+def test_adding_one_build_reads_only_its_packages(tmp_path, tiny_rpms):
+    createrepo = Createrepo(tmp_path / "state", timeout=120)
     chroot_dir = tmp_path / "repo"
     first = place(chroot_dir, 1, tiny_rpms[0])
     createrepo.update(chroot_dir, [first])
@@ -58,8 +56,8 @@ def test_adding_one_build_reads_only_its_packages(redis_url, tmp_path, tiny_rpms
     assert createrepo.runs(chroot_dir) == 2
 
 
-def test_full_run_drops_removed_packages(redis_url, tmp_path, tiny_rpms):
-    createrepo = Createrepo(Redis.from_url(redis_url), timeout=120)
+def test_full_run_drops_removed_packages(tmp_path, tiny_rpms):
+    createrepo = Createrepo(tmp_path / "state", timeout=120)
     chroot_dir = tmp_path / "repo"
     dirs = [place(chroot_dir, n + 1, rpm) for n, rpm in enumerate(tiny_rpms[:3])]
     createrepo.update(chroot_dir, dirs)
@@ -71,16 +69,16 @@ def test_full_run_drops_removed_packages(redis_url, tmp_path, tiny_rpms):
     ]
 
 
-def test_empty_chroot_gets_empty_repodata(redis_url, tmp_path):
-    createrepo = Createrepo(Redis.from_url(redis_url), timeout=120)
+def test_empty_chroot_gets_empty_repodata(tmp_path):
+    createrepo = Createrepo(tmp_path / "state", timeout=120)
     chroot_dir = tmp_path / "new" / "fedora-42-x86_64"
     createrepo.update(chroot_dir)
     assert (chroot_dir / "repodata" / "repomd.xml").exists()
     assert listed(chroot_dir) == []
 
 
-def test_failed_run_is_reported_to_every_waiter(redis_url, tmp_path):
-    createrepo = Createrepo(Redis.from_url(redis_url), command="false", timeout=30)
+def test_failed_run_is_reported_to_every_waiter(tmp_path):
+    createrepo = Createrepo(tmp_path / "state", command="false", timeout=30)
     with pytest.raises(CreaterepoError, match="createrepo_c failed"):
         createrepo.update(tmp_path / "repo")
     assert not (tmp_path / "repo" / "repodata").exists()

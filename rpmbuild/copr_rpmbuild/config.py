@@ -58,7 +58,7 @@ class RpmbuildSettings(ServiceSettings):
 
     resultdir: Path = Path("/var/lib/copr-rpmbuild/results")
     workspace_dir: Path = Path("/var/lib/copr-rpmbuild/workspace")
-    # Holds the pid file, the lock, the exit status of the last run and the live log link.
+    # Holds the pid file, the lock, the exit status and task id of the last run.
     state_dir: Path = Path("/var/lib/copr-rpmbuild")
 
     enabled_protocols: list[str] = ["https", "http", "git", "ftp"]
@@ -109,6 +109,11 @@ class RpmbuildSettings(ServiceSettings):
     @property
     def statusfile(self) -> Path:
         return self.state_dir / "exit-status"
+
+    @property
+    def taskfile(self) -> Path:
+        """The id of the task the build holding (or that last held) the lock runs."""
+        return self.state_dir / "task"
 
     @property
     def live_log(self) -> Path:
