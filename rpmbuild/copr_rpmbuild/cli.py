@@ -106,7 +106,7 @@ def load_task(args: argparse.Namespace, settings: RpmbuildSettings) -> tuple[Tas
         task = read_task_file(args.task_file, srpm=args.srpm)
         raw = json.loads(args.task_file.read_text(encoding="utf-8"))
     else:
-        task, raw = fetch_task(where, srpm=args.srpm)
+        task, raw = fetch_task(where, srpm=args.srpm, retry_for=settings.task_fetch_retry_for)
     if args.chroot and isinstance(task, BuildTask) and args.chroot != task.chroot:
         raw = {**raw, "chroot": args.chroot}
         task = parse_task(raw, srpm=False, where=where)

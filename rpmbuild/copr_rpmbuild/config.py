@@ -46,6 +46,8 @@ def _fedora_instance() -> dict[str, DistGitInstance]:
 
 class RpmbuildSettings(ServiceSettings):
     frontend_url: str = "http://localhost:5000"
+    # How long fetching the task is retried while the frontend is unreachable or failing.
+    task_fetch_retry_for: float = Field(120.0, ge=0)
     # This project's dist-git: where RPM tasks' git_repo lives and its lookaside cache,
     # laid out as <lookaside>/<owner>/<dirname>/<package>/<filename>/<hashtype>/<hash>/<filename>.
     distgit_clone_url: str = "http://localhost:5001/git"
