@@ -21,6 +21,14 @@ _CHECKOUT_MOCK_CONFIGS = Path(__file__).resolve().parents[2] / "mock-configs"
 _INSTALLED_MOCK_CONFIGS = Path("/usr/share/copr-rpmbuild/mock-configs")
 
 PROTOCOLS = ("https", "http", "ftp", "git", "ssh", "file")
+# What the sandbox mounts itself; a bind mount may not cover it or go inside it.
+_SANDBOX_OWN = (
+    *(Path(f"/{top}") for top in ("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64")),
+    *(Path(f"/{top}") for top in ("libx32", "proc", "dev", "builddir", "copr")),
+    # The sandbox's private tmpfs mounts (paths inside it, not the host's).
+    Path("/tmp"),  # noqa: S108
+    Path("/var/tmp"),  # noqa: S108
+)
 
 
 class DistGitInstance(ServiceSettings):
@@ -76,6 +84,11 @@ class RpmbuildSettings(ServiceSettings):
     max_processes: int = 4096
     kill_grace: float = 10.0
 
+    # Host directories bound read-write into every build (host path -> path inside), as
+    # mock's bind_mount plugin does: a shared cache, or a place a site's own tooling
+    # watches.  Each is shared by all builds, so only directories meant for that.
+    bind_mounts: dict[str, str] = Field(default_factory=dict)
+
     buildroot: Literal["auto", "mock", "bwrap"] = "auto"
     sandbox_user: str = "nobody"
     mock_configs_dir: Path = (
@@ -91,6 +104,19 @@ class RpmbuildSettings(ServiceSettings):
         unknown = sorted(set(value) - set(PROTOCOLS))
         if unknown:
             raise ValueError(f"unknown protocols {unknown}: choose from {', '.join(PROTOCOLS)}")
+        return value
+
+    @field_validator("bind_mounts")
+    @classmethod
+    def _bind_mounts(cls, value: dict[str, str]) -> dict[str, str]:
+        for host, inside in value.items():
+            if not Path(host).is_absolute() or not Path(inside).is_absolute():
+                raise ValueError(f"{host} -> {inside}: both paths must be absolute")
+            target = Path(inside)
+            own = [p for p in _SANDBOX_OWN if target == p or p in target.parents]
+            if own or target == Path("/"):
+                where = own[0] if own else "/"
+                raise ValueError(f"{inside}: the sandbox's own {where} cannot be bound over")
         return value
 
     @field_validator("max_download_size", "max_log_size", "max_result_size", "tmpfs_size")

@@ -46,6 +46,7 @@ class BuildContext:
             memory_bytes=memory,
             max_processes=self.settings.max_processes,
             sandbox_user=self.settings.sandbox_user,
+            binds=dict(self.settings.bind_mounts),
         )
         box.hand_over()
         return box

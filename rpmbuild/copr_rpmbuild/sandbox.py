@@ -42,6 +42,8 @@ class Sandbox:
     max_processes: int | None = None
     sandbox_user: str | None = "nobody"
     env: dict[str, str] = field(default_factory=dict)
+    # Host directories bound read-write (host path -> path inside), see ``bind_mounts``.
+    binds: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if shutil.which("bwrap") is None:
@@ -174,6 +176,7 @@ class Sandbox:
             str(self.workspace),
             str(INSIDE_ROOT),
             *(["--ro-bind", str(self.hostdir), str(INSIDE_HOST)] if self.hostdir else []),
+            *[arg for host, inside in self.binds.items() for arg in ("--bind", host, inside)],
             "--chdir",
             cwd or str(INSIDE_ROOT),
             "--clearenv",
