@@ -143,6 +143,23 @@ def process_start_time(pid: int) -> int | None:
     return int(starttime)
 
 
+def _session_members(sid: int) -> list[int]:
+    """The live processes of session ``sid`` (a worker leads its own, see ``_spawn``)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        # fields[0] is the state, [3] the session id.
+        if int(fields[3]) == sid and fields[0] not in ("Z", "X", "x"):
+            members.append(int(entry.name))
+    return members
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -453,10 +470,20 @@ class WorkerManager(ABC, Generic[TaskT]):
                 self._kill(record)
                 reason = f"it ran longer than {timeout:g} s and was killed"
             if reason is not None:
+                self._kill_leftovers(record)
                 self.on_died(record, reason)
                 self._drop(record.worker_id)
                 report.died.append((record, reason))
         return report
+
+    def _kill_leftovers(self, record: WorkerRecord) -> None:
+        """End what a dead worker started in its session (a signing run, a log follower):
+        left running, it could still change what the task's next worker does."""
+        if record.pid is None or record.host != self.host:
+            return
+        for pid in _session_members(record.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
 
     # --- starting -------------------------------------------------------------------------
 
