@@ -12,7 +12,8 @@ One client for every service, so that all of them retry the same way:
   ride over one restarting frontend worker: a dispatcher whose poll fails just tries
   again next round, and logs the outage once (see :mod:`copr_common.dispatcher`).
 - While a call keeps failing, the client logs one warning when the outage starts and
-  one line when it ends, not one per attempt.
+  one line when it ends, not one per attempt (a queue poll leaves that to its
+  dispatcher, which logs the outage of its task source the same way).
 
 Every request carries ``Copr-FE-BE-API-Version``; writes carry the backend password
 (HTTP Basic).  Every failure raises :class:`BackendApiError` with the HTTP status, if any.
@@ -114,11 +115,13 @@ class BackendApiClient:
         *,
         patience: float | None = None,
         absolute: bool = False,
+        log_outage: bool = True,
     ) -> Any:
         """The JSON answer of ``method`` on ``/backend/<path>`` (or on the URL ``path``).
 
         Transient failures are retried for ``patience`` seconds (default: the report
-        patience); the last failure is raised as :class:`BackendApiError`.
+        patience); the last failure is raised as :class:`BackendApiError`.  Without
+        ``log_outage`` the caller tells of the outage itself (a dispatcher's poll).
         """
         url = path if absolute else f"{self.url}/backend/{path.lstrip('/')}"
         patience = self.report_patience if patience is None else patience
@@ -130,13 +133,12 @@ class BackendApiClient:
             except BackendApiError as error:
                 if not error.transient:
                     raise
-                delay = backoff.next()
-                if time.monotonic() + delay > deadline:
+                if log_outage:
                     with self._lock:
                         self._outage.failed(error, f"{method} {url}")
+                delay = backoff.next()
+                if time.monotonic() + delay > deadline:
                     raise
-                with self._lock:
-                    self._outage.failed(error, f"{method} {url}")
                 self._sleep(delay)
                 continue
             with self._lock:
@@ -192,7 +194,7 @@ class BackendApiClient:
         )
 
     def _list(self, path: str) -> list[Any]:
-        data = self.request("GET", path, patience=self.poll_patience)
+        data = self.request("GET", path, patience=self.poll_patience, log_outage=False)
         if not isinstance(data, list):
             raise BackendApiError(f"GET {path}: expected a JSON list, got {type(data).__name__}")
         return data

@@ -213,6 +213,8 @@ def _build(
         timeout=settings.default_timeout,
         grace=settings.kill_grace,
         cancel=cancel,
+        fetch_attempts=settings.fetch_attempts,
+        fetch_pause=settings.fetch_retry_pause,
     )
     workspace: Path | None = None
     try:

@@ -72,6 +72,10 @@ class RpmbuildSettings(ServiceSettings):
     state_dir: Path = Path("/var/lib/copr-rpmbuild")
 
     enabled_protocols: list[str] = ["https", "http", "git", "ftp"]
+    # A download (no connection, a broken one, a 5xx answer) or clone that fails is
+    # tried this many times in all, the pauses starting at fetch_retry_pause and doubling.
+    fetch_attempts: int = Field(5, ge=1)
+    fetch_retry_pause: float = Field(1.0, ge=0)
     max_download_size: int = 4 * 1024**3
     max_log_size: int = 200 * 1024**2
     max_result_size: int = 20 * 1024**3

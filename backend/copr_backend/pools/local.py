@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
+import random
 import shutil
 import subprocess
 import time
@@ -36,6 +38,8 @@ from copr_backend.tomlfile import write as write_toml
 from copr_rpmbuild import proctree
 from copr_rpmbuild.config import load_config
 from copr_rpmbuild.follow import build_status, current_task
+
+log = logging.getLogger(__name__)
 
 # How long a worker waits for a build that holds its slot's lock to say which task it is
 # (copr-rpmbuild writes its task id right after taking the lock).
@@ -240,54 +244,59 @@ class LocalPool(BuilderPool):
         except ValueError as error:
             raise PoolError(f"bad rpmbuild_settings: {error}") from None
 
-    def _leases(self) -> list[tuple[int, SlotLease]]:
-        """The slots whose lease nobody holds, taken by us (the caller gives back the rest)."""
-        taken = []
-        for slot in range(self.settings.local_slots):
-            self.slot_dir(slot).mkdir(parents=True, exist_ok=True)
-            lease = SlotLease(self.slot_dir(slot))
-            if lease.acquire():
-                taken.append((slot, lease))
-        return taken
+    def _take(self, slot: int) -> SlotLease | None:
+        self.slot_dir(slot).mkdir(parents=True, exist_ok=True)
+        lease = SlotLease(self.slot_dir(slot))
+        return lease if lease.acquire() else None
 
     def _try_lease(self, request: BuildRequest) -> LocalBuilder | None:
+        """One look at the slots; a worker holds at most one lease at a time, and only
+        for as long as a look at that slot takes (so two workers never block each other).
+        """
         task_id = request.task_id
-        leases = self._leases()
-        chosen: LocalBuilder | None = None
-        try:
-            # The task's own slot first: a worker before this one took it and may have
-            # started (or even finished) the build there.
-            for slot, lease in leases:
-                if self.reserved_for(slot) == task_id:
-                    self._prepare(slot)
-                    attached = self.slot_runs(slot) == task_id
-                    chosen = LocalBuilder(self, slot, task_id, attached, lease)
-                    return chosen
-            for slot, lease in leases:
-                holder = self.reserved_for(slot)
-                if self._build_running(slot):
-                    continue
-                if holder is not None and self.task_is_queued(holder):
-                    continue
-                self._reserve(slot, task_id)
-                self._prepare(slot)
-                chosen = LocalBuilder(self, slot, task_id, False, lease)
-                return chosen
-            return None
-        finally:
-            for _, lease in leases:
-                if chosen is None or lease is not chosen.lease:
-                    lease.release()
+        slots = list(range(self.settings.local_slots))
+        # The task's own slot, when a worker before this one took one: it may hold the
+        # build (running, or ended and unreported), so no other slot may be taken then.
+        # ``reserved`` is read without the lease: only this task's worker writes this id.
+        own = [slot for slot in slots if self.reserved_for(slot) == task_id]
+        if own:
+            lease = self._take(own[0])
+            if lease is None:
+                return None  # a worker looking at the slot right now: try again
+            self._prepare(own[0])
+            attached = self.slot_runs(own[0]) == task_id
+            return LocalBuilder(self, own[0], task_id, attached, lease)
+        # Start at a random slot so that workers looking at once spread over the slots.
+        first = random.randrange(len(slots))
+        for slot in slots[first:] + slots[:first]:
+            holder = self.reserved_for(slot)
+            # Asked without the lease: it may take a request to the frontend.
+            if holder is not None and self.task_is_queued(holder):
+                continue
+            lease = self._take(slot)
+            if lease is None:
+                continue
+            if self.reserved_for(slot) != holder or self._build_running(slot):
+                lease.release()
+                continue
+            self._reserve(slot, task_id)
+            self._prepare(slot)
+            return LocalBuilder(self, slot, task_id, False, lease)
+        return None
 
     def lease(self, request: BuildRequest, timeout: float) -> Builder:
         deadline = time.monotonic() + timeout
+        waiting = False
         while True:
             builder = self._try_lease(request)
             if builder is not None:
                 return builder
+            if not waiting:
+                log.info("task %s: every builder slot is busy; waiting", request.task_id)
+                waiting = True
             if time.monotonic() > deadline:
                 raise PoolError(f"no free local builder slot within {timeout:g} s")
-            time.sleep(0.5)
+            time.sleep(random.uniform(0.3, 0.8))
 
     def release(self, builder: Builder) -> None:
         if not isinstance(builder, LocalBuilder) or builder.lease is None:
