@@ -57,7 +57,7 @@ BUILDS = max(20, int(os.environ.get("COPR_CHAOS_BUILDS", "20")))
 CHROOT = "fedora-42-x86_64"
 PROJECT = "chaos"
 # Seconds between two kills, drawn from this range by the seeded schedule.
-PAUSES = (1.5, 4.0)
+PAUSES = (2.5, 5.0)
 # However loaded the machine, the builds must be done by then.
 BUILDS_DEADLINE = 900.0
 ENDED = {"succeeded", "failed", "canceled", "skipped"}

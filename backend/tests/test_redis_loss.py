@@ -230,3 +230,32 @@ def test_redis_gone_for_good_the_running_build_still_succeeds(
         own_redis.restart()
     assert_built_and_reported_once(backend, project, build)
     assert Redis.from_url(own_redis.url()).ping()
+
+
+@pytest.mark.parametrize("command", ["build-dispatcher", "action-dispatcher"])
+def test_dispatchers_ride_out_redis_and_frontend_outages(
+    make_backend, own_redis: RedisServer, command: str
+):
+    import time
+
+    from copr_common.testing.services import free_port
+
+    # A frontend that is not there at all, and a Redis that goes away for a while.
+    backend = make_backend(
+        redis_url=own_redis.url(), frontend_url=f"http://127.0.0.1:{free_port()}", sleep_time=0.5
+    )
+    process = backend.spawn(command)
+    time.sleep(3)
+    own_redis.kill()
+    time.sleep(4)
+    assert process.poll() is None, backend.log_of(command)
+    own_redis.restart()
+    time.sleep(4)
+    assert process.poll() is None, backend.log_of(command)
+    log = backend.log_of(command)
+    # One line when each outage started, one when Redis was back; not one per round.
+    assert log.count("the task source is unavailable") == 1, log
+    assert log.count("redis is unavailable") == 1, log
+    assert log.count("redis is back after") == 1, log
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
