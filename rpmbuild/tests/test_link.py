@@ -116,9 +116,9 @@ def test_a_server_that_fails_for_a_moment_is_tried_again(builder: Builder, tmp_p
     import threading
 
     spec = (
-        "Name: hello\nVersion: 1.0\nRelease: 1\nSummary: s\nLicense: MIT\n"
-        "BuildArch: noarch\n%description\nd\n%files\n"
-    ).encode()
+        b"Name: hello\nVersion: 1.0\nRelease: 1\nSummary: s\nLicense: MIT\n"
+        b"BuildArch: noarch\n%description\nd\n%files\n"
+    )
     answers: list[int] = []
 
     class Flaky(http.server.BaseHTTPRequestHandler):
