@@ -111,7 +111,9 @@ def _build_worker(args: argparse.Namespace) -> int:
         log.info("%s", already)
         return 0
     except WorkerSessionError as error:
-        log.error("%s", error)
+        # Usually Redis restarted between the dispatcher's record and this worker: the
+        # task is still queued and is dispatched again.
+        log.warning("%s", error)
         return 1
     return 0
 
@@ -177,7 +179,9 @@ def _action_worker(args: argparse.Namespace) -> int:
         log.info("%s", already)
         return 0
     except WorkerSessionError as error:
-        log.error("%s", error)
+        # Usually Redis restarted between the dispatcher's record and this worker: the
+        # task is still queued and is dispatched again.
+        log.warning("%s", error)
         return 1
     return 0
 

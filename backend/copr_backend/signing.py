@@ -119,7 +119,9 @@ class KeygenSigner(Signer):
 
     def _patiently(self, what: str, call: Callable[[], T]) -> T:
         deadline = time.monotonic() + self.retry_for
-        backoff = Backoff(0.5, 10.0)
+        # Short pauses: keygen is back within seconds of a restart, and every second
+        # waited here is a build waiting to be published.
+        backoff = Backoff(0.5, 3.0)
         while True:
             try:
                 value = call()

@@ -73,7 +73,7 @@ class BackendApiClient:
         report_patience: float = 300.0,
         poll_patience: float = 5.0,
         first_delay: float = 0.5,
-        max_delay: float = 10.0,
+        max_delay: float = 5.0,
         max_size: int | None = None,
         logger: logging.Logger | None = None,
         sleep: Callable[[float], None] = time.sleep,
