@@ -356,6 +356,16 @@ class Figures:
         )
 
 
+def chroot_reason(stack: Stack, build_id: int) -> str:
+    """Why the build's chroot ended as it did, as the frontend says."""
+    try:
+        response = requests.get(f"{stack.url}/api_3/build-chroot/{build_id}/{CHROOT}", timeout=10)
+        chroot = response.json()
+    except (requests.RequestException, ValueError) as error:
+        return f"(chroot not readable: {error})"
+    return f"chroot {chroot.get('state')}: {chroot.get('fail_reason')}"
+
+
 def check_builds(
     stack: Stack, build_ids: list[int], states: dict[int, dict[str, Any]], work: Path
 ) -> Figures:
@@ -376,7 +386,9 @@ def check_builds(
             figures.succeeded += 1
         else:
             figures.failed += 1
-            figures.problems.append(f"build {build_id} {state}: {states[build_id]}")
+            figures.problems.append(
+                f"build {build_id} {state}: {states[build_id]}; {chroot_reason(stack, build_id)}"
+            )
         if runs[build_id] > 1:
             figures.duplicated += 1
             figures.problems.append(f"build {build_id}: built {runs[build_id]} times")

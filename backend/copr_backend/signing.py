@@ -14,6 +14,7 @@ signature untouched.
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import time
 from abc import ABC, abstractmethod
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 __all__ = ["KeygenSigner", "NullSigner", "Signer", "SignerError", "create_signer", "is_signed"]
 
 T = TypeVar("T")
+
+# What copr-sign-gpg says (through rpmsign) when keygen is unreachable or failing.
+_KEYGEN_AWAY = re.compile(r"cannot reach keygen|keygen answered 5\d\d|closed the connection")
+_BLIND_RETRIES = 3
 
 # The header tags an OpenPGP signature of an RPM may be in (rpm 4 and later).
 _SIGNATURE_TAGS = ("RSAHEADER", "DSAHEADER", "SIGPGP", "SIGGPG")
@@ -107,27 +112,31 @@ class KeygenSigner(Signer):
     def identity(self, owner: str, project: str) -> str:
         return str(key_identity(owner, project, self.domain))
 
-    def _keygen_down(self, error: Exception) -> bool:
+    def _keygen_down(self, error: Exception, attempt: int) -> bool:
         if isinstance(error, KeygenError):
             return error.status is None or error.status >= 500
-        # rpmsign reports no status: it failed because keygen is away if keygen is away.
-        try:
-            self.client.key_info("ping@copr.invalid")
-        except KeygenError as probe:
-            return probe.status is None or probe.status >= 500
-        return False
+        # rpmsign has no status to give: copr-sign-gpg's message in its output says
+        # whether keygen was away or failing.
+        if _KEYGEN_AWAY.search(str(error)):
+            return True
+        # A keygen that has just come back may fail a request or two while it starts
+        # (its gpg-agent); beyond that, the failure is the package's or the key's.
+        return attempt < _BLIND_RETRIES
 
     def _patiently(self, what: str, call: Callable[[], T]) -> T:
         deadline = time.monotonic() + self.retry_for
         # Short pauses: keygen is back within seconds of a restart, and every second
         # waited here is a build waiting to be published.
         backoff = Backoff(0.5, 3.0)
+        attempt = 0
         while True:
+            attempt += 1
             try:
                 value = call()
             except (KeygenError, SigningError) as error:
                 delay = backoff.next()
-                if time.monotonic() + delay > deadline or not self._keygen_down(error):
+                down = self._keygen_down(error, attempt)
+                if time.monotonic() + delay > deadline or not down:
                     raise SignerError(f"cannot {what}: {error}") from None
                 self._outage.failed(error, what)
                 self._sleep(delay)
