@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -68,15 +69,16 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def _try_lock(path: Path) -> Iterator[bool]:
+def _try_lock(path: Path) -> Iterator[int | None]:
+    """The lock's descriptor while we hold it, None when another process does."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            yield False
+            yield None
             return
-        yield True
+        yield fd
     finally:
         os.close(fd)
 
@@ -124,9 +126,9 @@ class Createrepo:
         result = base / "results" / f"{request.request_id}.json"
         deadline = time.monotonic() + self.timeout * 2 + 60
         while True:
-            with _try_lock(base / "lock") as locked:
-                if locked and not result.exists():
-                    self._run_batch(directory, base, request)
+            with _try_lock(base / "lock") as lock:
+                if lock is not None and not result.exists():
+                    self._run_batch(directory, base, request, lock)
             try:
                 outcome = result.read_text()
             except FileNotFoundError:
@@ -151,7 +153,7 @@ class Createrepo:
             path.unlink(missing_ok=True)
         return batch
 
-    def _run_batch(self, directory: Path, base: Path, own: CreaterepoRequest) -> None:
+    def _run_batch(self, directory: Path, base: Path, own: CreaterepoRequest, lock: int) -> None:
         batch = self._take_queue(base)
         # The holder's own request is always in its run, even if a holder that died
         # took it from the queue earlier.
@@ -159,7 +161,7 @@ class Createrepo:
             batch.append(own)
         error = None
         try:
-            if self._createrepo(directory, batch):
+            if self._createrepo(directory, batch, lock):
                 _write_atomically(base / "runs", str(self.runs(directory) + 1))
         except CreaterepoError as failure:
             error = str(failure)
@@ -174,9 +176,18 @@ class Createrepo:
                 if now - path.stat().st_mtime > _STALE_RESULT_SECONDS:
                     path.unlink()
 
-    def _createrepo(self, directory: Path, batch: list[CreaterepoRequest]) -> bool:
-        """One run for the whole batch; False when there was nothing to do."""
+    def _createrepo(self, directory: Path, batch: list[CreaterepoRequest], lock: int) -> bool:
+        """One run for the whole batch; False when there was nothing to do.
+
+        createrepo_c inherits the lock, so a run whose caller died still keeps every other
+        run of the directory out until it ends; a ``.repodata`` left behind is then from
+        a run that was killed, and is removed (createrepo_c refuses to start beside one).
+        """
         directory.mkdir(parents=True, exist_ok=True)
+        leftover = directory / ".repodata"
+        if leftover.is_dir() and not leftover.is_symlink():
+            log.warning("%s: removing .repodata that a killed createrepo_c left", directory)
+            shutil.rmtree(leftover)
         listed = listed_packages(directory)
         full = listed is None or any(r.full for r in batch)
         base = [self.command, "--update", "--no-database", "--general-compress-type=gz"]
@@ -213,7 +224,12 @@ class Createrepo:
                 )
             try:
                 result = subprocess.run(
-                    command, capture_output=True, text=True, timeout=self.timeout, check=False
+                    command,
+                    capture_output=True,
+                    text=True,
+                    timeout=self.timeout,
+                    check=False,
+                    pass_fds=(lock,),
                 )
             except (OSError, subprocess.TimeoutExpired) as error:
                 raise CreaterepoError(f"{directory}: createrepo_c did not run: {error}") from None

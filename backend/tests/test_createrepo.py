@@ -82,3 +82,17 @@ def test_failed_run_is_reported_to_every_waiter(tmp_path):
     with pytest.raises(CreaterepoError, match="createrepo_c failed"):
         createrepo.update(tmp_path / "repo")
     assert not (tmp_path / "repo" / "repodata").exists()
+
+
+def test_a_run_killed_halfway_does_not_block_the_next(tmp_path, tiny_rpms):
+    createrepo = Createrepo(tmp_path / "state", timeout=120)
+    chroot_dir = tmp_path / "repo"
+    first = place(chroot_dir, 1, tiny_rpms[0])
+    createrepo.update(chroot_dir, [first])
+    # What createrepo_c leaves when it is killed: its scratch repodata.
+    (chroot_dir / ".repodata").mkdir()
+    (chroot_dir / ".repodata" / "primary.xml.gz").write_bytes(b"half written")
+    second = place(chroot_dir, 2, tiny_rpms[1])
+    createrepo.update(chroot_dir, [second])
+    assert listed(chroot_dir) == [f"{first}/{tiny_rpms[0].name}", f"{second}/{tiny_rpms[1].name}"]
+    assert not (chroot_dir / ".repodata").exists()
