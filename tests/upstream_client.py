@@ -1,8 +1,9 @@
 """Run by the real python-copr (``.venv-upstream/bin/python``) for the end-to-end tests.
 
 ``wait-build CONFIG BUILD_ID TIMEOUT`` polls the build until it ends and prints it;
-``monitor CONFIG OWNER PROJECT`` prints the project monitor; ``submit CONFIG OWNER/PROJECT
-SRPM...`` builds every SRPM (without waiting) and prints the build ids.  Output is JSON.
+``monitor CONFIG OWNER PROJECT`` prints the project monitor, ``list-builds CONFIG OWNER
+PROJECT`` its builds; ``submit CONFIG OWNER/PROJECT SRPM...`` builds every SRPM (without
+waiting) and prints the build ids.  Output is JSON.
 """
 
 import json
@@ -10,7 +11,6 @@ import sys
 import time
 
 from copr.v3 import Client
-from copr.v3.exceptions import CoprRequestException
 
 ENDED = {"succeeded", "failed", "canceled", "skipped"}
 
@@ -25,20 +25,8 @@ def wait_build(client, build_id, timeout):
 
 
 def submit(client, owner, project, paths):
-    """Build every SRPM; a build the frontend refused with a database error is sent again."""
-    ids, retried = [], []
-    for path in paths:
-        for attempt in range(20):
-            try:
-                ids.append(client.build_proxy.create_from_file(owner, project, path).id)
-                break
-            except CoprRequestException as error:
-                # SQLite's "database is locked" is answered 500 before anything is stored.
-                if "OperationalError" not in str(error) or attempt == 19:
-                    raise
-                retried.append(str(error))
-                time.sleep(1)
-    return {"ids": ids, "retried": retried}
+    """Build every SRPM, one after the other; the build ids."""
+    return [client.build_proxy.create_from_file(owner, project, path).id for path in paths]
 
 
 def main(argv):
@@ -49,6 +37,8 @@ def main(argv):
     elif command == "submit":
         owner, project = argv[2].split("/", 1)
         result = submit(client, owner, project, argv[3:])
+    elif command == "list-builds":
+        result = [dict(build) for build in client.build_proxy.get_list(argv[2], argv[3])]
     elif command == "monitor":
         result = client.monitor_proxy.monitor(argv[2], argv[3])
         result = {"packages": [dict(package) for package in result.packages]}

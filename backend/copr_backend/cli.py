@@ -1,6 +1,7 @@
 """Commands: the build and action dispatchers, and the worker processes they start.
 
-``copr-backend-build-dispatcher`` and ``copr-backend-action-dispatcher`` run until SIGTERM;
+``copr-backend-build-dispatcher``, ``copr-backend-action-dispatcher`` and
+``copr-backend-notification-dispatcher`` run until SIGTERM;
 the workers (``build-worker``/``action-worker`` with ``--worker-id``) are started by them,
 detached, and are not meant to be run by hand.
 """
@@ -34,9 +35,16 @@ def _settings(config: str | None) -> BackendSettings:
 
 def _build_dispatcher(args: argparse.Namespace) -> int:
     from copr_backend.builds.dispatcher import create_build_dispatcher
+    from copr_backend.messaging import MessagingError, create_publisher
 
     settings = _settings(args.config)
     setup_logging("copr_backend", settings.log_level, settings.log_file)
+    try:
+        # The workers publish; a messaging setup they cannot use is refused here, once.
+        create_publisher(settings)
+    except MessagingError as error:
+        print(f"copr-backend: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     dispatcher = create_build_dispatcher(settings, config_file=args.config)
     dispatcher.install_signal_handlers()
     dispatcher.run(max_rounds=args.rounds)
@@ -54,6 +62,17 @@ def _action_dispatcher(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notification_dispatcher(args: argparse.Namespace) -> int:
+    from copr_backend.notifications.dispatcher import NotificationDispatcher
+
+    settings = _settings(args.config)
+    setup_logging("copr_backend", settings.log_level, settings.log_file)
+    dispatcher = NotificationDispatcher.from_settings(settings)
+    dispatcher.install_signal_handlers()
+    dispatcher.run(max_rounds=args.rounds)
+    return 0
+
+
 def _build_worker(args: argparse.Namespace) -> int:
     from redis import Redis
 
@@ -61,7 +80,7 @@ def _build_worker(args: argparse.Namespace) -> int:
     from copr_backend.builds.worker import BuildWorker
     from copr_backend.createrepo import Createrepo
     from copr_backend.frontend import BackendApiError, frontend_client
-    from copr_backend.messaging import create_publisher
+    from copr_backend.messaging import MessagingError, NullPublisher, create_publisher
     from copr_backend.pools import create_pool
     from copr_backend.signing import SignerError, create_signer
 
@@ -88,6 +107,12 @@ def _build_worker(args: argparse.Namespace) -> int:
                 log.error("%s", error)
                 session.result = {"error": str(error)}
                 return 1
+            try:
+                publisher = create_publisher(settings)
+            except MessagingError as error:
+                # Messages never fail a build (the dispatcher checked this at its start).
+                log.error("messages of task %s are not sent: %s", args.worker_id, error)
+                publisher = NullPublisher()
             worker = BuildWorker(
                 settings,
                 frontend,
@@ -96,9 +121,10 @@ def _build_worker(args: argparse.Namespace) -> int:
                 Createrepo(
                     settings.createrepo_dir,
                     command=settings.createrepo_command,
+                    appstream_command=settings.appstream_command,
                     timeout=settings.createrepo_timeout,
                 ),
-                create_publisher(settings),
+                publisher,
             )
             try:
                 session.result = worker.run(session.task)
@@ -154,8 +180,10 @@ def _action_worker(args: argparse.Namespace) -> int:
                         Createrepo(
                             settings.createrepo_dir,
                             command=settings.createrepo_command,
+                            appstream_command=settings.appstream_command,
                             timeout=settings.createrepo_timeout,
                         ),
+                        settings.results_url,
                     )
                     message = run_action(context, action)
                     result = BackendResultEnum.success
@@ -193,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func in (
         ("build-dispatcher", _build_dispatcher),
         ("action-dispatcher", _action_dispatcher),
+        ("notification-dispatcher", _notification_dispatcher),
     ):
         sub = commands.add_parser(name, help=f"run the {name.replace('-', ' ')}")
         sub.add_argument("--rounds", type=int, default=None, help=argparse.SUPPRESS)
@@ -216,6 +245,10 @@ def build_dispatcher_main() -> None:
 
 def action_dispatcher_main() -> None:
     run_subcommand(main, "action-dispatcher")
+
+
+def notification_dispatcher_main() -> None:
+    run_subcommand(main, "notification-dispatcher")
 
 
 def build_worker_main() -> None:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from copr_common.settings import ServiceSettings, load_settings
 
@@ -57,13 +57,17 @@ class BackendSettings(ServiceSettings):
     # The builder pool. Only "local" exists so far (see copr_backend.pools).
     builder_pool: Literal["local"] = "local"
     local_slots: int = Field(2, ge=1)
-    # Slot directories; must be reachable by copr-rpmbuild's sandbox user (0755 path).
+    # Slot directories; must be reachable by the slots' sandbox uids (0755 path).
     local_pool_dir: Path = Path("/var/lib/copr/local-pool")
+    # Slot n's builds run as uid (and gid) local_uid_base + n: process limits count per
+    # uid, so a build that exhausts its own leaves the other slots' builds untouched.
+    # Pools on one host need ranges of their own.
+    local_uid_base: int = Field(2_000_000_100, gt=0)
     rpmbuild_command: str = "copr-rpmbuild"
     rpmbuild_log_command: str = "copr-rpmbuild-log"
     rpmbuild_cancel_command: str = "copr-rpmbuild-cancel"
     # Extra copr-rpmbuild settings written into every slot's rpmbuild.toml (distgit URLs,
-    # sandbox_user, ...); the slot's own paths and frontend_url are always set.
+    # buildroot, ...); the slot's own paths, sandbox_uid and frontend_url are always set.
     rpmbuild_settings: dict[str, object] = Field(default_factory=dict)
     # Seconds copr-rpmbuild-cancel gives a build to stop by itself before killing it.
     cancel_grace: float = Field(3.0, ge=0)
@@ -79,13 +83,33 @@ class BackendSettings(ServiceSettings):
     sign_domain: str = "copr.localhost"
 
     createrepo_command: str = "createrepo_c"
+    # Makes the AppStream catalog of the repos of projects with appstream on.
+    appstream_command: str = "appstream-generator"
     createrepo_timeout: float = Field(3600.0, gt=0)
 
-    # Build messages: "null" (none) or "amqp" (fedora-messaging format, see messaging.py).
+    # Build messages: "null" (none) or "amqp" (through fedora-messaging, see messaging.py).
     message_publisher: Literal["null", "amqp"] = "null"
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
-    amqp_exchange: str = "amq.topic"
-    topic_prefix: str = ""
+    # A fedora-messaging config file (TLS, client properties); unset: the library's own
+    # ($FEDORA_MESSAGING_CONF, /etc/fedora-messaging/config.toml), if any.  The three
+    # after it override the file when set; its defaults are localhost, amq.topic, no prefix.
+    messaging_config: Path | None = None
+    amqp_url: str | None = None
+    amqp_exchange: str | None = None
+    topic_prefix: str | None = None
+    # Seconds to wait for the broker to confirm one message before dropping it.
+    message_timeout: float = Field(10.0, gt=0)
+    # Where build messages go besides: "amqp" (as message_publisher = "amqp" says) and
+    # "endpoints" (queued for copr-backend-notification-dispatcher, which delivers them
+    # to the projects' notification endpoints; see copr_backend.notifications).
+    message_sinks: list[Literal["amqp", "endpoints"]] = Field(default_factory=list)
+
+    # The notification dispatcher: messages queued at most (the oldest go first), seconds
+    # between rounds, per-request timeout, requests at once, deliveries per round.
+    notification_queue_max: int = Field(100_000, ge=1)
+    notification_poll_interval: float = Field(5.0, gt=0)
+    notification_timeout: float = Field(10.0, gt=0)
+    notification_workers: int = Field(4, ge=1, le=64)
+    notification_batch: int = Field(50, ge=1, le=1000)
 
     # This host's runtime state: the workers' task locks and the createrepo queues.  Not
     # Redis: what is here must survive a Redis restart.
@@ -109,6 +133,15 @@ class BackendSettings(ServiceSettings):
         if bad:
             raise ValueError(f"limits must be at least 1: {', '.join(bad)}")
         return value
+
+    @model_validator(mode="after")
+    def _slot_uids(self) -> BackendSettings:
+        last = self.local_uid_base + self.local_slots - 1
+        if last >= 2**31 or self.local_uid_base <= 65535 < last + 1:
+            raise ValueError(
+                "local_uid_base + local_slots must stay below 2147483648 and clear of 65535"
+            )
+        return self
 
     @field_validator("frontend_url", "results_url", "keygen_url")
     @classmethod

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -25,11 +26,11 @@ from typing import Any
 
 import flask
 import pytest
+import tomli_w
 from redis import Redis
 from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from copr_backend import tomlfile
 from copr_backend.settings import BackendSettings
 from copr_common.testing.services import PostgresServer, ServiceRun, free_port
 from copr_frontend.app import create_app
@@ -45,6 +46,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from backend_helpers import wait_for
 
 BACKEND_PASSWORD = "backend-password-for-tests"
+# This session's slot uids: test sessions side by side never share one (nor, through it,
+# a process limit). Unused by any account (see copr-rpmbuild's config).
+SESSION_UID_BASE = 2_020_000_000 + (os.getpid() % 50_000) * 8
 KEYGEN_SECRET = "keygen-secret-for-backend-tests"
 BIN = Path(sys.executable).parent
 
@@ -221,7 +225,7 @@ class Backend:
 
 @pytest.fixture
 def pool_dir() -> Iterator[Path]:
-    # The sandbox user (nobody) must reach the slots; pytest's tmp dirs are root-only.
+    # The slots' uids must reach the slots; pytest's tmp dirs are root-only.
     base = Path(tempfile.mkdtemp(prefix="copr-backend-test-", dir="/tmp"))
     base.chmod(0o755)
     yield base
@@ -256,6 +260,7 @@ def make_backend(
             "build_grace": 30.0,
             "local_slots": 2,
             "local_pool_dir": str(pool_dir),
+            "local_uid_base": SESSION_UID_BASE,
             "rpmbuild_command": str(BIN / "copr-rpmbuild"),
             "rpmbuild_log_command": str(BIN / "copr-rpmbuild-log"),
             "rpmbuild_cancel_command": str(BIN / "copr-rpmbuild-cancel"),
@@ -276,9 +281,11 @@ def make_backend(
             "state_dir": str(tmp_path / "backend-state"),
             "log_level": "DEBUG",
         }
+        # rpmbuild_settings given are added to the defaults above.
+        values["rpmbuild_settings"].update(overrides.pop("rpmbuild_settings", {}))
         values.update(overrides)
         config = tmp_path / f"backend-{len(made)}.toml"
-        tomlfile.write(config, values)
+        config.write_text(tomli_w.dumps(values))
         settings = BackendSettings.model_validate(values)
         backend = Backend(settings, config, Redis.from_url(redis_url))
         made.append(backend)
@@ -333,7 +340,7 @@ Release:        1
 Summary:        A tiny package for backend tests
 License:        MIT
 BuildArch:      noarch
-
+{tags}
 %description
 {name} for the backend tests.
 
@@ -353,13 +360,14 @@ echo "{name} {version}" > %{{buildroot}}/usr/share/{name}/README
 
 @pytest.fixture
 def make_srpm(www: Www, tmp_path: Path) -> Callable[..., str]:
-    """``make_srpm(name, version, build="")`` → the SRPM's URL on the www server."""
+    """``make_srpm(name, version, build="", tags="")`` → the SRPM's URL on the www server
+    (``tags``: more spec header lines, e.g. ``BuildRequires: gcc``)."""
 
-    def make(name: str = "hello", version: str = "1.0", build: str = "") -> str:
+    def make(name: str = "hello", version: str = "1.0", build: str = "", tags: str = "") -> str:
         work = tmp_path / f"srpm-{name}-{version}-{uuid.uuid4().hex[:6]}"
         work.mkdir()
         spec = work / f"{name}.spec"
-        spec.write_text(SPEC.format(name=name, version=version, build=build))
+        spec.write_text(SPEC.format(name=name, version=version, build=build, tags=tags))
         result = subprocess.run(
             [
                 "rpmbuild",
@@ -413,7 +421,7 @@ def distgit(
         "max_srpm_size": 10 * 1024 * 1024,
     }
     config = tmp_path / "distgit.toml"
-    tomlfile.write(config, values)
+    config.write_text(tomli_w.dumps(values))
     settings = DistGitSettings.model_validate(values)
     port = int(distgit_url.rsplit(":", 1)[1])
     server = make_server("127.0.0.1", port, create_distgit_app(settings), threaded=True)

@@ -15,8 +15,8 @@ from werkzeug.serving import make_server
 
 from copr_backend.signing import KeygenSigner, SignerError, is_signed
 from copr_common.testing.services import free_port
-from copr_keygen.client.api import KeygenClient
 from copr_keygen.settings import KeygenSettings
+from copr_keygen_client.api import KeygenClient
 
 sys.path.insert(0, str(Path(__file__).parent))
 

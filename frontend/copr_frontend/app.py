@@ -7,11 +7,13 @@ create as many as they like.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import flask
 
 from copr_common.log import setup_logging
 from copr_frontend import db
+from copr_frontend.api import json_limits
 from copr_frontend.settings import FrontendSettings, load_frontend_settings
 
 SETTINGS_KEY = "COPR_SETTINGS"
@@ -26,11 +28,21 @@ API_MODULES = [
     "copr_frontend.permissions.api",
     "copr_frontend.mockchroots.api",
     "copr_frontend.builds.api",
+    "copr_frontend.builds.rpm_upload_api",
     "copr_frontend.builds.chroot_api",
     "copr_frontend.builds.monitor_api",
     "copr_frontend.packages.api",
+    "copr_frontend.webhooks.api",
+    "copr_frontend.notifications.api",
     "copr_frontend.api.openapi",
 ]
+
+
+class CoprFlask(flask.Flask):
+    """Flask whose views run as retried units of work (:func:`db.run_unit_of_work`)."""
+
+    def dispatch_request(self) -> Any:
+        return db.run_unit_of_work(super().dispatch_request)
 
 
 def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
@@ -40,7 +52,7 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
     # Importing every model makes the mapper registry complete before the first query.
     importlib.import_module("copr_frontend.models")
 
-    app = flask.Flask("copr_frontend")
+    app = CoprFlask("copr_frontend")
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_upload_size + 1024 * 1024,
@@ -50,8 +62,12 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
         JSON_SORT_KEYS=False,
     )
     app.config[SETTINGS_KEY] = settings
+    json_limits.install(app, settings.max_json_size)
     database = db.Database(settings.database_url)
     db.init_app(app, database)
+    from copr_frontend.builds.uploads import install_cleanup
+
+    install_cleanup(database.sessionmaker, settings.upload_dir)
     if settings.redis_url:
         from copr_frontend import notify
 
@@ -62,11 +78,15 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
     from copr_frontend.builds.uploads import uploads
     from copr_frontend.repos.views import repos
     from copr_frontend.users.views import accounts
+    from copr_frontend.webhooks import views as webhook_views
 
     for module in API_MODULES:
         importlib.import_module(module)
     register_api(app, api_v3)
+    # Its routes join the backend API blueprint before that is registered.
+    importlib.import_module("copr_frontend.notifications.backend_api")
     backend_views.register(app)
+    webhook_views.register(app)
     app.register_blueprint(accounts)
     app.register_blueprint(repos)
     app.register_blueprint(uploads)

@@ -34,12 +34,37 @@ class FrontendSettings(ServiceSettings):
     upload_dir: Path = Path("uploads")
     max_upload_size: int = Field(default=1024**3, ge=1)
     """Largest accepted upload in bytes (SRPMs and spec files)."""
+    direct_rpm_upload: bool = False
+    """Whether users may publish already-built RPMs (``/api_3/build/create/rpm-upload``,
+    ``copr-cli uploadrpm``) without building them from sources here — off, as in Copr."""
+    max_json_size: int = Field(default=16 * 1024**2, ge=1024)
+    """Largest accepted JSON document in bytes (a request body or a multipart json part)."""
     build_timeout_default: int = Field(default=5 * 3600, ge=60)
     build_timeout_max: int = Field(default=30 * 3600, ge=60)
     redis_url: str | None = None
     """Redis of the backend dispatchers: commits that queue work wake them up (push
     dispatch, see ``notify.py``); without it they find new work at their next poll."""
     log_level: str = "INFO"
+
+    # Forge webhooks (``copr_frontend/webhooks``).
+    webhook_max_payload: int = Field(default=25 * 1024**2, ge=1024)
+    """Largest webhook body accepted, in bytes (GitHub's own cap is 25 MB)."""
+    pr_dir_retention_days: int = Field(default=40, ge=1)
+    """``copr-frontend remove-stale-pr-dirs`` removes pull-request dirs whose newest
+    build is older than this (Copr's 40 days)."""
+
+    # Outbound build notifications (``copr_frontend/notifications``).
+    notification_allow_loopback_http: bool = False
+    """Accept ``http://`` endpoints on loopback addresses (tests and local stacks); every
+    other endpoint must be ``https://``."""
+    notification_max_attempts: int = Field(default=8, ge=1, le=100)
+    """Attempts per delivery before it is given up as failed."""
+    notification_retry_base: float = Field(default=30.0, gt=0)
+    """Seconds before the first retry; each further retry waits twice as long."""
+    notification_retry_max: float = Field(default=3600.0, gt=0)
+    """The longest wait between two attempts."""
+    notification_failure_limit: int = Field(default=20, ge=1)
+    """An endpoint whose deliveries failed this many attempts in a row is disabled."""
 
     @field_validator("public_url", "results_url", "dist_git_url")
     @classmethod

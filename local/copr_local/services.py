@@ -13,6 +13,7 @@ import pwd
 import shlex
 import shutil
 import sys
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,15 @@ class Program:
     environment: dict[str, str] = field(default_factory=dict)
     # An HTTP URL that answers 200 once the program serves (None: running is enough).
     ready_url: str | None = None
+    # What the program creates is for others to read too (the results tree, builder
+    # slots the sandbox user must reach, dist-git), unless it holds secrets: then 077.
+    umask: int = 0o022
+
+
+# Programs that keep secrets (the database, uploads, keys) create everything owner-only.
+PRIVATE_UMASK = 0o077
+# supervisord itself writes the logs: readable by the owner's group, not by others.
+LOG_UMASK = 0o027
 
 
 def venv_command(name: str) -> str:
@@ -52,7 +62,33 @@ def venv_command(name: str) -> str:
 
 
 def redis_url(state: StackState, db: int) -> str:
-    return f"redis://{HOST}:{state.ports['redis']}/{db}"
+    """The URL every client of the stack's Redis uses: the password is in it."""
+    password = urllib.parse.quote(state.redis_password, safe="")
+    return f"redis://:{password}@{HOST}:{state.ports['redis']}/{db}"
+
+
+def redis_config(layout: StackLayout, state: StackState) -> str:
+    """redis-server's config: loopback only, a password, nothing saved.  In a file (0600)
+    rather than on the command line, which every local user can read in /proc."""
+    values = {
+        "bind": HOST,
+        "port": str(state.ports["redis"]),
+        "requirepass": state.redis_password,
+        "protected-mode": "yes",
+        "daemonize": "no",
+        "appendonly": "no",
+        "save": '""',
+        "dir": _redis_quote(str(layout.redis_dir)),
+        "pidfile": _redis_quote(str(layout.redis_pid)),
+    }
+    return "# Written by copr-local on every `up`; edits are lost.\n" + "".join(
+        f"{key} {value}\n" for key, value in values.items()
+    )
+
+
+def _redis_quote(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
 
 
 def database_url(layout: StackLayout, state: StackState) -> str:
@@ -68,8 +104,18 @@ def frontend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
         "results_url": state.url("results") + "/results",
         "dist_git_url": state.url("dist_git") + "/git",
         "upload_dir": str(layout.frontend_dir / "uploads"),
+        # copr-cli uploadrpm: publishing already-built RPMs is fine on one's own machine.
+        "direct_rpm_upload": True,
         # Wakes the backend's dispatchers up at once when there is new work.
         "redis_url": redis_url(state, 1),
+        # Notification endpoints may be local test servers; failed deliveries are retried
+        # after seconds rather than minutes, so more attempts (and more failures in a row
+        # before an endpoint is disabled) cover about the same quarter of an hour.
+        "notification_allow_loopback_http": True,
+        "notification_retry_base": 2.0,
+        "notification_retry_max": 60.0,
+        "notification_max_attempts": 20,
+        "notification_failure_limit": 200,
     }
 
 
@@ -116,6 +162,10 @@ def backend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
         "state_dir": str(layout.backend_dir / "state"),
         "keygen_url": state.url("keygen"),
         "keygen_secret": state.keygen_secret,
+        "local_uid_base": layout.sandbox_uid_base,
+        # Build messages go to the projects' notification endpoints.
+        "message_sinks": ["endpoints"],
+        "notification_poll_interval": POLL_SECONDS,
         "rpmbuild_settings": {
             "frontend_url": state.url("frontend"),
             "distgit_clone_url": dist_git + "/git",
@@ -158,13 +208,20 @@ def validate_settings(layout: StackLayout) -> None:
             raise StackError(f"{service}: {error}") from None
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write ``path`` readable by its owner only, from its first byte on."""
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as stream:
+        stream.write(text)
+    tmp.replace(path)
+
+
 def write_settings(layout: StackLayout, state: StackState) -> None:
     for service, make in SETTINGS.items():
-        path = layout.config_file(service)
-        tmp = path.with_suffix(".tmp")
-        tmp.touch(mode=0o600)
-        tmp.write_text(tomli_w.dumps(make(layout, state)))
-        tmp.replace(path)
+        _write_private(layout.config_file(service), tomli_w.dumps(make(layout, state)))
+    _write_private(layout.redis_conf, redis_config(layout, state))
     validate_settings(layout)
 
 
@@ -172,29 +229,28 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
     """Every program of the stack, in start order."""
     config = layout.config_file
     frontend = state.url("frontend")
-    redis_options = f"--bind {HOST} --port {state.ports['redis']} --appendonly no --daemonize no"
     redis = shutil.which("redis-server") or "redis-server"
-    redis_paths = ["--dir", str(layout.redis_dir), "--pidfile", str(layout.redis_pid)]
     results_options = f"{state.ports['results']} --bind {HOST}"
     gunicorn_options = (
         f"--bind {HOST}:{state.ports['frontend']} --workers 2 --worker-class gthread"
         " --threads 4 --timeout 600 --access-logfile -"
+        # The default access log names the HTTP Basic user: every user's API login.
+        " --logger-class copr_frontend.accesslog.AccessLogger"
     )
     return [
-        Program(
-            "redis",
-            [redis, *redis_options.split(), "--save", "", *redis_paths],
-        ),
+        Program("redis", [redis, str(layout.redis_conf)], umask=PRIVATE_UMASK),
         Program(
             "frontend",
             [venv_command("gunicorn"), *gunicorn_options.split(), "copr_frontend.app:create_app()"],
             {"COPR_FRONTEND_CONFIG": str(config("frontend"))},
             ready_url=frontend + "/api_3/mock-chroots/list",
+            umask=PRIVATE_UMASK,
         ),
         Program(
             "keygen",
             [venv_command("copr-keygen"), "--config", str(config("keygen")), "serve"],
             ready_url=state.url("keygen") + "/ping",
+            umask=PRIVATE_UMASK,
         ),
         Program(
             "dist-git-http",
@@ -210,7 +266,7 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
             [
                 sys.executable,
                 "-m",
-                "http.server",
+                "copr_local.results_server",
                 *results_options.split(),
                 "--directory",
                 str(layout.public_html),
@@ -224,6 +280,14 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
         Program(
             "backend-action-dispatcher",
             [venv_command("copr-backend-action-dispatcher"), "--config", str(config("backend"))],
+        ),
+        Program(
+            "backend-notification-dispatcher",
+            [
+                venv_command("copr-backend-notification-dispatcher"),
+                "--config",
+                str(config("backend")),
+            ],
         ),
     ]
 
@@ -263,6 +327,7 @@ def supervisord_config(layout: StackLayout, state: StackState, base_env: dict[st
         f"childlogdir = {_ini_value(str(layout.logs))}",
         "logfile_maxbytes = 10MB",
         "logfile_backups = 2",
+        f"umask = {LOG_UMASK:03o}",
         f"environment = {_environment(env)}",
         # Said explicitly, so that supervisord does not warn about running as root.
         f"user = {pwd.getpwuid(os.geteuid()).pw_name}",
@@ -287,6 +352,7 @@ def supervisord_config(layout: StackLayout, state: StackState, base_env: dict[st
             f"stdout_logfile = {_ini_value(str(log))}",
             "stdout_logfile_maxbytes = 10MB",
             "stdout_logfile_backups = 2",
+            f"umask = {program.umask:03o}",
         ]
         if program.environment:
             lines.append(f"environment = {_environment(program.environment)}")

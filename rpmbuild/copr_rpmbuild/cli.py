@@ -4,7 +4,8 @@ Source phase: ``copr-rpmbuild --srpm --build-id N`` (or ``--task-url``/``--task-
 turns the task's source into one SRPM. RPM phase: ``copr-rpmbuild --build-id N --chroot C``
 builds the dist-git sources for chroot C. Results go to the configured result dir:
 packages, ``builder-live.log``, ``results.json``, ``task.json`` (re-run it with
-``--task-file``) and ``success`` when the build succeeded.
+``--task-file``) and ``success`` when the build succeeded — or ``fail-reason.txt``, why it
+did not, in a packager's words (see :mod:`copr_rpmbuild.diagnosis`).
 
 Exit codes:
     0  success
@@ -33,14 +34,13 @@ from typing import Any
 from copr_common.settings import SettingsError
 from copr_rpmbuild import proctree
 from copr_rpmbuild.config import RpmbuildSettings, load_config
-from copr_rpmbuild.context import BuildContext, make_workspace
+from copr_rpmbuild.context import BuildContext
 from copr_rpmbuild.daemon import BuildLock, Detached, detach
+from copr_rpmbuild.diagnosis import FAIL_REASON_FILE, describe_failure
 from copr_rpmbuild.errors import (
     EXIT_INFRASTRUCTURE,
     EXIT_SUCCESS,
     EXIT_USAGE,
-    BuildCanceled,
-    BuildTimeout,
     CoprBuildError,
     InfrastructureError,
 )
@@ -49,6 +49,7 @@ from copr_rpmbuild.rpm import run_rpm_phase
 from copr_rpmbuild.runner import CancelFlag, Limits
 from copr_rpmbuild.srpm import run_srpm_phase
 from copr_rpmbuild.task import BuildTask, SrpmTask, Task, fetch_task, parse_task, read_task_file
+from copr_rpmbuild.workspace import Workspace, make_workspace, sweep
 
 log = logging.getLogger("copr_rpmbuild")
 
@@ -172,6 +173,7 @@ def _run_locked(
             shutil.rmtree(settings.resultdir)
         settings.resultdir.mkdir(parents=True, exist_ok=True)
         (settings.resultdir / "success").unlink(missing_ok=True)
+        (settings.resultdir / FAIL_REASON_FILE).unlink(missing_ok=True)
         settings.live_log.unlink(missing_ok=True)
         live = LiveLog(settings.live_log, settings.max_log_size, echo=detached is None)
     except OSError as error:
@@ -216,7 +218,8 @@ def _build(
         fetch_attempts=settings.fetch_attempts,
         fetch_pause=settings.fetch_retry_pause,
     )
-    workspace: Path | None = None
+    workspace: Workspace | None = None
+    phase = "SRPM build" if args.srpm else "RPM build"
     try:
         task, raw = load_task(args, settings)
         if task_id_of(args) is None:
@@ -226,14 +229,18 @@ def _build(
         timeout = task.timeout or settings.default_timeout
         limits.timeout = timeout
         limits.deadline = started + timeout
+        # This builder's lock is ours: a workspace nobody holds was left by a build that
+        # was killed before it could remove it.
+        for stale in sweep(settings.workspace_dir):
+            log.info("Removed the workspace %s a killed build left", stale.name)
         workspace = make_workspace(settings)
-        limits.watch_dir = workspace
+        limits.watch_dir = workspace.path
         limits.max_disk = settings.max_result_size
         ctx = BuildContext(
             settings=settings,
             limits=limits,
-            workspace=workspace / "box",
-            hostdir=workspace / "host",
+            workspace=workspace.path / "box",
+            hostdir=workspace.path / "host",
             resultdir=settings.resultdir,
             memory_mb=task.memory_reqs,
         )
@@ -242,27 +249,30 @@ def _build(
         else:
             run_rpm_phase(ctx, task)
     except CoprBuildError as error:
-        log.error("%s: %s", _verdict(error), error)
+        output = limits.output
+        reason = describe_failure(error, phase, output.text() if output.interrupted else "")
+        log.error("%s", reason)
+        _write_fail_reason(settings, reason)
         return error.exit_code
-    except Exception:
+    except Exception as error:
         log.exception("copr-rpmbuild failed unexpectedly")
+        _write_fail_reason(
+            settings, describe_failure(InfrastructureError(f"copr-rpmbuild failed: {error}"), phase)
+        )
         return EXIT_INFRASTRUCTURE
     finally:
         if workspace is not None:
-            shutil.rmtree(workspace, ignore_errors=True)
+            workspace.remove()
     (settings.resultdir / "success").write_text("done\n")
     log.info("Build succeeded in %.1f s", time.monotonic() - started)
     return EXIT_SUCCESS
 
 
-def _verdict(error: CoprBuildError) -> str:
-    if isinstance(error, BuildTimeout):
-        return "Build timed out"
-    if isinstance(error, BuildCanceled):
-        return "Build canceled"
-    if isinstance(error, InfrastructureError):
-        return "Infrastructure failure"
-    return "Build failed"
+def _write_fail_reason(settings: RpmbuildSettings, reason: str) -> None:
+    try:
+        (settings.resultdir / FAIL_REASON_FILE).write_text(reason + "\n")
+    except OSError as error:
+        log.error("cannot write %s: %s", FAIL_REASON_FILE, error.strerror)
 
 
 if __name__ == "__main__":

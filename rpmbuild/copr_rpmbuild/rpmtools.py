@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from copr_common.chroots import ChrootName
-from copr_rpmbuild import runner
+from copr_rpmbuild import diagnosis, proctree, runner
 from copr_rpmbuild.errors import BuildFailure, InfrastructureError
 from copr_rpmbuild.sandbox import Sandbox
 
@@ -39,19 +39,25 @@ class Nevra:
         }
 
 
-def write_fallback_macros(path: Path) -> None:
-    """Definitions for macros a Fedora buildroot has and the host's rpm may lack.
+def write_fallback_macros(path: Path, task_macros: Mapping[str, str] | None = None) -> None:
+    """Definitions for macros a Fedora buildroot has and the host's rpm may lack, then
+    the build's own (``task_macros``, name without ``%``).
 
     ``%autorelease``/``%autochangelog`` (rpmautospec) are what pyp2spec and many Fedora
     specs use; without them the spec does not even parse.
     """
     stamp = time.strftime("%a %b %d %Y", time.gmtime())
+    own = "".join(
+        f"%{name} {value}\n" if value else f"%{name} %{{nil}}\n"
+        for name, value in (task_macros or {}).items()
+        if "\n" not in value
+    )
     path.write_text(
         # The sandbox has its own host name, which no resolver knows.
         "%_buildhost copr-builder\n"
         "%autorelease(e:s:pb:n) %{?-b*}%{!?-b:1}%{?-e:.%{-e*}}%{?-s:.%{-s*}}%{!?-n:%{?dist}}\n"
         f"%autochangelog * {stamp} Copr Build System <copr@localhost> - %{{version}}-1\\\n"
-        "- Built by Copr (rpmautospec is not available on this builder)\n"
+        "- Built by Copr (rpmautospec is not available on this builder)\n" + own
     )
 
 
@@ -86,25 +92,42 @@ def _sandboxed_output(
     cwd: str,
     what: str,
 ) -> str:
-    """Run a short query in the sandbox; its stdout, its stderr into the live log."""
+    """Run a short query in the sandbox; its stdout, its stderr into the live log.
+
+    A cancel stops it at once: copr-rpmbuild must get to removing its workspace before
+    copr-rpmbuild-cancel's grace runs out.
+    """
     limits.check()
-    command = sandbox.command(argv, cwd=cwd, network=False)
+    command = sandbox.command(argv, cwd=cwd)
     timeout = max(1.0, min(300.0, limits.remaining()))
+    deadline = time.monotonic() + timeout
     try:
-        result = subprocess.run(
+        proc = subprocess.Popen(
             command,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             start_new_session=True,
         )
-    except subprocess.TimeoutExpired:
-        raise BuildFailure(f"{what} did not finish within {int(timeout)} s") from None
-    if result.stderr:
-        limits.log.write(result.stderr[:65536])
-    if result.returncode != 0:
-        raise BuildFailure(f"{what} failed (exit status {result.returncode})")
-    return result.stdout.decode(errors="replace")
+    except OSError as error:
+        raise InfrastructureError(f"cannot run {what}: {error.strerror}") from None
+    while True:
+        try:
+            stdout, stderr = proc.communicate(timeout=0.2)
+            break
+        except subprocess.TimeoutExpired:
+            if not limits.cancel and time.monotonic() < deadline:
+                continue
+            proctree.terminate_tree(proc.pid, grace=limits.grace)
+            proc.communicate()
+            limits.cancel.check()
+            raise BuildFailure(f"{what} did not finish within {int(timeout)} s") from None
+    if stderr:
+        limits.log.write(stderr[:65536])
+    if proc.returncode != 0:
+        tail = stderr[-65536:].decode(errors="replace")
+        raise BuildFailure(diagnosis.command_failed(what, proc.returncode, tail))
+    return stdout.decode(errors="replace")
 
 
 def spec_sources(
@@ -223,6 +246,21 @@ def query_package(path: Path) -> Nevra:
         release=release,
         arch="src" if is_source else arch,
     )
+
+
+def check_digests(path: Path) -> None:
+    """Refuse a package whose header or payload does not match its digests (a damaged or
+    tampered file); signatures are not checked here — the backend signs it anew."""
+    result = subprocess.run(
+        ["rpmkeys", "--checksig", "--nosignature", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        said = (result.stdout + result.stderr).strip().replace(str(path), path.name)
+        raise BuildFailure(f"{path.name} is damaged: its digests do not match ({said})")
 
 
 def host_arch() -> str:

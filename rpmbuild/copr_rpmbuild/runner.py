@@ -15,7 +15,7 @@ import shlex
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +46,36 @@ class CancelFlag:
     def check(self) -> None:
         if self.signum is not None:
             name = signal.Signals(self.signum).name
-            raise BuildCanceled(f"the build was canceled ({name})")
+            raise BuildCanceled(f"stopped by {name}")
+
+
+class OutputTail:
+    """The last bytes the latest command printed: what a failure is explained from.
+
+    The live log holds everything; this keeps only the end of one command's output, so
+    that finding out why it failed reads a bounded amount of text.
+    """
+
+    SIZE = 256 * 1024
+
+    def __init__(self) -> None:
+        self.command = ""
+        # Whether a limit (timeout, cancel, log size, disk) stopped the command.
+        self.interrupted = False
+        self._data = bytearray()
+
+    def start(self, command: str) -> None:
+        self.command = command
+        self.interrupted = False
+        self._data.clear()
+
+    def add(self, data: bytes) -> None:
+        self._data += data
+        if len(self._data) > self.SIZE:
+            del self._data[: len(self._data) - self.SIZE]
+
+    def text(self) -> str:
+        return self._data.decode(errors="replace")
 
 
 @dataclass
@@ -64,6 +93,7 @@ class Limits:
     # pause between them (it doubles).
     fetch_attempts: int = 5
     fetch_pause: float = 1.0
+    output: OutputTail = field(default_factory=OutputTail)
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -71,7 +101,7 @@ class Limits:
     def check(self) -> None:
         self.cancel.check()
         if self.remaining() <= 0:
-            raise BuildTimeout(f"the build timed out: it ran longer than {self.timeout} s")
+            raise BuildTimeout(f"it ran longer than its timeout of {self.timeout} s")
 
 
 def disk_usage(path: Path) -> int:
@@ -99,11 +129,18 @@ def run(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     describe: str | None = None,
+    pass_fds: Sequence[int] = (),
+    on_start: Callable[[], None] | None = None,
 ) -> int:
-    """Run ``argv`` to its end and return its exit status; raise when a limit stops it."""
+    """Run ``argv`` to its end and return its exit status; raise when a limit stops it.
+
+    ``pass_fds`` are inherited by the command; ``on_start`` runs once it has started (a
+    sandbox connects its network then); what it raises stops the command.
+    """
     limits.check()
     label = describe or argv[0]
     _log.debug("Running %s: %s", label, shlex.join(argv))
+    limits.output.start(label)
     # Processes already below us (say, a test's servers) are not this command's leftovers.
     before = set(proctree.descendants(os.getpid()))
     try:
@@ -115,6 +152,7 @@ def run(
             cwd=cwd,
             env=dict(env) if env is not None else None,
             start_new_session=True,
+            pass_fds=tuple(pass_fds),
         )
     except OSError as error:
         raise InfrastructureError(f"cannot run {label}: {error.strerror}") from None
@@ -126,7 +164,12 @@ def run(
     stop: Exception | None = None
     open_pipe = True
     try:
-        while True:
+        if on_start is not None:
+            try:
+                on_start()
+            except Exception as error:  # stops the command; raised below
+                stop = error
+        while stop is None:
             if open_pipe:
                 ready, _, _ = select.select([fd], [], [], 0.2)
                 if ready:
@@ -135,6 +178,7 @@ def run(
                     except BlockingIOError:
                         data = b""
                     if data:
+                        limits.output.add(data)
                         if not limits.log.write(data):
                             stop = LimitExceeded(
                                 f"{label} printed more than the log limit of "
@@ -151,11 +195,11 @@ def run(
                 # The command ended; whatever still holds the pipe is a leftover of it.
                 _kill_leftovers(before | {proc.pid}, limits.grace)
             if limits.cancel:
-                stop = BuildCanceled(f"the build was canceled while running {label}")
+                stop = BuildCanceled(f"stopped while running {label}")
                 break
             if limits.remaining() <= 0:
                 stop = BuildTimeout(
-                    f"the build timed out: it ran longer than {limits.timeout} s ({label} killed)"
+                    f"it ran longer than its timeout of {limits.timeout} s ({label} was killed)"
                 )
                 break
             if limits.watch_dir is not None and limits.max_disk is not None:
@@ -173,14 +217,31 @@ def run(
                         break
     finally:
         if stop is not None or proc.poll() is None:
-            proctree.terminate_tree(proc.pid, grace=limits.grace)
+            proctree.terminate_tree(
+                proc.pid, grace=limits.grace, on_signal=_signal_logger(limits.log, label, stop)
+            )
         _kill_leftovers(before | {proc.pid}, 0.5)
         proc.wait()
         stream.close()
         _reap_orphans(before)
     if stop is not None:
+        limits.output.interrupted = True
         raise stop
     return proc.returncode
+
+
+def _signal_logger(
+    log: LiveLog, label: str, stop: Exception | None
+) -> Callable[[int, list[int]], None]:
+    """Says in the live log why and with what the command is being stopped: a timed-out
+    build's log then shows what its processes were sent."""
+    why = str(stop) if stop is not None else f"{label} is being stopped"
+
+    def logged(signum: int, pids: list[int]) -> None:
+        name = signal.Signals(signum).name.removeprefix("SIG")
+        log.line(f"{why}: sending {name} to {label} ({len(pids)} processes)")
+
+    return logged
 
 
 def _kill_leftovers(keep: set[int], grace: float) -> None:

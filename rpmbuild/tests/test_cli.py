@@ -81,6 +81,25 @@ def test_bad_settings(builder: Builder, tmp_path: Path) -> None:
     assert "'max_log_size'" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"sandbox_uid": 0}, "uid between 1 and 2147483647"),
+        ({"sandbox_uid": 65535}, "uid between 1 and 2147483647"),
+        ({"sandbox_uid": 3000000000}, "uid between 1 and 2147483647"),
+        ({"blocked_networks": ["10.0.0.0/33"]}, "is not an IP network"),
+    ],
+)
+def test_bad_sandbox_settings(
+    builder: Builder, http_server: HttpServer, setting: dict[str, Any], message: str
+) -> None:
+    write_config(builder.config, builder.config.parent, http_server, **setting)
+    result = builder.run("--srpm", "--build-id", "1")
+    assert result.returncode == EXIT_USAGE
+    assert message in result.stderr
+    assert not builder.resultdir.exists()
+
+
 def _bad_task(builder: Builder, tmp_path: Path, task: Any, *args: str) -> str:
     path = tmp_path / "task.json"
     path.write_text(task if isinstance(task, str) else json.dumps(task))
@@ -99,8 +118,10 @@ def test_task_file_problems(builder: Builder, tmp_path: Path) -> None:
     assert "expected a JSON object" in _bad_task(builder, tmp_path, "[]")
     log = _bad_task(builder, tmp_path, {"task_id": "1-x", "build_id": 1, "chroot": "f"})
     assert "invalid RPM task" in log
-    assert "git_repo: Field required" in log
     assert "is not of the form <os>-<version>-<arch>" in log
+    task = {"task_id": "1-fedora-41-x86_64", "build_id": 1, "chroot": "fedora-41-x86_64"}
+    log = _bad_task(builder, tmp_path, task)
+    assert "the task has neither a git_repo to build nor prebuilt_rpm_urls" in log
     log = _bad_task(
         builder,
         tmp_path,
@@ -119,7 +140,7 @@ def test_task_file_problems(builder: Builder, tmp_path: Path) -> None:
     log = _bad_task(
         builder, tmp_path, {**rpm_task(1, "fedora-41-x86_64", "x", None), "timeout": -1}
     )
-    assert "timeout must be a positive number" in log
+    assert "timeout must not be a negative number" in log
 
 
 def test_task_url_not_found(builder: Builder, http_server: HttpServer) -> None:
@@ -240,10 +261,13 @@ def test_failing_build(builder: Builder, http_server: HttpServer, tmp_path: Path
     url, commit = publish_distgit(http_server, tmp_path, "failer", hostile_spec("failer", "exit 7"))
     task = rpm_task(7, "fedora-41-x86_64", url, commit, package_name="failer")
     assert _rpm(builder, tmp_path, task) == EXIT_BUILD_FAILED
-    assert "rpmbuild failed" in builder.log()
-    assert "Build failed" in builder.log()
+    assert "RPM build failed: %build failed" in builder.log()
+    assert (
+        builder.resultdir / "fail-reason.txt"
+    ).read_text() == "RPM build failed: %build failed\n"
     assert not (builder.resultdir / "results.json").exists()
     assert "success" not in builder.files()
+    assert list(builder.workspace.iterdir()) == []
 
 
 def test_disk_quota(builder: Builder, http_server: HttpServer, tmp_path: Path) -> None:

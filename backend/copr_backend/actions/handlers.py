@@ -2,8 +2,10 @@
 
 The action's ``data`` is the JSON the frontend queued (it arrives JSON-encoded):
 
-``createrepo``   ``ownername, projectname, project_dirnames, chroots`` — make (empty)
-                 repodata in every chroot dir of every project dir
+``createrepo``   ``ownername, projectname, project_dirnames, chroots, devel, appstream``
+                 — make (or regenerate) the repodata of every chroot dir of every project
+                 dir; with ``devel`` that of their ``devel/`` repos; with ``appstream``
+                 an AppStream catalog too
 ``gen_gpg_key``  ``ownername, projectname`` — the project's key, and its ``pubkey.gpg``
 ``fork``         ``ownername, projectname, builds_map {chroot: {old dir: new dir}}`` and
                  ``old_value`` ``<owner>/<project>`` of the source — copy the source's build
@@ -13,6 +15,8 @@ The action's ``data`` is the JSON the frontend queued (it arrives JSON-encoded):
     ``build``    ``ownername, project_dirname, chroot_builddirs {chroot: [dir]}``
     ``builds``   ``ownername, project_dirnames {dirname: {chroot: [dir]}}``
     ``chroot``   ``ownername, projectname, chrootname`` — one chroot dir
+``remove_dirs``  ``ownername, projectname, project_dirnames`` — pull-request or custom dirs
+                 (never the project's main dir) with everything in them
 
 Deleting builds regenerates the repodata of the chroots they were in, so the repodata
 never lists a package that is gone.  Removing what is already gone is not an error (an
@@ -34,7 +38,7 @@ from copr_backend.results import ResultsTree, remove_tree
 from copr_backend.signing import Signer, SignerError
 from copr_common.chroots import ChrootNameError, parse_chroot
 from copr_common.enums import ActionTypeEnum
-from copr_common.names import InvalidNameError, parse_build_dir_name
+from copr_common.names import InvalidNameError, ProjectDirName, parse_build_dir_name
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,7 @@ class ActionContext:
     tree: ResultsTree
     signer: Signer
     createrepo: Createrepo
+    results_url: str = ""
 
 
 def _data(action: dict[str, Any]) -> dict[str, Any]:
@@ -107,13 +112,26 @@ def createrepo(ctx: ActionContext, action: dict[str, Any]) -> str:
     data = _data(action)
     owner = _str(data, "ownername")
     chroots = [_checked_chroot(str(c)) for c in data.get("chroots") or []]
+    devel = bool(data.get("devel"))
     done = 0
     for dirname in _project_dirnames(data):
         for chroot in chroots:
             directory = ctx.tree.chroot_dir(owner, dirname, chroot)
-            ctx.createrepo.update(directory, full=True)
+            ctx.createrepo.update(
+                directory,
+                full=True,
+                devel_baseurl=_devel_url(ctx, directory, devel),
+                appstream=bool(data.get("appstream")),
+            )
             done += 1
-    return f"repodata made in {done} chroot dirs"
+    return f"{'devel ' if devel else ''}repodata made in {done} chroot dirs"
+
+
+def _devel_url(ctx: ActionContext, chroot_dir: Path, devel: bool) -> str | None:
+    """The chroot dir's URL, the base of its devel repo's packages; None for the main repo."""
+    if not devel:
+        return None
+    return ctx.tree.url_of(chroot_dir, ctx.results_url) + "/"
 
 
 def gen_gpg_key(ctx: ActionContext, action: dict[str, Any]) -> str:
@@ -194,6 +212,11 @@ def _delete_build_dirs(
             touched.append(chroot_dir)
     for chroot_dir in touched:
         ctx.createrepo.update(chroot_dir, full=True)
+        # A project that publishes by hand lists its packages in devel/ too.
+        if (chroot_dir / "devel" / "repodata").is_dir():
+            ctx.createrepo.update(
+                chroot_dir, full=True, devel_baseurl=_devel_url(ctx, chroot_dir, True)
+            )
     return removed
 
 
@@ -232,11 +255,27 @@ def delete(ctx: ActionContext, action: dict[str, Any]) -> str:
     raise ActionError(f"cannot delete objects of type {kind!r}")
 
 
+def remove_dirs(ctx: ActionContext, action: dict[str, Any]) -> str:
+    data = _data(action)
+    owner, project = _str(data, "ownername"), _str(data, "projectname")
+    names = data.get("project_dirnames")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ActionError("the action's data has no 'project_dirnames' list")
+    # Check every name before anything is removed.
+    for name in names:
+        parsed = ProjectDirName.parse(name)
+        if parsed.is_main or parsed.project != project:
+            raise ActionError(f"{name!r} is not a pull-request or custom dir of {project}")
+    removed = sum(remove_tree(ctx.tree.project_dir(owner, name), ctx.tree.root) for name in names)
+    return f"removed {removed} project dirs"
+
+
 HANDLERS: dict[ActionTypeEnum, Callable[[ActionContext, dict[str, Any]], str]] = {
     ActionTypeEnum.createrepo: createrepo,
     ActionTypeEnum.gen_gpg_key: gen_gpg_key,
     ActionTypeEnum.delete: delete,
     ActionTypeEnum.fork: fork,
+    ActionTypeEnum.remove_dirs: remove_dirs,
 }
 
 

@@ -2,7 +2,8 @@
 
 A slot holds a ``rpmbuild.toml`` pointing copr-rpmbuild at the slot's ``results/``,
 ``workspace/`` and ``state/`` (its lock, pid file, exit status and the id of the task it
-runs), so the slots build side by side in their own sandboxes.
+runs), so the slots build side by side in their own sandboxes, each as a uid of its own
+(``local_uid_base`` + slot number).
 
 Who has a slot is kept in the slot itself, never in Redis, so it survives any restart:
 
@@ -32,9 +33,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+import tomli_w
+
 from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError
 from copr_backend.settings import BackendSettings
-from copr_backend.tomlfile import write as write_toml
 from copr_rpmbuild import proctree
 from copr_rpmbuild.config import load_config
 from copr_rpmbuild.follow import build_status, current_task
@@ -187,6 +189,9 @@ class LocalPool(BuilderPool):
     def slot_dir(self, slot: int) -> Path:
         return self.settings.local_pool_dir / f"slot-{slot}"
 
+    def slot_uid(self, slot: int) -> int:
+        return self.settings.local_uid_base + slot
+
     def reserved_for(self, slot: int) -> str | None:
         """The task the slot is kept for, if any."""
         try:
@@ -233,16 +238,23 @@ class LocalPool(BuilderPool):
                 "resultdir": base / "results",
                 "workspace_dir": base / "workspace",
                 "state_dir": base / "state",
+                "sandbox_uid": self.slot_uid(slot),
             }
         )
-        # The sandbox user walks into the workspace: every parent must be searchable.
+        # The slot's uid walks into the workspace: every parent must be searchable.
         for path in (self.settings.local_pool_dir, base):
             path.mkdir(parents=True, exist_ok=True)
             path.chmod(0o755)
         try:
-            write_toml(base / "rpmbuild.toml", values)
-        except ValueError as error:
+            # TOML has neither null nor a path type.
+            plain = {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}
+            text = tomli_w.dumps({k: v for k, v in plain.items() if v is not None})
+        except TypeError as error:
             raise PoolError(f"bad rpmbuild_settings: {error}") from None
+        # Written whole and renamed, so a worker looking at the slot never reads half a file.
+        partial = base / ".rpmbuild.toml.partial"
+        partial.write_text(text)
+        partial.replace(base / "rpmbuild.toml")
 
     def _take(self, slot: int) -> SlotLease | None:
         self.slot_dir(slot).mkdir(parents=True, exist_ok=True)

@@ -96,12 +96,26 @@ def build_chroot_to_json(chroot: BuildChroot) -> dict[str, Any]:
         "result_url": chroot_result_url(chroot),
         "state": chroot.status.label,
         "fail_reason": chroot.fail_reason,
+        # Ours, not Copr's (real clients ignore them): what built it — "mock" or "host" —
+        # and the BuildRequires that buildroot did not install.
+        "buildroot": chroot.buildroot,
+        "buildrequires_not_installed": chroot.buildrequires_not_installed,
     }
 
 
+_NEVRA = ("name", "epoch", "version", "release", "arch")
+
+
 def built_packages(chroot: BuildChroot) -> dict[str, Any]:
+    """The packages the backend reported, each as its NEVRA fields (and only those)."""
     packages = (chroot.results or {}).get("packages") or []
-    return {"packages": list(packages)}
+    return {
+        "packages": [
+            {key: package[key] for key in _NEVRA if key in package}
+            for package in packages
+            if isinstance(package, dict) and isinstance(package.get("name"), str)
+        ]
+    }
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -172,6 +186,10 @@ def cancel(build_id: int | None = None) -> flask.Response:
     if not cancel_build(session, build):
         raise Conflict(f"Cannot cancel build {build.id}: it is already {build.state.label}")
     session.commit()
+    # Imported here: that module builds on this one.
+    from copr_frontend.builds.rpm_upload_api import forget_upload
+
+    forget_upload(build)
     return flask.jsonify(build_to_json(build))
 
 
@@ -287,12 +305,22 @@ def _store_upload(upload: FileStorage) -> tuple[str, str]:
         raise BadRequest(
             f"File {upload.filename!r} is not accepted: upload a .src.rpm or a .spec file"
         )
+    return store_upload(upload, name)
+
+
+def store_upload(upload: FileStorage, name: str) -> tuple[str, str]:
+    """Save ``upload`` as ``name`` under a fresh random dir of ``upload_dir``; (dir, name).
+
+    An empty file, one over ``max_upload_size``, or an ``.rpm`` that is not an RPM package
+    is refused and nothing is kept.
+    """
     limit = settings().max_upload_size
     token = secrets.token_hex(16)
     directory: Path = settings().upload_dir.absolute() / token
     directory.mkdir(parents=True, mode=0o750)
     target = directory / name
     size = 0
+    upload.stream.seek(0)  # a request run again after a database lock reads it again
     try:
         with target.open("xb") as out:
             first = b""
@@ -305,7 +333,7 @@ def _store_upload(upload: FileStorage) -> tuple[str, str]:
                 out.write(chunk)
         if size == 0:
             raise BadRequest(f"The uploaded file {name!r} is empty")
-        if name.endswith(".src.rpm") and first != RPM_MAGIC:
+        if name.endswith(".rpm") and first != RPM_MAGIC:
             raise BadRequest(f"The uploaded file {name!r} is not an RPM package")
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)

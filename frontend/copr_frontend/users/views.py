@@ -12,6 +12,7 @@ import flask
 
 from copr_frontend import db
 from copr_frontend.api.auth import SESSION_USER_KEY
+from copr_frontend.redirects import local_redirect_target
 from copr_frontend.users.logic import authenticate_password
 
 accounts = flask.Blueprint("accounts", __name__)
@@ -41,10 +42,8 @@ def login() -> flask.Response | tuple[str, int]:
     flask.session.clear()
     flask.session[SESSION_USER_KEY] = user.id
     flask.session.permanent = True
-    target = flask.request.args.get("next", "/")
-    # Only local paths: an absolute URL here would make the login page an open redirect.
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
+    # Only local paths: anything else would make the login page an open redirect.
+    target = local_redirect_target(flask.request.args.get("next"))
     return flask.redirect(target, code=303)  # type: ignore[return-value]
 
 
