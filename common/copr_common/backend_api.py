@@ -15,8 +15,9 @@ One client for every service, so that all of them retry the same way:
   one line when it ends, not one per attempt (a queue poll leaves that to its
   dispatcher, which logs the outage of its task source the same way).
 
-Every request carries ``Copr-FE-BE-API-Version``; writes carry the backend password
-(HTTP Basic).  Every failure raises :class:`BackendApiError` with the HTTP status, if any.
+Every request carries ``Copr-FE-BE-API-Version``; writes (and the reads of secrets, such
+as the pending notification deliveries) carry the backend password (HTTP Basic).  Every
+failure raises :class:`BackendApiError` with the HTTP status, if any.
 """
 
 from __future__ import annotations
@@ -116,20 +117,23 @@ class BackendApiClient:
         patience: float | None = None,
         absolute: bool = False,
         log_outage: bool = True,
+        authenticated: bool | None = None,
     ) -> Any:
         """The JSON answer of ``method`` on ``/backend/<path>`` (or on the URL ``path``).
 
         Transient failures are retried for ``patience`` seconds (default: the report
         patience); the last failure is raised as :class:`BackendApiError`.  Without
-        ``log_outage`` the caller tells of the outage itself (a dispatcher's poll).
+        ``log_outage`` the caller tells of the outage itself (a dispatcher's poll).  The
+        password goes with every write, and with a read when ``authenticated``.
         """
         url = path if absolute else f"{self.url}/backend/{path.lstrip('/')}"
         patience = self.report_patience if patience is None else patience
         deadline = time.monotonic() + patience
         backoff = Backoff(self.first_delay, self.max_delay)
+        auth = method != "GET" if authenticated is None else authenticated
         while True:
             try:
-                answer = self._attempt(method, url, body)
+                answer = self._attempt(method, url, body, auth)
             except BackendApiError as error:
                 if not error.transient:
                     raise
@@ -145,10 +149,11 @@ class BackendApiClient:
                 self._outage.recovered()
             return answer
 
-    def _attempt(self, method: str, url: str, body: Any) -> Any:
+    def _attempt(self, method: str, url: str, body: Any, auth: bool) -> Any:
         kwargs: dict[str, Any] = {"timeout": self.timeout}
-        if method != "GET":
+        if auth:
             kwargs["auth"] = (AUTH_USER, self.password)
+        if method != "GET":
             kwargs["json"] = body
         if self.max_size is not None:
             kwargs["stream"] = True
@@ -193,8 +198,10 @@ class BackendApiClient:
             API_VERSION,
         )
 
-    def _list(self, path: str) -> list[Any]:
-        data = self.request("GET", path, patience=self.poll_patience, log_outage=False)
+    def _list(self, path: str, *, authenticated: bool = False) -> list[Any]:
+        data = self.request(
+            "GET", path, patience=self.poll_patience, log_outage=False, authenticated=authenticated
+        )
         if not isinstance(data, list):
             raise BackendApiError(f"GET {path}: expected a JSON list, got {type(data).__name__}")
         return data
@@ -277,6 +284,32 @@ class BackendApiClient:
     def import_completed(self, payload: dict[str, Any]) -> None:
         """``POST import-completed/`` with one import's outcome."""
         self.request("POST", "import-completed/", payload)
+
+    # --- notifications -----------------------------------------------------------------------
+
+    def notification_events(self, events: list[dict[str, Any]]) -> int:
+        """``POST notification-events/``: hand build messages over; how many deliveries
+        they made.  Retried like a poll: the caller keeps the messages until it succeeds
+        (handing one over twice makes no second delivery)."""
+        answer = self.request(
+            "POST",
+            "notification-events/",
+            {"events": events},
+            patience=self.poll_patience,
+            log_outage=False,
+        )
+        return int(self._object(answer, "notification-events").get("deliveries", 0))
+
+    def pending_deliveries(self, limit: int) -> list[dict[str, Any]]:
+        """``GET pending-deliveries/?limit=N``: the deliveries due now, with their signed
+        bodies and headers (so the password goes with it)."""
+        return self._list(f"pending-deliveries/?limit={int(limit)}", authenticated=True)
+
+    def delivery_results(self, results: list[dict[str, Any]]) -> None:
+        """``POST delivery-results/``: the outcome of each attempted delivery.  Retried like
+        a report: a lost one makes its deliveries due again, and sent twice (a second
+        report of one attempt changes nothing)."""
+        self.request("POST", "delivery-results/", {"results": results})
 
 
 def _reason(error: requests.RequestException) -> str:
