@@ -135,7 +135,10 @@ def chaos_stack(postgres: PostgresServer | None) -> Iterator[Stack]:
         stack = Stack(state_dir, env["COPR_URL"], Path(env["COPR_CLI_CONFIG"]), postgres)
         runs = parent / "runs"
         runs.mkdir()
-        runs.chmod(0o1777)  # written by the sandbox user of whichever slot builds
+        # Appended to by the sandbox user of whichever slot builds, and every slot has a
+        # uid of its own: the file is made here, writable by all, so no slot owns it.
+        (runs / "runs").touch()
+        (runs / "runs").chmod(0o666)
         # Workers read the settings file afresh, and write each slot's copr-rpmbuild
         # settings from it when they lease the slot: the builds to come see the mount.
         backend_toml = stack.layout.config_file("backend")
