@@ -2,7 +2,8 @@
 
 ``wait-build CONFIG BUILD_ID TIMEOUT`` polls the build until it ends and prints it;
 ``monitor CONFIG OWNER PROJECT`` prints the project monitor, ``list-builds CONFIG OWNER
-PROJECT`` its builds.  Output is JSON.
+PROJECT`` its builds; ``submit CONFIG OWNER/PROJECT SRPM...`` builds every SRPM (without
+waiting) and prints the build ids.  Output is JSON.
 """
 
 import json
@@ -23,11 +24,19 @@ def wait_build(client, build_id, timeout):
         time.sleep(1)
 
 
+def submit(client, owner, project, paths):
+    """Build every SRPM, one after the other; the build ids."""
+    return [client.build_proxy.create_from_file(owner, project, path).id for path in paths]
+
+
 def main(argv):
     command, config = argv[0], argv[1]
     client = Client.create_from_config_file(config)
     if command == "wait-build":
         result = wait_build(client, int(argv[2]), float(argv[3]))
+    elif command == "submit":
+        owner, project = argv[2].split("/", 1)
+        result = submit(client, owner, project, argv[3:])
     elif command == "list-builds":
         result = [dict(build) for build in client.build_proxy.get_list(argv[2], argv[3])]
     elif command == "monitor":

@@ -18,7 +18,7 @@ from copr_backend.settings import BackendSettings
 from copr_common.entrypoints import run_subcommand
 from copr_common.log import setup_logging
 from copr_common.settings import SettingsError
-from copr_common.worker_manager import WorkerSession, WorkerSessionError
+from copr_common.worker_manager import WorkerAlreadyRunning, WorkerSession, WorkerSessionError
 
 log = logging.getLogger("copr_backend")
 
@@ -79,7 +79,7 @@ def _build_worker(args: argparse.Namespace) -> int:
     from copr_backend.builds.dispatcher import BUILD_MANAGER
     from copr_backend.builds.worker import BuildWorker
     from copr_backend.createrepo import Createrepo
-    from copr_backend.frontend import FrontendClient, FrontendError
+    from copr_backend.frontend import BackendApiError, frontend_client
     from copr_backend.messaging import MessagingError, NullPublisher, create_publisher
     from copr_backend.pools import create_pool
     from copr_backend.signing import SignerError, create_signer
@@ -87,12 +87,20 @@ def _build_worker(args: argparse.Namespace) -> int:
     settings = _settings(args.config)
     setup_logging("copr_backend", settings.log_level, settings.log_file)
     redis = Redis.from_url(settings.redis_url)
+    frontend = frontend_client(settings)
 
-    def is_task_held(task_id: str) -> bool:
-        return bool(redis.exists(f"copr:{BUILD_MANAGER}:worker:{task_id}"))
+    def task_is_queued(task_id: str) -> bool:
+        # Unsure (the frontend is away) counts as queued: the builder stays kept.
+        try:
+            jobs = frontend.pending_jobs()
+        except BackendApiError:
+            return True
+        return any(str(job.get("task_id")) == task_id for job in jobs)
 
     try:
-        with WorkerSession(redis, BUILD_MANAGER, args.worker_id) as session:
+        with WorkerSession(
+            redis, BUILD_MANAGER, args.worker_id, lock_dir=settings.worker_lock_dir
+        ) as session:
             try:
                 signer = create_signer(settings)
             except SignerError as error:
@@ -107,11 +115,11 @@ def _build_worker(args: argparse.Namespace) -> int:
                 publisher = NullPublisher()
             worker = BuildWorker(
                 settings,
-                FrontendClient.from_settings(settings),
-                create_pool(settings, redis, is_task_held),
+                frontend,
+                create_pool(settings, task_is_queued),
                 signer,
                 Createrepo(
-                    redis,
+                    settings.createrepo_dir,
                     command=settings.createrepo_command,
                     appstream_command=settings.appstream_command,
                     timeout=settings.createrepo_timeout,
@@ -120,13 +128,18 @@ def _build_worker(args: argparse.Namespace) -> int:
             )
             try:
                 session.result = worker.run(session.task)
-            except FrontendError as error:
+            except BackendApiError as error:
                 # The task stays in the frontend's queue; the next worker re-attaches.
                 log.error("worker %s: %s", args.worker_id, error)
                 session.result = {"error": str(error)}
                 return 1
+    except WorkerAlreadyRunning as already:
+        log.info("%s", already)
+        return 0
     except WorkerSessionError as error:
-        log.error("%s", error)
+        # Usually Redis restarted between the dispatcher's record and this worker: the
+        # task is still queued and is dispatched again.
+        log.warning("%s", error)
         return 1
     return 0
 
@@ -137,7 +150,7 @@ def _action_worker(args: argparse.Namespace) -> int:
     from copr_backend.actions.dispatcher import ACTION_MANAGER
     from copr_backend.actions.handlers import ActionContext, ActionError, run_action
     from copr_backend.createrepo import Createrepo
-    from copr_backend.frontend import FrontendClient, FrontendError
+    from copr_backend.frontend import BackendApiError, frontend_client
     from copr_backend.results import ResultsTree
     from copr_backend.signing import SignerError, create_signer
     from copr_common.enums import BackendResultEnum
@@ -145,9 +158,11 @@ def _action_worker(args: argparse.Namespace) -> int:
     settings = _settings(args.config)
     setup_logging("copr_backend", settings.log_level, settings.log_file)
     redis = Redis.from_url(settings.redis_url)
-    frontend = FrontendClient.from_settings(settings)
+    frontend = frontend_client(settings)
     try:
-        with WorkerSession(redis, ACTION_MANAGER, args.worker_id) as session:
+        with WorkerSession(
+            redis, ACTION_MANAGER, args.worker_id, lock_dir=settings.worker_lock_dir
+        ) as session:
             action_id = int(session.task["action_id"])
             try:
                 action = frontend.action(action_id)
@@ -163,7 +178,7 @@ def _action_worker(args: argparse.Namespace) -> int:
                         ResultsTree(settings.results_dir),
                         create_signer(settings),
                         Createrepo(
-                            redis,
+                            settings.createrepo_dir,
                             command=settings.createrepo_command,
                             appstream_command=settings.appstream_command,
                             timeout=settings.createrepo_timeout,
@@ -184,12 +199,17 @@ def _action_worker(args: argparse.Namespace) -> int:
                 )
                 frontend.finish_action(action_id, int(result), message)
                 session.result = {"action_id": action_id, "outcome": result.name}
-            except FrontendError as error:
+            except BackendApiError as error:
                 log.error("action %d: %s", action_id, error)
                 session.result = {"action_id": action_id, "error": str(error)}
                 return 1
+    except WorkerAlreadyRunning as already:
+        log.info("%s", already)
+        return 0
     except WorkerSessionError as error:
-        log.error("%s", error)
+        # Usually Redis restarted between the dispatcher's record and this worker: the
+        # task is still queued and is dispatched again.
+        log.warning("%s", error)
         return 1
     return 0
 

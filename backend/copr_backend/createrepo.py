@@ -1,11 +1,13 @@
 """Repodata for a chroot directory, with requests batched per directory.
 
 Many builds finish into one chroot dir at about the same time; each asks for its repodata
-to be regenerated.  Requests go into a Redis list per directory.  Whoever holds the
-directory's lock runs ``createrepo_c`` once for every request queued so far and stores
-each request's outcome; the others wait for theirs (or for the lock, if its holder died,
-and then run their own).  So requests that arrive while a run is in progress are merged
-into the next single run.
+to be regenerated.  Requests are files in a queue directory per chroot dir (under the
+backend's state dir, outside the published tree).  Whoever holds the directory's lock (an
+``flock``, let go by the kernel if its holder dies) runs ``createrepo_c`` once for every
+request queued so far and stores each request's outcome; the others wait for theirs (or
+for the lock, if its holder died, and then run their own).  So requests that arrive while
+a run is in progress are merged into the next single run.  Nothing of this lives in
+Redis: a Redis restart cannot lose a request or fail a build.
 
 Runs are incremental: a batch that only adds builds runs ``createrepo_c --update
 --recycle-pkglist --pkglist <new packages>``, which takes the package list of the old
@@ -22,35 +24,30 @@ regenerates it.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import gzip
+import hashlib
 import json
 import logging
+import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from redis import Redis
 
 from copr_backend.appstream import AppstreamError, add_appstream, has_appstream
 from copr_common.chroots import ChrootNameError, parse_chroot
 
 log = logging.getLogger(__name__)
 
-# Takes the whole queue at once, so no request is both taken and left behind.
-_TAKE_QUEUE = """
-local items = redis.call('LRANGE', KEYS[1], 0, -1)
-redis.call('DEL', KEYS[1])
-return items
-"""
-
-_UNLOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
+# Outcomes nobody came for (their waiter died) are dropped after this long.
+_STALE_RESULT_SECONDS = 24 * 3600
 
 
 class CreaterepoError(RuntimeError):
@@ -84,34 +81,58 @@ class CreaterepoRequest:
         )  # fmt: skip
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text)
+    partial.replace(path)
+
+
+@contextlib.contextmanager
+def _try_lock(path: Path) -> Iterator[int | None]:
+    """The lock's descriptor while we hold it, None when another process does."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+            return
+        yield fd
+    finally:
+        os.close(fd)
+
+
 class Createrepo:
-    """Batched ``createrepo_c`` runs, coordinated through Redis across processes."""
+    """Batched ``createrepo_c`` runs, coordinated through files across processes."""
 
     def __init__(
         self,
-        redis: Redis,
+        state_dir: Path,
         *,
         command: str = "createrepo_c",
         timeout: float = 3600.0,
         poll_interval: float = 0.1,
         appstream_command: str = "appstream-generator",
     ) -> None:
-        self.redis = redis
+        self.state_dir = Path(state_dir)
         self.command = command
         self.appstream_command = appstream_command
         self.timeout = timeout
         self.poll_interval = poll_interval
-        self._take_queue = redis.register_script(_TAKE_QUEUE)
-        self._unlock = redis.register_script(_UNLOCK)
 
-    @staticmethod
-    def _key(directory: Path, what: str) -> str:
-        return f"copr:backend:createrepo:{directory}:{what}"
+    def _dir(self, directory: Path) -> Path:
+        digest = hashlib.sha256(str(directory).encode()).hexdigest()[:32]
+        base = self.state_dir / digest
+        for sub in ("queue", "results"):
+            (base / sub).mkdir(parents=True, exist_ok=True)
+        return base
 
     def runs(self, directory: Path) -> int:
         """How many createrepo_c runs this directory has had (for checks and monitoring)."""
-        value = self.redis.get(self._key(directory.resolve(), "runs"))
-        return int(value) if value else 0
+        try:
+            return int((self._dir(directory.resolve()) / "runs").read_text())
+        except (OSError, ValueError):
+            return 0
 
     def update(
         self,
@@ -131,22 +152,22 @@ class Createrepo:
         """
         directory = directory.resolve()
         request = CreaterepoRequest(uuid.uuid4().hex, tuple(add or ()), full or not add, appstream)
-        result_key = f"copr:backend:createrepo:result:{request.request_id}"
         # Requests are batched per output dir: the devel repo's runs are its own.
         target = RepoTarget(directory, devel_baseurl)
-        self.redis.rpush(self._key(target.output, "queue"), request.to_json())
-        lock_key = self._key(target.output, "lock")
+        base = self._dir(target.output)
+        _write_atomically(base / "queue" / f"{request.request_id}.json", request.to_json())
+        result = base / "results" / f"{request.request_id}.json"
         deadline = time.monotonic() + self.timeout * 2 + 60
         while True:
-            token = uuid.uuid4().hex
-            if self.redis.set(lock_key, token, nx=True, ex=int(self.timeout) + 60):
-                try:
-                    self._run_batch(target, request)
-                finally:
-                    self._unlock(keys=[lock_key], args=[token])
-            outcome = self.redis.get(result_key)
+            with _try_lock(base / "lock") as lock:
+                if lock is not None and not result.exists():
+                    self._run_batch(target, base, request, lock)
+            try:
+                outcome = result.read_text()
+            except FileNotFoundError:
+                outcome = None
             if outcome is not None:
-                self.redis.delete(result_key)
+                result.unlink(missing_ok=True)
                 error = json.loads(outcome).get("error")
                 if error:
                     raise CreaterepoError(error)
@@ -155,34 +176,56 @@ class Createrepo:
                 raise CreaterepoError(f"{directory}: no createrepo run finished in time")
             time.sleep(self.poll_interval)
 
-    def _run_batch(self, target: RepoTarget, own: CreaterepoRequest) -> None:
-        raw = self._take_queue(keys=[self._key(target.output, "queue")])
-        batch = [CreaterepoRequest.from_json(item) for item in raw]
+    def _take_queue(self, base: Path) -> list[CreaterepoRequest]:
+        batch = []
+        for path in sorted((base / "queue").glob("*.json")):
+            try:
+                batch.append(CreaterepoRequest.from_json(path.read_text()))
+            except (OSError, ValueError, KeyError):
+                log.warning("dropping an unreadable createrepo request %s", path)
+            path.unlink(missing_ok=True)
+        return batch
+
+    def _run_batch(self, target: RepoTarget, base: Path, own: CreaterepoRequest, lock: int) -> None:
+        batch = self._take_queue(base)
         # The holder's own request is always in its run, even if a holder that died
         # took it from the queue earlier.
         if own.request_id not in {r.request_id for r in batch}:
             batch.append(own)
         error = None
         try:
-            if self._createrepo(target, batch):
-                self.redis.incr(self._key(target.output, "runs"))
+            if self._createrepo(target, batch, lock):
+                _write_atomically(base / "runs", str(self.runs(target.output) + 1))
         except CreaterepoError as failure:
             error = str(failure)
             log.error("%s", failure)
-        pipe = self.redis.pipeline()
         for request in batch:
-            key = f"copr:backend:createrepo:result:{request.request_id}"
-            pipe.set(key, json.dumps({"error": error}), ex=int(self.timeout) + 3600)
-        pipe.execute()
+            _write_atomically(
+                base / "results" / f"{request.request_id}.json", json.dumps({"error": error})
+            )
+        now = time.time()
+        for path in (base / "results").glob("*.json"):
+            with contextlib.suppress(OSError):
+                if now - path.stat().st_mtime > _STALE_RESULT_SECONDS:
+                    path.unlink()
 
-    def _createrepo(self, target: RepoTarget, batch: list[CreaterepoRequest]) -> bool:
-        """One run for the whole batch; False when there was nothing to do."""
+    def _createrepo(self, target: RepoTarget, batch: list[CreaterepoRequest], lock: int) -> bool:
+        """One run for the whole batch; False when there was nothing to do.
+
+        createrepo_c inherits the lock, so a run whose caller died still keeps every other
+        run of the directory out until it ends; a ``.repodata`` left behind is then from
+        a run that was killed, and is removed (createrepo_c refuses to start beside one).
+        """
         directory = target.directory
         directory.mkdir(parents=True, exist_ok=True)
         # A createrepo_c run drops the AppStream catalog: it is made again afterwards.
         appstream = target.devel_baseurl is None and (
             any(r.appstream for r in batch) or has_appstream(directory)
         )
+        leftover = target.output / ".repodata"
+        if leftover.is_dir() and not leftover.is_symlink():
+            log.warning("%s: removing .repodata that a killed createrepo_c left", target.output)
+            shutil.rmtree(leftover)
         listed = listed_packages(target.output)
         full = listed is None or any(r.full for r in batch)
         base = [self.command, "--update", "--no-database", "--general-compress-type=gz"]
@@ -223,7 +266,12 @@ class Createrepo:
                 )
             try:
                 result = subprocess.run(
-                    command, capture_output=True, text=True, timeout=self.timeout, check=False
+                    command,
+                    capture_output=True,
+                    text=True,
+                    timeout=self.timeout,
+                    check=False,
+                    pass_fds=(lock,),
                 )
             except (OSError, subprocess.TimeoutExpired) as error:
                 raise CreaterepoError(f"{directory}: createrepo_c did not run: {error}") from None

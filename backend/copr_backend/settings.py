@@ -28,6 +28,9 @@ class BackendSettings(ServiceSettings):
     frontend_url: str = "http://127.0.0.1:5000"
     frontend_auth: str = ""
     frontend_timeout: float = Field(30.0, gt=0)
+    # How long a report (a build's state, an action's result) is retried while the
+    # frontend is unreachable or failing, before the worker gives up on it.
+    frontend_retry_for: float = Field(300.0, ge=0)
     redis_url: str = "redis://127.0.0.1:6379/0"
 
     # The published results tree and the URL it is served at (dist-git downloads the
@@ -77,6 +80,8 @@ class BackendSettings(ServiceSettings):
     sign_rpms: bool = True
     keygen_url: str = "http://127.0.0.1:5003"
     keygen_secret: str = ""
+    # How long signing is retried while keygen is unreachable or failing.
+    keygen_retry_for: float = Field(300.0, ge=0)
     sign_domain: str = "copr.localhost"
 
     createrepo_command: str = "createrepo_c"
@@ -108,9 +113,20 @@ class BackendSettings(ServiceSettings):
     notification_workers: int = Field(4, ge=1, le=64)
     notification_batch: int = Field(50, ge=1, le=1000)
 
+    # This host's runtime state: the workers' task locks and the createrepo queues.  Not
+    # Redis: what is here must survive a Redis restart.
+    state_dir: Path = Path("/var/lib/copr/backend")
     worker_log_dir: Path | None = None
     log_level: str = "INFO"
     log_file: Path | None = None
+
+    @property
+    def worker_lock_dir(self) -> Path:
+        return self.state_dir / "worker-locks"
+
+    @property
+    def createrepo_dir(self) -> Path:
+        return self.state_dir / "createrepo"
 
     @field_validator("arch_limits", "tag_limits")
     @classmethod

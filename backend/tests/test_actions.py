@@ -64,7 +64,7 @@ def test_delete_actions_remove_exactly_the_right_files(
     second = _published_build(factory, backend, project, tiny_rpms[1])
     kept = _published_build(factory, backend, other, tiny_rpms[2])
     root = backend.settings.results_dir / "alice"
-    createrepo = Createrepo(backend.redis)
+    createrepo = Createrepo(backend.settings.createrepo_dir)
     for chroot in CHROOTS:
         createrepo.update(root / "del" / chroot, full=True)
         createrepo.update(root / "keep" / chroot, full=True)
@@ -115,7 +115,7 @@ def test_delete_builds_of_several_dirs(factory, db_session, make_backend, tiny_r
     project = factory.project(factory.user("bob"), name="multi", chroots=CHROOTS[:1])
     builds = [_published_build(factory, backend, project, rpm) for rpm in tiny_rpms[3:6]]
     chroot_dir = backend.settings.results_dir / "bob" / "multi" / CHROOTS[0]
-    Createrepo(backend.redis).update(chroot_dir, full=True)
+    Createrepo(backend.settings.createrepo_dir).update(chroot_dir, full=True)
     gone = builds[:2]
     action = queue_action(
         db_session,

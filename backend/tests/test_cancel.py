@@ -14,7 +14,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from backend_helpers import running_build_dispatcher, wait_for
 
-from copr_backend.pools import BuildRequest
 from copr_backend.pools.local import LocalPool
 
 SLOW_SCRIPT = "#!/bin/sh\necho started-sleeping\nsleep 300\n"
@@ -28,7 +27,7 @@ def test_running_build_is_canceled_within_seconds(factory, db_session, make_back
         source_type=BuildSourceEnum.custom,
         source_json={"script": SLOW_SCRIPT, "chroot": "fedora-42-x86_64"},
     )
-    pool = LocalPool(backend.settings, backend.redis, lambda task_id: True)
+    pool = LocalPool(backend.settings)
     live_log = (
         backend.settings.results_dir
         / project.ownername
@@ -43,7 +42,8 @@ def test_running_build_is_canceled_within_seconds(factory, db_session, make_back
             return live_log.exists() and "started-sleeping" in live_log.read_text()
 
         wait_for(sleeping, 60, "the script to run (live log streamed into the result dir)")
-        builder = pool.lease(BuildRequest(build.task_id, build.id, None), timeout=1)
+        builder = pool.find(build.task_id)
+        assert builder is not None
         pids = builder.build_pids()
         assert len(pids) > 1
         starts = {pid: process_start_time(pid) for pid in pids}

@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from redis import Redis
 
 from copr_backend.createrepo import Createrepo, CreaterepoError
 
@@ -25,15 +24,14 @@ def place(chroot_dir: Path, build_id: int, rpm: Path) -> str:
     return build_dir.name
 
 
-def test_thirty_builds_into_one_chroot_are_batched(redis_url, tmp_path, tiny_rpms):
-    redis = Redis.from_url(redis_url)
-    createrepo = Createrepo(redis, timeout=120)
+def test_thirty_builds_into_one_chroot_are_batched(tmp_path, tiny_rpms):
+    createrepo = Createrepo(tmp_path / "state", timeout=120)
     chroot_dir = tmp_path / "alice" / "proj" / "fedora-42-x86_64"
     dirs = [place(chroot_dir, n + 1, rpm) for n, rpm in enumerate(tiny_rpms[:30])]
 
     def finish(build_dir: str) -> None:
         # Each thread is one finishing build worker with its own connection.
-        Createrepo(Redis.from_url(redis_url), timeout=120).update(chroot_dir, [build_dir])
+        Createrepo(tmp_path / "state", timeout=120).update(chroot_dir, [build_dir])
 
     with ThreadPoolExecutor(max_workers=30) as pool:
         list(pool.map(finish, dirs))
@@ -45,8 +43,8 @@ def test_thirty_builds_into_one_chroot_are_batched(redis_url, tmp_path, tiny_rpm
     )
 
 
-def test_adding_one_build_reads_only_its_packages(redis_url, tmp_path, tiny_rpms):
-    createrepo = Createrepo(Redis.from_url(redis_url), timeout=120)
+def test_adding_one_build_reads_only_its_packages(tmp_path, tiny_rpms):
+    createrepo = Createrepo(tmp_path / "state", timeout=120)
     chroot_dir = tmp_path / "repo"
     first = place(chroot_dir, 1, tiny_rpms[0])
     createrepo.update(chroot_dir, [first])
@@ -59,8 +57,8 @@ def test_adding_one_build_reads_only_its_packages(redis_url, tmp_path, tiny_rpms
     assert createrepo.runs(chroot_dir) == 2
 
 
-def test_full_run_drops_removed_packages(redis_url, tmp_path, tiny_rpms):
-    createrepo = Createrepo(Redis.from_url(redis_url), timeout=120)
+def test_full_run_drops_removed_packages(tmp_path, tiny_rpms):
+    createrepo = Createrepo(tmp_path / "state", timeout=120)
     chroot_dir = tmp_path / "repo"
     dirs = [place(chroot_dir, n + 1, rpm) for n, rpm in enumerate(tiny_rpms[:3])]
     createrepo.update(chroot_dir, dirs)
@@ -72,23 +70,37 @@ def test_full_run_drops_removed_packages(redis_url, tmp_path, tiny_rpms):
     ]
 
 
-def test_empty_chroot_gets_empty_repodata(redis_url, tmp_path):
-    createrepo = Createrepo(Redis.from_url(redis_url), timeout=120)
+def test_empty_chroot_gets_empty_repodata(tmp_path):
+    createrepo = Createrepo(tmp_path / "state", timeout=120)
     chroot_dir = tmp_path / "new" / "fedora-42-x86_64"
     createrepo.update(chroot_dir)
     assert (chroot_dir / "repodata" / "repomd.xml").exists()
     assert listed(chroot_dir) == []
 
 
-def test_failed_run_is_reported_to_every_waiter(redis_url, tmp_path):
-    createrepo = Createrepo(Redis.from_url(redis_url), command="false", timeout=30)
+def test_failed_run_is_reported_to_every_waiter(tmp_path):
+    createrepo = Createrepo(tmp_path / "state", command="false", timeout=30)
     with pytest.raises(CreaterepoError, match="createrepo_c failed"):
         createrepo.update(tmp_path / "repo")
     assert not (tmp_path / "repo" / "repodata").exists()
 
 
-def test_devel_repo_lists_the_builds_the_public_repo_does_not(redis_url, tmp_path, tiny_rpms):
-    createrepo = Createrepo(Redis.from_url(redis_url), timeout=120)
+def test_a_run_killed_halfway_does_not_block_the_next(tmp_path, tiny_rpms):
+    createrepo = Createrepo(tmp_path / "state", timeout=120)
+    chroot_dir = tmp_path / "repo"
+    first = place(chroot_dir, 1, tiny_rpms[0])
+    createrepo.update(chroot_dir, [first])
+    # What createrepo_c leaves when it is killed: its scratch repodata.
+    (chroot_dir / ".repodata").mkdir()
+    (chroot_dir / ".repodata" / "primary.xml.gz").write_bytes(b"half written")
+    second = place(chroot_dir, 2, tiny_rpms[1])
+    createrepo.update(chroot_dir, [second])
+    assert listed(chroot_dir) == [f"{first}/{tiny_rpms[0].name}", f"{second}/{tiny_rpms[1].name}"]
+    assert not (chroot_dir / ".repodata").exists()
+
+
+def test_devel_repo_lists_the_builds_the_public_repo_does_not(tmp_path, tiny_rpms):
+    createrepo = Createrepo(tmp_path / "state", timeout=120)
     chroot_dir = tmp_path / "alice" / "proj" / "fedora-42-x86_64"
     createrepo.update(chroot_dir, full=True)  # the new project's empty public repo
     base = "http://results.test/results/alice/proj/fedora-42-x86_64/"

@@ -64,8 +64,6 @@ def test_dispatcher_exits_with_a_clear_error_on_bad_settings(tmp_path):
 
 
 def test_every_slot_gets_a_uid_of_its_own(tmp_path):
-    from redis import Redis
-
     from copr_backend.pools.local import LocalPool
     from copr_rpmbuild.config import load_config
 
@@ -74,7 +72,7 @@ def test_every_slot_gets_a_uid_of_its_own(tmp_path):
         f'local_pool_dir = "{tmp_path}/pool"\nlocal_slots = 3\nlocal_uid_base = 2100000000\n'
         "[rpmbuild_settings]\nsandbox_uid = 5000\n"
     )
-    pool = LocalPool(load(config), Redis(), lambda task_id: True)
+    pool = LocalPool(load(config), lambda task_id: True)
     uids = []
     for slot in range(3):
         pool._prepare(slot)

@@ -10,10 +10,19 @@ Between rounds the dispatcher sleeps, but wakes early when something is publishe
 manager's wakeup channel (see :func:`copr_common.worker_manager.wakeup_dispatcher`): a
 worker that finishes frees a slot, a frontend that has new work says so.  Polling remains
 the safety net for a lost message.
+
+Outages do not end the loop.  When Redis or the task source (the frontend) fails, the
+round is cut short, the failure is logged once when the outage starts and once when it
+ends (:class:`~copr_common.outage.Outage`), and the next round comes after a growing
+pause (capped at the sleep time) instead of at once.  The wakeup subscription is made
+again once Redis is back.  Running workers are not affected: they do not need the
+dispatcher, and Redis loses nothing they cannot write again (see
+:mod:`copr_common.worker_manager`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -24,7 +33,9 @@ from types import FrameType
 from typing import Generic, Protocol, TypeVar
 
 from redis.client import PubSub
+from redis.exceptions import RedisError
 
+from copr_common.outage import Backoff, Outage
 from copr_common.worker_manager import QueueTask, ReapReport, WorkerManager, wakeup_channel
 
 __all__ = ["Dispatcher", "RoundReport", "TaskSource", "TaskSourceError"]
@@ -71,14 +82,22 @@ class Dispatcher(Generic[TaskT]):
         self.sleep_time = sleep_time
         self.log = log or logging.getLogger(f"copr_common.dispatcher.{manager.name}")
         self._stop = threading.Event()
+        self.redis_outage = Outage("redis", self.log)
+        self.source_outage = Outage("the task source", self.log)
+        first = min(0.5, sleep_time)
+        self._backoff = Backoff(first, max(first, sleep_time))
+        self._pubsub: PubSub | None = None
 
     def run_once(self) -> RoundReport:
+        """One round; a Redis failure propagates (:meth:`run` rides it out)."""
         reaped = self.manager.reap()
+        self.redis_outage.recovered()
         try:
             tasks = self.source.get_tasks()
         except TaskSourceError as error:
-            self.log.error("cannot get tasks, trying again later: %s", error)
+            self.source_outage.failed(error, "getting tasks")
             return RoundReport(reaped, 0, [], str(error))
+        self.source_outage.recovered()
         started = self.manager.dispatch(tasks)
         if started:
             self.log.info("started %d of %d offered tasks: %s", len(started), len(tasks), started)
@@ -100,35 +119,77 @@ class Dispatcher(Generic[TaskT]):
 
     def run(self, max_rounds: int | None = None) -> None:
         """Loop until :meth:`stop` (or ``max_rounds`` rounds, for tests and tools)."""
-        pubsub = self.manager.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-        pubsub.subscribe(wakeup_channel(self.manager.name))
         rounds = 0
+        # Subscribed before the first round, so a wakeup sent during it is not missed.
+        self._subscribed()
         try:
             while not self._stop.is_set():
-                try:
-                    self.run_once()
-                except Exception:
-                    # A long-running service outlives a bad round (Redis restarting, a bug
-                    # in one task's data): log it in full and try again after the sleep.
-                    self.log.exception("dispatch round failed")
+                pause = self._round()
                 rounds += 1
                 if max_rounds is not None and rounds >= max_rounds:
                     break
-                self._sleep(pubsub)
+                if pause is None:
+                    self._sleep()
+                else:
+                    self._stop.wait(pause)
         finally:
-            pubsub.close()
+            self._drop_pubsub()
 
-    def _sleep(self, pubsub: PubSub) -> None:
-        get_message = pubsub.get_message
+    def _round(self) -> float | None:
+        """Run a round; the pause before the next one when something is out, else None."""
+        try:
+            report = self.run_once()
+        except RedisError as error:
+            self.redis_outage.failed(error, "dispatching")
+            self._drop_pubsub()
+            return self._backoff.next()
+        except Exception:
+            # A long-running service outlives a bad round (a bug in one task's data): log
+            # it in full and try again after the sleep.
+            self.log.exception("dispatch round failed")
+            return None
+        if report.error is not None:
+            return self._backoff.next()
+        self._backoff.reset()
+        return None
+
+    def _subscribed(self) -> PubSub | None:
+        if self._pubsub is None:
+            try:
+                pubsub = self.manager.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                pubsub.subscribe(wakeup_channel(self.manager.name))
+            except RedisError as error:
+                self.redis_outage.failed(error, "subscribing to wakeups")
+                return None
+            self._pubsub = pubsub
+        return self._pubsub
+
+    def _drop_pubsub(self) -> None:
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                self._pubsub.close()
+            self._pubsub = None
+
+    def _sleep(self) -> None:
         deadline = time.monotonic() + self.sleep_time
+        pubsub = self._subscribed()
         while not self._stop.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
                 return
-            # Short slices so that stop() is noticed promptly even without a message.
-            message = get_message(timeout=min(left, 0.5))
-            if message is not None:
-                # Let a burst of wakeups coalesce into one round.
-                while get_message(timeout=0.01) is not None:
-                    pass
+            if pubsub is None:
+                self._stop.wait(left)
                 return
+            try:
+                # Short slices so that stop() is noticed promptly even without a message.
+                message = pubsub.get_message(timeout=min(left, 0.5))
+                if message is not None:
+                    # Let a burst of wakeups coalesce into one round.
+                    while pubsub.get_message(timeout=0.01) is not None:
+                        pass
+                    return
+            except RedisError as error:
+                # Polling goes on; the next round finds out whether Redis is back.
+                self.redis_outage.failed(error, "waiting for wakeups")
+                self._drop_pubsub()
+                pubsub = None

@@ -22,17 +22,30 @@ cannot both start one task.
 
 Liveness is judged from ``/proc``, so the workers of one manager run on its host.  Remote
 work (a build on a leased builder) is driven by a local worker that re-attaches to it.
+
+Redis is bookkeeping, not the truth: it may restart empty at any moment.  What keeps a
+task from running twice on this host is a lock file per task (``<lock dir>/<name>/<task
+id>.lock``, an ``flock`` its worker holds for as long as it lives, released by the kernel
+when it dies).  A worker whose task's lock is held by a live worker does nothing but hand
+its record over to that worker (so the manager tracks the one that really works) and
+exits.  A running worker also checks its record every few seconds and writes it again
+when Redis lost it, so a manager soon sees the truth again after a Redis restart.  Redis
+errors never end a worker's work: its result goes to the task's source first, the record
+only follows.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
 import signal
 import socket
 import subprocess
+import tempfile
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,16 +55,20 @@ from types import TracebackType
 from typing import IO, Any, Generic, TypeVar
 
 from redis import Redis
+from redis.exceptions import RedisError
 
 from copr_common.log import LOG_FILE_MODE
 
 __all__ = [
     "QueueTask",
     "ReapReport",
+    "TaskLock",
+    "WorkerAlreadyRunning",
     "WorkerManager",
     "WorkerRecord",
     "WorkerSession",
     "WorkerSessionError",
+    "default_lock_dir",
     "process_start_time",
     "wakeup_channel",
     "wakeup_dispatcher",
@@ -60,6 +77,11 @@ __all__ = [
 STARTING = "starting"
 RUNNING = "running"
 DONE = "done"
+
+# Workers learn their manager's lock dir from the environment the manager starts them in.
+LOCK_DIR_ENV = "COPR_WORKER_LOCK_DIR"
+# How often a running worker checks that Redis still has its record.
+HEARTBEAT_SECONDS = 2.0
 
 
 def _key_prefix(name: str) -> str:
@@ -121,6 +143,23 @@ def process_start_time(pid: int) -> int | None:
     if state in ("Z", "X", "x"):
         return None
     return int(starttime)
+
+
+def _session_members(sid: int) -> list[int]:
+    """The live processes of session ``sid`` (a worker leads its own, see ``_spawn``)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        # fields[0] is the state, [3] the session id.
+        if int(fields[3]) == sid and fields[0] not in ("Z", "X", "x"):
+            members.append(int(entry.name))
+    return members
 
 
 def _text(value: bytes | str) -> str:
@@ -187,11 +226,98 @@ redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """
 
+# Only the worker the record names finishes it: a worker that lost its record to a Redis
+# restart must not mark the record of the worker that took the task over.
 _FINISH = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'pid') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+return 1
+"""
+
+# A running worker whose record Redis lost writes it again (only while none exists).
+_REREGISTER = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+"""
+
+# A worker that finds its task run by another live worker gives the record to that one.
+_HAND_OVER = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'starting' then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """
+
+
+def default_lock_dir() -> Path:
+    """Where task locks live when no lock dir is configured: private to this user."""
+    path = Path(tempfile.gettempdir()) / f"copr-worker-locks-{os.geteuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    info = path.lstat()
+    if info.st_uid != os.geteuid() or not path.is_dir() or path.is_symlink():
+        raise RuntimeError(f"{path} is not a directory of this user: cannot keep task locks")
+    return path
+
+
+class TaskLock:
+    """The lock that makes one live worker per task on this host: ``flock`` on a file.
+
+    The holder writes its pid (and the process' start time) into the file, so others can
+    tell who holds it without touching the lock; the holder unlinks it as it lets go, and
+    the pid of a holder that died is seen dead.
+    """
+
+    def __init__(self, lock_dir: Path, name: str, worker_id: str) -> None:
+        safe = worker_id.replace("/", "_")
+        self.path = lock_dir / name / f"{safe}.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """True when taken; False when a live process holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            # The previous holder unlinks the file as it lets go: a lock taken on a file
+            # that is no longer at the path guards nothing, so take the new one instead.
+            try:
+                same = self.path.stat().st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        pid = os.getpid()
+        os.write(fd, f"{pid} {process_start_time(pid)}\n".encode())
+        self._fd = fd
+        return True
+
+    def holder(self) -> tuple[int, int] | None:
+        """(pid, start time) of the live process holding the lock; None when nobody does."""
+        try:
+            fields = self.path.read_text().split()
+        except OSError:
+            return None
+        if len(fields) != 2 or not all(field.isdigit() for field in fields):
+            return None
+        pid, start = int(fields[0]), int(fields[1])
+        if process_start_time(pid) != start:
+            return None
+        return pid, start
+
+    def release(self) -> None:
+        if self._fd is not None:
+            # Unlinked while still held, so the lock files do not pile up (see acquire).
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            os.close(self._fd)
+            self._fd = None
 
 
 class WorkerManager(ABC, Generic[TaskT]):
@@ -210,6 +336,7 @@ class WorkerManager(ABC, Generic[TaskT]):
         start_timeout: float = 60.0,
         worker_timeout: float | None = None,
         worker_log_dir: str | os.PathLike[str] | None = None,
+        lock_dir: str | os.PathLike[str] | None = None,
         log: logging.Logger | None = None,
     ) -> None:
         if max_workers < 1:
@@ -220,6 +347,8 @@ class WorkerManager(ABC, Generic[TaskT]):
         self.start_timeout = start_timeout
         self.worker_timeout = worker_timeout
         self.worker_log_dir = Path(worker_log_dir) if worker_log_dir is not None else None
+        # Where the workers keep their task locks (see the module docstring).
+        self.lock_dir = Path(lock_dir) if lock_dir is not None else default_lock_dir()
         self.log = log or logging.getLogger(f"copr_common.worker_manager.{name}")
         self.host = socket.gethostname()
         self._claim = redis.register_script(_CLAIM)
@@ -257,7 +386,42 @@ class WorkerManager(ABC, Generic[TaskT]):
         return records
 
     def is_held(self, worker_id: str) -> bool:
-        return bool(self.redis.exists(_record_key(self.name, worker_id)))
+        """Whether a worker has the task: a record, or a live worker holding its lock."""
+        if self.redis.exists(_record_key(self.name, worker_id)):
+            return True
+        return self.task_lock(worker_id).holder() is not None
+
+    def task_lock(self, worker_id: str) -> TaskLock:
+        return TaskLock(self.lock_dir, self.name, worker_id)
+
+    def _adopt(self, task: TaskT) -> WorkerRecord | None:
+        """A record for the live worker that holds ``task``'s lock, when Redis lost its own."""
+        holder = self.task_lock(task.id).holder()
+        if holder is None:
+            return None
+        pid, pid_start = holder
+        now = time.time()
+        record = WorkerRecord(task.id, task.to_dict(), RUNNING, now, self.host, pid, pid_start, now)
+        fields = {
+            "task": json.dumps(record.task),
+            "state": RUNNING,
+            "created": repr(now),
+            "host": self.host,
+            "pid": str(pid),
+            "pid_start": str(pid_start),
+            "started": repr(now),
+        }
+        args: list[str] = [task.id]
+        for key, value in fields.items():
+            args += [key, value]
+        if not self._claim(
+            keys=[_record_key(self.name, task.id), _index_key(self.name)], args=args
+        ):
+            return None
+        self.log.warning(
+            "task %s is run by worker %d, which Redis had lost: tracking it again", task.id, pid
+        )
+        return record
 
     def _drop(self, worker_id: str) -> None:
         pipe = self.redis.pipeline()
@@ -308,10 +472,21 @@ class WorkerManager(ABC, Generic[TaskT]):
                 self._kill(record)
                 reason = f"it ran longer than {timeout:g} s and was killed"
             if reason is not None:
+                self._kill_leftovers(record)
                 self.on_died(record, reason)
                 self._drop(record.worker_id)
                 report.died.append((record, reason))
         return report
+
+    def _kill_leftovers(self, record: WorkerRecord) -> None:
+        """End what a dead worker started in its session (a signing run, a log follower):
+        left running, it could still change what the task's next worker does.
+        """
+        if record.pid is None or record.host != self.host:
+            return
+        for pid in _session_members(record.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
 
     # --- starting -------------------------------------------------------------------------
 
@@ -329,7 +504,14 @@ class WorkerManager(ABC, Generic[TaskT]):
         for _, task in ordered:
             if len(running) >= self.max_workers:
                 break
-            if task.id in held or not self.may_start(task, running):
+            if task.id in held:
+                continue
+            adopted = self._adopt(task)
+            if adopted is not None:
+                running.append(adopted)
+                held.add(task.id)
+                continue
+            if not self.may_start(task, running):
                 continue
             record = self._start(task)
             if record is None:
@@ -388,6 +570,7 @@ class WorkerManager(ABC, Generic[TaskT]):
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=output,
+                env={**os.environ, LOCK_DIR_ENV: str(self.lock_dir)},
                 check=True,
                 timeout=30,
             )
@@ -403,6 +586,14 @@ class WorkerSessionError(RuntimeError):
     """The worker's record is missing or no longer waits for it; the worker must exit."""
 
 
+class WorkerAlreadyRunning(WorkerSessionError):
+    """Another live worker on this host runs the task; the record now names that worker."""
+
+    def __init__(self, message: str, pid: int | None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
 class WorkerSession:
     """The worker side of a record: announce the process, read the task, store the result.
 
@@ -412,17 +603,43 @@ class WorkerSession:
             result = do_the_work(session.task)
             session.result = result
 
-    Leaving the block marks the record ``done`` (also after an exception, with the error
-    in the result) and wakes the dispatcher, which then has a free slot.
+    Entering takes the task's lock (:class:`TaskLock`); when another live worker holds
+    it, :class:`WorkerAlreadyRunning` is raised and nothing is to be done.  Meanwhile a
+    thread keeps the record in Redis (see the module docstring).  Leaving the block
+    marks the record ``done`` (also after an exception, with the error in the result) and
+    wakes the dispatcher, which then has a free slot.
     """
 
-    def __init__(self, redis: Redis, name: str, worker_id: str) -> None:
+    # How long announcing waits for a Redis that does not answer: the dispatcher gives
+    # up on a silent worker after its start timeout anyway.
+    ANNOUNCE_PATIENCE = 20.0
+    # How long storing the result waits for Redis: the result was reported already;
+    # the record only tells the manager that this worker is done.
+    FINISH_PATIENCE = 20.0
+
+    def __init__(
+        self,
+        redis: Redis,
+        name: str,
+        worker_id: str,
+        *,
+        lock_dir: str | os.PathLike[str] | None = None,
+        heartbeat: float = HEARTBEAT_SECONDS,
+    ) -> None:
         self.redis = redis
         self.name = name
         self.worker_id = worker_id
         self.key = _record_key(name, worker_id)
         self.result: dict[str, Any] | None = None
+        self.heartbeat = heartbeat
+        self.log = logging.getLogger(f"copr_common.worker_session.{name}")
+        if lock_dir is None:
+            lock_dir = os.environ.get(LOCK_DIR_ENV) or default_lock_dir()
+        self.lock = TaskLock(Path(lock_dir), name, worker_id)
         self._task: dict[str, Any] | None = None
+        self._fields: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._keeper: threading.Thread | None = None
 
     @property
     def task(self) -> dict[str, Any]:
@@ -431,24 +648,110 @@ class WorkerSession:
         return self._task
 
     def start(self) -> dict[str, Any]:
+        if not self.lock.acquire():
+            holder = self._holder()
+            if holder is not None:
+                self._hand_over(*holder)
+            raise WorkerAlreadyRunning(
+                f"task {self.worker_id} of {self.name!r} is already run by worker "
+                f"{holder[0] if holder else '(unknown pid)'} on this host; leaving it to it",
+                holder[0] if holder else None,
+            )
+        try:
+            self._task = self._announce()
+        except BaseException:
+            self.lock.release()
+            raise
+        self._keeper = threading.Thread(
+            target=self._keep_record, name=f"record-{self.worker_id}", daemon=True
+        )
+        self._keeper.start()
+        return self._task
+
+    def _retrying(self, what: str, patience: float, call: Any) -> Any:
+        deadline = time.monotonic() + patience
+        delay = 0.2
+        while True:
+            try:
+                return call()
+            except RedisError as error:
+                if time.monotonic() + delay > deadline:
+                    raise WorkerSessionError(f"cannot {what}: Redis: {error}") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    def _announce(self) -> dict[str, Any]:
         pid = os.getpid()
         pid_start = process_start_time(pid)
         announce = self.redis.register_script(_ANNOUNCE)
         fields: list[Any] = ["state", RUNNING, "pid", pid, "pid_start", pid_start]
-        ok = announce(keys=[self.key], args=[*fields, "started", repr(time.time())])
-        if not ok:
+        fields += ["started", repr(time.time())]
+
+        def call() -> dict[Any, Any] | None:
+            if not announce(keys=[self.key], args=fields):
+                return None
+            return self.redis.hgetall(self.key)
+
+        raw = self._retrying("announce the worker", self.ANNOUNCE_PATIENCE, call)
+        if raw is None:
             raise WorkerSessionError(
                 f"worker {self.worker_id} of {self.name!r} is not expected (no record in the "
                 "'starting' state): it was given up on or never dispatched"
             )
-        raw = self.redis.hgetall(self.key)
-        self._task = WorkerRecord.from_redis(self.worker_id, raw).task
-        return self._task
+        self._fields = {_text(key): _text(value) for key, value in raw.items()}
+        return WorkerRecord.from_redis(self.worker_id, raw).task
+
+    def _holder(self) -> tuple[int, int] | None:
+        # The holder writes its pid right after taking the lock: give it a moment.
+        for _ in range(20):
+            holder = self.lock.holder()
+            if holder is not None:
+                return holder
+            time.sleep(0.05)
+        return None
+
+    def _hand_over(self, pid: int, pid_start: int) -> None:
+        """Make our record name the worker that really runs the task."""
+        hand_over = self.redis.register_script(_HAND_OVER)
+        fields: list[Any] = ["state", RUNNING, "pid", pid, "pid_start", pid_start]
+        fields += ["started", repr(time.time())]
+        with contextlib.suppress(RedisError):
+            hand_over(keys=[self.key], args=fields)
+
+    def _keep_record(self) -> None:
+        reregister = self.redis.register_script(_REREGISTER)
+        pid = str(os.getpid())
+        while not self._stop.wait(self.heartbeat):
+            args: list[Any] = [self.worker_id]
+            for key, value in {**self._fields, "pid": pid, "state": RUNNING}.items():
+                args += [key, value]
+            try:
+                if reregister(keys=[self.key, _index_key(self.name)], args=args):
+                    self.log.warning(
+                        "worker %s: Redis had lost its record; written again", self.worker_id
+                    )
+            except RedisError:
+                continue  # Redis is away; the next beat tries again
 
     def finish(self, result: dict[str, Any] | None = None) -> None:
+        self._stop.set()
+        if self._keeper is not None:
+            self._keeper.join(timeout=10)
+        # The lock goes first: once the record says done, a new worker for the task (the
+        # task is still queued when its report was lost) must find the lock free.
+        self.lock.release()
         finish = self.redis.register_script(_FINISH)
-        finish(keys=[self.key], args=["state", DONE, "result", json.dumps(result or {})])
-        wakeup_dispatcher(self.redis, self.name)
+        args = [str(os.getpid()), "state", DONE, "result", json.dumps(result or {})]
+        try:
+            self._retrying(
+                "store the result",
+                self.FINISH_PATIENCE,
+                lambda: finish(keys=[self.key], args=args),
+            )
+            wakeup_dispatcher(self.redis, self.name)
+        except (WorkerSessionError, RedisError) as error:
+            # The dispatcher then sees the process gone and drops the record itself.
+            self.log.warning("worker %s: %s", self.worker_id, error)
 
     def __enter__(self) -> WorkerSession:
         self.start()

@@ -69,7 +69,7 @@ class DirectorySource:
 
 class Manager(WorkerManager[Task]):
     def __init__(self, conn: redis.Redis, url: str, where: Path, max_workers: int) -> None:
-        super().__init__(conn, "dispatch-test", max_workers=max_workers)
+        super().__init__(conn, "dispatch-test", max_workers=max_workers, lock_dir=where / "locks")
         self.url = url
         self.where = where
 
@@ -121,7 +121,7 @@ def test_source_failure_is_logged_and_retried(
     report = dispatcher.run_once()
     assert report.error == "frontend unreachable"
     assert report.started == []
-    assert "cannot get tasks, trying again later: frontend unreachable" in caplog.text
+    assert "the task source is unavailable (getting tasks): frontend unreachable" in caplog.text
 
     source.failing = False
     assert dispatcher.run_once().started == ["a"]

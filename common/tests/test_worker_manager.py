@@ -38,6 +38,10 @@ with WorkerSession(conn, name, worker_id) as session:
     (task_dir / f"{worker_id}.started").write_text(str(os.getpid()))
     if behaviour == "crash":
         raise RuntimeError("the worker broke")
+    if behaviour == "child":
+        import subprocess
+        child = subprocess.Popen(["sleep", "300"])
+        (task_dir / f"{worker_id}.child").write_text(str(child.pid))
     while not (task_dir / f"{worker_id}.go").exists():
         time.sleep(0.02)
     session.result = {"answer": session.task["value"] * 2}
@@ -66,6 +70,7 @@ class Task(QueueTask):
 class ScriptManager(WorkerManager[Task]):
     def __init__(self, conn: redis.Redis, url: str, where: Path, **kwargs: Any) -> None:
         kwargs.setdefault("max_workers", 4)
+        kwargs.setdefault("lock_dir", where / "locks")
         super().__init__(conn, "test", **kwargs)
         self.url = url
         self.where = where
@@ -167,6 +172,7 @@ def test_a_held_task_is_never_started_twice(
     wait_for(lambda: running(manager, "a"))
     other = make_manager()
     assert other.dispatch([Task("a"), Task("a")]) == []
+    wait_for(lambda: (tmp_path / "a.started").exists(), what="worker a to start its work")
     assert len(list(tmp_path.glob("a.started"))) == 1
     release(tmp_path, "a")
 
@@ -223,6 +229,23 @@ def test_killed_worker_has_its_task_dispatched_again(
     wait_for(lambda: running(manager, "a"))
     assert manager.workers()[0].pid != pid
     release(tmp_path, "a")
+
+
+def test_what_a_killed_worker_started_is_ended_with_it(
+    make_manager: Callable[..., ScriptManager], tmp_path: Path
+) -> None:
+    manager = make_manager()
+    manager.dispatch([Task("a", behaviour="child")])
+    child_file = tmp_path / "a.child"
+    wait_for(lambda: child_file.exists() and child_file.read_text() != "", what="the child")
+    child = int(child_file.read_text())
+    worker = manager.workers()[0].pid
+    assert worker is not None
+    os.kill(worker, signal.SIGKILL)  # the worker alone, as a crash would
+    wait_for(lambda: process_start_time(worker) is None, what="the worker to vanish")
+    assert process_start_time(child) is not None
+    assert [r.worker_id for r, _ in manager.reap().died] == ["a"]
+    wait_for(lambda: process_start_time(child) is None, what="the orphaned child to be ended")
 
 
 def test_worker_that_never_announces_itself_is_given_up(

@@ -27,13 +27,13 @@ def _settings(config: str | None) -> DistGitSettings:
 def _dispatcher(args: argparse.Namespace) -> int:
     import redis
 
-    from copr_distgit.frontend import FrontendClient, ImportQueue
+    from copr_distgit.frontend import ImportQueue, frontend_client
     from copr_distgit.worker import ImportWorkerManager
 
     settings = _settings(args.config)
     setup_logging("copr_distgit", settings.log_level, settings.log_file)
     conn = redis.Redis.from_url(settings.redis_url)
-    client = FrontendClient(settings.frontend_url, settings.frontend_auth)
+    client = frontend_client(settings)
     manager = ImportWorkerManager(conn, settings, config_file=args.config)
     dispatcher = Dispatcher(ImportQueue(client), manager, sleep_time=settings.sleep_time)
     dispatcher.install_signal_handlers()

@@ -22,6 +22,8 @@ class DistGitSettings(ServiceSettings):
     frontend_url: str = "http://127.0.0.1:5000"
     # The backend password the frontend expects on writes (HTTP Basic).
     frontend_auth: str = ""
+    # How long an import's report is retried while the frontend is unreachable or failing.
+    frontend_retry_for: float = Field(300.0, ge=0)
     redis_url: str = "redis://127.0.0.1:6379/0"
 
     # Everything dist-git stores lives below state_dir unless set one by one.

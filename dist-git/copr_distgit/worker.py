@@ -9,8 +9,14 @@ from typing import Any
 
 import redis
 
-from copr_common.worker_manager import WorkerManager, WorkerRecord, WorkerSession
-from copr_distgit.frontend import FrontendClient, FrontendError
+from copr_common.worker_manager import (
+    WorkerAlreadyRunning,
+    WorkerManager,
+    WorkerRecord,
+    WorkerSession,
+    WorkerSessionError,
+)
+from copr_distgit.frontend import BackendApiError, frontend_client
 from copr_distgit.importer import failure_payload, run_import
 from copr_distgit.settings import DistGitSettings
 from copr_distgit.task import ImportTask, InvalidTaskError
@@ -36,6 +42,7 @@ class ImportWorkerManager(WorkerManager[ImportTask]):
             max_workers=settings.max_workers,
             worker_timeout=settings.import_timeout,
             worker_log_dir=settings.state_dir / "worker-output",
+            lock_dir=settings.state_dir / "worker-locks",
             log=logging.getLogger("copr_distgit.dispatcher"),
         )
         self.config_file = config_file
@@ -60,9 +67,11 @@ def _reponame(task: dict[str, Any]) -> str:
 def run_worker(settings: DistGitSettings, worker_id: str) -> int:
     """Body of one worker process; the exit code."""
     conn = redis.Redis.from_url(settings.redis_url)
-    client = FrontendClient(settings.frontend_url, settings.frontend_auth)
+    client = frontend_client(settings)
     try:
-        with WorkerSession(conn, MANAGER_NAME, worker_id) as session:
+        with WorkerSession(
+            conn, MANAGER_NAME, worker_id, lock_dir=settings.state_dir / "worker-locks"
+        ) as session:
             try:
                 task = ImportTask.from_dict(session.task)
             except InvalidTaskError as error:
@@ -73,13 +82,19 @@ def run_worker(settings: DistGitSettings, worker_id: str) -> int:
             session.result = payload
             try:
                 client.import_completed(payload)
-            except FrontendError as error:
+            except BackendApiError as error:
                 # The build stays in the frontend's queue and will be imported again;
                 # an identical re-import is a no-op, so nothing is doubled.
                 log.error("cannot report the import of build %s: %s", payload["build_id"], error)
                 session.result = {**payload, "reported": False}
                 return 1
         return 0
+    except WorkerAlreadyRunning as already:
+        log.info("%s", already)
+        return 0
+    except WorkerSessionError as error:
+        log.error("%s", error)
+        return 1
     finally:
         client.close()
         conn.close()

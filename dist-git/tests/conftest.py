@@ -193,6 +193,8 @@ class FrontendStandIn:
         self.tasks: dict[int, dict[str, Any]] = {}
         self.completed: list[dict[str, Any]] = []
         self.fail_next_posts = 0
+        # The Copr-FE-BE-API-Version headers the backend API requests came with.
+        self.api_versions: set[str | None] = set()
         # SRPM file name -> seconds to wait before serving it (to catch a worker mid-import).
         self.delays: dict[str, float] = {}
         self.lock = threading.Lock()
@@ -211,6 +213,9 @@ class FrontendStandIn:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         path = environ["PATH_INFO"]
         method = environ["REQUEST_METHOD"]
+        if path.startswith("/backend/"):
+            with self.lock:
+                self.api_versions.add(environ.get("HTTP_COPR_FE_BE_API_VERSION"))
 
         def reply(status: str, body: bytes, content_type: str = "application/json") -> list[bytes]:
             start_response(
@@ -218,7 +223,7 @@ class FrontendStandIn:
                 [
                     ("Content-Type", content_type),
                     ("Content-Length", str(len(body))),
-                    ("Copr-FE-BE-API-Version", "4"),
+                    ("Copr-FE-BE-API-Version", "6"),
                 ],
             )
             return [body]
@@ -227,8 +232,10 @@ class FrontendStandIn:
             with self.lock:
                 return reply("200 OK", json.dumps(list(self.tasks.values())).encode())
         if path == "/backend/import-completed/" and method in ("POST", "PUT"):
-            expected = "Basic " + base64.b64encode(f"user:{self.password}".encode()).decode()
-            if environ.get("HTTP_AUTHORIZATION") != expected:
+            # Like the frontend: the password counts, the user name does not.
+            given = environ.get("HTTP_AUTHORIZATION", "").removeprefix("Basic ")
+            _, _, password = base64.b64decode(given).decode(errors="replace").partition(":")
+            if password != self.password:
                 return reply("403 FORBIDDEN", b'{"error": "bad backend password"}')
             length = int(environ.get("CONTENT_LENGTH") or 0)
             payload = json.loads(environ["wsgi.input"].read(length))

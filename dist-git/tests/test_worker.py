@@ -17,7 +17,7 @@ import pygit2
 import pytest
 import redis
 
-from copr_distgit.frontend import FrontendClient, FrontendError, ImportQueue
+from copr_distgit.frontend import BackendApiClient, BackendApiError, ImportQueue
 from copr_distgit.importer import run_import
 from copr_distgit.settings import DistGitSettings
 from copr_distgit.task import ImportTask
@@ -85,25 +85,27 @@ def test_unreachable_srpm_url(settings: DistGitSettings) -> None:
 
 
 def test_client_retries_server_errors_but_not_refusals(frontend: Any) -> None:
-    client = FrontendClient(frontend.url, "backend-password", retry_delay=0.01, attempts=3)
+    client = BackendApiClient(frontend.url, "backend-password", first_delay=0.01)
     frontend.fail_next_posts = 2
     client.import_completed({"build_id": 1, "branch_commits": {}})
     assert frontend.completed == [{"build_id": 1, "branch_commits": {}}]
+    assert frontend.api_versions == {"6"}
 
-    wrong = FrontendClient(frontend.url, "wrong", retry_delay=0.01)
-    with pytest.raises(FrontendError, match="HTTP 403"):
+    wrong = BackendApiClient(frontend.url, "wrong", first_delay=0.01)
+    with pytest.raises(BackendApiError, match=": 403 ") as refused:
         wrong.import_completed({"build_id": 2, "branch_commits": {}})
+    assert refused.value.status == 403
     assert len(frontend.completed) == 1
 
-    down = FrontendClient("http://127.0.0.1:9", "x", retry_delay=0.01, attempts=2)
-    with pytest.raises(FrontendError, match="POST http://127.0.0.1:9/backend/import-completed/"):
+    down = BackendApiClient("http://127.0.0.1:9", "x", first_delay=0.01, report_patience=0.1)
+    with pytest.raises(BackendApiError, match="POST http://127.0.0.1:9/backend/import-completed/"):
         down.import_completed({"build_id": 3, "branch_commits": {}})
 
 
 def test_queue_fails_unusable_tasks_at_once(frontend: Any) -> None:
     frontend.add_task(task_dict(1, f"{frontend.url}/results/a.src.rpm"))
     frontend.add_task(task_dict(2, f"{frontend.url}/results/b.src.rpm", branches=["../x"]))
-    queue = ImportQueue(FrontendClient(frontend.url, "backend-password", retry_delay=0.01))
+    queue = ImportQueue(BackendApiClient(frontend.url, "backend-password", first_delay=0.01))
     assert [t.build_id for t in queue.get_tasks()] == [1]
     assert frontend.completed == [
         {"build_id": 2, "branch_commits": {}, "error": "build 2: invalid branch name '../x'"}
@@ -234,6 +236,10 @@ def test_dispatcher_restart_and_killed_worker(
         frontend.delays[srpm2.name] = 2.0
         frontend.add_task(task_dict(2, frontend.srpm_url(srpm2), pkg_name="other"))
         wait_until(lambda: "2" in worker_pids(conn), 20, "worker 2 to run")
+        log2 = settings.per_task_log_root / "2.log"
+        wait_until(
+            lambda: log2.exists() and "importing build 2" in log2.read_text(), 20, "the download"
+        )
         killed = worker_pids(conn)["2"]
         os.killpg(killed, signal.SIGKILL)
         wait_until(lambda: len(frontend.completed) == 2, 40, "build 2 to be reported")

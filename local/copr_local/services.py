@@ -159,6 +159,8 @@ def backend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
         "local_slots": 2,
         "local_pool_dir": str(layout.pool_dir),
         "worker_log_dir": str(layout.logs / "backend-workers"),
+        # Task locks and createrepo queues: what must survive a Redis restart.
+        "state_dir": str(layout.backend_dir / "state"),
         "keygen_url": state.url("keygen"),
         "keygen_secret": state.keygen_secret,
         "local_uid_base": layout.sandbox_uid_base,

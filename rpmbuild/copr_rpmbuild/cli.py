@@ -107,7 +107,7 @@ def load_task(args: argparse.Namespace, settings: RpmbuildSettings) -> tuple[Tas
         task = read_task_file(args.task_file, srpm=args.srpm)
         raw = json.loads(args.task_file.read_text(encoding="utf-8"))
     else:
-        task, raw = fetch_task(where, srpm=args.srpm)
+        task, raw = fetch_task(where, srpm=args.srpm, retry_for=settings.task_fetch_retry_for)
     if args.chroot and isinstance(task, BuildTask) and args.chroot != task.chroot:
         raw = {**raw, "chroot": args.chroot}
         task = parse_task(raw, srpm=False, where=where)
@@ -142,11 +142,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         lock.release()
 
 
+def task_id_of(args: argparse.Namespace) -> str | None:
+    """The id of the task ``--build-id`` names (``<build_id>`` or ``<build_id>-<chroot>``)."""
+    if args.build_id is None:
+        return None
+    return str(args.build_id) if args.srpm else f"{args.build_id}-{args.chroot}"
+
+
+def write_task_id(settings: RpmbuildSettings, task_id: str) -> None:
+    partial = settings.taskfile.with_name(".task.partial")
+    partial.write_text(f"{task_id}\n")
+    partial.replace(settings.taskfile)
+
+
 def _run_locked(
     args: argparse.Namespace, settings: RpmbuildSettings, detached: Detached | None
 ) -> int:
+    # The state dir says which task this builder runs (the backend finds a build by it
+    # after losing track): the previous build's id goes before anything else changes,
+    # and this build's id comes once its pid is in place, so that a reader never sees
+    # one build's id with another one's pid or exit status.
+    settings.taskfile.unlink(missing_ok=True)
     settings.statusfile.unlink(missing_ok=True)
     settings.pidfile.write_text(f"{os.getpid()}\n")
+    task_id = task_id_of(args)
+    if task_id is not None:
+        write_task_id(settings, task_id)
     try:
         if args.drop_resultdir and settings.resultdir.exists():
             shutil.rmtree(settings.resultdir)
@@ -194,11 +215,15 @@ def _build(
         timeout=settings.default_timeout,
         grace=settings.kill_grace,
         cancel=cancel,
+        fetch_attempts=settings.fetch_attempts,
+        fetch_pause=settings.fetch_retry_pause,
     )
     workspace: Workspace | None = None
     phase = "SRPM build" if args.srpm else "RPM build"
     try:
         task, raw = load_task(args, settings)
+        if task_id_of(args) is None:
+            write_task_id(settings, task.task_id)
         (settings.resultdir / "task.json").write_text(json.dumps(raw, indent=4) + "\n")
         log.info("Task %s (build %d)", task.task_id, task.build_id)
         timeout = task.timeout or settings.default_timeout

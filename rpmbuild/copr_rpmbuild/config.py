@@ -22,6 +22,14 @@ _CHECKOUT_MOCK_CONFIGS = Path(__file__).resolve().parents[2] / "mock-configs"
 _INSTALLED_MOCK_CONFIGS = Path("/usr/share/copr-rpmbuild/mock-configs")
 
 PROTOCOLS = ("https", "http", "ftp", "git", "ssh", "file")
+# What the sandbox mounts itself; a bind mount may not cover it or go inside it.
+_SANDBOX_OWN = (
+    *(Path(f"/{top}") for top in ("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64")),
+    *(Path(f"/{top}") for top in ("libx32", "proc", "dev", "builddir", "copr")),
+    # The sandbox's private tmpfs mounts (paths inside it, not the host's).
+    Path("/tmp"),  # noqa: S108
+    Path("/var/tmp"),  # noqa: S108
+)
 # In the range systemd leaves unassigned (0x70000000-0x7fffffff): no account, container
 # or dynamic user of the host takes it.
 DEFAULT_SANDBOX_UID = 2_000_000_000
@@ -55,6 +63,8 @@ class RpmbuildSettings(ServiceSettings):
     """copr-rpmbuild's settings: service URLs, directories, tools and sandbox limits."""
 
     frontend_url: str = "http://localhost:5000"
+    # How long fetching the task is retried while the frontend is unreachable or failing.
+    task_fetch_retry_for: float = Field(120.0, ge=0)
     # This project's dist-git: where RPM tasks' git_repo lives and its lookaside cache,
     # laid out as <lookaside>/<owner>/<dirname>/<package>/<filename>/<hashtype>/<hash>/<filename>.
     distgit_clone_url: str = "http://localhost:5001/git"
@@ -67,10 +77,14 @@ class RpmbuildSettings(ServiceSettings):
 
     resultdir: Path = Path("/var/lib/copr-rpmbuild/results")
     workspace_dir: Path = Path("/var/lib/copr-rpmbuild/workspace")
-    # Holds the pid file, the lock, the exit status of the last run and the live log link.
+    # Holds the pid file, the lock, the exit status and task id of the last run.
     state_dir: Path = Path("/var/lib/copr-rpmbuild")
 
     enabled_protocols: list[str] = ["https", "http", "git", "ftp"]
+    # A download (no connection, a broken one, a 5xx answer) or clone that fails is
+    # tried this many times in all, the pauses starting at fetch_retry_pause and doubling.
+    fetch_attempts: int = Field(5, ge=1)
+    fetch_retry_pause: float = Field(1.0, ge=0)
     max_download_size: int = 4 * 1024**3
     max_log_size: int = 200 * 1024**2
     max_result_size: int = 20 * 1024**3
@@ -82,6 +96,11 @@ class RpmbuildSettings(ServiceSettings):
     # copr-rpmbuild runs as root and drops to sandbox_uid.
     max_processes: int = 4096
     kill_grace: float = 10.0
+
+    # Host directories bound read-write into every build (host path -> path inside), as
+    # mock's bind_mount plugin does: a shared cache, or a place a site's own tooling
+    # watches.  Each is shared by all builds, so only directories meant for that.
+    bind_mounts: dict[str, str] = Field(default_factory=dict)
 
     buildroot: Literal["auto", "mock", "bwrap"] = "auto"
     # The uid (and gid) sandboxed code runs as when copr-rpmbuild runs as root. Process
@@ -108,6 +127,19 @@ class RpmbuildSettings(ServiceSettings):
         unknown = sorted(set(value) - set(PROTOCOLS))
         if unknown:
             raise ValueError(f"unknown protocols {unknown}: choose from {', '.join(PROTOCOLS)}")
+        return value
+
+    @field_validator("bind_mounts")
+    @classmethod
+    def _bind_mounts(cls, value: dict[str, str]) -> dict[str, str]:
+        for host, inside in value.items():
+            if not Path(host).is_absolute() or not Path(inside).is_absolute():
+                raise ValueError(f"{host} -> {inside}: both paths must be absolute")
+            target = Path(inside)
+            own = [p for p in _SANDBOX_OWN if target == p or p in target.parents]
+            if own or target == Path("/"):
+                where = own[0] if own else "/"
+                raise ValueError(f"{inside}: the sandbox's own {where} cannot be bound over")
         return value
 
     @field_validator("sandbox_uid")
@@ -147,6 +179,11 @@ class RpmbuildSettings(ServiceSettings):
     @property
     def statusfile(self) -> Path:
         return self.state_dir / "exit-status"
+
+    @property
+    def taskfile(self) -> Path:
+        """The id of the task the build holding (or that last held) the lock runs."""
+        return self.state_dir / "task"
 
     @property
     def live_log(self) -> Path:

@@ -59,6 +59,7 @@ class BuildContext:
             memory_bytes=memory,
             max_processes=settings.max_processes,
             uid=settings.sandbox_uid,
+            binds=dict(settings.bind_mounts),
             policy=NetworkPolicy(
                 slirp4netns=settings.slirp4netns_command,
                 nft=settings.nft_command,

@@ -1,22 +1,30 @@
 """Fetching what a build asks for: HTTP(S)/FTP downloads and git clones, within limits.
 
 Only the protocols enabled in the settings are allowed, every download is capped at
-``max_download_size`` and stops at the build's deadline or on cancel.
+``max_download_size`` and stops at the build's deadline or on cancel.  A download that
+meets a server that is briefly away (no connection, a broken one, a 5xx answer) and a
+clone that fails are tried again a few times with growing pauses, each retry said in
+the build log: a frontend or dist-git that restarts must not fail the build.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from copr_rpmbuild import runner
 from copr_rpmbuild.errors import BuildFailure, CoprBuildError, LimitExceeded
 
+T = TypeVar("T")
 _CHUNK = 1024 * 1024
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
 
@@ -44,6 +52,28 @@ def check_protocol(url: str, enabled: list[str]) -> None:
         )
 
 
+class _Transient(FetchError):
+    """A failure that may pass: worth another try."""
+
+
+def _with_retries(what: str, limits: runner.Limits, attempt: Callable[[], T]) -> T:
+    pause = limits.fetch_pause
+    attempts = max(1, limits.fetch_attempts)
+    for number in range(1, attempts + 1):
+        try:
+            return attempt()
+        except _Transient as error:
+            if number == attempts or pause > limits.remaining():
+                raise FetchError(str(error)) from None
+            limits.log.line(f"{error}; trying {what} again in {pause:g} s")
+            deadline = time.monotonic() + pause
+            while time.monotonic() < deadline:
+                limits.check()
+                time.sleep(0.1)
+            pause *= 2
+    raise AssertionError("unreachable")
+
+
 def download(
     url: str,
     dest: Path,
@@ -58,6 +88,12 @@ def download(
         raise FetchError(f"{url!r}: only http, https and ftp URLs can be downloaded")
     limits.check()
     limits.log.line(f"Downloading {url}")
+    return _with_retries(
+        "the download", limits, lambda: _download_once(url, dest, max_size, limits)
+    )
+
+
+def _download_once(url: str, dest: Path, max_size: int, limits: runner.Limits) -> Path:
     # The scheme is one of http, https and ftp: checked above.
     request = urllib.request.Request(url, headers={"User-Agent": "copr-rpmbuild"})  # noqa: S310
     partial = dest.with_name(dest.name + ".part")
@@ -87,11 +123,12 @@ def download(
                     out.write(chunk)
     except urllib.error.HTTPError as error:
         partial.unlink(missing_ok=True)
-        raise FetchError(f"cannot download {url}: HTTP {error.code} {error.reason}") from None
+        failure = _Transient if error.code >= 500 else FetchError
+        raise failure(f"cannot download {url}: HTTP {error.code} {error.reason}") from None
     except (urllib.error.URLError, OSError) as error:
         partial.unlink(missing_ok=True)
         reason = getattr(error, "reason", None) or error
-        raise FetchError(f"cannot download {url}: {reason}") from None
+        raise _Transient(f"cannot download {url}: {reason}") from None
     except CoprBuildError:
         partial.unlink(missing_ok=True)
         raise
@@ -119,14 +156,20 @@ def git_clone(
         "GIT_ALLOW_PROTOCOL": ":".join(p for p in enabled if p != "ftp") or "none",
     }
     limits.log.line(f"Cloning {url}")
-    status = runner.run(
-        ["git", "clone", "--no-checkout", "--", url, str(dest)],
-        limits,
-        env=env,
-        describe="git clone",
-    )
-    if status != 0:
-        raise FetchError(f"cannot clone {url} (git exited with {status})")
+
+    def clone() -> None:
+        if dest.exists():
+            shutil.rmtree(dest)  # what a failed try left
+        status = runner.run(
+            ["git", "clone", "--no-checkout", "--", url, str(dest)],
+            limits,
+            env=env,
+            describe="git clone",
+        )
+        if status != 0:
+            raise _Transient(f"cannot clone {url} (git exited with {status})")
+
+    _with_retries("the clone", limits, clone)
     target = committish or "HEAD"
     commit = ""
     for candidate in (target, f"origin/{target}"):

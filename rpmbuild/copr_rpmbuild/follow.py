@@ -10,6 +10,7 @@ over.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import sys
 import time
@@ -54,6 +55,35 @@ def build_status(settings: RpmbuildSettings) -> tuple[bool, int | None]:
     if proctree.is_alive(pid):
         return True, None
     return False, _read_int(settings.statusfile)
+
+
+def lock_held(settings: RpmbuildSettings) -> bool:
+    """Whether a copr-rpmbuild holds this builder's lock (it runs, from start to exit)."""
+    try:
+        fd = os.open(settings.lockfile, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def current_task(settings: RpmbuildSettings) -> tuple[str | None, bool]:
+    """(task id, running) of the build that runs here, or that ran here last.
+
+    The id is None while a starting build has not written it yet (and when none ever
+    ran); ``running`` is whether a copr-rpmbuild holds the lock.
+    """
+    running = lock_held(settings)
+    try:
+        task_id = settings.taskfile.read_text().strip() or None
+    except OSError:
+        task_id = None
+    return task_id, running
 
 
 def follow(settings: RpmbuildSettings, wait: float, out: int = 1) -> int:

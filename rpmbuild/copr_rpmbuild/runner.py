@@ -89,6 +89,10 @@ class Limits:
     cancel: CancelFlag = field(default_factory=CancelFlag)
     watch_dir: Path | None = None
     max_disk: int | None = None
+    # Tries of a download or clone that fails in a way that may pass, and the first
+    # pause between them (it doubles).
+    fetch_attempts: int = 5
+    fetch_pause: float = 1.0
     output: OutputTail = field(default_factory=OutputTail)
 
     def remaining(self) -> float:

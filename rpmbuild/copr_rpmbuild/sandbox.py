@@ -90,6 +90,8 @@ class Sandbox:
     # The uid and gid the command drops to when copr-rpmbuild runs as root.
     uid: int | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # Host directories bound read-write (host path -> path inside), see ``bind_mounts``.
+    binds: dict[str, str] = field(default_factory=dict)
     policy: NetworkPolicy = field(default_factory=NetworkPolicy)
 
     def __post_init__(self) -> None:
@@ -295,6 +297,7 @@ class Sandbox:
             str(self.workspace),
             str(INSIDE_ROOT),
             *(["--ro-bind", str(self.hostdir), str(INSIDE_HOST)] if self.hostdir else []),
+            *[arg for host, inside in self.binds.items() for arg in ("--bind", host, inside)],
             "--chdir",
             cwd or str(INSIDE_ROOT),
             "--clearenv",

@@ -9,19 +9,17 @@ Unknown fields are kept: the frontend may send more than this builder needs.
 from __future__ import annotations
 
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from copr_common.backend_api import BackendApiClient, BackendApiError
 from copr_common.chroots import ChrootName, ChrootNameError
 from copr_common.enums import BuildSourceEnum
 from copr_rpmbuild.errors import InfrastructureError
 
-API_VERSION_HEADER = "Copr-FE-BE-API-Version"
 MAX_TASK_SIZE = 16 * 1024**2
 
 
@@ -179,23 +177,34 @@ def read_task_file(path: Path, *, srpm: bool) -> Task:
     return parse_task(data, srpm=srpm, where=str(path))
 
 
-def fetch_task(url: str, *, srpm: bool, timeout: float = 60) -> tuple[Task, dict[str, Any]]:
-    """The task at ``url`` and its raw JSON (saved as ``task.json`` for re-runs)."""
+def fetch_task(
+    url: str, *, srpm: bool, timeout: float = 60, retry_for: float = 120.0
+) -> tuple[Task, dict[str, Any]]:
+    """The task at ``url`` and its raw JSON (saved as ``task.json`` for re-runs).
+
+    Fetched with the backend-API client every service shares: a frontend that is
+    restarting or briefly failing (no answer, 5xx) is asked again for ``retry_for``
+    seconds; a 4xx answer ends it at once.
+    """
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise InfrastructureError(f"the task URL {url!r} is not an http(s) URL")
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
+    client = BackendApiClient(
+        url, timeout=timeout, report_patience=retry_for, max_size=MAX_TASK_SIZE
+    )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            body = response.read(MAX_TASK_SIZE + 1)
-    except urllib.error.HTTPError as error:
-        raise InfrastructureError(f"cannot get the task from {url}: HTTP {error.code}") from None
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise InfrastructureError(f"cannot get the task from {url}: {reason}") from None
-    if len(body) > MAX_TASK_SIZE:
-        raise InfrastructureError(f"the task at {url} is larger than {MAX_TASK_SIZE} bytes")
-    try:
-        data = json.loads(body)
-    except json.JSONDecodeError as error:
-        raise InfrastructureError(f"the task at {url} is not valid JSON: {error}") from None
+        data = client.get_task(url)
+    except BackendApiError as error:
+        if "is larger than" in str(error):
+            raise InfrastructureError(
+                f"the task at {url} is larger than {MAX_TASK_SIZE} bytes"
+            ) from None
+        if str(error).endswith("the answer is not JSON"):
+            raise InfrastructureError(f"the task at {url} is not valid JSON") from None
+        if error.status is not None:
+            raise InfrastructureError(
+                f"cannot get the task from {url}: HTTP {error.status}"
+            ) from None
+        raise InfrastructureError(f"cannot get the task from {url}: {error}") from None
+    finally:
+        client.close()
     return parse_task(data, srpm=srpm, where=url), data

@@ -97,6 +97,8 @@ def write_config(path: Path, base: Path, http: HttpServer, **extra: Any) -> None
         "kill_grace": 1.0,
         "default_timeout": 120,
         "max_log_size": 4 * 1024 * 1024,
+        # Unreachable URLs are part of the tests: keep their retries short.
+        "fetch_retry_pause": 0.05,
         "sandbox_uid": session_uid(),
         **extra,
     }

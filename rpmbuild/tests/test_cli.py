@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -151,11 +152,58 @@ def test_task_url_not_found(builder: Builder, http_server: HttpServer) -> None:
 
 def test_frontend_unreachable(builder: Builder, http_server: HttpServer) -> None:
     write_config(
-        builder.config, builder.config.parent, http_server, frontend_url="http://127.0.0.1:9"
+        builder.config,
+        builder.config.parent,
+        http_server,
+        frontend_url="http://127.0.0.1:9",
+        task_fetch_retry_for=1.0,
     )
     result = builder.run("--srpm", "--build-id", "5")
     assert result.returncode == EXIT_INFRASTRUCTURE
     assert "http://127.0.0.1:9/backend/get-srpm-build-task/5/" in builder.log()
+
+
+def test_a_frontend_that_is_down_for_a_while_is_waited_for(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    import functools
+    import http.server
+    import socket
+    import threading
+
+    task = srpm_task(6, "link", {"url": f"{http_server.url}/missing.src.rpm"})
+    served = tmp_path / "frontend"
+    (served / "backend" / "get-srpm-build-task" / "6").mkdir(parents=True)
+    (served / "backend" / "get-srpm-build-task" / "6" / "index.html").write_text(json.dumps(task))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    write_config(
+        builder.config, builder.config.parent, http_server, frontend_url=f"http://127.0.0.1:{port}"
+    )
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    servers: list[http.server.HTTPServer] = []
+
+    def come_up_late() -> None:
+        time.sleep(2)  # the frontend restarts: nothing listens on its port meanwhile
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        servers.append(server)
+        server.serve_forever()
+
+    thread = threading.Thread(target=come_up_late, daemon=True)
+    thread.start()
+    try:
+        result = builder.run("--srpm", "--build-id", "6")
+    finally:
+        while not servers:
+            time.sleep(0.05)
+        servers[0].shutdown()
+        servers[0].server_close()
+    # The task was fetched once the frontend was back; the build itself then failed on
+    # its missing SRPM, as it should.
+    assert json.loads((builder.resultdir / "task.json").read_text())["task_id"] == "6"
+    assert result.returncode != EXIT_INFRASTRUCTURE, builder.log()
+    assert "missing.src.rpm" in builder.log()
 
 
 def test_rpm_upload_source_type_is_refused(builder: Builder, tmp_path: Path) -> None:

@@ -168,6 +168,38 @@ def test_log_follower_without_a_build(builder: Builder) -> None:
     assert "no build has started" in result.stderr
 
 
+def test_the_state_dir_says_which_task_runs_from_the_moment_the_build_starts(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    from copr_rpmbuild.config import load_config
+    from copr_rpmbuild.follow import current_task
+
+    url, commit = publish_distgit(
+        http_server, tmp_path, "marked", hostile_spec("marked", "sleep 2")
+    )
+    task = rpm_task(72, CHROOT, url, commit, package_name="marked")
+    http_server.put_task(f"backend/get-build-task/72-{CHROOT}", task)
+    settings = load_config(builder.config)
+    assert current_task(settings) == (None, False)
+    started = subprocess.run(
+        _tool("copr-rpmbuild", builder, "--detached", "--build-id", "72", "--chroot", CHROOT),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert started.returncode == 0, started.stderr
+    # Known before the detached build reports back: a backend that lost track of its
+    # builds (Redis restarted empty) finds this one by its state dir.
+    assert current_task(settings) == (f"72-{CHROOT}", True)
+    follower = subprocess.run(
+        _tool("copr-rpmbuild-log", builder), capture_output=True, text=True, timeout=120
+    )
+    assert follower.returncode == EXIT_SUCCESS, follower.stdout[-2000:]
+    assert current_task(settings) == (f"72-{CHROOT}", False)
+    assert (builder.state / "exit-status").read_text().strip() == "0"
+
+
 # --- workspaces: gone once the build is over, however it ended -----------------------------
 
 

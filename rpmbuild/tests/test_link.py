@@ -109,3 +109,58 @@ def test_arch_tags_per_distro(builder: Builder, http_server: HttpServer, tmp_pat
     assert per_distro["fedora-42"]["exclusivearch"] == ["aarch64", "riscv64", "x86_64"]
     assert per_distro["epel-9"]["excludearch"] == ["aarch64"]
     assert "cannot expand %{java_arches}" in builder.log()
+
+
+def test_a_server_that_fails_for_a_moment_is_tried_again(builder: Builder, tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    spec = (
+        b"Name: hello\nVersion: 1.0\nRelease: 1\nSummary: s\nLicense: MIT\n"
+        b"BuildArch: noarch\n%description\nd\n%files\n"
+    )
+    answers: list[int] = []
+
+    class Flaky(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            # A restarting server: two 503s, then the file.
+            status = 503 if len(answers) < 2 else 200
+            answers.append(status)
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(spec) if status == 200 else 0))
+            self.end_headers()
+            if status == 200:
+                self.wfile.write(spec)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hello.spec"
+        task_file = tmp_path / "task.json"
+        task_file.write_text(json.dumps(srpm_task(12, "link", {"url": url})))
+        result = builder.run("--srpm", "--task-file", str(task_file))
+    finally:
+        server.shutdown()
+        server.server_close()
+    log = builder.log()
+    assert result.returncode == 0, log
+    assert answers == [503, 503, 200]
+    assert log.count("HTTP 503") == 2
+    assert "trying the download again in" in log
+    assert "hello-1.0-1.src.rpm" in builder.files()
+
+
+def test_a_missing_file_is_not_tried_again(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    task_file = tmp_path / "task.json"
+    url = f"{http_server.url}/no/such/file.spec"
+    task_file.write_text(json.dumps(srpm_task(13, "link", {"url": url})))
+    result = builder.run("--srpm", "--task-file", str(task_file))
+    assert result.returncode == 1
+    assert "HTTP 404" in builder.log()
+    assert "again" not in builder.log()

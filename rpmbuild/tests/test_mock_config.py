@@ -76,6 +76,19 @@ def test_rendered_config_carries_the_task() -> None:
     assert "skip_if_unavailable=1" in devel
 
 
+def test_bind_mounts_go_to_mocks_bind_mount_plugin() -> None:
+    settings = RpmbuildSettings(
+        mock_configs_dir=MOCK_CONFIGS, bind_mounts={"/srv/ccache": "/var/cache/ccache"}
+    )
+    opts, _ = _execute(render_mock_config(settings, _task()))
+    assert opts["plugin_conf"]["bind_mount_enable"] is True
+    assert opts["plugin_conf"]["bind_mount_opts"]["dirs"] == [("/srv/ccache", "/var/cache/ccache")]
+    plain, _ = _execute(
+        render_mock_config(RpmbuildSettings(mock_configs_dir=MOCK_CONFIGS), _task())
+    )
+    assert "bind_mount_enable" not in plain["plugin_conf"]
+
+
 def test_defaults_and_fallback_to_system_configs() -> None:
     settings = RpmbuildSettings(mock_configs_dir=MOCK_CONFIGS)
     task = BuildTask.model_validate(rpm_task(43, "opensuse-tumbleweed-x86_64", "http://dg/x", None))

@@ -72,6 +72,43 @@ def test_srpm_with_tarball_and_subpackage_builds_rpms(
     assert json.loads(saved.read_text())["build_id"] == 21
 
 
+def test_bind_mounts_reach_the_build_read_write(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    import tempfile
+
+    from rpmbuild_helpers import hostile_spec, write_config
+
+    # Reachable by the sandbox user (pytest's tmp dirs are root's alone).
+    shared = Path(tempfile.mkdtemp(prefix="copr-rpmbuild-bind-", dir="/tmp"))
+    shared.chmod(0o1777)
+    try:
+        write_config(builder.config, builder.config.parent, http_server)
+        with builder.config.open("a") as config:
+            config.write(f'[bind_mounts]\n"{shared}" = "/copr-shared"\n')
+        spec = hostile_spec("counted", 'echo "run of %{name}" >> /copr-shared/runs')
+        url, commit = publish_distgit(http_server, tmp_path, "counted", spec)
+        task = tmp_path / "task.json"
+        task.write_text(json.dumps(rpm_task(23, "fedora-41-x86_64", url, commit)))
+        assert builder.run("--task-file", str(task)).returncode == 0, builder.log()
+        assert (shared / "runs").read_text() == "run of counted\n"
+    finally:
+        shutil.rmtree(shared)
+
+
+def test_bind_mounts_may_not_cover_the_sandbox_itself(tmp_path: Path) -> None:
+    import pytest
+
+    from copr_common.settings import SettingsError
+    from copr_rpmbuild.config import load_config
+
+    for inside in ("/usr/lib/x", "/builddir", "relative", "/"):
+        config = tmp_path / "bad.toml"
+        config.write_text(f'[bind_mounts]\n"/srv/cache" = "{inside}"\n')
+        with pytest.raises(SettingsError, match="bind_mounts"):
+            load_config(config)
+
+
 BUILDREQUIRES_SPEC = """\
 Name:           needy
 Version:        1

@@ -11,7 +11,7 @@ from typing import Any
 
 from redis import Redis
 
-from copr_backend.frontend import FrontendClient, FrontendError
+from copr_backend.frontend import BackendApiClient, BackendApiError, frontend_client
 from copr_backend.settings import BackendSettings
 from copr_common.dispatcher import Dispatcher, TaskSourceError
 from copr_common.worker_manager import QueueTask, WorkerManager
@@ -42,13 +42,13 @@ class ActionQueueTask(QueueTask):
 class ActionTaskSource:
     """Reads the frontend's pending actions as queue tasks, skipping malformed ones."""
 
-    def __init__(self, frontend: FrontendClient) -> None:
+    def __init__(self, frontend: BackendApiClient) -> None:
         self.frontend = frontend
 
     def get_tasks(self) -> Sequence[ActionQueueTask]:
         try:
             actions = self.frontend.pending_actions()
-        except FrontendError as error:
+        except BackendApiError as error:
             raise TaskSourceError(str(error)) from None
         tasks = []
         for entry in actions:
@@ -76,6 +76,7 @@ class ActionWorkerManager(WorkerManager[ActionQueueTask]):
             max_workers=settings.max_action_workers,
             start_timeout=settings.worker_start_timeout,
             worker_log_dir=settings.worker_log_dir,
+            lock_dir=settings.worker_lock_dir,
         )
         self.config_file = config_file
         self.python = python
@@ -92,5 +93,5 @@ def create_action_dispatcher(
 ) -> Dispatcher[ActionQueueTask]:
     redis = Redis.from_url(settings.redis_url)
     manager = ActionWorkerManager(redis, settings, config_file=config_file)
-    source = ActionTaskSource(FrontendClient.from_settings(settings))
+    source = ActionTaskSource(frontend_client(settings))
     return Dispatcher(source, manager, sleep_time=settings.sleep_time)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from redis import Redis
 
-from copr_backend.frontend import FrontendClient, FrontendError
+from copr_backend.frontend import BackendApiClient, BackendApiError, frontend_client
 from copr_backend.scheduling import BuildLimits, BuildQueueTask, assign_fair_counters
 from copr_backend.settings import BackendSettings
 from copr_common.dispatcher import Dispatcher, TaskSourceError
@@ -31,14 +31,14 @@ log = logging.getLogger(__name__)
 class BuildTaskSource:
     """Reads the frontend's pending jobs as queue tasks, skipping malformed ones."""
 
-    def __init__(self, frontend: FrontendClient, manager: BuildWorkerManager) -> None:
+    def __init__(self, frontend: BackendApiClient, manager: BuildWorkerManager) -> None:
         self.frontend = frontend
         self.manager = manager
 
     def get_tasks(self) -> Sequence[BuildQueueTask]:
         try:
             jobs = self.frontend.pending_jobs()
-        except FrontendError as error:
+        except BackendApiError as error:
             raise TaskSourceError(str(error)) from None
         tasks = []
         for job in jobs:
@@ -55,7 +55,7 @@ class BuildTaskSource:
                 if not self.manager.is_held(task_id):
                     log.info("cancel request for %s, which no worker runs", task_id)
                     self.frontend.task_canceled(task_id, False)
-        except FrontendError as error:
+        except BackendApiError as error:
             log.warning("cannot process cancel requests: %s", error)
 
 
@@ -76,6 +76,7 @@ class BuildWorkerManager(WorkerManager[BuildQueueTask]):
             max_workers=settings.local_slots,
             start_timeout=settings.worker_start_timeout,
             worker_log_dir=settings.worker_log_dir,
+            lock_dir=settings.worker_lock_dir,
         )
         self.settings = settings
         self.config_file = config_file
@@ -107,5 +108,5 @@ def create_build_dispatcher(
 ) -> Dispatcher[BuildQueueTask]:
     redis = Redis.from_url(settings.redis_url)
     manager = BuildWorkerManager(redis, settings, config_file=config_file)
-    source = BuildTaskSource(FrontendClient.from_settings(settings), manager)
+    source = BuildTaskSource(frontend_client(settings), manager)
     return Dispatcher(source, manager, sleep_time=settings.sleep_time)

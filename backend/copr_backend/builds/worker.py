@@ -4,13 +4,19 @@
    canceled, not already finished — a worker that finds its build finished does nothing).
 2. Fetch the full task.
 3. Lease a builder and start ``copr-rpmbuild --detached`` on it — unless the builder
-   already runs this task (the worker before this one died): then re-attach.
+   already runs this task, or ran it and its report is still due (the worker before
+   this one died): then re-attach.  A task another live worker runs never gets here
+   (its task lock, see :class:`copr_common.worker_manager.WorkerSession`).
 4. Report ``running``, stream the live log into ``builder-live.log`` in the result dir,
    and meanwhile honour cancel requests and the fail-safe deadline (timeout + grace).
 5. Fetch the results, sign every RPM and SRPM, write ``pubkey.gpg``, regenerate the
    chroot's repodata, gzip the logs.
 6. Always send the final state; anything not succeeded is failed (or canceled), and the
-   reason goes with it and into ``backend.log``.
+   reason goes with it and into ``backend.log``.  Only a reported build frees its
+   builder: a worker that cannot report (the frontend is away for longer than the
+   retries last) leaves the builder kept for the task, and the next worker reports it
+   without building again.  Publishing again is harmless: a package already signed in
+   the results tree is not replaced, so its repodata stays true.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from copr_backend.createrepo import Createrepo, CreaterepoError
-from copr_backend.frontend import FrontendClient, FrontendError
+from copr_backend.frontend import BackendApiClient, BackendApiError
 from copr_backend.messaging import (
     BUILD_END,
     BUILD_START,
@@ -35,7 +41,7 @@ from copr_backend.messaging import (
 from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError
 from copr_backend.results import ResultsTree, gzip_logs
 from copr_backend.settings import BackendSettings
-from copr_backend.signing import Signer, SignerError
+from copr_backend.signing import Signer, SignerError, is_signed
 from copr_common.enums import StatusEnum
 from copr_common.names import MAX_PACKAGE_NAME_LENGTH, InvalidNameError
 
@@ -70,7 +76,7 @@ class BuildWorker:
     def __init__(
         self,
         settings: BackendSettings,
-        frontend: FrontendClient,
+        frontend: BackendApiClient,
         pool: BuilderPool,
         signer: Signer,
         createrepo: Createrepo,
@@ -126,10 +132,13 @@ class BuildWorker:
             logging.getLogger("copr_backend").removeHandler(handler)
             handler.close()
             gzip_logs(destination)
-        result = self._finish(task, destination, outcome)
-        # Only a reported build frees its builder: when the report fails, the worker that
-        # takes the task over finds the ended build there and reports it, without
-        # building again.
+        try:
+            result = self._finish(task, destination, outcome)
+        except BackendApiError:
+            # Only a reported build frees its builder: the worker that takes the task
+            # over finds the ended build there and reports it, without building again.
+            self.pool.forget(builder)
+            raise
         self.pool.release(builder)
         return result
 
@@ -161,7 +170,8 @@ class BuildWorker:
             self.publisher.publish(topic, build_message(task, StatusEnum.running, chroot))
         outcome = self._follow(task, builder, destination)
         try:
-            builder.fetch_results(destination)
+            # What an earlier worker of this task signed (and indexed) stays as it is.
+            builder.fetch_results(destination, keep=is_signed)
         except OSError as error:
             return Outcome(StatusEnum.failed, f"cannot fetch the results: {error}")
         if outcome.status != StatusEnum.succeeded:
@@ -228,14 +238,15 @@ class BuildWorker:
     def _cancel_requests(self) -> list[str]:
         try:
             return self.frontend.cancel_requests()
-        except FrontendError as error:
-            log.warning("cannot read cancel requests: %s", error)
+        except BackendApiError as error:
+            # The client logs the outage once; the build goes on meanwhile.
+            log.debug("cannot read cancel requests: %s", error)
             return []
 
     def _ack_cancel(self, task_id: str) -> None:
         try:
             self.frontend.task_canceled(task_id, True)
-        except FrontendError as error:
+        except BackendApiError as error:
             log.warning("cannot acknowledge the cancel of %s: %s", task_id, error)
 
     def _publish(self, task: dict[str, Any], request: BuildRequest, destination: Path) -> None:
@@ -281,7 +292,7 @@ class BuildWorker:
     def _report(self, task: dict[str, Any], data: dict[str, Any]) -> None:
         try:
             self.frontend.update_builds([{**self._entry(task), **data}])
-        except FrontendError as error:
+        except BackendApiError as error:
             log.warning("task %s: cannot report %s: %s", task["task_id"], data, error)
 
     def _finish(
@@ -307,7 +318,7 @@ class BuildWorker:
         log.info("task %s ended %s %s", task_id, outcome.status.name, outcome.reason)
         try:
             self.frontend.update_builds([{**self._entry(task), **data}])
-        except FrontendError as error:
+        except BackendApiError as error:
             # The task stays running in the frontend: the next worker re-attaches and
             # reports again.
             log.error("task %s: cannot send the final state: %s", task_id, error)

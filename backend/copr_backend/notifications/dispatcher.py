@@ -11,6 +11,11 @@ outcome.  A 2xx answer is a success; anything else (another status, a redirect, 
 timeout, a refused connection) is a failed attempt the frontend retries later, with
 exponential backoff.  Between rounds the dispatcher sleeps ``notification_poll_interval``
 seconds, or less when a worker queues a message.
+
+The frontend calls go through the backend-API client every service shares
+(:mod:`copr_common.backend_api`, its retries and the API version header).  A frontend or
+Redis that is away is ridden out: the round ends, the next one tries again, and the
+outage is logged once when it starts and once when it ends.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ from typing import Any
 import redis
 import requests
 
-from copr_backend.notifications.client import NotificationsApi, NotificationsApiError
+from copr_backend.frontend import BackendApiClient, BackendApiError, frontend_client
 from copr_backend.notifications.sink import PROCESSING, QUEUE
 from copr_backend.settings import BackendSettings
+from copr_common.outage import Outage
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +70,7 @@ class NotificationDispatcher:
     """Forwards queued build messages to the frontend and delivers due notifications."""
 
     def __init__(
-        self, settings: BackendSettings, client: redis.Redis, api: NotificationsApi
+        self, settings: BackendSettings, client: redis.Redis, api: BackendApiClient
     ) -> None:
         self.settings = settings
         self.redis = client
@@ -72,13 +78,15 @@ class NotificationDispatcher:
         self.http = requests.Session()
         self.http.headers["User-Agent"] = "Copr-Notifications/1"
         self._stop = False
+        self._frontend_outage = Outage(f"the frontend at {api.url}", log)
+        self._redis_outage = Outage("redis", log)
 
     @classmethod
     def from_settings(cls, settings: BackendSettings) -> NotificationDispatcher:
         return cls(
             settings,
             redis.Redis.from_url(settings.redis_url),
-            NotificationsApi.from_settings(settings),
+            frontend_client(settings),
         )
 
     # --- one round ------------------------------------------------------------------------
@@ -109,7 +117,7 @@ class NotificationDispatcher:
                         }  # fmt: skip
                     )
             if events:
-                made += self.api.record_events(events)  # may raise: the batch stays
+                made += self.api.notification_events(events)  # may raise: the batch stays
             self.redis.ltrim(PROCESSING, len(raw), -1)
 
     def deliver_due(self) -> int:
@@ -123,7 +131,7 @@ class NotificationDispatcher:
         for result in results:
             if not result["ok"]:
                 log.info("delivery %s failed: %s", result["id"], result["error"])
-        self.api.report_results(results)
+        self.api.delivery_results(results)
         return len(results)
 
     def run_round(self) -> None:
@@ -133,10 +141,14 @@ class NotificationDispatcher:
                 log.info("%d new deliveries", made)
             while self.deliver_due() >= self.settings.notification_batch and not self._stop:
                 pass  # a full batch: there may be more due at once
-        except NotificationsApiError as error:
-            log.warning("%s; trying again at the next round", error)
+        except BackendApiError as error:
+            self._frontend_outage.failed(error, "notifications")
+            return
         except redis.RedisError as error:
-            log.warning("redis: %s; trying again at the next round", error)
+            self._redis_outage.failed(error, "the queued build messages")
+            return
+        self._frontend_outage.recovered()
+        self._redis_outage.recovered()
 
     # --- the loop -------------------------------------------------------------------------
 

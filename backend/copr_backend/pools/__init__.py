@@ -4,7 +4,8 @@ A worker leases a :class:`Builder` for its task (with the task's tags and sandbo
 ``copr-rpmbuild --detached`` on it, follows its live log, fetches the results and releases
 it.  The build runs detached, so a worker that dies leaves it running; the worker that
 takes the task over leases again, gets the same builder back (``attached``) and picks the
-build up where it is.
+build up where it is — still running, or ended and waiting to be reported.  Which
+builder runs which task is known from the builders themselves, never only from Redis.
 
 Pools are chosen by the ``builder_pool`` setting.  ``local`` (this host, N slots) is the
 one implemented; ``ssh`` and ``resalloc`` fit the same interface (a lease is a host or a
@@ -19,8 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
-
-from redis import Redis
 
 from copr_backend.settings import BackendSettings
 
@@ -72,8 +71,14 @@ class Builder(ABC):
         """Stop the build and its whole process tree."""
 
     @abstractmethod
-    def fetch_results(self, destination: Path) -> list[Path]:
-        """Copy the build's result files into ``destination``; the files copied."""
+    def fetch_results(
+        self, destination: Path, keep: Callable[[Path], bool] | None = None
+    ) -> list[Path]:
+        """Copy the build's result files into ``destination``; the files copied.
+
+        A file already in ``destination`` for which ``keep`` says True stays as it is
+        (a package signed by an earlier worker of the task is not replaced).
+        """
 
 
 class BuilderPool(ABC):
@@ -85,15 +90,21 @@ class BuilderPool(ABC):
 
     @abstractmethod
     def release(self, builder: Builder) -> None:
-        """Give the builder back (the build on it must have ended)."""
+        """Give the builder back (the build on it has ended and was reported)."""
+
+    @abstractmethod
+    def forget(self, builder: Builder) -> None:
+        """Let go of the builder but keep it for its task, whose report is still due."""
 
 
 def create_pool(
-    settings: BackendSettings, redis: Redis, is_task_held: Callable[[str], bool]
+    settings: BackendSettings, task_is_queued: Callable[[str], bool] | None = None
 ) -> BuilderPool:
-    """The pool the settings name; ``is_task_held`` tells whether a worker owns a task."""
+    """The pool the settings name; ``task_is_queued`` tells whether the frontend still
+    lists a task (a builder kept for a task it no longer lists may be given to another).
+    """
     if settings.builder_pool == "local":
         from copr_backend.pools.local import LocalPool
 
-        return LocalPool(settings, redis, is_task_held)
+        return LocalPool(settings, task_is_queued)
     raise PoolError(f"unknown builder pool {settings.builder_pool!r}")

@@ -1,21 +1,32 @@
 """The local pool: N builder slots on this host, each a directory of its own.
 
 A slot holds a ``rpmbuild.toml`` pointing copr-rpmbuild at the slot's ``results/``,
-``workspace/`` and ``state/`` (its lock and pid file), so the slots build side by side in
-their own sandboxes, each as a uid of its own (``local_uid_base`` + slot number).
-Leases live in Redis, one hash per slot (``copr:backend:local-pool:<host>:slot:<n>``
-with the task id and whether the build was started), so a worker that takes over a task
-finds the slot its predecessor used.
+``workspace/`` and ``state/`` (its lock, pid file, exit status and the id of the task it
+runs), so the slots build side by side in their own sandboxes, each as a uid of its own
+(``local_uid_base`` + slot number).
 
-A slot whose task no worker holds any more, and whose build is not running, is free to
-take: a worker that died after its build ended (and whose task is finished or was given
-to another slot) must not keep the slot forever.
+Who has a slot is kept in the slot itself, never in Redis, so it survives any restart:
+
+``lease``     an ``flock`` the worker that has the slot holds for as long as it lives (the
+              kernel lets go when it dies), so a live worker's slot is never given away;
+``reserved``  the task the slot is kept for, written when a worker takes the slot and
+              removed only once that task's final state is reported.  A worker that
+              takes a task over (its predecessor died) finds the slot by it, and the
+              build there — running, or ended but not yet reported — is the task's.
+
+A slot is free when nobody holds its lease, no build runs in it and it is reserved for
+nobody — or for a task that no longer needs it: one the frontend does not list any more
+(it finished, was canceled or deleted), asked through ``task_is_queued``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import logging
+import os
+import random
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -23,45 +34,59 @@ from pathlib import Path
 from typing import IO, Any
 
 import tomli_w
-from redis import Redis
 
 from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError
 from copr_backend.settings import BackendSettings
 from copr_rpmbuild import proctree
 from copr_rpmbuild.config import load_config
-from copr_rpmbuild.follow import build_status
+from copr_rpmbuild.follow import build_status, current_task
 
-# Takes a free slot (or one already leased to this task): 1 taken, 0 busy.
-_TAKE = """
-local holder = redis.call('HGET', KEYS[1], 'task_id')
-if holder and holder ~= ARGV[1] then return 0 end
-if not holder then
-  redis.call('HSET', KEYS[1], 'task_id', ARGV[1], 'started', '0', 'leased', ARGV[2])
-end
-return 1
-"""
+log = logging.getLogger(__name__)
 
-# Takes a slot over from a holder that is gone: only while the holder is unchanged.
-_STEAL = """
-if redis.call('HGET', KEYS[1], 'task_id') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'task_id', ARGV[2], 'started', '0', 'leased', ARGV[3])
-return 1
-"""
+# How long a worker waits for a build that holds its slot's lock to say which task it is
+# (copr-rpmbuild writes its task id right after taking the lock).
+_TASK_ID_WAIT = 10.0
 
-_RELEASE = """
-if redis.call('HGET', KEYS[1], 'task_id') == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 1
-"""
+
+class SlotLease:
+    """The ``flock`` on ``<slot>/lease``: held by the worker that has the slot."""
+
+    def __init__(self, slot_dir: Path) -> None:
+        self.path = slot_dir / "lease"
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class LocalBuilder(Builder):
     """One slot of the local pool, running copr-rpmbuild with the slot's own config."""
 
-    def __init__(self, pool: LocalPool, slot: int, task_id: str, attached: bool) -> None:
+    def __init__(
+        self,
+        pool: LocalPool,
+        slot: int,
+        task_id: str,
+        attached: bool,
+        lease: SlotLease | None,
+    ) -> None:
         self.pool = pool
         self.task_id = task_id
         self.slot = slot
         self.attached = attached
+        self.lease = lease
         self.dir = pool.slot_dir(slot)
         self.config = self.dir / "rpmbuild.toml"
         self.name = f"local-{slot}"
@@ -81,12 +106,17 @@ class LocalBuilder(Builder):
             )
         except (OSError, subprocess.TimeoutExpired) as error:
             raise PoolError(f"{self.name}: cannot run {command[0]}: {error}") from None
-        if result.returncode != 0:
-            raise PoolError(
-                f"{self.name}: copr-rpmbuild did not start (exit {result.returncode}): "
-                f"{result.stderr.strip()}"
-            )
-        self.pool.mark_started(self.slot, request.task_id)
+        if result.returncode == 0:
+            return
+        # A worker that died while starting the build may have got that far: when the
+        # build holding the slot is this very task, it is ours to follow, not a failure.
+        if self.pool.slot_runs(self.slot) == request.task_id:
+            self.attached = True
+            return
+        raise PoolError(
+            f"{self.name}: copr-rpmbuild did not start (exit {result.returncode}): "
+            f"{result.stderr.strip()}"
+        )
 
     def follow_log(self, output: IO[bytes]) -> subprocess.Popen[bytes]:
         command = [self.pool.settings.rpmbuild_log_command, "-c", str(self.config)]
@@ -125,7 +155,9 @@ class LocalBuilder(Builder):
         except (OSError, subprocess.TimeoutExpired) as error:
             raise PoolError(f"{self.name}: copr-rpmbuild-cancel failed: {error}") from None
 
-    def fetch_results(self, destination: Path) -> list[Path]:
+    def fetch_results(
+        self, destination: Path, keep: Callable[[Path], bool] | None = None
+    ) -> list[Path]:
         destination.mkdir(parents=True, exist_ok=True)
         copied: list[Path] = []
         if not self.resultdir.is_dir():
@@ -135,7 +167,12 @@ class LocalBuilder(Builder):
             if path.is_symlink() or not path.is_file():
                 continue
             target = destination / path.name
-            shutil.copyfile(path, target)
+            if keep is not None and target.exists() and keep(target):
+                continue
+            # Readers (dnf, dist-git) of the published tree never see half a file.
+            partial = destination / f".{path.name}.partial"
+            shutil.copyfile(path, partial)
+            partial.replace(target)
             copied.append(target)
         return copied
 
@@ -144,18 +181,14 @@ class LocalPool(BuilderPool):
     """Builder slots on this host, leased through one Redis hash per slot."""
 
     def __init__(
-        self, settings: BackendSettings, redis: Redis, is_task_held: Callable[[str], bool]
+        self,
+        settings: BackendSettings,
+        task_is_queued: Callable[[str], bool] | None = None,
     ) -> None:
         self.settings = settings
-        self.redis = redis
-        self.is_task_held = is_task_held
-        self.host = socket.gethostname()
-        self._take = redis.register_script(_TAKE)
-        self._steal = redis.register_script(_STEAL)
-        self._release = redis.register_script(_RELEASE)
-
-    def slot_key(self, slot: int) -> str:
-        return f"copr:backend:local-pool:{self.host}:slot:{slot}"
+        # Whether the frontend still lists a task (so a slot reserved for it is kept);
+        # without it, a reserved slot is kept until its own task's worker releases it.
+        self.task_is_queued = task_is_queued or (lambda task_id: True)
 
     def slot_dir(self, slot: int) -> Path:
         return self.settings.local_pool_dir / f"slot-{slot}"
@@ -163,13 +196,42 @@ class LocalPool(BuilderPool):
     def slot_uid(self, slot: int) -> int:
         return self.settings.local_uid_base + slot
 
-    def slot_holder(self, slot: int) -> str | None:
-        value = self.redis.hget(self.slot_key(slot), "task_id")
-        return value.decode() if isinstance(value, bytes) else value
+    def reserved_for(self, slot: int) -> str | None:
+        """The task the slot is kept for, if any."""
+        try:
+            text = (self.slot_dir(slot) / "reserved").read_text().strip()
+        except OSError:
+            return None
+        return text or None
 
-    def mark_started(self, slot: int, task_id: str) -> None:
-        if self.slot_holder(slot) == task_id:
-            self.redis.hset(self.slot_key(slot), "started", "1")
+    def _reserve(self, slot: int, task_id: str | None) -> None:
+        path = self.slot_dir(slot) / "reserved"
+        if task_id is None:
+            path.unlink(missing_ok=True)
+            return
+        partial = path.with_name(".reserved.partial")
+        partial.write_text(f"{task_id}\n")
+        partial.replace(path)
+
+    def slot_runs(self, slot: int) -> str | None:
+        """The task whose build runs in the slot, or ended there (None: nothing, or unknown)."""
+        config = self.slot_dir(slot) / "rpmbuild.toml"
+        if not config.exists():
+            return None
+        settings = load_config(config)
+        deadline = time.monotonic() + _TASK_ID_WAIT
+        while True:
+            task_id, running = current_task(settings)
+            if task_id is not None or not running or time.monotonic() > deadline:
+                return task_id
+            time.sleep(0.1)
+
+    def _build_running(self, slot: int) -> bool:
+        config = self.slot_dir(slot) / "rpmbuild.toml"
+        if not config.exists():
+            return False
+        _, running = current_task(load_config(config))
+        return running
 
     def _prepare(self, slot: int) -> None:
         base = self.slot_dir(slot)
@@ -183,9 +245,9 @@ class LocalPool(BuilderPool):
                 "sandbox_uid": self.slot_uid(slot),
             }
         )
-        base.mkdir(parents=True, exist_ok=True)
         # The slot's uid walks into the workspace: every parent must be searchable.
         for path in (self.settings.local_pool_dir, base):
+            path.mkdir(parents=True, exist_ok=True)
             path.chmod(0o755)
         try:
             # TOML has neither null nor a path type.
@@ -198,45 +260,76 @@ class LocalPool(BuilderPool):
         partial.write_text(text)
         partial.replace(base / "rpmbuild.toml")
 
-    def _slot_build_running(self, slot: int) -> bool:
-        config = self.slot_dir(slot) / "rpmbuild.toml"
-        if not config.exists():
-            return False
-        running, _ = build_status(load_config(config))
-        return running
+    def _take(self, slot: int) -> SlotLease | None:
+        self.slot_dir(slot).mkdir(parents=True, exist_ok=True)
+        lease = SlotLease(self.slot_dir(slot))
+        return lease if lease.acquire() else None
 
     def _try_lease(self, request: BuildRequest) -> LocalBuilder | None:
-        slots = range(self.settings.local_slots)
-        for slot in slots:
-            if self.slot_holder(slot) == request.task_id:
-                started = self.redis.hget(self.slot_key(slot), "started") in (b"1", "1")
-                self._prepare(slot)
-                return LocalBuilder(self, slot, request.task_id, attached=started)
-        for slot in slots:
-            if self._take(keys=[self.slot_key(slot)], args=[request.task_id, repr(time.time())]):
-                self._prepare(slot)
-                return LocalBuilder(self, slot, request.task_id, attached=False)
-        for slot in slots:
-            holder = self.slot_holder(slot)
-            if holder is None or self.is_task_held(holder) or self._slot_build_running(slot):
+        """One look at the slots; a worker holds at most one lease at a time, and only
+        for as long as a look at that slot takes (so two workers never block each other).
+        """
+        task_id = request.task_id
+        slots = list(range(self.settings.local_slots))
+        # The task's own slot, when a worker before this one took one: it may hold the
+        # build (running, or ended and unreported), so no other slot may be taken then.
+        # ``reserved`` is read without the lease: only this task's worker writes this id.
+        own = [slot for slot in slots if self.reserved_for(slot) == task_id]
+        if own:
+            lease = self._take(own[0])
+            if lease is None:
+                return None  # a worker looking at the slot right now: try again
+            self._prepare(own[0])
+            attached = self.slot_runs(own[0]) == task_id
+            return LocalBuilder(self, own[0], task_id, attached, lease)
+        # Start at a random slot so that workers looking at once spread over the slots.
+        first = random.randrange(len(slots))
+        for slot in slots[first:] + slots[:first]:
+            holder = self.reserved_for(slot)
+            # Asked without the lease: it may take a request to the frontend.
+            if holder is not None and self.task_is_queued(holder):
                 continue
-            args = [holder, request.task_id, repr(time.time())]
-            if self._steal(keys=[self.slot_key(slot)], args=args):
-                self._prepare(slot)
-                return LocalBuilder(self, slot, request.task_id, attached=False)
+            lease = self._take(slot)
+            if lease is None:
+                continue
+            if self.reserved_for(slot) != holder or self._build_running(slot):
+                lease.release()
+                continue
+            self._reserve(slot, task_id)
+            self._prepare(slot)
+            return LocalBuilder(self, slot, task_id, False, lease)
         return None
 
     def lease(self, request: BuildRequest, timeout: float) -> Builder:
         deadline = time.monotonic() + timeout
+        waiting = False
         while True:
             builder = self._try_lease(request)
             if builder is not None:
                 return builder
+            if not waiting:
+                log.info("task %s: every builder slot is busy; waiting", request.task_id)
+                waiting = True
             if time.monotonic() > deadline:
                 raise PoolError(f"no free local builder slot within {timeout:g} s")
-            time.sleep(0.5)
+            time.sleep(random.uniform(0.3, 0.8))
 
     def release(self, builder: Builder) -> None:
-        if not isinstance(builder, LocalBuilder):
-            raise PoolError(f"{builder!r} is not a builder of this pool")
-        self._release(keys=[self.slot_key(builder.slot)], args=[builder.task_id])
+        if not isinstance(builder, LocalBuilder) or builder.lease is None:
+            raise PoolError(f"{builder!r} is not a builder leased from this pool")
+        with contextlib.suppress(OSError):
+            if self.reserved_for(builder.slot) == builder.task_id:
+                self._reserve(builder.slot, None)
+        builder.lease.release()
+
+    def forget(self, builder: Builder) -> None:
+        """Let go of the slot but keep it reserved (the task's report is still due)."""
+        if isinstance(builder, LocalBuilder) and builder.lease is not None:
+            builder.lease.release()
+
+    def find(self, task_id: str) -> LocalBuilder | None:
+        """The slot whose build runs (or ran) ``task_id``, to look at; it is not leased."""
+        for slot in range(self.settings.local_slots):
+            if self.slot_runs(slot) == task_id:
+                return LocalBuilder(self, slot, task_id, True, None)
+        return None

@@ -217,6 +217,13 @@ class PostgresServer:
     data_dir: Path
     process: subprocess.Popen[bytes]
     user: str = "postgres"
+    restarter: _Restarter | None = field(default=None, repr=False)
+
+    def restart(self, *, kill: bool = False) -> None:
+        """Stop the server (``kill``: SIGKILL, a crash) and start it again on its port."""
+        if self.restarter is None:
+            raise RuntimeError("this server cannot be restarted")
+        self.process = self.restarter.restart(self.process, kill=kill)
 
     def url(self, dbname: str = "postgres", driver: str = "postgresql") -> str:
         """A connection URL; ``driver="postgresql+psycopg"`` gives SQLAlchemy's form."""
@@ -257,13 +264,14 @@ class PostgresServer:
             )
 
 
-def start_postgres(run: ServiceRun, timeout: float = 60) -> PostgresServer:
+def start_postgres(run: ServiceRun, timeout: float = 60, name: str = "postgres") -> PostgresServer:
+    """A new cluster; ``name`` names its directory and log (one per server of a run)."""
     initdb = find_binary("initdb", "/usr/lib/postgresql/*/bin/initdb")
     postgres = find_binary("postgres", "/usr/lib/postgresql/*/bin/postgres")
     # initdb refuses to run as root; then the cluster belongs to the 'postgres' user.
     user = "postgres" if os.geteuid() == 0 else None
-    data_dir = run.root / "postgres"
-    socket_dir = run.root / "postgres-socket"
+    data_dir = run.root / name
+    socket_dir = run.root / f"{name}-socket"
     for directory in (data_dir, socket_dir):
         directory.mkdir(mode=0o700)
         if user:
@@ -282,7 +290,7 @@ def start_postgres(run: ServiceRun, timeout: float = 60) -> PostgresServer:
 
     def launch(port: int) -> subprocess.Popen[bytes]:
         return run.spawn(
-            "postgres",
+            name,
             [postgres, "-D", str(data_dir), "-p", str(port), "-h", "127.0.0.1",
              "-k", str(socket_dir), "-c", "fsync=off", "-c", "synchronous_commit=off",
              "-c", "full_page_writes=off", "-c", "max_connections=300"],
@@ -302,8 +310,46 @@ def start_postgres(run: ServiceRun, timeout: float = 60) -> PostgresServer:
             return False
         return True
 
-    port, proc = _start_on_free_port(run, "postgres", launch, ready, "could not bind", timeout)
-    return PostgresServer("127.0.0.1", port, data_dir, proc)
+    port, proc = _start_on_free_port(run, name, launch, ready, "could not bind", timeout)
+    restarter = _Restarter(run, name, port, launch, ready, timeout, signal.SIGINT)
+    return PostgresServer("127.0.0.1", port, data_dir, proc, restarter=restarter)
+
+
+@dataclass
+class _Restarter:
+    """Stops a server of a run and starts it again on the same port (for fault tests)."""
+
+    run: ServiceRun
+    name: str
+    port: int
+    launch: Callable[[int], subprocess.Popen[bytes]]
+    ready: Callable[[int], bool]
+    timeout: float
+    stop_signal: int
+
+    def restart(self, proc: subprocess.Popen[bytes], *, kill: bool) -> subprocess.Popen[bytes]:
+        self.run.stop(proc, signal.SIGKILL if kill else self.stop_signal)
+        self.run.processes = [(p, sig) for p, sig in self.run.processes if p is not proc]
+        # The port was ours a moment ago; a server that cannot bind it yet tries again.
+        deadline = time.monotonic() + self.timeout
+        while True:
+            new = self.launch(self.port)
+            try:
+                _wait_until(
+                    partial(self.ready, self.port),
+                    new,
+                    self.name,
+                    partial(self.run.log_tail, self.name),
+                    self.timeout,
+                )
+            except ServiceStartError:
+                self.run.stop(new, signal.SIGKILL)
+                self.run.processes = [(p, sig) for p, sig in self.run.processes if p is not new]
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+                continue
+            return new
 
 
 def _start_on_free_port(
@@ -340,15 +386,28 @@ class RedisServer:
     port: int
     process: subprocess.Popen[bytes]
     password: str = ""
+    restarter: _Restarter | None = field(default=None, repr=False)
 
     def url(self, db: int = 0) -> str:
         auth = f":{self.password}@" if self.password else ""
         return f"redis://{auth}{self.host}:{self.port}/{db}"
 
+    def kill(self) -> None:
+        """Kill -9 the server; it stays down until :meth:`restart`."""
+        self.process.kill()
+        self.process.wait(timeout=STOP_TIMEOUT)
 
-def start_redis(run: ServiceRun, timeout: float = 30) -> RedisServer:
+    def restart(self, *, kill: bool = True) -> None:
+        """(Kill and) start the server again on its port, empty: nothing is saved."""
+        if self.restarter is None:
+            raise RuntimeError("this server cannot be restarted")
+        self.process = self.restarter.restart(self.process, kill=kill)
+
+
+def start_redis(run: ServiceRun, timeout: float = 30, name: str = "redis") -> RedisServer:
+    """A new redis-server; ``name`` names its directory and log (one per server of a run)."""
     binary = find_binary("redis-server")
-    data_dir = run.root / "redis"
+    data_dir = run.root / name
     data_dir.mkdir()
     password = secrets.token_urlsafe(24)
     # The password in a file of its own, not on the command line.
@@ -359,7 +418,7 @@ def start_redis(run: ServiceRun, timeout: float = 30) -> RedisServer:
 
     def launch(port: int) -> subprocess.Popen[bytes]:
         return run.spawn(
-            "redis",
+            name,
             [binary, str(config), "--port", str(port), "--bind", "127.0.0.1",
              "--dir", str(data_dir), "--save", "", "--appendonly", "no",
              "--daemonize", "no", "--databases", "64"],
@@ -377,8 +436,9 @@ def start_redis(run: ServiceRun, timeout: float = 30) -> RedisServer:
         finally:
             client.close()
 
-    port, proc = _start_on_free_port(run, "redis", launch, ready, "Address already in use", timeout)
-    return RedisServer("127.0.0.1", port, proc, password)
+    port, proc = _start_on_free_port(run, name, launch, ready, "Address already in use", timeout)
+    restarter = _Restarter(run, name, port, launch, ready, timeout, signal.SIGTERM)
+    return RedisServer("127.0.0.1", port, proc, password, restarter=restarter)
 
 
 # --- RabbitMQ -----------------------------------------------------------------------------

@@ -5,6 +5,11 @@ after "succeeded"), so every transition only moves a task forward: a finished ta
 stays finished, a running one never falls back to starting.  Going back to ``pending``
 is an explicit reschedule (:func:`reschedule`), never a side effect of a report.
 
+One exception: "succeeded" wins over "failed".  A success is only ever reported by the
+worker that built, signed and published the task, so a failure before it was false (a
+worker that lost track of the build reported it); the build did succeed.  A source
+build failed by its import is not reopened this way: that failure is dist-git's word.
+
 Source build (task id ``<build_id>``): pending → starting → running → on success
 ``importing`` (chroots ``waiting``; chroots whose arch the SRPM excludes ``skipped``) →
 dist-git import → ``succeeded`` with chroots ``pending`` and their git hashes.
@@ -126,6 +131,10 @@ def update_source(session: Session, build: Build, data: Mapping[str, Any]) -> bo
     if build.canceled:
         return False
     current = build.source_status
+    if _false_failure(current, status) and build.fail_type == FailTypeEnum.srpm_build_error:
+        log.warning("build %d: success reported after a failure; the build did succeed", build.id)
+        _reopen_source(build)
+        current = build.source_status
     if current not in _SOURCE_RANK:
         return False  # already importing or finished: a late or repeated report
     if status is None or _rank(status, _SOURCE_RANK) < _SOURCE_RANK[current]:
@@ -195,9 +204,18 @@ def update_chroot(build: Build, data: Mapping[str, Any]) -> bool:
     buildroot, not_installed = _buildroot(data)
     if build.canceled or status is None:
         return False
-    if chroot.status in FINISHED_STATES:
-        return False
-    if _rank(status, _CHROOT_RANK) <= _rank(chroot.status, _CHROOT_RANK):
+    late_success = _false_failure(chroot.status, status)
+    if late_success:
+        log.warning(
+            "build %d chroot %s: success reported after a failure; the build did succeed",
+            build.id,
+            chroot.name,
+        )
+        chroot.fail_reason = None
+        build.ended_on = None  # the build ends when this chroot really ended
+    elif chroot.status in FINISHED_STATES or _rank(status, _CHROOT_RANK) <= _rank(
+        chroot.status, _CHROOT_RANK
+    ):
         return False
     if data.get("result_dir") is not None:
         chroot.result_dir = str(data["result_dir"])
@@ -218,6 +236,23 @@ def update_chroot(build: Build, data: Mapping[str, Any]) -> bool:
     chroot.status = status
     refresh_state(build)
     return True
+
+
+def _false_failure(current: StatusEnum, reported: StatusEnum | None) -> bool:
+    """A success reported for a task that is marked failed (see the module docstring)."""
+    return current == StatusEnum.failed and reported == StatusEnum.succeeded
+
+
+def _reopen_source(build: Build) -> None:
+    """Undo a source build's false failure: it and the chroots it failed run again."""
+    build.source_status = StatusEnum.running
+    build.fail_type = FailTypeEnum.unset
+    build.fail_reason = None
+    build.ended_on = None
+    for chroot in build.chroots:
+        if chroot.status == StatusEnum.failed:
+            chroot.status = StatusEnum.waiting
+            chroot.ended_on = None
 
 
 BUILDROOTS = ("mock", "host")

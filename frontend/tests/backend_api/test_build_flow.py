@@ -318,6 +318,56 @@ def test_backend_failure_reasons_are_kept_and_bounded(
     assert get(client, f"/api_3/build-chroot/{bid}/epel-9-x86_64")["fail_reason"] is None
 
 
+def test_a_late_success_wins_over_a_false_failure(
+    client, factory, project, backend_headers
+) -> None:  # type: ignore[no-untyped-def]
+    # A worker that lost track of a build reported it failed; the worker that really ran
+    # it reports success later: the build did succeed.
+    bid = factory.build(project, chroots=["fedora-42-x86_64"]).id
+    source = {"id": bid, "task_id": str(bid)}
+    post(client, "/backend/update/",
+         {"builds": [{**source, "status": 0, "fail_reason": "the build did not start"}]},
+         backend_headers)  # fmt: skip
+    assert fresh(factory, bid).state == StatusEnum.failed
+    post(client, "/backend/update/", {"builds": [{**source, "status": 1, "pkg_name": "hello"}]},
+         backend_headers)  # fmt: skip
+    build = fresh(factory, bid)
+    assert build.source_status == StatusEnum.importing
+    assert build.fail_reason is None
+    assert chroot_states(build) == {"fedora-42-x86_64": StatusEnum.waiting}
+
+    commits = {"build_id": bid, "branch_commits": {"f42": "d" * 40}}
+    assert post(client, "/backend/import-completed/", commits, backend_headers)["updated"]
+    chroot = {"id": bid, "chroot": "fedora-42-x86_64"}
+    post(client, "/backend/update/",
+         {"builds": [{**chroot, "status": 0, "fail_reason": "lost", "ended_on": 10}]},
+         backend_headers)  # fmt: skip
+    assert fresh(factory, bid).state == StatusEnum.failed
+    post(client, "/backend/update/", {"builds": [{**chroot, "status": 1, "ended_on": 20}]},
+         backend_headers)  # fmt: skip
+    build = fresh(factory, bid)
+    assert build.state == StatusEnum.succeeded
+    assert (build.chroots[0].fail_reason, build.chroots[0].ended_on, build.ended_on) == (
+        None, 20, 20
+    )  # fmt: skip
+    # Once succeeded, it stays so.
+    post(client, "/backend/update/", {"builds": [{**chroot, "status": 0}]}, backend_headers)
+    assert fresh(factory, bid).state == StatusEnum.succeeded
+
+
+def test_an_import_failure_is_not_undone_by_a_repeated_source_success(
+    client, factory, project, backend_headers
+) -> None:  # type: ignore[no-untyped-def]
+    bid = factory.build(project, chroots=["fedora-42-x86_64"]).id
+    source_ok = {"id": bid, "task_id": str(bid), "status": 1, "pkg_name": "x"}
+    post(client, "/backend/update/", {"builds": [source_ok]}, backend_headers)
+    post(client, "/backend/import-completed/", {"build_id": bid, "branch_commits": {}},
+         backend_headers)  # fmt: skip
+    post(client, "/backend/update/", {"builds": [source_ok]}, backend_headers)
+    build = fresh(factory, bid)
+    assert (build.source_status, build.state) == (StatusEnum.failed, StatusEnum.failed)
+
+
 def test_the_buildroot_is_kept_on_the_build_chroot(
     client, factory, project, backend_headers
 ) -> None:  # type: ignore[no-untyped-def]

@@ -47,6 +47,7 @@ def render_mock_config(settings: RpmbuildSettings, task: BuildTask) -> str:
         isolation=task.isolation or "default",
         bootstrap=task.bootstrap or "default",
         bootstrap_image=(task.model_extra or {}).get("bootstrap_image"),
+        bind_mounts=settings.bind_mounts,
     )
 
 

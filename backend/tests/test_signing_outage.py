@@ -1,0 +1,79 @@
+"""Signing through a keygen that is down for a while: it waits, then signs; a real
+refusal is not waited for."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from copr_backend.signing import KeygenSigner, SignerError, is_signed
+from copr_common.testing.services import free_port
+from copr_keygen.settings import KeygenSettings
+from copr_keygen_client.api import KeygenClient
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from backend_helpers import rpm_verify
+from conftest import KEYGEN_SECRET
+
+
+def test_signing_waits_for_a_keygen_that_comes_back(
+    tmp_path: Path, tiny_rpms: list[Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    from copr_keygen.app import create_app
+    from copr_keygen.gpg import KeyRing
+
+    caplog.set_level(logging.INFO)
+    settings = KeygenSettings(
+        state_dir=tmp_path / "keygen", secret=KEYGEN_SECRET, default_key_length=2048
+    )
+    port = free_port()
+    servers = []
+
+    def come_up_late() -> None:
+        time.sleep(2)  # keygen restarting: nothing listens on its port meanwhile
+        server = make_server("127.0.0.1", port, create_app(settings), threaded=True)
+        servers.append(server)
+        server.serve_forever()
+
+    thread = threading.Thread(target=come_up_late, daemon=True)
+    thread.start()
+    package = tmp_path / tiny_rpms[0].name
+    shutil.copyfile(tiny_rpms[0], package)
+    signer = KeygenSigner(
+        KeygenClient(f"http://127.0.0.1:{port}", KEYGEN_SECRET), "copr.test", retry_for=120
+    )
+    try:
+        signer.sign("alice", "outage", [package])
+        signer.write_pubkey("alice", "outage", tmp_path / "pubkey.gpg")
+    finally:
+        while not servers and thread.is_alive():  # a thread that failed never serves
+            time.sleep(0.05)
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+        KeyRing(settings.gnupg_home).stop_agent()
+    assert is_signed(package)
+    assert "signatures OK" in rpm_verify(package, tmp_path / "pubkey.gpg", tmp_path / "db")
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("is unavailable" in m for m in messages) == 1, messages
+    assert sum("is back after" in m for m in messages) == 1, messages
+
+
+def test_a_package_that_cannot_be_signed_fails_at_once(tmp_path: Path, keygen: str) -> None:
+    broken = tmp_path / "broken-1-1.noarch.rpm"
+    broken.write_bytes(b"not a package at all")
+    signer = KeygenSigner(KeygenClient(keygen, KEYGEN_SECRET), "copr.test", retry_for=300)
+    started = time.monotonic()
+    with pytest.raises(SignerError, match="cannot sign the packages of alice/broken"):
+        signer.sign("alice", "broken", [broken])
+    # A few quick tries at most, not the five minutes of patience.
+    assert time.monotonic() - started < 60
+    assert not is_signed(broken)
