@@ -32,6 +32,19 @@ API_MODULES = [
     "copr_frontend.api.openapi",
 ]
 
+# Modules of the web UI, each with a ``blueprint`` of pages (see ``copr_frontend.web``).
+WEB_MODULES = [
+    "copr_frontend.web.home",
+    "copr_frontend.users.views",
+    "copr_frontend.projects.views",
+    "copr_frontend.projects.settings_views",
+    "copr_frontend.permissions.views",
+    "copr_frontend.builds.views",
+    "copr_frontend.builds.submit_views",
+    "copr_frontend.packages.views",
+    "copr_frontend.status.views",
+]
+
 
 def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
     """A Flask app for ``settings`` (read from the environment when not given)."""
@@ -61,15 +74,17 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
     from copr_frontend.backend_api import views as backend_views
     from copr_frontend.builds.uploads import uploads
     from copr_frontend.repos.views import repos
-    from copr_frontend.users.views import accounts
+    from copr_frontend.users import oidc
+    from copr_frontend.web import init_web
 
     for module in API_MODULES:
         importlib.import_module(module)
     register_api(app, api_v3)
     backend_views.register(app)
-    app.register_blueprint(accounts)
     app.register_blueprint(repos)
     app.register_blueprint(uploads)
+    init_web(app, WEB_MODULES, csrf_exempt=[api_v3, backend_views.backend_api, uploads])
+    oidc.init_app(app, settings)
     return app
 
 

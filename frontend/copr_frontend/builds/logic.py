@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from copr_common.enums import FINISHED_STATES, BuildSourceEnum, StatusEnum
 from copr_frontend.builds.models import Batch, Build, BuildChroot, BuildChrootExclusion
@@ -154,3 +154,96 @@ def add_build(
     refresh_state(build)
     session.flush()
     return build
+
+
+# --- pages of the web UI: each reads its rows in a fixed number of queries -------------------
+
+PAGE_SIZE = 50
+
+
+def _with_page_relations(query: Select[Any]) -> Select[Any]:
+    """Everything a build row on a page shows, loaded with the rows (no lazy load per row)."""
+    return query.options(
+        selectinload(Build.chroots),
+        joinedload(Build.project),
+        joinedload(Build.dir),
+        joinedload(Build.user),
+        joinedload(Build.package),
+    )
+
+
+def list_builds(
+    session: Session,
+    project: Project | None = None,
+    *,
+    state: StatusEnum | None = None,
+    package_name: str | None = None,
+    before_id: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> tuple[list[Build], int | None]:
+    """A page of builds, newest first, and the id to continue below (keyset pagination:
+    the cost of a page does not grow with how far back it is)."""
+    query = select(Build)
+    if project is not None:
+        query = query.where(Build.project_id == project.id)
+    if state is not None:
+        query = query.where(Build.state == state)
+    if package_name:
+        query = query.where(Build.pkg_name == package_name)
+    if before_id is not None:
+        query = query.where(Build.id < before_id)
+    rows = list(
+        session.scalars(_with_page_relations(query.order_by(Build.id.desc()).limit(limit + 1)))
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)
+
+
+def get_build_for_page(session: Session, build_id: int) -> Build | None:
+    query = _with_page_relations(select(Build).where(Build.id == build_id))
+    return session.scalar(query)
+
+
+def queue_position(session: Session, build: Build) -> int | None:
+    """How many tasks the backend has to start before this build's first waiting one.
+
+    Counts pending source builds and pending chroot tasks of older builds (what the
+    backend queue holds ahead of it); None when the build has nothing pending.
+    """
+    if build.source_status == StatusEnum.pending:
+        first_task_build = build.id
+    elif any(c.status == StatusEnum.pending for c in build.chroots):
+        first_task_build = build.id
+    else:
+        return None
+    sources = session.scalar(
+        select(func.count(Build.id)).where(
+            Build.source_status == StatusEnum.pending,
+            Build.canceled.is_(False),
+            Build.id < first_task_build,
+        )
+    )
+    chroots = session.scalar(
+        select(func.count(BuildChroot.id))
+        .join(Build, Build.id == BuildChroot.build_id)
+        .where(
+            BuildChroot.status == StatusEnum.pending,
+            Build.canceled.is_(False),
+            Build.id < first_task_build,
+        )
+    )
+    return int(sources or 0) + int(chroots or 0)
+
+
+def resubmit_options(build: Build) -> dict[str, Any]:
+    """The API request body that submits ``build`` again with its source and options."""
+    return {
+        "chroots": [c.name for c in build.chroots],
+        "timeout": build.timeout,
+        "enable_net": build.enable_net,
+        "background": build.is_background,
+        "bootstrap": build.bootstrap or "unchanged",
+        "isolation": build.isolation or "unchanged",
+        "project_dirname": build.dir.name,
+    }
