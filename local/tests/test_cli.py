@@ -106,7 +106,9 @@ def test_up_detach_status_up_again_down(state_dir: Path) -> None:
     result = run("up", "--detach", "--state-dir", str(state_dir))
     assert result.returncode == 0, result.stderr + result.stdout
     env = read_env(state_dir / "stack.env")
-    assert set(env) == {"COPR_URL", "COPR_RESULTS_URL", "COPR_CLI_CONFIG"}
+    assert set(env) == {
+        "COPR_URL", "COPR_RESULTS_URL", "COPR_CLI_CONFIG", "COPR_WEB_USER", "COPR_WEB_PASSWORD",
+    }  # fmt: skip
     for key, value in env.items():
         assert f"{key}={value}\n" in result.stdout
     assert env["COPR_CLI_CONFIG"] == str(state_dir / "copr-cli.conf")
@@ -118,6 +120,17 @@ def test_up_detach_status_up_again_down(state_dir: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert (whoami.returncode, whoami.stdout) == (0, "admin\n"), whoami.stderr
+    # The web login of the same admin works.
+    web = requests.Session()
+    login = web.get(env["COPR_URL"] + "/login/", timeout=10).text
+    token = login.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    page = web.post(
+        env["COPR_URL"] + "/login/", timeout=10,
+        data={"csrf_token": token, "username": env["COPR_WEB_USER"],
+              "password": env["COPR_WEB_PASSWORD"]},
+    )  # fmt: skip
+    assert page.status_code == 200
+    assert f'data-testid="logged-in-user">{env["COPR_WEB_USER"]}<' in page.text
     chroots = requests.get(env["COPR_URL"] + "/api_3/mock-chroots/list", timeout=10).json()
     assert "fedora-rawhide-x86_64" in chroots
     assert requests.get(env["COPR_RESULTS_URL"] + "/", timeout=10).status_code == 200

@@ -199,7 +199,7 @@ def delete(project: Project) -> Any:
     errors = FormErrors()
     if flask.request.method == "POST":
         if flask.request.form.get("verify") != "yes":
-            errors.add(gettext("Field 'verify': type yes to delete the project"), ("verify",))
+            errors.fields["verify"] = [gettext("Type yes to delete the project.")]
         else:
             owner = project.ownername
             name = project.full_name
