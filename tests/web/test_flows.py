@@ -149,7 +149,7 @@ def test_resubmit_and_cancel_a_build(admin: Page, web_stack: WebStack, shot) -> 
     admin.click("table tbody tr:first-child td:nth-child(2) a")
     old_id = latest_build_id(admin)
     admin.click("button:has-text('Resubmit')")
-    expect(admin.locator(".alert")).to_contain_text(f"Build {old_id} was resubmitted as")
+    expect(admin.locator(".alert", has_text=f"Build {old_id} was resubmitted as")).to_be_visible()
     new_id = latest_build_id(admin)
     assert new_id > old_id
     shot(admin, "resubmitted")
@@ -168,7 +168,7 @@ def test_edit_a_chroot(admin: Page, web_stack: WebStack, shot) -> None:
     admin.select_option("#f-isolation", "simple")
     shot(admin, "edit-chroot")
     admin.click("button:has-text('Save')")
-    expect(admin.locator(".alert")).to_contain_text(f"The settings of {CHROOTS[1]} were saved")
+    expect(admin.locator(".alert", has_text=f"The settings of {CHROOTS[1]} were saved")).to_be_visible()
     chroot = api(web_stack, "project-chroot", ownername=web_stack.admin, projectname=PROJECT,
                  chrootname=CHROOTS[1])  # fmt: skip
     assert chroot["additional_packages"] == ["make", "gcc"]
@@ -185,7 +185,7 @@ def test_add_an_scm_package_and_rebuild_it(admin: Page, web_stack: WebStack, sho
     admin.check("#f-webhook_rebuild")
     shot(admin, "new-scm-package")
     admin.click("button:has-text('Save')")
-    expect(admin.locator(".alert")).to_contain_text("Package from-git was saved")
+    expect(admin.locator(".alert", has_text="Package from-git was saved")).to_be_visible()
     package = api(web_stack, "package", ownername=web_stack.admin, projectname=PROJECT,
                   packagename="from-git")  # fmt: skip
     assert package["source_type"] == "scm"
@@ -194,7 +194,7 @@ def test_add_an_scm_package_and_rebuild_it(admin: Page, web_stack: WebStack, sho
     admin.click("a:has-text('Rebuild')")
     admin.uncheck(f"#chroot-{CHROOTS[1]}")
     admin.click("button:has-text('Build')")
-    expect(admin.locator(".alert")).to_contain_text("was submitted")
+    expect(admin.locator(".alert", has_text="was submitted")).to_be_visible()
     build = api(web_stack, f"build/{latest_build_id(admin)}")
     assert build["source_package"]["name"] == "from-git"
     assert build["chroots"] == [CHROOTS[0]]
@@ -223,7 +223,7 @@ def test_a_second_user_asks_for_permissions_and_the_owner_approves(
     select.select_option("approved")
     shot(admin, "owner-approves")
     admin.click("button:has-text('Save the permissions')")
-    expect(admin.locator(".alert")).to_contain_text("The permissions were updated")
+    expect(admin.locator(".alert", has_text="The permissions were updated")).to_be_visible()
 
     bob.reload()
     expect(bob.locator("[data-testid=my-builder]")).to_have_text("approved")
@@ -257,7 +257,7 @@ def test_renew_the_api_token_and_use_it_with_copr_cli(
 ) -> None:
     admin.goto(web_stack.url + "/api/")
     admin.click("button:has-text('Generate a new token')")
-    expect(admin.locator(".alert")).to_contain_text("A new API token was generated")
+    expect(admin.locator(".alert", has_text="A new API token was generated")).to_be_visible()
     snippet = admin.locator("[data-testid=copr-config]").inner_text()
     shot(admin, "api-token")
     config = configparser.ConfigParser(interpolation=None)
@@ -278,7 +278,7 @@ def test_delete_the_project(admin: Page, web_stack: WebStack, shot) -> None:
     admin.fill("#f-verify", "yes")
     shot(admin, "delete")
     admin.click("button:has-text('Delete the project')")
-    expect(admin.locator(".alert")).to_contain_text(f"Project {web_stack.admin}/{PROJECT} was deleted")
+    expect(admin.locator(".alert", has_text=f"Project {web_stack.admin}/{PROJECT} was deleted")).to_be_visible()
     response = requests.get(project_url(web_stack), timeout=30)
     assert response.status_code == 404
     shot(admin, "deleted")

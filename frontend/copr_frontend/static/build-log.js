@@ -1,5 +1,6 @@
 // The build page's live log: fetch the log from the last offset every two seconds while
-// the task runs; reload the page when the build's state changes so every badge is right.
+// the task runs; reload the page when the build's state changes so every badge is right
+// (the reloaded page follows the task that runs then).
 (function () {
   "use strict";
   var pre = document.getElementById("live-log");
@@ -23,6 +24,9 @@
         }
         if (data.finished && !data.text) {
           status.textContent = data.available ? pre.dataset.ended : pre.dataset.missing;
+          // This task ended; other tasks of the build may still run: keep watching the
+          // build's state (a change reloads the page, which follows the running task).
+          if (pre.dataset.finished !== "true") { window.setTimeout(follow, 3000); }
           return;
         }
         status.textContent = data.available ? pre.dataset.following : pre.dataset.missing;
