@@ -118,8 +118,9 @@ def main() -> None:
         print(f"filled {args.builds} builds x {len(CHROOTS)} chroots, {args.packages} "
               f"packages in {time.perf_counter() - started:.1f} s")  # fmt: skip
         settings = FrontendSettings(
-            database_url=url, secret_key="bench-secret-key-0123456789",
-            backend_password="bench-backend-password", upload_dir=Path(run.root) / "uploads",
+            database_url=url, secret_key="bench-secret-key-0123456789",  # noqa: S106
+            backend_password="bench-backend-password",  # noqa: S106
+            upload_dir=Path(run.root) / "uploads",
         )  # fmt: skip
         app = create_app(settings)
         client = app.test_client()

@@ -77,7 +77,9 @@ def latest_build_id(page: Page) -> int:
     return int(match.group(1))
 
 
-def test_log_in_and_create_a_project_with_two_chroots(admin: Page, web_stack: WebStack, shot) -> None:
+def test_log_in_and_create_a_project_with_two_chroots(
+    admin: Page, web_stack: WebStack, shot
+) -> None:
     admin.goto(web_stack.url + "/")
     shot(admin, "home")
     admin.click("text=New project")
@@ -90,13 +92,17 @@ def test_log_in_and_create_a_project_with_two_chroots(admin: Page, web_stack: We
     admin.click("button:has-text('Create the project')")
     expect(admin.locator("h1")).to_contain_text(f"{web_stack.admin}/{PROJECT}")
     expect(admin.locator("[data-testid=description] strong")).to_have_text("from the browser")
-    expect(admin.locator("code.dnf-line")).to_have_text(f"dnf copr enable {web_stack.admin}/{PROJECT}")
+    expect(admin.locator("code.dnf-line")).to_have_text(
+        f"dnf copr enable {web_stack.admin}/{PROJECT}"
+    )
     shot(admin, "overview")
     project = api(web_stack, "project", ownername=web_stack.admin, projectname=PROJECT)
     assert sorted(project["chroot_repos"]) == list(CHROOTS)
 
 
-def test_a_refused_form_shows_the_error_next_to_the_field(admin: Page, web_stack: WebStack, shot) -> None:
+def test_a_refused_form_shows_the_error_next_to_the_field(
+    admin: Page, web_stack: WebStack, shot
+) -> None:
     admin.goto(f"{web_stack.url}/coprs/{web_stack.admin}/add/")
     admin.fill("#f-name", "bad name!")
     admin.fill("#f-homepage", "ftp://example.org")
@@ -132,7 +138,9 @@ def test_upload_an_srpm_and_follow_the_live_log_to_succeeded(
     assert api(web_stack, f"build/{build_id}")["state"] == "succeeded"
 
 
-def test_the_package_is_on_the_packages_and_monitor_pages(admin: Page, web_stack: WebStack, shot) -> None:
+def test_the_package_is_on_the_packages_and_monitor_pages(
+    admin: Page, web_stack: WebStack, shot
+) -> None:
     admin.goto(project_url(web_stack, "packages/"))
     expect(admin.locator("table a:has-text('hello-copr')")).to_be_visible()
     expect(admin.locator("table [data-state=succeeded]")).to_have_count(1)
@@ -168,7 +176,9 @@ def test_edit_a_chroot(admin: Page, web_stack: WebStack, shot) -> None:
     admin.select_option("#f-isolation", "simple")
     shot(admin, "edit-chroot")
     admin.click("button:has-text('Save')")
-    expect(admin.locator(".alert", has_text=f"The settings of {CHROOTS[1]} were saved")).to_be_visible()
+    expect(
+        admin.locator(".alert", has_text=f"The settings of {CHROOTS[1]} were saved")
+    ).to_be_visible()
     chroot = api(web_stack, "project-chroot", ownername=web_stack.admin, projectname=PROJECT,
                  chrootname=CHROOTS[1])  # fmt: skip
     assert chroot["additional_packages"] == ["make", "gcc"]
@@ -270,7 +280,8 @@ def test_renew_the_api_token_and_use_it_with_copr_cli(
     assert (whoami.returncode, whoami.stdout) == (0, f"{web_stack.admin}\n"), whoami.stderr
     listed = subprocess.run([str(UPSTREAM_CLI), "--config", str(path), "list"],
                             capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
-    assert listed.returncode == 0 and PROJECT in listed.stdout, listed.stderr
+    assert listed.returncode == 0, listed.stderr
+    assert PROJECT in listed.stdout
 
 
 def test_delete_the_project(admin: Page, web_stack: WebStack, shot) -> None:
@@ -278,7 +289,9 @@ def test_delete_the_project(admin: Page, web_stack: WebStack, shot) -> None:
     admin.fill("#f-verify", "yes")
     shot(admin, "delete")
     admin.click("button:has-text('Delete the project')")
-    expect(admin.locator(".alert", has_text=f"Project {web_stack.admin}/{PROJECT} was deleted")).to_be_visible()
+    expect(
+        admin.locator(".alert", has_text=f"Project {web_stack.admin}/{PROJECT} was deleted")
+    ).to_be_visible()
     response = requests.get(project_url(web_stack), timeout=30)
     assert response.status_code == 404
     shot(admin, "deleted")

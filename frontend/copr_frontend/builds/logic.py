@@ -211,9 +211,8 @@ def queue_position(session: Session, build: Build) -> int | None:
     Counts pending source builds and pending chroot tasks of older builds (what the
     backend queue holds ahead of it); None when the build has nothing pending.
     """
-    if build.source_status == StatusEnum.pending:
-        first_task_build = build.id
-    elif any(c.status == StatusEnum.pending for c in build.chroots):
+    waiting = build.source_status == StatusEnum.pending
+    if waiting or any(c.status == StatusEnum.pending for c in build.chroots):
         first_task_build = build.id
     else:
         return None

@@ -23,7 +23,12 @@ from copr_frontend.app import settings
 from copr_frontend.builds import sources
 from copr_frontend.builds.api import _store_upload  # the API's upload checks, shared
 from copr_frontend.builds.models import Build
-from copr_frontend.builds.options import BUILD_BOOTSTRAP, BUILD_ISOLATION, parse_build_request, source_or_400
+from copr_frontend.builds.options import (
+    BUILD_BOOTSTRAP,
+    BUILD_ISOLATION,
+    parse_build_request,
+    source_or_400,
+)
 from copr_frontend.projects.models import Project
 from copr_frontend.web.forms import FormErrors, collecting, form_data, render_form
 from copr_frontend.web.routing import project_rights, project_route, purl, require_builder
@@ -39,13 +44,22 @@ OPTION_FIELDS = (
 SOURCES: dict[str, tuple[Any, tuple[str, ...]]] = {
     "upload": (lazy_gettext("Upload an SRPM or spec file"), ("pkgs",)),
     "url": (lazy_gettext("From URLs"), ("pkgs",)),
-    "scm": (lazy_gettext("From a git or svn repository (SCM)"),
-            ("scm_type", "clone_url", "committish", "subdirectory", "spec", "source_build_method")),
-    "pypi": (lazy_gettext("From PyPI"),
-             ("pypi_package_name", "pypi_package_version", "spec_generator", "spec_template", "python_versions")),
+    "scm": (
+        lazy_gettext("From a git or svn repository (SCM)"),
+        ("scm_type", "clone_url", "committish", "subdirectory", "spec", "source_build_method"),
+    ),
+    "pypi": (
+        lazy_gettext("From PyPI"),
+        ("pypi_package_name", "pypi_package_version", "spec_generator", "spec_template",
+         "python_versions"),
+    ),
     "rubygems": (lazy_gettext("From RubyGems"), ("gem_name",)),
-    "custom": (lazy_gettext("Custom script"), ("script", "chroot", "builddeps", "resultdir", "repos")),
-    "distgit": (lazy_gettext("From dist-git"), ("package_name", "distgit", "namespace", "committish")),
+    "custom": (
+        lazy_gettext("Custom script"), ("script", "chroot", "builddeps", "resultdir", "repos")
+    ),
+    "distgit": (
+        lazy_gettext("From dist-git"), ("package_name", "distgit", "namespace", "committish")
+    ),
 }  # fmt: skip
 
 
@@ -58,7 +72,9 @@ def build_form_body(form: Any) -> dict[str, Any]:
     return data
 
 
-def _parse_source(kind: str, data: dict[str, Any]) -> Callable[[], tuple[BuildSourceEnum, dict[str, Any]]]:
+def _parse_source(
+    kind: str, data: dict[str, Any]
+) -> Callable[[], tuple[BuildSourceEnum, dict[str, Any]]]:
     parsers: dict[str, Callable[[], tuple[BuildSourceEnum, dict[str, Any]]]] = {
         "scm": lambda: (BuildSourceEnum.scm, sources.scm_source(data)),
         "pypi": lambda: (BuildSourceEnum.pypi, sources.pypi_source(data)),
@@ -66,7 +82,9 @@ def _parse_source(kind: str, data: dict[str, Any]) -> Callable[[], tuple[BuildSo
         "custom": lambda: (BuildSourceEnum.custom, sources.custom_source(data)),
         "distgit": lambda: (
             BuildSourceEnum.distgit,
-            sources.distgit_source(data, str(data.get("package_name") or ""), settings().dist_git_url),
+            sources.distgit_source(
+                data, str(data.get("package_name") or ""), settings().dist_git_url
+            ),
         ),
     }
     return parsers[kind]
@@ -119,7 +137,9 @@ def _source_page(project: Project, kind: str) -> Any:
                 gettext("Build %(ids)s was submitted.", ids=", ".join(str(b.id) for b in builds))
             )
             if len(builds) == 1:
-                return flask.redirect(purl("builds.build_page", project, build_id=builds[0].id), code=303)
+                return flask.redirect(
+                    purl("builds.build_page", project, build_id=builds[0].id), code=303
+                )
             return flask.redirect(purl("builds.project_builds", project), code=303)
     return render_form(
         f"builds/add_build_{kind}.html",
@@ -141,9 +161,9 @@ def _register(kind: str) -> None:
     view.__name__ = f"add_build_{kind}"
     project_route(blueprint, f"/add_build_{kind}/", methods=["GET", "POST"])(view)
     # Copr posts the forms to new_build_<source>/; accept that path as well.
-    project_route(
-        blueprint, f"/new_build_{kind}/", methods=["POST"], endpoint=f"new_build_{kind}"
-    )(view)
+    project_route(blueprint, f"/new_build_{kind}/", methods=["POST"], endpoint=f"new_build_{kind}")(
+        view
+    )
 
 
 for _kind in SOURCES:

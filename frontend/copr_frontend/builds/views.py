@@ -63,11 +63,11 @@ def project_builds(project: Project) -> Any:
     if flask.request.method == "POST":
         return _bulk_action(project)
     state = _state_arg()
-    builds, next_id = logic.list_builds(
-        db.session(), project, state=state, before_id=before_arg()
-    )
+    builds, next_id = logic.list_builds(db.session(), project, state=state, before_id=before_arg())
     filters = {"state": state.label} if state else {}
-    next_url = purl("builds.project_builds", project, before=next_id, **filters) if next_id else None
+    next_url = (
+        purl("builds.project_builds", project, before=next_id, **filters) if next_id else None
+    )
     return flask.render_template(
         "builds/list.html",
         project=project,
@@ -89,9 +89,15 @@ def _bulk_action(project: Project) -> Any:
     require_builder(project)
     user = login_required()
     action = flask.request.form.get("action")
-    ids = [int(v) for v in flask.request.form.getlist("builds") if v.isdigit() and int(v) <= MAX_INT]
+    ids = [
+        int(v) for v in flask.request.form.getlist("builds") if v.isdigit() and int(v) <= MAX_INT
+    ]
     session = db.session()
-    builds = [b for b in (session.get(Build, i) for i in ids) if b is not None and b.project_id == project.id]
+    builds = [
+        b
+        for b in (session.get(Build, i) for i in ids)
+        if b is not None and b.project_id == project.id
+    ]
     if not builds:
         flask.flash(gettext("Select at least one build."), "error")
         return flask.redirect(purl("builds.project_builds", project), code=303)
@@ -101,7 +107,9 @@ def _bulk_action(project: Project) -> Any:
     elif action == "delete":
         refused = [b.id for b in builds if not _may_delete(user, b)]
         if refused:
-            flask.abort(403, gettext("You may not delete builds %(ids)s.", ids=", ".join(map(str, refused))))
+            flask.abort(
+                403, gettext("You may not delete builds %(ids)s.", ids=", ".join(map(str, refused)))
+            )
         try:
             for build in builds:
                 delete_build(session, build)
@@ -221,7 +229,9 @@ def delete(project: Project, build_id: int) -> Any:
     build = _build_or_404(project, build_id)
     user = login_required()
     if not _may_delete(user, build):
-        flask.abort(403, gettext("Only the project's admins and the build's submitter may delete it."))
+        flask.abort(
+            403, gettext("Only the project's admins and the build's submitter may delete it.")
+        )
     session = db.session()
     try:
         delete_build(session, build)
@@ -265,7 +275,9 @@ def _log_base(build: Build, task: str) -> str | None:
         return source_result_url(build)
     chroot = build.chroot(task)
     if chroot is None:
-        flask.abort(404, gettext("Build %(id)s has no chroot %(chroot)s.", id=build.id, chroot=task))
+        flask.abort(
+            404, gettext("Build %(id)s has no chroot %(chroot)s.", id=build.id, chroot=task)
+        )
     return chroot_result_url(chroot)
 
 
@@ -349,4 +361,6 @@ def build_log_text(build_id: int, task: str, name: str) -> Any:
     data, _finished = read_log(build, task, name, 0)
     if data is None:
         flask.abort(404, gettext("This log is not there (yet)."))
-    return flask.Response(data, mimetype="text/plain", headers={"X-Content-Type-Options": "nosniff"})
+    return flask.Response(
+        data, mimetype="text/plain", headers={"X-Content-Type-Options": "nosniff"}
+    )

@@ -1,5 +1,5 @@
 """Package pages: the project's packages, one package (its builds, rebuild, edit its
-source, webhook rebuild), a new package per source type, and the monitor (packages ×
+source, webhook rebuild), a new package per source type, and the monitor (packages by
 chroots with the latest state and version).
 
 The forms post the API v3 package fields and go through the API's parsers
@@ -28,7 +28,13 @@ from copr_frontend.projects.logic import get_project_dir
 from copr_frontend.projects.models import Project
 from copr_frontend.projects.views import before_arg
 from copr_frontend.web.forms import FormErrors, collecting, render_form
-from copr_frontend.web.routing import project_rights, project_route, purl, require_admin, require_builder
+from copr_frontend.web.routing import (
+    project_rights,
+    project_route,
+    purl,
+    require_admin,
+    require_builder,
+)
 
 blueprint = flask.Blueprint("packages", __name__)
 
@@ -46,7 +52,14 @@ def package_list(project: Project) -> Any:
 def _package_or_404(project: Project, name: str) -> Package:
     package = logic.get_package(db.session(), project, name)
     if package is None:
-        flask.abort(404, gettext("Package %(name)s does not exist in %(project)s.", name=name, project=project.full_name))
+        flask.abort(
+            404,
+            gettext(
+                "Package %(name)s does not exist in %(project)s.",
+                name=name,
+                project=project.full_name,
+            ),
+        )
     return package
 
 
@@ -60,7 +73,9 @@ def package_page(project: Project, package: str) -> Any:
         rights=project_rights(project),
         package=found,
         builds=builds,
-        next_url=purl("packages.package_page", project, package=package, before=next_id) if next_id else None,
+        next_url=purl("packages.package_page", project, package=package, before=next_id)
+        if next_id
+        else None,
     )
 
 
@@ -88,7 +103,9 @@ def _save_package(project: Project, source_type: str, package: Package | None) -
         if not name:
             raise BadRequest("Field 'package_name' is required")
         options = package_options(data)
-        source = source_or_400(lambda: package_source(source_type, data, name, settings().dist_git_url))
+        source = source_or_400(
+            lambda: package_source(source_type, data, name, settings().dist_git_url)
+        )
         if package is None:
             try:
                 package = logic.add_package(session, project, name, *source, **options)
@@ -112,7 +129,9 @@ def _save_package(project: Project, source_type: str, package: Package | None) -
         rights=project_rights(project),
         package=package,
         source_type=source_type,
-        source_json=package.source_json if package is not None and package.source_type.label == source_type else {},
+        source_json=package.source_json
+        if package is not None and package.source_type.label == source_type
+        else {},
     )
 
 
@@ -155,19 +174,37 @@ def rebuild(project: Project, package: str) -> Any:
     if flask.request.method == "POST":
         data = build_form_body(flask.request.form)
         session = db.session()
-        with collecting(errors, ("chroots", "timeout", "enable_net", "background", "bootstrap", "isolation", "after_build_id", "with_build_id", "project_dirname")):
+        with collecting(
+            errors,
+            (
+                "chroots",
+                "timeout",
+                "enable_net",
+                "background",
+                "bootstrap",
+                "isolation",
+                "after_build_id",
+                "with_build_id",
+                "project_dirname",
+            ),
+        ):
             if found.source_type == BuildSourceEnum.unset:
                 raise BadRequest(f"Package {found.name} has no source: edit it first")
             if found.timeout is not None and not data.get("timeout"):
                 data["timeout"] = found.timeout
-            request = parse_build_request(session, project, data, settings(), denylist=found.chroot_denylist)
-            build = request.submit(session, user, (found.source_type, dict(found.source_json)), package=found)
+            request = parse_build_request(
+                session, project, data, settings(), denylist=found.chroot_denylist
+            )
+            build = request.submit(
+                session, user, (found.source_type, dict(found.source_json)), package=found
+            )
             session.commit()
             flask.flash(gettext("Build %(ids)s was submitted.", ids=build.id))
             return flask.redirect(purl("builds.build_page", project, build_id=build.id), code=303)
     return render_form(
         "packages/rebuild.html", errors, project=project, rights=project_rights(project),
-        package=found, kind="rebuild", default_timeout=found.timeout or settings().build_timeout_default,
+        package=found, kind="rebuild",
+        default_timeout=found.timeout or settings().build_timeout_default,
     )  # fmt: skip
 
 
@@ -192,7 +229,14 @@ def monitor(project: Project) -> Any:
     dirname = flask.request.args.get("dirname") or project.name
     project_dir = get_project_dir(db.session(), project, dirname)
     if project_dir is None:
-        flask.abort(404, gettext("Project %(project)s has no directory %(dir)s.", project=project.full_name, dir=dirname))
+        flask.abort(
+            404,
+            gettext(
+                "Project %(project)s has no directory %(dir)s.",
+                project=project.full_name,
+                dir=dirname,
+            ),
+        )
     rows = logic.monitor(db.session(), project_dir)
     chroots = [c.name for c in project.active_chroots]
     return flask.render_template(

@@ -41,10 +41,20 @@ def permissions(project: Project) -> Any:
                 for role in ROLES:
                     wanted = f"copr_{role}" in flask.request.form
                     changed |= request_permission(session, user, project, role, wanted)
-                message = gettext("Your request was sent to the project admins.") if changed else gettext("Nothing changed.")
+                message = (
+                    gettext("Your request was sent to the project admins.")
+                    if changed
+                    else gettext("Nothing changed.")
+                )
             else:
                 if not rights["admin"]:
-                    flask.abort(403, gettext("Only the owner and the admins of %(project)s may do this.", project=project.full_name))
+                    flask.abort(
+                        403,
+                        gettext(
+                            "Only the owner and the admins of %(project)s may do this.",
+                            project=project.full_name,
+                        ),
+                    )
                 for perm in list_permissions(session, project):
                     for role in ROLES:
                         value = flask.request.form.get(f"copr_{role}_{perm.user_id}")

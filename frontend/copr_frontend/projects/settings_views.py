@@ -78,15 +78,14 @@ def edit_chroot(project: Project, chroot: str) -> Any:
     require_admin(project)
     copr_chroot = logic.project_chroot(project, chroot)
     if copr_chroot is None:
-        flask.abort(404, gettext("Chroot %(chroot)s is not enabled in this project.", chroot=chroot))
+        flask.abort(
+            404, gettext("Chroot %(chroot)s is not enabled in this project.", chroot=chroot)
+        )
     errors = FormErrors()
     if flask.request.method == "POST":
         data = form_data(flask.request.form)
         with collecting(errors, CHROOT_FIELDS):
-            lists = {
-                name: to_list(data.get(name, ""), name) or []
-                for name in CHROOT_FIELDS[:5]
-            }
+            lists = {name: to_list(data.get(name, ""), name) or [] for name in CHROOT_FIELDS[:5]}
             bootstrap = to_choice(data.get("bootstrap"), "bootstrap", chroot_api.CHROOT_BOOTSTRAP)
             isolation = to_choice(data.get("isolation"), "isolation", chroot_api.CHROOT_ISOLATION)
             image = data.get("bootstrap_image", "").strip()
@@ -109,7 +108,10 @@ def edit_chroot(project: Project, chroot: str) -> Any:
             if comps is not None and comps.filename:
                 content = comps.stream.read(chroot_api.MAX_COMPS_SIZE + 1)
                 if len(content) > chroot_api.MAX_COMPS_SIZE:
-                    raise BadRequest(f"Field 'upload_comps': the file is larger than {chroot_api.MAX_COMPS_SIZE} bytes")
+                    raise BadRequest(
+                        f"Field 'upload_comps': the file is larger than "
+                        f"{chroot_api.MAX_COMPS_SIZE} bytes"
+                    )
                 try:
                     text = content.decode()
                 except UnicodeDecodeError:
@@ -182,11 +184,19 @@ def fork(project: Project) -> Any:
                 if not can_admin(session, user, existing):
                     raise AccessRestricted(f"You may not change {existing.full_name}")
             try:
-                forked = logic.fork_project(session, project, user, name, group=group, into=existing)
+                forked = logic.fork_project(
+                    session, project, user, name, group=group, into=existing
+                )
             except logic.ProjectError as error:
                 raise BadRequest(f"Field 'name': {error}") from None
             session.commit()
-            flask.flash(gettext("%(source)s was forked as %(fork)s.", source=project.full_name, fork=forked.full_name))
+            flask.flash(
+                gettext(
+                    "%(source)s was forked as %(fork)s.",
+                    source=project.full_name,
+                    fork=forked.full_name,
+                )
+            )
             return flask.redirect(purl("projects.overview", forked), code=303)
     return render_form(
         "projects/fork.html", errors, project=project, rights=project_rights(project), owners=owners
@@ -207,4 +217,6 @@ def delete(project: Project) -> Any:
             db.session().commit()
             flask.flash(gettext("Project %(name)s was deleted.", name=name))
             return flask.redirect(ourl("projects.owner_projects", owner), code=303)
-    return render_form("projects/delete.html", errors, project=project, rights=project_rights(project))
+    return render_form(
+        "projects/delete.html", errors, project=project, rights=project_rights(project)
+    )

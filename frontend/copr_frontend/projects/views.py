@@ -90,9 +90,7 @@ def fulltext() -> Any:
         if len(text) > project_api.MAX_QUERY_LENGTH:
             flask.abort(400, gettext("The search text is too long."))
         query = logic.search_projects(text)
-        projects, next_id = logic.list_projects(
-            db.session(), query=query, before_id=before_arg()
-        )
+        projects, next_id = logic.list_projects(db.session(), query=query, before_id=before_arg())
         if next_id:
             next_url = flask.url_for("projects.fulltext", fulltext=text, before=next_id)
     return flask.render_template(
@@ -115,7 +113,9 @@ def _may_create_for(ownername: str) -> None:
         if group is None:
             flask.abort(404, gettext("%(owner)s does not exist.", owner=ownername))
         if not (user.admin or is_member(session, user, group)):
-            flask.abort(403, gettext("Only members of %(group)s may create its projects.", group=ownername))
+            flask.abort(
+                403, gettext("Only members of %(group)s may create its projects.", group=ownername)
+            )
     elif ownername != user.name and not user.admin:
         flask.abort(403, gettext("You may create projects only in your own name or your groups."))
     else:
@@ -181,6 +181,8 @@ def add(owner: str | None = None, group: str | None = None) -> Any:
 def repo_links(project: Project) -> list[dict[str, str]]:
     """Each enabled chroot with its ``.repo`` file link (the dnf copr plugin's URL)."""
     rows = []
+    repo_owner = project.ownername.replace("@", "group_")
+    results = f"{settings().results_url}/{project.ownername}/{project.name}"
     for chroot in project.active_chroots:
         mock = chroot.mock_chroot
         rows.append(
@@ -189,15 +191,13 @@ def repo_links(project: Project) -> list[dict[str, str]]:
                 "distro": mock.distro,
                 "arch": mock.arch,
                 "repo_url": purl(
-                    "repos.repo_file"
-                    if not project.is_group_project
-                    else "repos.group_repo_file",
+                    "repos.repo_file" if not project.is_group_project else "repos.group_repo_file",
                     project,
                     distro=mock.distro,
-                    filename=f"{project.ownername.replace('@', 'group_')}-{project.name}-{mock.distro}.repo",
+                    filename=f"{repo_owner}-{project.name}-{mock.distro}.repo",
                     arch=mock.arch,
                 ),
-                "results_url": f"{settings().results_url}/{project.ownername}/{project.name}/{chroot.name}/",
+                "results_url": f"{results}/{chroot.name}/",
             }
         )
     return rows
@@ -234,4 +234,3 @@ def forks(project: Project) -> Any:
         rights=project_rights(project),
         forks=logic.list_forks(db.session(), project),
     )
-

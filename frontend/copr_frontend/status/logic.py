@@ -6,9 +6,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from redis import Redis
 from redis.exceptions import RedisError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from copr_common.enums import StatusEnum
@@ -39,7 +39,9 @@ def _builds(session: Session, ids: Iterable[int]) -> dict[int, Build]:
     return {b.id: b for b in session.scalars(query)}
 
 
-def tasks_in(session: Session, states: Iterable[StatusEnum], limit: int = STATUS_ROWS) -> list[Task]:
+def tasks_in(
+    session: Session, states: Iterable[StatusEnum], limit: int = STATUS_ROWS
+) -> list[Task]:
     """Source builds and chroot tasks in ``states``, oldest build first (three queries)."""
     wanted = [int(s) for s in states]
     sources = session.execute(
@@ -56,8 +58,14 @@ def tasks_in(session: Session, states: Iterable[StatusEnum], limit: int = STATUS
         .limit(limit)
     ).all()
     builds = _builds(session, {r[0] for r in sources} | {r[0] for r in chroots})
-    tasks = [Task(builds[i], "srpm-builds", StatusEnum(s), started or submitted) for i, s, started, submitted in sources]
-    tasks += [Task(builds[i], name, StatusEnum(s), started or builds[i].submitted_on) for i, name, s, started in chroots]
+    tasks = [
+        Task(builds[i], "srpm-builds", StatusEnum(s), started or submitted)
+        for i, s, started, submitted in sources
+    ]
+    tasks += [
+        Task(builds[i], name, StatusEnum(s), started or builds[i].submitted_on)
+        for i, name, s, started in chroots
+    ]
     tasks.sort(key=lambda t: (t.build.id, t.chroot != "srpm-builds", t.chroot))
     return tasks[:limit]
 

@@ -84,7 +84,9 @@ def collecting(errors: FormErrors, known_fields: Iterable[str] = ()) -> Iterator
         errors.add(error.message, known_fields)
 
 
-def render_form(template: str, errors: FormErrors, status: int | None = None, **context: Any) -> Any:
+def render_form(
+    template: str, errors: FormErrors, status: int | None = None, **context: Any
+) -> Any:
     """The form page again with its errors; 400 when something was wrong."""
     code = status if status is not None else (400 if errors else 200)
     values = flask.request.form if flask.request.method == "POST" else MultiDict()

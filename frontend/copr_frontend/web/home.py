@@ -35,9 +35,7 @@ def set_language(code: str) -> Any:
     if code not in i18n.LANGUAGES:
         flask.abort(404, gettext("No such language."))
     response = flask.redirect(safe_next_target(flask.request.args.get("next")), code=303)
-    response.set_cookie(
-        i18n.COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
-    )
+    response.set_cookie(i18n.COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
 
 

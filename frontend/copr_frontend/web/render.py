@@ -53,7 +53,7 @@ def markdown(text: str | None) -> Markup:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
-    return Markup(clean)  # noqa: S704 - sanitized by nh3 just above
+    return Markup(clean)
 
 
 def state_label(state: StatusEnum | str) -> str:

@@ -42,7 +42,9 @@ def project_route(
             ownername = owner if group is None else f"@{group}"
             found = get_project(db.session(), str(ownername), project)
             if found is None:
-                flask.abort(404, gettext("Project %(name)s does not exist.", name=f"{ownername}/{project}"))
+                flask.abort(
+                    404, gettext("Project %(name)s does not exist.", name=f"{ownername}/{project}")
+                )
             return view(found, **kwargs)
 
         endpoint = options.pop("endpoint", view.__name__)

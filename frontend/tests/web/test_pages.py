@@ -111,7 +111,9 @@ def test_markdown_with_a_script_renders_inert(client, site) -> None:
 
 def test_a_form_without_its_csrf_token_is_refused(client, site, db_session) -> None:
     log_in(client, site["owner"])
-    response = client.post("/coprs/owner/add/", data={"name": "sneaky", "chroots": "fedora-42-x86_64"})
+    response = client.post(
+        "/coprs/owner/add/", data={"name": "sneaky", "chroots": "fedora-42-x86_64"}
+    )
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
     response = client.post("/coprs/owner/hello/delete/", data={"verify": "yes"})

@@ -63,6 +63,7 @@ def test_the_compiled_catalog_matches_the_po_file(lang: str) -> None:
     folder = TRANSLATIONS / lang / "LC_MESSAGES"
     with (folder / "messages.po").open("rb") as po, (folder / "messages.mo").open("rb") as mo:
         source, compiled = read_po(po), read_mo(mo)
+
     def entries(catalog: object) -> dict[object, object]:
         def plain(value: object) -> object:
             return tuple(value) if isinstance(value, list | tuple) else value
@@ -79,6 +80,7 @@ def test_the_czech_ui_shows_czech(client) -> None:
     assert "Recent builds" not in page
     # The footer switch sets the choice, which wins over Accept-Language.
     response = client.get("/language/en/?next=/coprs/")
-    assert response.status_code == 303 and response.headers["Location"] == "/coprs/"
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/coprs/"
     page = client.get("/", headers={"Accept-Language": "cs"}).get_data(as_text=True)
     assert "Recent builds" in page
