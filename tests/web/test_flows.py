@@ -170,7 +170,7 @@ def test_resubmit_and_cancel_a_build(admin: Page, web_stack: WebStack, shot) -> 
 def test_edit_a_chroot(admin: Page, web_stack: WebStack, shot) -> None:
     admin.goto(project_url(web_stack))
     admin.click("nav >> text=Settings")
-    admin.click(f"text={CHROOTS[1]}")
+    admin.click(f".list-group a:has-text('{CHROOTS[1]}')")
     admin.fill("#f-additional_packages", "make gcc")
     admin.fill("#f-with_opts", "tests")
     admin.select_option("#f-isolation", "simple")
