@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PYTEST_ARGS ?=
 # Packages checked by mypy in strict mode (the ones others import as libraries).
-MYPY_PATHS := $(wildcard common/copr_common python-client/copr cli/copr_cli)
+MYPY_PATHS := $(wildcard common/copr_common python-client/copr cli/copr_cli keygen-client/copr_keygen_client)
 
 .PHONY: setup test pytest lint format run
 

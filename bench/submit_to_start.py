@@ -28,10 +28,10 @@ import time
 from pathlib import Path
 
 import requests
+import tomli_w
 from redis import Redis
 from werkzeug.serving import make_server
 
-from copr_backend import tomlfile
 from copr_common.enums import StatusEnum
 from copr_common.testing.services import free_port, service_run, start_postgres, start_redis
 from copr_frontend.app import create_app
@@ -117,23 +117,24 @@ def measure(args: argparse.Namespace, push: bool) -> list[float]:
         pool = Path(tempfile.mkdtemp(prefix="bench-pool-", dir="/tmp"))
         pool.chmod(0o755)
         config = run.root / "backend.toml"
-        tomlfile.write(
-            config,
-            {
-                "frontend_url": frontend_url,
-                "frontend_auth": PASSWORD,
-                "redis_url": redis_url,
-                "results_dir": str(www / "results"),
-                "results_url": f"{www_url}/results",
-                "sleep_time": args.poll,
-                "local_slots": 2,
-                "local_pool_dir": str(pool),
-                "rpmbuild_command": str(BIN / "copr-rpmbuild"),
-                "rpmbuild_log_command": str(BIN / "copr-rpmbuild-log"),
-                "rpmbuild_cancel_command": str(BIN / "copr-rpmbuild-cancel"),
-                "rpmbuild_settings": {"buildroot": "bwrap"},
-                "sign_rpms": False,
-            },
+        config.write_text(
+            tomli_w.dumps(
+                {
+                    "frontend_url": frontend_url,
+                    "frontend_auth": PASSWORD,
+                    "redis_url": redis_url,
+                    "results_dir": str(www / "results"),
+                    "results_url": f"{www_url}/results",
+                    "sleep_time": args.poll,
+                    "local_slots": 2,
+                    "local_pool_dir": str(pool),
+                    "rpmbuild_command": str(BIN / "copr-rpmbuild"),
+                    "rpmbuild_log_command": str(BIN / "copr-rpmbuild-log"),
+                    "rpmbuild_cancel_command": str(BIN / "copr-rpmbuild-cancel"),
+                    "rpmbuild_settings": {"buildroot": "bwrap"},
+                    "sign_rpms": False,
+                },
+            )
         )
         run.spawn(
             "dispatcher", [str(BIN / "copr-backend-build-dispatcher"), "--config", str(config)]

@@ -34,9 +34,16 @@ def _settings(config: str | None) -> BackendSettings:
 
 def _build_dispatcher(args: argparse.Namespace) -> int:
     from copr_backend.builds.dispatcher import create_build_dispatcher
+    from copr_backend.messaging import MessagingError, create_publisher
 
     settings = _settings(args.config)
     setup_logging("copr_backend", settings.log_level, settings.log_file)
+    try:
+        # The workers publish; a messaging setup they cannot use is refused here, once.
+        create_publisher(settings)
+    except MessagingError as error:
+        print(f"copr-backend: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     dispatcher = create_build_dispatcher(settings, config_file=args.config)
     dispatcher.install_signal_handlers()
     dispatcher.run(max_rounds=args.rounds)
@@ -61,7 +68,7 @@ def _build_worker(args: argparse.Namespace) -> int:
     from copr_backend.builds.worker import BuildWorker
     from copr_backend.createrepo import Createrepo
     from copr_backend.frontend import FrontendClient, FrontendError
-    from copr_backend.messaging import create_publisher
+    from copr_backend.messaging import MessagingError, NullPublisher, create_publisher
     from copr_backend.pools import create_pool
     from copr_backend.signing import SignerError, create_signer
 
@@ -80,6 +87,12 @@ def _build_worker(args: argparse.Namespace) -> int:
                 log.error("%s", error)
                 session.result = {"error": str(error)}
                 return 1
+            try:
+                publisher = create_publisher(settings)
+            except MessagingError as error:
+                # Messages never fail a build (the dispatcher checked this at its start).
+                log.error("messages of task %s are not sent: %s", args.worker_id, error)
+                publisher = NullPublisher()
             worker = BuildWorker(
                 settings,
                 FrontendClient.from_settings(settings),
@@ -90,7 +103,7 @@ def _build_worker(args: argparse.Namespace) -> int:
                     command=settings.createrepo_command,
                     timeout=settings.createrepo_timeout,
                 ),
-                create_publisher(settings),
+                publisher,
             )
             try:
                 session.result = worker.run(session.task)

@@ -1,22 +1,25 @@
-"""Build messages on a bus (fedora-messaging over AMQP), or nowhere.
+"""Build messages on a bus through fedora-messaging, or nowhere.
 
 Topics ``copr.build.start`` and ``copr.chroot.start`` when a build task starts running,
 ``copr.build.end`` when it ends; the body is the one ``copr-messaging``'s schemas accept
 (``status, chroot, build, owner, copr, pkg, version, user, what, ip, who, pid``).  The
-``null`` publisher is the default; ``amqp`` publishes to an exchange the way
-fedora-messaging does (JSON body, the schema name in the ``fedora_messaging_schema``
-header), so fedora-messaging consumers and ``copr-messaging`` read the messages.
+``null`` publisher is the default; ``amqp`` publishes with ``fedora_messaging.api.publish``
+the message classes of :mod:`copr_backend.messages`, whose schema names are the topics:
+a consumer with ``copr-messaging`` installed reads them as its own classes.
+
+fedora-messaging's configuration is global to a process: the ``fedora-messaging`` config
+file (TLS certificates, client properties, …) named by ``messaging_config``, else the
+library's own default (``$FEDORA_MESSAGING_CONF``, ``/etc/fedora-messaging/config.toml``),
+with ``amqp_url``, ``amqp_exchange`` and ``topic_prefix`` set on top of it.  One publisher
+per process, then — the backend makes one per worker.
 
 Publishing never fails a build: a message that cannot be sent is logged and dropped.
 """
 
 from __future__ import annotations
 
-import datetime
-import json
 import logging
 import os
-import uuid
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -28,6 +31,10 @@ BUILD_START = "copr.build.start"
 CHROOT_START = "copr.chroot.start"
 BUILD_END = "copr.build.end"
 WHO = "copr_backend.builds.worker"
+
+
+class MessagingError(RuntimeError):
+    """The messaging settings cannot be used (a bad fedora-messaging config file)."""
 
 
 def build_message(
@@ -67,44 +74,56 @@ class NullPublisher(MessagePublisher):
 
 
 class AmqpPublisher(MessagePublisher):
-    """fedora-messaging's wire format over AMQP 0-9-1 (pika), one connection per message."""
+    """Publishes through fedora-messaging (AMQP 0-9-1), waiting for the broker's confirm.
 
-    def __init__(self, url: str, exchange: str = "amq.topic", topic_prefix: str = "") -> None:
-        self.url = url
-        self.exchange = exchange
-        self.topic_prefix = topic_prefix
+    ``None`` for ``url``, ``exchange`` or ``topic_prefix`` keeps what the fedora-messaging
+    config file says.  fedora-messaging prefixes the routing key as ``<prefix>.<topic>``.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        exchange: str | None = None,
+        topic_prefix: str | None = None,
+        *,
+        config_file: str | os.PathLike[str] | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        from fedora_messaging import config
+        from fedora_messaging.exceptions import ConfigurationException
+
+        try:
+            config.conf.load_config(os.fspath(config_file) if config_file else None)
+        except ConfigurationException as error:
+            raise MessagingError(f"bad fedora-messaging configuration: {error}") from None
+        overrides = {"amqp_url": url, "publish_exchange": exchange, "topic_prefix": topic_prefix}
+        config.conf.update({k: v for k, v in overrides.items() if v is not None})
+        self.exchange = str(config.conf["publish_exchange"])
+        self.timeout = timeout
 
     def publish(self, topic: str, body: dict[str, Any]) -> None:
-        import pika
-        import pika.exceptions
+        from fedora_messaging import api
+        from fedora_messaging import exceptions as fm_exceptions
 
-        headers = {
-            "fedora_messaging_schema": topic,
-            "fedora_messaging_severity": 20,
-            "sent-at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        }
-        properties = pika.BasicProperties(
-            content_type="application/json",
-            content_encoding="utf-8",
-            delivery_mode=2,
-            headers=headers,
-            message_id=str(uuid.uuid4()),
-        )
-        routing_key = f"{self.topic_prefix}{topic}"
+        from copr_backend.messages import message_class
+
         try:
-            connection = pika.BlockingConnection(pika.URLParameters(self.url))
-            try:
-                channel = connection.channel()
-                channel.basic_publish(
-                    self.exchange, routing_key, json.dumps(body).encode(), properties
-                )
-            finally:
-                connection.close()
-        except (pika.exceptions.AMQPError, OSError) as error:
-            log.warning("cannot publish %s: %s", routing_key, error)
+            message = message_class(topic)(body=body)
+            # fedora-messaging checks the body against the class's schema before sending.
+            api.publish(message, timeout=int(max(1, self.timeout)))
+        except fm_exceptions.ValidationError as error:
+            log.error("message %s does not fit its schema, not sent: %s", topic, error)
+        except fm_exceptions.BaseException as error:
+            log.warning("cannot publish %s to %s: %s", topic, self.exchange, error)
 
 
 def create_publisher(settings: BackendSettings) -> MessagePublisher:
     if settings.message_publisher == "amqp":
-        return AmqpPublisher(settings.amqp_url, settings.amqp_exchange, settings.topic_prefix)
+        return AmqpPublisher(
+            settings.amqp_url,
+            settings.amqp_exchange,
+            settings.topic_prefix,
+            config_file=settings.messaging_config,
+            timeout=settings.message_timeout,
+        )
     return NullPublisher()

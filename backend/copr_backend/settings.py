@@ -76,11 +76,17 @@ class BackendSettings(ServiceSettings):
     createrepo_command: str = "createrepo_c"
     createrepo_timeout: float = Field(3600.0, gt=0)
 
-    # Build messages: "null" (none) or "amqp" (fedora-messaging format, see messaging.py).
+    # Build messages: "null" (none) or "amqp" (through fedora-messaging, see messaging.py).
     message_publisher: Literal["null", "amqp"] = "null"
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
-    amqp_exchange: str = "amq.topic"
-    topic_prefix: str = ""
+    # A fedora-messaging config file (TLS, client properties); unset: the library's own
+    # ($FEDORA_MESSAGING_CONF, /etc/fedora-messaging/config.toml), if any.  The three
+    # after it override the file when set; its defaults are localhost, amq.topic, no prefix.
+    messaging_config: Path | None = None
+    amqp_url: str | None = None
+    amqp_exchange: str | None = None
+    topic_prefix: str | None = None
+    # Seconds to wait for the broker to confirm one message before dropping it.
+    message_timeout: float = Field(10.0, gt=0)
 
     worker_log_dir: Path | None = None
     log_level: str = "INFO"

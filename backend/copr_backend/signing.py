@@ -12,8 +12,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from copr_backend.settings import BackendSettings
-from copr_keygen.client.api import KeygenClient, KeygenError, SigningError
-from copr_keygen.identity import key_identity
+from copr_common.key_identity import key_identity
+from copr_keygen_client.api import KeygenClient, KeygenError, SigningError
 
 log = logging.getLogger(__name__)
 

@@ -25,11 +25,11 @@ from typing import Any
 
 import flask
 import pytest
+import tomli_w
 from redis import Redis
 from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from copr_backend import tomlfile
 from copr_backend.settings import BackendSettings
 from copr_common.testing.services import PostgresServer, ServiceRun, free_port
 from copr_frontend.app import create_app
@@ -277,7 +277,7 @@ def make_backend(
         }
         values.update(overrides)
         config = tmp_path / f"backend-{len(made)}.toml"
-        tomlfile.write(config, values)
+        config.write_text(tomli_w.dumps(values))
         settings = BackendSettings.model_validate(values)
         backend = Backend(settings, config, Redis.from_url(redis_url))
         made.append(backend)
@@ -406,7 +406,7 @@ def distgit(
         "max_srpm_size": 10 * 1024 * 1024,
     }
     config = tmp_path / "distgit.toml"
-    tomlfile.write(config, values)
+    config.write_text(tomli_w.dumps(values))
     settings = DistGitSettings.model_validate(values)
     port = int(distgit_url.rsplit(":", 1)[1])
     server = make_server("127.0.0.1", port, create_distgit_app(settings), threaded=True)

@@ -35,6 +35,8 @@ def test_file_and_environment(tmp_path, monkeypatch):
         ("[tag_limits]\nbig = 0", "at least 1"),
         ('builder_pool = "cloud"', "builder_pool"),
         ("no_such_setting = 1", "no_such_setting"),
+        ("message_timeout = 0", "message_timeout"),
+        ('message_publisher = "fedmsg"', "message_publisher"),
     ],
 )
 def test_bad_settings_are_refused(tmp_path, text, problem):

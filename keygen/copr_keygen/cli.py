@@ -6,6 +6,7 @@ copr-keygen extend-keys --within-days 30 --expire-days 1825
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,13 @@ from copr_keygen.settings import MAX_EXPIRE_DAYS, KeygenSettings, load_keygen_se
 def _settings(ctx: click.Context) -> KeygenSettings:
     conf: KeygenSettings = ctx.obj
     return conf
+
+
+def _setup_logging(conf: KeygenSettings) -> None:
+    setup_logging("copr_keygen", conf.log_level, conf.log_file)
+    # python-gnupg warns of every non-zero gpg exit, and a lookup of a key not made yet
+    # is one; gpg.py turns the real failures into errors that are logged where handled.
+    logging.getLogger("gnupg").setLevel(logging.ERROR)
 
 
 @click.group()
@@ -49,7 +57,7 @@ def serve(ctx: click.Context) -> None:
     from copr_keygen.app import create_app
 
     conf = _settings(ctx)
-    setup_logging("copr_keygen", conf.log_level, conf.log_file)
+    _setup_logging(conf)
     app = create_app(conf)
 
     class KeygenServer(BaseApplication):  # type: ignore[misc]
@@ -96,7 +104,7 @@ def extend_keys(
     (the backend's pubkey.gpg) after running this.
     """
     conf = _settings(ctx)
-    setup_logging("copr_keygen", conf.log_level, conf.log_file)
+    _setup_logging(conf)
     days = conf.default_expire_days if expire_days is None else expire_days
     if days == 0:
         raise click.UsageError("--expire-days must be at least 1 (the setting is 0)")

@@ -1,17 +1,24 @@
-"""The keyring: a GnuPG home driven through the ``gpg`` command line.
+"""The keyring: a GnuPG home driven through python-gnupg.
 
 Only this module runs ``gpg``.  Every call is ``--batch`` with a private ``--homedir``;
 keys are made without a passphrase because the home itself is the secret (it lives on
 the keygen host, readable only by the service).  Nothing here exports secret keys.
+
+python-gnupg runs gpg and parses its status and colon output; :class:`_BoundedGPG` adds
+the two things it lacks: a time limit on every gpg run, and ``--quick-set-expire``.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import gnupg  # type: ignore[import-untyped]
 
 __all__ = ["GpgError", "KeyRecord", "KeyRing"]
 
@@ -19,7 +26,7 @@ DAY = 24 * 3600
 
 
 class GpgError(RuntimeError):
-    """``gpg`` failed; the message carries the command and the end of its stderr."""
+    """``gpg`` failed; the message carries the operation and the end of its stderr."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,8 @@ class KeyRing:
         self.home = home
         self.gpg_binary = gpg_binary
         self.timeout = timeout
+        self._gpg: _BoundedGPG | None = None
+        self._gpg_lock = threading.Lock()
 
     def prepare(self) -> None:
         """Create the home with owner-only permissions (gpg warns about anything wider)."""
@@ -71,33 +80,28 @@ class KeyRing:
 
     def find(self, email: str) -> list[KeyRecord]:
         """Secret keys with a user id whose e-mail is exactly ``email`` (oldest first)."""
-        result = self._run(
-            ["--with-colons", "--fixed-list-mode", "--list-secret-keys", "--", f"<{email}>"],
-            check=False,
-        )
-        if result.returncode != 0:
+        listing = self._call("list keys", lambda gpg: gpg.list_keys(secret=True, keys=f"<{email}>"))
+        if listing.returncode != 0:
             # gpg exits 2 when nothing matches; anything else is a real failure.
-            if b"No secret key" in result.stderr or b"No public key" in result.stderr:
+            if "No secret key" in listing.stderr or "No public key" in listing.stderr:
                 return []
-            raise self._error("list keys", result)
+            raise _error("list keys", listing)
         wanted = email.lower()
-        keys = [k for k in _parse_colons(result.stdout) if wanted in k.emails]
+        keys = [k for k in _records(listing) if wanted in k.emails]
         return sorted(keys, key=lambda k: k.created)
 
     def all_keys(self) -> list[KeyRecord]:
-        result = self._run(
-            ["--with-colons", "--fixed-list-mode", "--list-secret-keys"], check=False
-        )
-        if result.returncode != 0 and result.stdout.strip():
-            raise self._error("list keys", result)
-        return _parse_colons(result.stdout)
+        listing = self._call("list keys", lambda gpg: gpg.list_keys(secret=True))
+        if listing.returncode != 0 and listing.data.strip():
+            raise _error("list keys", listing)
+        return _records(listing)
 
     def export_public(self, fingerprint: str) -> str:
         """The ASCII-armored public key (with its user ids and self-signatures)."""
-        result = self._run(["--armor", "--export", "--", fingerprint])
-        if not result.stdout.strip():
+        armored: str = self._call("export", lambda gpg: gpg.export_keys(fingerprint, armor=True))
+        if not armored.strip():
             raise GpgError(f"gpg exported nothing for {fingerprint}")
-        return result.stdout.decode("ascii")
+        return armored
 
     # --- writing ---------------------------------------------------------------------
 
@@ -106,47 +110,62 @@ class KeyRing:
         for value in (name_real, email):
             if any(ch in value for ch in "\r\n\0"):
                 raise ValueError("user id parts cannot hold line breaks or NUL")
-        params = "\n".join(
-            [
-                "Key-Type: RSA",
-                f"Key-Length: {int(length)}",
-                "Key-Usage: sign",
-                f"Name-Real: {name_real}",
-                f"Name-Email: {email}",
-                f"Expire-Date: {_expire_arg(expire_days)}",
-                "%no-protection",
-                "%commit",
-                "",
-            ]
-        )
-        result = self._run(["--status-fd", "1", "--gen-key"], stdin=params.encode())
-        for line in result.stdout.decode(errors="replace").splitlines():
-            parts = line.split()
-            if parts[:2] == ["[GNUPG:]", "KEY_CREATED"] and len(parts) >= 4:
-                return parts[3]
-        raise self._error("generate key (no KEY_CREATED status)", result)
+
+        def generate(gpg: _BoundedGPG) -> Any:
+            params = gpg.gen_key_input(
+                key_type="RSA",
+                key_length=int(length),
+                key_usage="sign",
+                name_real=name_real,
+                name_email=email,
+                expire_date=_expire_arg(expire_days),
+                no_protection=True,
+            )
+            return gpg.gen_key(params)
+
+        made = self._call("generate key", generate)
+        if made.returncode != 0 or not made.fingerprint:
+            raise _error("generate key (no KEY_CREATED status)", made)
+        return str(made.fingerprint)
 
     def set_expiry(self, key: KeyRecord, expire_days: int) -> None:
         """Move the expiry of ``key`` and of its subkeys to ``expire_days`` from now."""
         expire = _expire_arg(expire_days)
-        self._run(["--quick-set-expire", key.fingerprint, expire])
+        runs = [[key.fingerprint, expire]]
         if key.subkey_fingerprints:
-            self._run(["--quick-set-expire", key.fingerprint, expire, *key.subkey_fingerprints])
+            runs.append([key.fingerprint, expire, *key.subkey_fingerprints])
+        for args in runs:
+            done = self._call("set expiry", lambda gpg, a=args: gpg.quick_set_expire(a))
+            if done.returncode != 0:
+                raise _error("set expiry", done)
 
     def sign_detached(
         self, fingerprint: str, data: bytes, digest_algo: str, armor: bool = False
     ) -> bytes:
         """A detached signature of ``data`` made by exactly the key ``fingerprint``."""
-        args = ["--local-user", f"{fingerprint}!", "--digest-algo", digest_algo]
-        if armor:
-            args.append("--armor")
-        result = self._run([*args, "--output", "-", "--detach-sign"], stdin=data)
-        if not result.stdout:
-            raise self._error("sign", result)
-        return result.stdout
+        signed = self._call(
+            "sign",
+            lambda gpg: gpg.sign(
+                data,
+                clearsign=False,
+                detach=True,
+                binary=not armor,
+                # "!" makes gpg use this very key, never a subkey or another match.
+                extra_args=["--local-user", f"{fingerprint}!", "--digest-algo", digest_algo],
+            ),
+        )
+        if signed.returncode != 0 or not signed.data:
+            raise _error("sign", signed)
+        if (signed.fingerprint or "").upper() != fingerprint.upper():
+            raise GpgError(f"gpg signed with {signed.fingerprint}, not with {fingerprint}")
+        signature: bytes = signed.data
+        return signature
 
     def stop_agent(self) -> None:
-        """Stop the gpg-agent this home started (tests, and a clean service shutdown)."""
+        """Stop the gpg-agent this home started (tests, and a clean service shutdown).
+
+        gpgconf, not gpg: python-gnupg has no call for it.
+        """
         subprocess.run(
             ["gpgconf", "--homedir", str(self.home), "--kill", "all"],
             capture_output=True,
@@ -156,47 +175,112 @@ class KeyRing:
 
     # --- plumbing --------------------------------------------------------------------
 
-    def _run(
-        self, args: list[str], *, stdin: bytes | None = None, check: bool = True
-    ) -> subprocess.CompletedProcess[bytes]:
-        argv = [
-            self.gpg_binary,
-            "--homedir",
-            str(self.home),
-            "--batch",
-            "--no-tty",
-            "--no-greeting",
-            "--yes",
-            # Trust is not ours to compute: skipping the trustdb also spares every call
-            # a write that concurrent calls would fight over.
-            "--trust-model",
-            "always",
-            "--no-auto-check-trustdb",
-            *args,
-        ]
-        env = {**os.environ, "LC_ALL": "C", "GNUPGHOME": str(self.home)}
-        env.pop("GPG_AGENT_INFO", None)
+    def _call(self, what: str, operation: Any) -> Any:
+        """Run ``operation(gpg)``; a gpg that cannot start or runs too long is a GpgError."""
+        gpg = self._instance()
         try:
-            result = subprocess.run(
-                argv,
-                input=stdin if stdin is not None else b"",
-                capture_output=True,
-                env=env,
-                timeout=self.timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise GpgError(f"gpg {args[-2:]} did not finish in {self.timeout:.0f}s") from None
+            result = operation(gpg)
         except OSError as error:
             raise GpgError(f"cannot run {self.gpg_binary}: {error}") from None
-        if check and result.returncode != 0:
-            raise self._error(" ".join(a for a in args if not a.startswith("-"))[:80], result)
+        if getattr(result, "timed_out", False):
+            raise GpgError(f"gpg ({what}) did not finish in {self.timeout:.0f}s")
         return result
 
-    @staticmethod
-    def _error(what: str, result: subprocess.CompletedProcess[bytes]) -> GpgError:
-        tail = result.stderr.decode(errors="replace").strip().splitlines()[-5:]
-        return GpgError(f"gpg failed ({what}), exit {result.returncode}: " + " | ".join(tail))
+    def _instance(self) -> _BoundedGPG:
+        # Made on first use, not in __init__: python-gnupg runs gpg when it is made, and a
+        # service with a missing gpg must still start and answer 500 with the reason.
+        with self._gpg_lock:
+            if self._gpg is None:
+                self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+                env = {**os.environ, "LC_ALL": "C", "GNUPGHOME": str(self.home)}
+                env.pop("GPG_AGENT_INFO", None)
+                try:
+                    self._gpg = _BoundedGPG(
+                        timeout=self.timeout,
+                        gpgbinary=self.gpg_binary,
+                        gnupghome=str(self.home),
+                        env=env,
+                        options=[
+                            "--no-greeting",
+                            "--yes",
+                            # Trust is not ours to compute: skipping the trustdb also spares
+                            # every call a write that concurrent calls would fight over.
+                            "--trust-model",
+                            "always",
+                            "--no-auto-check-trustdb",
+                        ],
+                    )
+                except (OSError, ValueError) as error:
+                    raise GpgError(f"cannot run {self.gpg_binary}: {error}") from None
+                # gpg's listings and user ids are UTF-8 (python-gnupg assumes Latin-1).
+                self._gpg.encoding = "utf-8"
+            return self._gpg
+
+
+class _BoundedGPG(gnupg.GPG):  # type: ignore[misc]
+    """python-gnupg's GPG with a time limit per gpg run and ``--quick-set-expire``.
+
+    python-gnupg waits for gpg without a limit; a gpg stuck on its agent would hold a
+    request (and its identity lock) forever.  A timer kills a gpg that outlives
+    ``timeout`` and marks the result ``timed_out``.  These overrides use two internal
+    hooks of python-gnupg (``_open_subprocess``, ``_collect_output``) that every one of
+    its calls goes through; pyproject pins the 0.5 series they were written against.
+    """
+
+    def __init__(self, *, timeout: float, **kwargs: Any) -> None:
+        self.timeout = timeout  # before super(): python-gnupg runs gpg while it is made
+        super().__init__(**kwargs)
+
+    def quick_set_expire(self, args: list[str]) -> Any:
+        """``gpg --quick-set-expire FPR EXPIRE [SUBKEY-FPRS]`` (no python-gnupg call has it)."""
+        result = _StatusRecorder(self)
+        process = self._open_subprocess(["--quick-set-expire", *args])
+        self._collect_output(process, result, stdin=process.stdin)
+        return result
+
+    def _open_subprocess(self, args: list[str], passphrase: bool = False) -> Any:
+        process = super()._open_subprocess(args, passphrase)
+        process.copr_timer = threading.Timer(self.timeout, _kill, (process,))
+        process.copr_timer.daemon = True
+        process.copr_timer.start()
+        return process
+
+    def _collect_output(
+        self, process: Any, result: Any, writer: Any = None, stdin: Any = None
+    ) -> Any:
+        try:
+            return super()._collect_output(process, result, writer, stdin)
+        finally:
+            process.copr_timer.cancel()
+            result.timed_out = getattr(process, "copr_killed", False)
+
+
+class _StatusRecorder(gnupg.StatusHandler):  # type: ignore[misc]
+    """The result of a gpg run whose only outcome is its exit code and status lines."""
+
+    returncode: int | None = None
+
+    def __init__(self, gpg: gnupg.GPG) -> None:
+        super().__init__(gpg)
+        self.status: list[tuple[str, str]] = []
+
+    def handle_status(self, key: str, value: str) -> None:
+        self.status.append((key, value))
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.copr_killed = True  # type: ignore[attr-defined]
+        process.kill()
+
+
+def _error(what: str, result: Any) -> GpgError:
+    tail = [
+        line
+        for line in str(getattr(result, "stderr", "") or "").strip().splitlines()
+        if not line.startswith("[GNUPG:] ") or "ERROR" in line or "FAILURE" in line
+    ][-5:]
+    return GpgError(f"gpg failed ({what}), exit {result.returncode}: " + " | ".join(tail))
 
 
 def _expire_arg(expire_days: int) -> str:
@@ -210,78 +294,27 @@ def _email_of(uid: str) -> str:
     return uid[start + 1 : end].strip().lower()
 
 
-def _unescape(field: str) -> str:
-    """gpg's colon listings escape ``:`` and control bytes as ``\\xNN``."""
-    out = bytearray()
-    i = 0
-    raw = field.encode()
-    while i < len(raw):
-        if raw[i : i + 2] == b"\\x" and i + 4 <= len(raw):
-            try:
-                out.append(int(raw[i + 2 : i + 4], 16))
-                i += 4
-                continue
-            except ValueError:
-                pass
-        out.append(raw[i])
-        i += 1
-    return out.decode(errors="replace")
-
-
-@dataclass
-class _KeyBuilder:
-    key_id: str
-    algorithm: int
-    length: int
-    created: int
-    expires: int | None
-    revoked: bool
-    fingerprint: str = ""
-    uids: list[str] = field(default_factory=list)
-    subkeys: list[str] = field(default_factory=list)
-
-    def build(self) -> KeyRecord:
-        return KeyRecord(
-            fingerprint=self.fingerprint,
-            key_id=self.key_id,
-            algorithm=self.algorithm,
-            length=self.length,
-            created=self.created,
-            expires=self.expires,
-            uids=tuple(self.uids),
-            emails=tuple(_email_of(u) for u in self.uids),
-            subkey_fingerprints=tuple(self.subkeys),
-            revoked=self.revoked,
-        )
-
-
-def _parse_colons(output: bytes) -> list[KeyRecord]:
-    """Secret keys from ``--with-colons --fixed-list-mode --list-secret-keys``."""
-    builders: list[_KeyBuilder] = []
-    last_record = ""
-    for line in output.decode(errors="replace").splitlines():
-        fields = line.split(":")
-        record = fields[0]
-        if record == "sec" and len(fields) > 6:
-            builders.append(
-                _KeyBuilder(
-                    key_id=fields[4],
-                    algorithm=int(fields[3] or 0),
-                    length=int(fields[2] or 0),
-                    created=int(fields[5] or 0),
-                    expires=int(fields[6]) if fields[6] else None,
-                    revoked=fields[1] == "r",
-                )
-            )
-        elif not builders:
+def _records(listing: Any) -> list[KeyRecord]:
+    """KeyRecords from python-gnupg's listing of secret keys (revoked user ids left out)."""
+    records = []
+    for key in listing:
+        if not key.get("fingerprint"):
             continue
-        elif record == "fpr" and len(fields) > 9:
-            if last_record == "sec":
-                builders[-1].fingerprint = fields[9]
-            elif last_record == "ssb":
-                builders[-1].subkeys.append(fields[9])
-        elif record == "uid" and len(fields) > 9 and fields[1] != "r":
-            builders[-1].uids.append(_unescape(fields[9]))
-        if record in {"sec", "ssb", "uid"}:
-            last_record = record
-    return [b.build() for b in builders if b.fingerprint]
+        uids = [
+            uid for uid in key.get("uids", []) if listing.uid_map.get(uid, {}).get("trust") != "r"
+        ]
+        records.append(
+            KeyRecord(
+                fingerprint=key["fingerprint"],
+                key_id=key["keyid"],
+                algorithm=int(key.get("algo") or 0),
+                length=int(key.get("length") or 0),
+                created=int(key.get("date") or 0),
+                expires=int(key["expires"]) if key.get("expires") else None,
+                uids=tuple(uids),
+                emails=tuple(_email_of(u) for u in uids),
+                subkey_fingerprints=tuple(sk[2] for sk in key.get("subkeys", []) if sk[2]),
+                revoked=key.get("trust") == "r",
+            )
+        )
+    return records

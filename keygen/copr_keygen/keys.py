@@ -12,8 +12,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from copr_common.key_identity import KeyIdentity
 from copr_keygen.gpg import DAY, KeyRecord, KeyRing
-from copr_keygen.identity import KeyIdentity
 from copr_keygen.locks import identity_lock
 
 __all__ = [

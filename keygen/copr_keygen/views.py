@@ -11,9 +11,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from copr_common.key_identity import InvalidIdentityError, KeyIdentity
 from copr_keygen import context
 from copr_keygen.gpg import GpgError
-from copr_keygen.identity import InvalidIdentityError, KeyIdentity
 from copr_keygen.keys import ExpiredKeyError, KeyNotFoundError, validate_name_real
 from copr_keygen.locks import LockTimeoutError
 from copr_keygen.settings import DIGEST_ALGOS, KEY_LENGTHS, MAX_EXPIRE_DAYS

@@ -12,8 +12,8 @@ from urllib.parse import quote
 
 import pytest
 
-from copr_keygen.client import KeygenClient, KeygenError
 from copr_keygen.settings import KeygenSettings
+from copr_keygen_client import KeygenClient, KeygenError
 
 JSON = {"Content-Type": "application/json"}
 YEAR = 365 * 24 * 3600

@@ -92,7 +92,7 @@ RACER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from copr_keygen.gpg import KeyRing
-    from copr_keygen.identity import KeyIdentity
+    from copr_common.key_identity import KeyIdentity
     from copr_keygen.keys import KeyService
 
     home, locks, identity, start = sys.argv[1:]

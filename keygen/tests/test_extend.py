@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from copr_keygen.cli import main as copr_keygen
-from copr_keygen.client import KeygenClient, KeygenError
+from copr_keygen_client import KeygenClient, KeygenError
 
 DAY = 24 * 3600
 

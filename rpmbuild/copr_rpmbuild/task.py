@@ -1,4 +1,4 @@
-"""The task JSON the frontend serves (DESIGN §5), read from a URL or a file.
+"""The task JSON the frontend serves (docs/architecture.md), read from a URL or a file.
 
 An RPM task has ``git_repo``/``git_hash`` and a ``chroot``; an SRPM task has
 ``source_type`` and ``source_json`` (a JSON string, as Copr sends it, or an object).

@@ -21,11 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+import tomli_w
 from redis import Redis
 
 from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError
 from copr_backend.settings import BackendSettings
-from copr_backend.tomlfile import write as write_toml
 from copr_rpmbuild import proctree
 from copr_rpmbuild.config import load_config
 from copr_rpmbuild.follow import build_status
@@ -179,9 +179,15 @@ class LocalPool(BuilderPool):
         for path in (self.settings.local_pool_dir, base):
             path.chmod(0o755)
         try:
-            write_toml(base / "rpmbuild.toml", values)
-        except ValueError as error:
+            # TOML has neither null nor a path type.
+            plain = {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}
+            text = tomli_w.dumps({k: v for k, v in plain.items() if v is not None})
+        except TypeError as error:
             raise PoolError(f"bad rpmbuild_settings: {error}") from None
+        # Written whole and renamed, so a worker looking at the slot never reads half a file.
+        partial = base / ".rpmbuild.toml.partial"
+        partial.write_text(text)
+        partial.replace(base / "rpmbuild.toml")
 
     def _slot_build_running(self, slot: int) -> bool:
         config = self.slot_dir(slot) / "rpmbuild.toml"

@@ -1,6 +1,6 @@
 """Client side of keygen, used on the backend host: the private keys stay on keygen.
 
-from copr_keygen.client import KeygenClient, load_client_settings
+from copr_keygen_client import KeygenClient, load_client_settings
 
 client = KeygenClient.from_settings(load_client_settings())
 client.gen_key("alice#hello@copr.example.org")
@@ -8,14 +8,14 @@ client.sign_rpms(["/results/.../hello-1-1.noarch.rpm"], "alice#hello@copr.exampl
 pubkey = client.public_key("alice#hello@copr.example.org")
 """
 
-from copr_keygen.client.api import (
+from copr_keygen_client.api import (
     KeygenClient,
     KeygenError,
     SigningError,
     load_client_settings,
     sign_rpms,
 )
-from copr_keygen.client.settings import SignClientSettings
+from copr_keygen_client.settings import SignClientSettings
 
 __all__ = [
     "KeygenClient",

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from copr_common.settings import SettingsError
-from copr_keygen.client.api import KeygenClient, KeygenError, SigningError, load_client_settings
+from copr_keygen_client.api import KeygenClient, KeygenError, SigningError, load_client_settings
 
 
 def _client(ctx: click.Context) -> KeygenClient:

@@ -1,8 +1,8 @@
 """Key identities: one signing key per project, named ``<owner>#<project>@copr.<domain>``.
 
 The identity is the e-mail part of the key's user id; owners of group projects keep their
-``@`` (``@group#project@copr.example.org``), as Copr does.  This module has no server or
-client dependencies so that both sides (and the backend) can share it.
+``@`` (``@group#project@copr.example.org``), as Copr does.  It lives here because three
+parties name keys the same way: keygen (which checks them), its client and the backend.
 """
 
 from __future__ import annotations

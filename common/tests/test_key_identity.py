@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from copr_keygen.identity import InvalidIdentityError, KeyIdentity, key_identity
+from copr_common.key_identity import InvalidIdentityError, KeyIdentity, key_identity
 
 
 @pytest.mark.parametrize(

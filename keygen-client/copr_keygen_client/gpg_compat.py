@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from copr_common.settings import SettingsError
-from copr_keygen.client.api import KeygenClient, KeygenError, load_client_settings
+from copr_keygen_client.api import KeygenClient, KeygenError, load_client_settings
 
 __all__ = ["GpgArgs", "UsageError", "main", "parse_gpg_args"]
 

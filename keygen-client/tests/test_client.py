@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from copr_keygen.client import KeygenClient, SigningError, sign_rpms
-from copr_keygen.client.cli import main as copr_sign
-from copr_keygen.client.gpg_compat import UsageError, parse_gpg_args
+from copr_keygen_client import KeygenClient, SigningError, sign_rpms
+from copr_keygen_client.cli import main as copr_sign
+from copr_keygen_client.gpg_compat import UsageError, parse_gpg_args
 
 BIN = Path(sys.executable).parent
 
@@ -31,62 +31,71 @@ def _env(keygen: Any, secret: str | None = None) -> dict[str, str]:
 
 
 def test_signed_rpm_verifies_with_the_exported_pubkey(
-    client: KeygenClient, signing_identity: str, rpm_file: Path, rpm_check: Callable[..., Any]
+    keygen_client: KeygenClient,
+    signing_identity: str,
+    rpm_file: Path,
+    rpm_check: Callable[..., Any],
 ) -> None:
-    pubkey = client.public_key(signing_identity)
+    pubkey = keygen_client.public_key(signing_identity)
     unsigned = rpm_check(rpm_file, pubkey)
     assert "Signature" not in unsigned.output
 
-    client.sign_rpms([rpm_file], signing_identity)
+    keygen_client.sign_rpms([rpm_file], signing_identity)
 
     checked = rpm_check(rpm_file, pubkey)
     assert checked.returncode == 0, checked.output
-    key_id = _key_id(client, signing_identity)
+    key_id = _key_id(keygen_client, signing_identity)
     assert f"Header V4 RSA/SHA256 Signature, key ID {key_id}: OK" in checked.output
     assert "BAD" not in checked.output
 
 
 def test_tampered_payload_does_not_verify(
-    client: KeygenClient, signing_identity: str, rpm_file: Path, rpm_check: Callable[..., Any]
+    keygen_client: KeygenClient,
+    signing_identity: str,
+    rpm_file: Path,
+    rpm_check: Callable[..., Any],
 ) -> None:
-    sign_rpms([rpm_file], signing_identity, client)
+    sign_rpms([rpm_file], signing_identity, keygen_client)
     data = bytearray(rpm_file.read_bytes())
     data[-20] ^= 0xFF
     rpm_file.write_bytes(bytes(data))
-    checked = rpm_check(rpm_file, client.public_key(signing_identity))
+    checked = rpm_check(rpm_file, keygen_client.public_key(signing_identity))
     assert checked.returncode != 0
     assert "Payload SHA256 digest: BAD" in checked.output
 
 
 def test_tampered_header_does_not_verify(
-    client: KeygenClient, signing_identity: str, rpm_file: Path, rpm_check: Callable[..., Any]
+    keygen_client: KeygenClient,
+    signing_identity: str,
+    rpm_file: Path,
+    rpm_check: Callable[..., Any],
 ) -> None:
-    sign_rpms([rpm_file], signing_identity, client)
+    sign_rpms([rpm_file], signing_identity, keygen_client)
     data = rpm_file.read_bytes()
     assert data.count(b"A tiny package to sign") == 1
     rpm_file.write_bytes(data.replace(b"A tiny package to sign", b"A tiny package to SIGN"))
-    checked = rpm_check(rpm_file, client.public_key(signing_identity))
+    checked = rpm_check(rpm_file, keygen_client.public_key(signing_identity))
     assert checked.returncode != 0
-    key_id = _key_id(client, signing_identity)
+    key_id = _key_id(keygen_client, signing_identity)
     assert f"Header V4 RSA/SHA256 Signature, key ID {key_id}: BAD" in checked.output
 
 
 def test_another_projects_key_does_not_verify(
-    client: KeygenClient,
+    keygen_client: KeygenClient,
     signing_identity: str,
     identity: str,
     rpm_file: Path,
     rpm_check: Callable[..., Any],
 ) -> None:
-    client.gen_key(identity)
-    sign_rpms([rpm_file], signing_identity, client)
-    checked = rpm_check(rpm_file, client.public_key(identity))
+    keygen_client.gen_key(identity)
+    sign_rpms([rpm_file], signing_identity, keygen_client)
+    checked = rpm_check(rpm_file, keygen_client.public_key(identity))
     assert checked.returncode != 0
     assert "NOKEY" in checked.output
 
 
 def test_several_rpms_in_one_call(
-    client: KeygenClient,
+    keygen_client: KeygenClient,
     signing_identity: str,
     rpm_file: Path,
     tmp_path: Path,
@@ -95,8 +104,8 @@ def test_several_rpms_in_one_call(
     second = tmp_path / "copy" / rpm_file.name
     second.parent.mkdir()
     second.write_bytes(rpm_file.read_bytes())
-    client.sign_rpms([rpm_file, str(second)], signing_identity)
-    pubkey = client.public_key(signing_identity)
+    keygen_client.sign_rpms([rpm_file, str(second)], signing_identity)
+    pubkey = keygen_client.public_key(signing_identity)
     for rpm in (rpm_file, second):
         assert rpm_check(rpm, pubkey).returncode == 0
 
@@ -126,9 +135,9 @@ def test_failed_signing_leaves_the_rpm_untouched(
     assert keygen.keyring.find(identity) == []
 
 
-def test_signing_a_missing_file_is_refused(client: KeygenClient, tmp_path: Path) -> None:
+def test_signing_a_missing_file_is_refused(keygen_client: KeygenClient, tmp_path: Path) -> None:
     with pytest.raises(SigningError, match="no such file"):
-        client.sign_rpms([tmp_path / "nope.rpm"], "a#b@copr.example.org")
+        keygen_client.sign_rpms([tmp_path / "nope.rpm"], "a#b@copr.example.org")
 
 
 def test_unreachable_keygen_is_a_clear_error(rpm_file: Path) -> None:
@@ -199,7 +208,7 @@ def test_parse_refuses(argv: str, message: str) -> None:
 
 def test_gpg_stand_in_with_a_plaintext_file(
     keygen: Any,
-    client: KeygenClient,
+    keygen_client: KeygenClient,
     signing_identity: str,
     tmp_path: Path,
     gpg_verify: Callable[..., bool],
@@ -226,7 +235,7 @@ def test_gpg_stand_in_with_a_plaintext_file(
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert gpg_verify(client.public_key(signing_identity), b"header bytes", sig.read_bytes())
+    assert gpg_verify(keygen_client.public_key(signing_identity), b"header bytes", sig.read_bytes())
 
 
 def test_gpg_stand_in_errors_exit_2(keygen: Any, tmp_path: Path) -> None:
@@ -281,7 +290,7 @@ def test_cli_gen_key_pubkey_and_sign_file(
 
 def test_cli_sign_rpms(
     keygen: Any,
-    client: KeygenClient,
+    keygen_client: KeygenClient,
     signing_identity: str,
     rpm_file: Path,
     rpm_check: Callable[..., Any],
@@ -291,7 +300,7 @@ def test_cli_sign_rpms(
     )
     assert result.exit_code == 0, result.output
     assert result.output == f"signed {rpm_file}\n"
-    assert rpm_check(rpm_file, client.public_key(signing_identity)).returncode == 0
+    assert rpm_check(rpm_file, keygen_client.public_key(signing_identity)).returncode == 0
 
 
 @pytest.mark.parametrize(
@@ -327,7 +336,7 @@ def test_cli_secret_file_and_server_errors(keygen: Any, tmp_path: Path, identity
 
 def test_sign_rpms_reads_client_settings_from_the_environment(
     keygen: Any,
-    client: KeygenClient,
+    keygen_client: KeygenClient,
     signing_identity: str,
     rpm_file: Path,
     rpm_check: Callable[..., Any],
@@ -336,7 +345,7 @@ def test_sign_rpms_reads_client_settings_from_the_environment(
     for name, value in _env(keygen).items():
         monkeypatch.setenv(name, value)
     sign_rpms([rpm_file], signing_identity)
-    assert rpm_check(rpm_file, client.public_key(signing_identity)).returncode == 0
+    assert rpm_check(rpm_file, keygen_client.public_key(signing_identity)).returncode == 0
 
     monkeypatch.delenv("COPR_SIGN_KEYGEN_URL")
     with pytest.raises(SigningError, match="(?s)cannot set up the keygen client: .*keygen_url"):

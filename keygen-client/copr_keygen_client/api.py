@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from copr_common.settings import SettingsError, load_settings
-from copr_keygen.client.settings import (
+from copr_keygen_client.settings import (
     CLIENT_ENV_PREFIX,
     DEFAULT_CLIENT_SETTINGS_FILE,
     SignClientSettings,
