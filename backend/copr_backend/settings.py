@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from copr_common.settings import ServiceSettings, load_settings
 
@@ -54,13 +54,17 @@ class BackendSettings(ServiceSettings):
     # The builder pool. Only "local" exists so far (see copr_backend.pools).
     builder_pool: Literal["local"] = "local"
     local_slots: int = Field(2, ge=1)
-    # Slot directories; must be reachable by copr-rpmbuild's sandbox user (0755 path).
+    # Slot directories; must be reachable by the slots' sandbox uids (0755 path).
     local_pool_dir: Path = Path("/var/lib/copr/local-pool")
+    # Slot n's builds run as uid (and gid) local_uid_base + n: process limits count per
+    # uid, so a build that exhausts its own leaves the other slots' builds untouched.
+    # Pools on one host need ranges of their own.
+    local_uid_base: int = Field(2_000_000_100, gt=0)
     rpmbuild_command: str = "copr-rpmbuild"
     rpmbuild_log_command: str = "copr-rpmbuild-log"
     rpmbuild_cancel_command: str = "copr-rpmbuild-cancel"
     # Extra copr-rpmbuild settings written into every slot's rpmbuild.toml (distgit URLs,
-    # sandbox_user, ...); the slot's own paths and frontend_url are always set.
+    # buildroot, ...); the slot's own paths, sandbox_uid and frontend_url are always set.
     rpmbuild_settings: dict[str, object] = Field(default_factory=dict)
     # Seconds copr-rpmbuild-cancel gives a build to stop by itself before killing it.
     cancel_grace: float = Field(3.0, ge=0)
@@ -99,6 +103,15 @@ class BackendSettings(ServiceSettings):
         if bad:
             raise ValueError(f"limits must be at least 1: {', '.join(bad)}")
         return value
+
+    @model_validator(mode="after")
+    def _slot_uids(self) -> BackendSettings:
+        last = self.local_uid_base + self.local_slots - 1
+        if last >= 2**31 or self.local_uid_base <= 65535 < last + 1:
+            raise ValueError(
+                "local_uid_base + local_slots must stay below 2147483648 and clear of 65535"
+            )
+        return self
 
     @field_validator("frontend_url", "results_url", "keygen_url")
     @classmethod

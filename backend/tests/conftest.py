@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from backend_helpers import wait_for
 
 BACKEND_PASSWORD = "backend-password-for-tests"
+# This session's slot uids: test sessions side by side never share one (nor, through it,
+# a process limit). Unused by any account (see copr-rpmbuild's config).
+SESSION_UID_BASE = 2_020_000_000 + (os.getpid() % 50_000) * 8
 KEYGEN_SECRET = "keygen-secret-for-backend-tests"
 BIN = Path(sys.executable).parent
 
@@ -221,7 +225,7 @@ class Backend:
 
 @pytest.fixture
 def pool_dir() -> Iterator[Path]:
-    # The sandbox user (nobody) must reach the slots; pytest's tmp dirs are root-only.
+    # The slots' uids must reach the slots; pytest's tmp dirs are root-only.
     base = Path(tempfile.mkdtemp(prefix="copr-backend-test-", dir="/tmp"))
     base.chmod(0o755)
     yield base
@@ -256,6 +260,7 @@ def make_backend(
             "build_grace": 30.0,
             "local_slots": 2,
             "local_pool_dir": str(pool_dir),
+            "local_uid_base": SESSION_UID_BASE,
             "rpmbuild_command": str(BIN / "copr-rpmbuild"),
             "rpmbuild_log_command": str(BIN / "copr-rpmbuild-log"),
             "rpmbuild_cancel_command": str(BIN / "copr-rpmbuild-cancel"),
@@ -275,6 +280,8 @@ def make_backend(
             "worker_log_dir": str(tmp_path / "worker-logs"),
             "log_level": "DEBUG",
         }
+        # rpmbuild_settings given are added to the defaults above.
+        values["rpmbuild_settings"].update(overrides.pop("rpmbuild_settings", {}))
         values.update(overrides)
         config = tmp_path / f"backend-{len(made)}.toml"
         config.write_text(tomli_w.dumps(values))

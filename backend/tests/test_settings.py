@@ -37,6 +37,9 @@ def test_file_and_environment(tmp_path, monkeypatch):
         ("no_such_setting = 1", "no_such_setting"),
         ("message_timeout = 0", "message_timeout"),
         ('message_publisher = "fedmsg"', "message_publisher"),
+        ("local_uid_base = 0", "local_uid_base"),
+        ("local_uid_base = 2147483647\nlocal_slots = 2", "below 2147483648"),
+        ("local_uid_base = 65534\nlocal_slots = 2", "clear of 65535"),
     ],
 )
 def test_bad_settings_are_refused(tmp_path, text, problem):
@@ -58,3 +61,23 @@ def test_dispatcher_exits_with_a_clear_error_on_bad_settings(tmp_path):
     )
     assert result.returncode == 6
     assert "local_slots" in result.stderr
+
+
+def test_every_slot_gets_a_uid_of_its_own(tmp_path):
+    from redis import Redis
+
+    from copr_backend.pools.local import LocalPool
+    from copr_rpmbuild.config import load_config
+
+    config = tmp_path / "backend.toml"
+    config.write_text(
+        f'local_pool_dir = "{tmp_path}/pool"\nlocal_slots = 3\nlocal_uid_base = 2100000000\n'
+        "[rpmbuild_settings]\nsandbox_uid = 5000\n"
+    )
+    pool = LocalPool(load(config), Redis(), lambda task_id: True)
+    uids = []
+    for slot in range(3):
+        pool._prepare(slot)
+        uids.append(load_config(pool.slot_dir(slot) / "rpmbuild.toml").sandbox_uid)
+    # The pool's uids win over one given in rpmbuild_settings: slots never share one.
+    assert uids == [2100000000, 2100000001, 2100000002]

@@ -13,6 +13,7 @@ import pwd
 import shlex
 import shutil
 import sys
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +53,33 @@ def venv_command(name: str) -> str:
 
 
 def redis_url(state: StackState, db: int) -> str:
-    return f"redis://{HOST}:{state.ports['redis']}/{db}"
+    """The URL every client of the stack's Redis uses: the password is in it."""
+    password = urllib.parse.quote(state.redis_password, safe="")
+    return f"redis://:{password}@{HOST}:{state.ports['redis']}/{db}"
+
+
+def redis_config(layout: StackLayout, state: StackState) -> str:
+    """redis-server's config: loopback only, a password, nothing saved.  In a file (0600)
+    rather than on the command line, which every local user can read in /proc."""
+    values = {
+        "bind": HOST,
+        "port": str(state.ports["redis"]),
+        "requirepass": state.redis_password,
+        "protected-mode": "yes",
+        "daemonize": "no",
+        "appendonly": "no",
+        "save": '""',
+        "dir": _redis_quote(str(layout.redis_dir)),
+        "pidfile": _redis_quote(str(layout.redis_pid)),
+    }
+    return "# Written by copr-local on every `up`; edits are lost.\n" + "".join(
+        f"{key} {value}\n" for key, value in values.items()
+    )
+
+
+def _redis_quote(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
 
 
 def database_url(layout: StackLayout, state: StackState) -> str:
@@ -114,6 +141,7 @@ def backend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
         "worker_log_dir": str(layout.logs / "backend-workers"),
         "keygen_url": state.url("keygen"),
         "keygen_secret": state.keygen_secret,
+        "local_uid_base": layout.sandbox_uid_base,
         "rpmbuild_settings": {
             "frontend_url": state.url("frontend"),
             "distgit_clone_url": dist_git + "/git",
@@ -156,13 +184,20 @@ def validate_settings(layout: StackLayout) -> None:
             raise StackError(f"{service}: {error}") from None
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write ``path`` readable by its owner only, from its first byte on."""
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as stream:
+        stream.write(text)
+    tmp.replace(path)
+
+
 def write_settings(layout: StackLayout, state: StackState) -> None:
     for service, make in SETTINGS.items():
-        path = layout.config_file(service)
-        tmp = path.with_suffix(".tmp")
-        tmp.touch(mode=0o600)
-        tmp.write_text(tomli_w.dumps(make(layout, state)))
-        tmp.replace(path)
+        _write_private(layout.config_file(service), tomli_w.dumps(make(layout, state)))
+    _write_private(layout.redis_conf, redis_config(layout, state))
     validate_settings(layout)
 
 
@@ -170,19 +205,14 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
     """Every program of the stack, in start order."""
     config = layout.config_file
     frontend = state.url("frontend")
-    redis_options = f"--bind {HOST} --port {state.ports['redis']} --appendonly no --daemonize no"
     redis = shutil.which("redis-server") or "redis-server"
-    redis_paths = ["--dir", str(layout.redis_dir), "--pidfile", str(layout.redis_pid)]
     results_options = f"{state.ports['results']} --bind {HOST}"
     gunicorn_options = (
         f"--bind {HOST}:{state.ports['frontend']} --workers 2 --worker-class gthread"
         " --threads 4 --timeout 600 --access-logfile -"
     )
     return [
-        Program(
-            "redis",
-            [redis, *redis_options.split(), "--save", "", *redis_paths],
-        ),
+        Program("redis", [redis, str(layout.redis_conf)]),
         Program(
             "frontend",
             [venv_command("gunicorn"), *gunicorn_options.split(), "copr_frontend.app:create_app()"],

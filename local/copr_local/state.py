@@ -21,6 +21,9 @@ from pathlib import Path
 SERVICES_WITH_PORTS = ("frontend", "dist_git", "keygen", "results", "redis")
 HOST = "127.0.0.1"
 FALLBACK_POOL_ROOT = Path("/var/lib/copr-local")
+# Stacks' slot uids lie in 2000100000-2001699999, clear of the backend's and
+# copr-rpmbuild's defaults and of every account (systemd leaves that range unassigned).
+SANDBOX_UID_BASE = 2_000_100_000
 
 
 class StackError(Exception):
@@ -105,6 +108,18 @@ class StackLayout:
     def redis_dir(self) -> Path:
         return self.root / "redis"
 
+    @property
+    def redis_conf(self) -> Path:
+        """redis-server's config: it holds the password, so it is the stack's only."""
+        return self.etc / "redis.conf"
+
+    @property
+    def sandbox_uid_base(self) -> int:
+        """The first uid of this stack's builder slots, one range per state dir: builds of
+        two stacks on one host never share a uid (nor its process limit)."""
+        digest = hashlib.sha256(str(self.root).encode()).digest()
+        return SANDBOX_UID_BASE + int.from_bytes(digest[:4], "big") % 100_000 * 16
+
     def config_file(self, service: str) -> Path:
         return self.etc / f"{service}.toml"
 
@@ -112,8 +127,8 @@ class StackLayout:
     def pool_dir(self) -> Path:
         """The backend's builder slots.
 
-        When the stack runs as root, builds run as an unprivileged sandbox user that must
-        walk down to its slot.  If some parent of the state dir does not let it (a
+        When the stack runs as root, builds run as an unprivileged uid that must walk down
+        to its slot.  If some parent of the state dir does not let it (a
         checkout under ``/root``), the slots live in ``/var/lib/copr-local/`` instead,
         in a dir named after the state dir.
         """
@@ -124,7 +139,7 @@ class StackLayout:
         return FALLBACK_POOL_ROOT / f"{digest}-local-pool"
 
     def make_dirs(self) -> None:
-        # Builds run sandboxed as an unprivileged user that must reach the builder slots.
+        # Builds run sandboxed as unprivileged uids that must reach the builder slots.
         for path in (self.root, self.backend_dir, self.pool_dir.parent, self.pool_dir):
             path.mkdir(parents=True, exist_ok=True)
             path.chmod(0o755)
@@ -150,6 +165,7 @@ class StackState:
     backend_password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     keygen_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     supervisor_password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    redis_password: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     database_url: str | None = None
     # The database the admin account and chroots were made in (None: not yet).
     bootstrapped_database: str | None = None

@@ -51,9 +51,37 @@ def assert_nothing_left(state_dir: Path) -> None:
     assert not (state_dir / "supervisord.pid").exists()
 
 
+def assert_redis_locked(state_dir: Path) -> None:
+    """The running stack's Redis refuses clients without its password, and the password
+    is in no log, no command line and no file others may read."""
+    import redis
+
+    state = json.loads((state_dir / "state.json").read_text())
+    password, port = state["redis_password"], state["ports"]["redis"]
+    anonymous = redis.Redis(host=HOST, port=port, socket_timeout=5)
+    with pytest.raises(redis.AuthenticationError):
+        anonymous.keys("*")
+    anonymous.close()
+    with redis.Redis(host=HOST, port=port, password=password, db=1, socket_timeout=5) as client:
+        assert client.ping()
+    for log in (state_dir / "logs").rglob("*"):
+        if log.is_file():
+            assert password not in log.read_text(errors="replace"), log
+    assert password not in (state_dir / "etc" / "supervisord.conf").read_text()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            assert password.encode() not in cmdline
+    for path in [state_dir / "state.json", *(state_dir / "etc").iterdir()]:
+        assert path.stat().st_mode & 0o077 == 0, path
+
+
 @pytest.fixture
 def state_dir() -> Iterator[Path]:
-    # Not under pytest's tmp_path: its parents are private, and builds run as "nobody".
+    # Not under pytest's tmp_path: its parents are private, and builds run as other uids.
     parent = Path(tempfile.mkdtemp(prefix="copr-local-test-"))
     parent.chmod(0o755)
     path = parent / "stack"
@@ -141,6 +169,8 @@ def test_up_detach_status_up_again_down(state_dir: Path) -> None:
                 if "RUNNING" in line or "STOPPED" in line or "FATAL" in line}  # fmt: skip
     assert set(programs.values()) == {"RUNNING"}
     assert {"frontend", "keygen", "redis", "results", "dist-git-http"} <= set(programs)
+
+    assert_redis_locked(state_dir)
 
     again = run("up", "--detach", "--state-dir", str(state_dir))
     assert again.returncode == 0

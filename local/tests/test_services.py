@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import configparser
 import shutil
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,12 +52,18 @@ def test_services_agree_on_urls_and_secrets(stack: tuple[StackLayout, StackState
     assert frontend.dist_git_url == f"http://127.0.0.1:{state.ports['dist_git']}/git"
     assert frontend.results_url == f"http://127.0.0.1:{state.ports['results']}/results"
     assert frontend.database_url == f"sqlite:///{layout.frontend_dir / 'copr.sqlite'}"
-    assert frontend.redis_url == f"redis://127.0.0.1:{state.ports['redis']}/1"
+    assert frontend.redis_url == (
+        f"redis://:{state.redis_password}@127.0.0.1:{state.ports['redis']}/1"
+    )
+    assert dist_git.redis_url == (
+        f"redis://:{state.redis_password}@127.0.0.1:{state.ports['redis']}/0"
+    )
     assert keygen.state_dir == layout.keygen_dir
     assert keygen.bind == f"127.0.0.1:{state.ports['keygen']}"
     assert dist_git.state_dir == layout.dist_git_dir
     for service in ("frontend", "keygen", "dist-git", "backend"):
         assert layout.config_file(service).stat().st_mode & 0o077 == 0
+    assert layout.redis_conf.stat().st_mode & 0o077 == 0
 
 
 def test_backend_settings_point_at_the_stack(stack: tuple[StackLayout, StackState]) -> None:
@@ -68,7 +76,53 @@ def test_backend_settings_point_at_the_stack(stack: tuple[StackLayout, StackStat
     assert backend.keygen_url == state.url("keygen")
     assert backend.keygen_secret == state.keygen_secret
     assert backend.results_dir == layout.results_dir
-    assert backend.redis_url.endswith(f":{state.ports['redis']}/1")
+    assert backend.redis_url == frontend_redis_url(state)
+    # Slot uids of the stack's own: another stack on this host builds as other uids.
+    other = StackLayout(layout.root.parent / "another stack")
+    assert backend.local_uid_base == layout.sandbox_uid_base != other.sandbox_uid_base
+    assert backend.local_uid_base + backend.local_slots < 2**31
+
+
+def frontend_redis_url(state: StackState) -> str:
+    return f"redis://:{state.redis_password}@127.0.0.1:{state.ports['redis']}/1"
+
+
+def test_the_stacks_redis_wants_its_password(stack: tuple[StackLayout, StackState]) -> None:
+    import redis
+
+    layout, state = stack
+    write_settings(layout, state)
+    (program,) = [p for p in programs(layout, state) if p.name == "redis"]
+    # Nothing secret on the command line, which every local user can read.
+    assert state.redis_password not in " ".join(program.command)
+    server = subprocess.Popen(
+        program.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=layout.root
+    )
+    try:
+        authorized = redis.Redis.from_url(frontend_redis_url(state), socket_timeout=5)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                assert authorized.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        authorized.set("copr-local-test", "1")
+        anonymous = redis.Redis(host="127.0.0.1", port=state.ports["redis"], socket_timeout=5)
+        with pytest.raises(redis.AuthenticationError):
+            anonymous.get("copr-local-test")
+        wrong = redis.Redis(
+            host="127.0.0.1", port=state.ports["redis"], password="guess", socket_timeout=5
+        )
+        with pytest.raises(redis.AuthenticationError):
+            wrong.get("copr-local-test")
+        for client in (authorized, anonymous, wrong):
+            client.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
 
 
 def test_unusable_settings_stop_before_anything_starts(

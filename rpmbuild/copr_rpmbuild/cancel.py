@@ -3,7 +3,8 @@
 Sends SIGINT to the build (it stops its sandbox with INT, TERM, KILL and exits with the
 cancel code); if it is still there after ``--grace`` seconds, the whole tree — the build
 and all its descendants, also those in other sessions — gets INT, TERM and then KILL.
-Exits 0 when the build is stopped or none was running.
+Workspaces (and network guard tables) a killed build could not remove go too.  Exits 0
+when the build is stopped or none was running.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from copr_rpmbuild import proctree
 from copr_rpmbuild.config import load_config
 from copr_rpmbuild.errors import EXIT_INFRASTRUCTURE, EXIT_USAGE
 from copr_rpmbuild.follow import _read_int, build_status
+from copr_rpmbuild.outbound import remove_stale_guards
+from copr_rpmbuild.workspace import sweep
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pid = _read_int(settings.pidfile)
     running, _ = build_status(settings)
     if pid is None or not running:
+        sweep(settings.workspace_dir)
         print("no copr-rpmbuild is running")
         return 0
     tree = [pid, *proctree.descendants(pid)]
@@ -55,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for leftover in tree[1:]:
         if proctree.is_alive(leftover):
             proctree.terminate_tree(leftover, grace=1.0)
+    # A build killed above had no chance to remove its workspace and firewall table.
+    sweep(settings.workspace_dir)
+    remove_stale_guards(settings.nft_command, settings.sandbox_uid)
     print(f"canceled copr-rpmbuild (pid {pid})")
     return 0
 

@@ -33,7 +33,7 @@ from typing import Any
 from copr_common.settings import SettingsError
 from copr_rpmbuild import proctree
 from copr_rpmbuild.config import RpmbuildSettings, load_config
-from copr_rpmbuild.context import BuildContext, make_workspace
+from copr_rpmbuild.context import BuildContext
 from copr_rpmbuild.daemon import BuildLock, Detached, detach
 from copr_rpmbuild.errors import (
     EXIT_INFRASTRUCTURE,
@@ -49,6 +49,7 @@ from copr_rpmbuild.rpm import run_rpm_phase
 from copr_rpmbuild.runner import CancelFlag, Limits
 from copr_rpmbuild.srpm import run_srpm_phase
 from copr_rpmbuild.task import BuildTask, SrpmTask, Task, fetch_task, parse_task, read_task_file
+from copr_rpmbuild.workspace import Workspace, make_workspace, sweep
 
 log = logging.getLogger("copr_rpmbuild")
 
@@ -193,7 +194,7 @@ def _build(
         grace=settings.kill_grace,
         cancel=cancel,
     )
-    workspace: Path | None = None
+    workspace: Workspace | None = None
     try:
         task, raw = load_task(args, settings)
         (settings.resultdir / "task.json").write_text(json.dumps(raw, indent=4) + "\n")
@@ -201,14 +202,18 @@ def _build(
         timeout = task.timeout or settings.default_timeout
         limits.timeout = timeout
         limits.deadline = started + timeout
+        # This builder's lock is ours: a workspace nobody holds was left by a build that
+        # was killed before it could remove it.
+        for stale in sweep(settings.workspace_dir):
+            log.info("Removed the workspace %s a killed build left", stale.name)
         workspace = make_workspace(settings)
-        limits.watch_dir = workspace
+        limits.watch_dir = workspace.path
         limits.max_disk = settings.max_result_size
         ctx = BuildContext(
             settings=settings,
             limits=limits,
-            workspace=workspace / "box",
-            hostdir=workspace / "host",
+            workspace=workspace.path / "box",
+            hostdir=workspace.path / "host",
             resultdir=settings.resultdir,
             memory_mb=task.memory_reqs,
         )
@@ -224,7 +229,7 @@ def _build(
         return EXIT_INFRASTRUCTURE
     finally:
         if workspace is not None:
-            shutil.rmtree(workspace, ignore_errors=True)
+            workspace.remove()
     (settings.resultdir / "success").write_text("done\n")
     log.info("Build succeeded in %.1f s", time.monotonic() - started)
     return EXIT_SUCCESS

@@ -6,6 +6,7 @@ See README.md for every key. Paths default to the layout of an installed builder
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,12 @@ _CHECKOUT_MOCK_CONFIGS = Path(__file__).resolve().parents[2] / "mock-configs"
 _INSTALLED_MOCK_CONFIGS = Path("/usr/share/copr-rpmbuild/mock-configs")
 
 PROTOCOLS = ("https", "http", "ftp", "git", "ssh", "file")
+# In the range systemd leaves unassigned (0x70000000-0x7fffffff): no account, container
+# or dynamic user of the host takes it.
+DEFAULT_SANDBOX_UID = 2_000_000_000
+# Addresses that are neither the host nor the internet: cloud metadata services answer on
+# link-local addresses.
+DEFAULT_BLOCKED_NETWORKS = ["169.254.0.0/16", "fe80::/10"]
 
 
 class DistGitInstance(ServiceSettings):
@@ -69,13 +76,22 @@ class RpmbuildSettings(ServiceSettings):
     default_timeout: int = 18000
     # Address-space limit per process = max(task memory_reqs, this), in MiB.
     min_memory_mb: int = 4096
-    # Processes the sandbox user may have at once (a fork bomb stops there); applies when
-    # copr-rpmbuild runs as root and drops to sandbox_user.
+    # Processes the build's uid may have at once (a fork bomb stops there); applies when
+    # copr-rpmbuild runs as root and drops to sandbox_uid.
     max_processes: int = 4096
     kill_grace: float = 10.0
 
     buildroot: Literal["auto", "mock", "bwrap"] = "auto"
-    sandbox_user: str = "nobody"
+    # The uid (and gid) sandboxed code runs as when copr-rpmbuild runs as root. Process
+    # limits count per uid, so every builder on one host needs a uid of its own.
+    sandbox_uid: int = DEFAULT_SANDBOX_UID
+    # Network for enable_net builds: slirp4netns gives the sandbox a namespace of its own
+    # with outbound connections only; as root, an nftables table also keeps every address
+    # of the host (and blocked_networks) out of its reach.
+    slirp4netns_command: str = "slirp4netns"
+    nft_command: str = "nft"
+    block_host_addresses: bool = True
+    blocked_networks: list[str] = Field(default_factory=lambda: list(DEFAULT_BLOCKED_NETWORKS))
     mock_configs_dir: Path = (
         _CHECKOUT_MOCK_CONFIGS if _CHECKOUT_MOCK_CONFIGS.is_dir() else _INSTALLED_MOCK_CONFIGS
     )
@@ -89,6 +105,25 @@ class RpmbuildSettings(ServiceSettings):
         unknown = sorted(set(value) - set(PROTOCOLS))
         if unknown:
             raise ValueError(f"unknown protocols {unknown}: choose from {', '.join(PROTOCOLS)}")
+        return value
+
+    @field_validator("sandbox_uid")
+    @classmethod
+    def _unprivileged_uid(cls, value: int) -> int:
+        # 65535 and 4294967295 are (uid_t) -1 to someone; past 2**31 tools treat uids as
+        # signed numbers.
+        if not 0 < value < 2**31 or value == 65535:
+            raise ValueError("must be a uid between 1 and 2147483647 (not 65535)")
+        return value
+
+    @field_validator("blocked_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not an IP network (like 10.0.0.0/8)") from None
         return value
 
     @field_validator("max_download_size", "max_log_size", "max_result_size", "tmpfs_size")

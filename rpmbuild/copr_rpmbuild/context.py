@@ -9,18 +9,14 @@ it after a sandbox has run; no sandboxed process outlives its run (PID namespace
 
 from __future__ import annotations
 
-import os
-import shutil
-import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from copr_rpmbuild import fetch, rpmtools, runner
 from copr_rpmbuild.config import RpmbuildSettings
-from copr_rpmbuild.errors import BuildFailure, InfrastructureError
+from copr_rpmbuild.errors import BuildFailure
 from copr_rpmbuild.livelog import LiveLog
-from copr_rpmbuild.sandbox import Sandbox
+from copr_rpmbuild.sandbox import NetworkPolicy, Sandbox
 
 
 @dataclass
@@ -37,15 +33,22 @@ class BuildContext:
         return self.limits.log
 
     def sandbox(self, *, network: bool) -> Sandbox:
-        memory = max(self.memory_mb or 0, self.settings.min_memory_mb) * 1024**2
+        settings = self.settings
+        memory = max(self.memory_mb or 0, settings.min_memory_mb) * 1024**2
         box = Sandbox(
             workspace=self.workspace,
             hostdir=self.hostdir,
             network=network,
-            tmpfs_size=self.settings.tmpfs_size,
+            tmpfs_size=settings.tmpfs_size,
             memory_bytes=memory,
-            max_processes=self.settings.max_processes,
-            sandbox_user=self.settings.sandbox_user,
+            max_processes=settings.max_processes,
+            uid=settings.sandbox_uid,
+            policy=NetworkPolicy(
+                slirp4netns=settings.slirp4netns_command,
+                nft=settings.nft_command,
+                block_host_addresses=settings.block_host_addresses,
+                blocked_networks=settings.blocked_networks,
+            ),
         )
         box.hand_over()
         return box
@@ -78,8 +81,17 @@ class BuildContext:
         env: dict[str, str] | None = None,
     ) -> int:
         box = self.sandbox(network=network)
-        command = box.command(argv, cwd=box.inside(cwd), env=env)
-        return runner.run(command, self.limits, describe=describe)
+        launch = box.launch(argv, cwd=box.inside(cwd), env=env)
+        try:
+            return runner.run(
+                launch.argv,
+                self.limits,
+                describe=describe,
+                pass_fds=launch.pass_fds,
+                on_start=launch.on_start,
+            )
+        finally:
+            launch.close()
 
     def subdir(self, name: str) -> Path:
         """``box/<name>``, a real directory (made if missing, never a link)."""
@@ -103,29 +115,3 @@ class BuildContext:
         if not path.exists():
             rpmtools.write_fallback_macros(path)
         return path
-
-
-def make_workspace(settings: RpmbuildSettings) -> Path:
-    """A fresh directory for one build (with ``box/`` and ``host/``), reachable by the
-    sandbox user."""
-    try:
-        settings.workspace_dir.mkdir(parents=True, exist_ok=True)
-        path = Path(tempfile.mkdtemp(prefix="build-", dir=settings.workspace_dir))
-        path.chmod(0o755)
-        (path / "box").mkdir(mode=0o755)
-        (path / "host").mkdir(mode=0o755)
-    except OSError as error:
-        raise InfrastructureError(
-            f"cannot create a workspace in {settings.workspace_dir}: {error.strerror}"
-        ) from None
-    if os.geteuid() == 0 and settings.sandbox_user:
-        for parent in path.parents:
-            mode = parent.stat().st_mode
-            if not mode & stat.S_IXOTH:
-                shutil.rmtree(path, ignore_errors=True)
-                raise InfrastructureError(
-                    f"the sandbox user {settings.sandbox_user} cannot reach the workspace: "
-                    f"{parent} is not searchable by others (chmod o+x, or pick another "
-                    "workspace_dir)"
-                )
-    return path

@@ -3,6 +3,8 @@
 Waits up to ``--wait`` seconds for a build to appear, prints its ``builder-live.log`` from
 the start and keeps printing as it grows; when the build has ended it prints the rest and
 exits with the build's exit code (see ``copr-rpmbuild --help``), or 3 when no build ran.
+A build that was killed leaves its workspace; the follower removes it once the build is
+over.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from copr_common.settings import SettingsError
 from copr_rpmbuild import proctree
 from copr_rpmbuild.config import RpmbuildSettings, load_config
 from copr_rpmbuild.errors import EXIT_INFRASTRUCTURE, EXIT_USAGE
+from copr_rpmbuild.workspace import sweep
 
 
 def _read_int(path: Path) -> int | None:
@@ -72,6 +75,7 @@ def follow(settings: RpmbuildSettings, wait: float, out: int = 1) -> int:
                 rest = stream.read()
                 if rest:
                     os.write(out, rest)
+                sweep(settings.workspace_dir)
                 return status if status is not None else EXIT_INFRASTRUCTURE
             time.sleep(0.2)
 

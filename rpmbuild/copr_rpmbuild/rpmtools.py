@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from copr_common.chroots import ChrootName
-from copr_rpmbuild import runner
+from copr_rpmbuild import proctree, runner
 from copr_rpmbuild.errors import BuildFailure, InfrastructureError
 from copr_rpmbuild.sandbox import Sandbox
 
@@ -86,25 +86,41 @@ def _sandboxed_output(
     cwd: str,
     what: str,
 ) -> str:
-    """Run a short query in the sandbox; its stdout, its stderr into the live log."""
+    """Run a short query in the sandbox; its stdout, its stderr into the live log.
+
+    A cancel stops it at once: copr-rpmbuild must get to removing its workspace before
+    copr-rpmbuild-cancel's grace runs out.
+    """
     limits.check()
-    command = sandbox.command(argv, cwd=cwd, network=False)
+    command = sandbox.command(argv, cwd=cwd)
     timeout = max(1.0, min(300.0, limits.remaining()))
+    deadline = time.monotonic() + timeout
     try:
-        result = subprocess.run(
+        proc = subprocess.Popen(
             command,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             start_new_session=True,
         )
-    except subprocess.TimeoutExpired:
-        raise BuildFailure(f"{what} did not finish within {int(timeout)} s") from None
-    if result.stderr:
-        limits.log.write(result.stderr[:65536])
-    if result.returncode != 0:
-        raise BuildFailure(f"{what} failed (exit status {result.returncode})")
-    return result.stdout.decode(errors="replace")
+    except OSError as error:
+        raise InfrastructureError(f"cannot run {what}: {error.strerror}") from None
+    while True:
+        try:
+            stdout, stderr = proc.communicate(timeout=0.2)
+            break
+        except subprocess.TimeoutExpired:
+            if not limits.cancel and time.monotonic() < deadline:
+                continue
+            proctree.terminate_tree(proc.pid, grace=limits.grace)
+            proc.communicate()
+            limits.cancel.check()
+            raise BuildFailure(f"{what} did not finish within {int(timeout)} s") from None
+    if stderr:
+        limits.log.write(stderr[:65536])
+    if proc.returncode != 0:
+        raise BuildFailure(f"{what} failed (exit status {proc.returncode})")
+    return stdout.decode(errors="replace")
 
 
 def spec_sources(

@@ -15,7 +15,7 @@ import shlex
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,8 +95,14 @@ def run(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     describe: str | None = None,
+    pass_fds: Sequence[int] = (),
+    on_start: Callable[[], None] | None = None,
 ) -> int:
-    """Run ``argv`` to its end and return its exit status; raise when a limit stops it."""
+    """Run ``argv`` to its end and return its exit status; raise when a limit stops it.
+
+    ``pass_fds`` are inherited by the command; ``on_start`` runs once it has started (a
+    sandbox connects its network then); what it raises stops the command.
+    """
     limits.check()
     label = describe or argv[0]
     _log.debug("Running %s: %s", label, shlex.join(argv))
@@ -111,6 +117,7 @@ def run(
             cwd=cwd,
             env=dict(env) if env is not None else None,
             start_new_session=True,
+            pass_fds=tuple(pass_fds),
         )
     except OSError as error:
         raise InfrastructureError(f"cannot run {label}: {error.strerror}") from None
@@ -122,7 +129,12 @@ def run(
     stop: Exception | None = None
     open_pipe = True
     try:
-        while True:
+        if on_start is not None:
+            try:
+                on_start()
+            except Exception as error:  # stops the command; raised below
+                stop = error
+        while stop is None:
             if open_pipe:
                 ready, _, _ = select.select([fd], [], [], 0.2)
                 if ready:

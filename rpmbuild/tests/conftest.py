@@ -1,5 +1,7 @@
 """Fixtures for copr-rpmbuild tests: a loopback HTTP server (files, dumb-HTTP git repos,
-task JSON) and a builder with its own settings file and directories.
+task JSON), a stand-in internet (an HTTP server in a network namespace of its own, which
+sandboxes with network reach the way they reach the internet — never the host's
+loopback) and a builder with its own settings file and directories.
 
 Everything is real: rpmbuild, bwrap, git and HTTP; the only stand-in is that the HTTP
 server plays the frontend for the task GET.
@@ -21,7 +23,7 @@ import pytest
 # Test modules import the shared helpers module that sits next to this file.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from rpmbuild_helpers import Builder, HttpServer, write_config
+from rpmbuild_helpers import Builder, HttpServer, Internet, internet, write_config
 
 
 def _free_port() -> int:
@@ -60,9 +62,15 @@ def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer
     proc.wait(timeout=10)
 
 
+@pytest.fixture(scope="session")
+def internet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Internet]:
+    with internet(tmp_path_factory.mktemp("internet")) as net:
+        yield net
+
+
 @pytest.fixture
 def builder(http_server: HttpServer) -> Iterator[Builder]:
-    # The sandbox user (nobody) must be able to reach the workspace: pytest's own tmp
+    # The sandbox's uid must be able to reach the workspace: pytest's own tmp
     # directories are private to root, so this one lives directly under /tmp.
     base = Path(tempfile.mkdtemp(prefix="copr-rpmbuild-test-", dir="/tmp"))
     base.chmod(0o755)

@@ -1,21 +1,37 @@
 """Helpers for copr-rpmbuild tests: the loopback HTTP server's API, the builder handle,
-specs, tarballs, git repos and task dicts.
+specs, tarballs, git repos and task dicts; a network namespace that stands for the
+internet, a DNS server and TCP listeners for the network tests.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tarfile
 import textwrap
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 BIN = Path(sys.executable).parent
+# Sandbox uids of this test session: its own, so that test sessions running side by side
+# (and their process limits) never share one. Unused by any account (see config.py).
+SESSION_UID = 2_010_000_000 + (os.getpid() % 50_000) * 8
+
+
+def session_uid(n: int = 0) -> int:
+    """The ``n``-th sandbox uid of this session (0-7)."""
+    return SESSION_UID + n
 
 
 @dataclass
@@ -81,6 +97,7 @@ def write_config(path: Path, base: Path, http: HttpServer, **extra: Any) -> None
         "kill_grace": 1.0,
         "default_timeout": 120,
         "max_log_size": 4 * 1024 * 1024,
+        "sandbox_uid": session_uid(),
         **extra,
     }
     lines = []
@@ -346,3 +363,163 @@ echo ok > %{{buildroot}}/usr/share/{name}/done
 
 def hostile_spec(name: str, build: str) -> str:
     return HOSTILE_SPEC.format(name=name, build=textwrap.dedent(build).strip())
+
+
+# --- a stand-in for the internet -------------------------------------------------------------
+
+_internets = itertools.count()
+
+
+@dataclass
+class Internet:
+    """A network namespace standing for the internet: the host reaches it through a veth
+    pair, and an HTTP server listens there on ``address`` (not an address of the host).
+    ``host_address`` is the host's end of the pair: an address of the host itself."""
+
+    namespace: str
+    host_address: str
+    address: str
+    port: int
+    root: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}:{self.port}"
+
+    def put(self, relative: str, content: bytes | str) -> str:
+        """Serve ``content`` at the returned URL."""
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        return f"{self.url}/{relative}"
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=30)
+
+
+@contextlib.contextmanager
+def internet(root: Path) -> Iterator[Internet]:
+    """An :class:`Internet` serving ``root``, gone afterwards."""
+    n = next(_internets)
+    tag = f"{os.getpid() % 0x10000:04x}{n % 0x100:02x}"
+    namespace, outside, inside = f"copr-inet-{tag}", f"ci{tag}h", f"ci{tag}n"
+    # 198.18.0.0/15 is for network tests; one /30 per namespace of this session.
+    subnet = f"198.18.{os.getpid() % 250}"
+    first = 4 * (n % 64)
+    host_address, address = f"{subnet}.{first + 1}", f"{subnet}.{first + 2}"
+    server = None
+    try:
+        _ip("netns", "add", namespace)
+        _ip("link", "add", outside, "type", "veth", "peer", "name", inside)
+        _ip("link", "set", inside, "netns", namespace)
+        _ip("addr", "add", f"{host_address}/30", "dev", outside)
+        _ip("link", "set", outside, "up")
+        _ip("-n", namespace, "addr", "add", f"{address}/30", "dev", inside)
+        _ip("-n", namespace, "link", "set", inside, "up")
+        _ip("-n", namespace, "link", "set", "lo", "up")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, sys.executable, "-m", "http.server",
+             "--bind", address, "--directory", str(root), str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection((address, port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(
+                        "the stand-in internet's HTTP server did not start"
+                    ) from None
+                time.sleep(0.1)
+        yield Internet(namespace, host_address, address, port, root)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
+        subprocess.run(["ip", "link", "del", outside], capture_output=True, check=False)
+        subprocess.run(["ip", "netns", "del", namespace], capture_output=True, check=False)
+
+
+class DnsServer:
+    """A UDP DNS server that answers every A query with ``answer`` (and nothing else)."""
+
+    def __init__(self, address: str, answer: str) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((address, 53))
+        self.sock.settimeout(0.2)
+        self.answer = answer
+        self.queries: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                query, peer = self.sock.recvfrom(512)
+            except OSError:
+                continue
+            reply = self._reply(query)
+            if reply:
+                self.sock.sendto(reply, peer)
+
+    def _reply(self, query: bytes) -> bytes | None:
+        if len(query) < 17:
+            return None
+        end = 12
+        labels = []
+        while end < len(query) and query[end]:
+            labels.append(query[end + 1 : end + 1 + query[end]].decode(errors="replace"))
+            end += query[end] + 1
+        question = query[12 : end + 5]
+        (qtype,) = struct.unpack("!H", query[end + 1 : end + 3])
+        self.queries.append(".".join(labels))
+        answers = b""
+        count = 0
+        if qtype == 1:
+            answers = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4)
+            answers += socket.inet_aton(self.answer)
+            count = 1
+        header = struct.pack("!HHHHHH", struct.unpack("!H", query[:2])[0], 0x8180, 1, count, 0, 0)
+        return header + question + answers
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
+class Listener:
+    """A TCP listener that counts who connected."""
+
+    def __init__(self, address: str = "127.0.0.1") -> None:
+        self.sock = socket.socket()
+        self.sock.bind((address, 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()

@@ -80,6 +80,25 @@ def test_bad_settings(builder: Builder, tmp_path: Path) -> None:
     assert "'max_log_size'" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"sandbox_uid": 0}, "uid between 1 and 2147483647"),
+        ({"sandbox_uid": 65535}, "uid between 1 and 2147483647"),
+        ({"sandbox_uid": 3000000000}, "uid between 1 and 2147483647"),
+        ({"blocked_networks": ["10.0.0.0/33"]}, "is not an IP network"),
+    ],
+)
+def test_bad_sandbox_settings(
+    builder: Builder, http_server: HttpServer, setting: dict[str, Any], message: str
+) -> None:
+    write_config(builder.config, builder.config.parent, http_server, **setting)
+    result = builder.run("--srpm", "--build-id", "1")
+    assert result.returncode == EXIT_USAGE
+    assert message in result.stderr
+    assert not builder.resultdir.exists()
+
+
 def _bad_task(builder: Builder, tmp_path: Path, task: Any, *args: str) -> str:
     path = tmp_path / "task.json"
     path.write_text(task if isinstance(task, str) else json.dumps(task))
@@ -196,6 +215,7 @@ def test_failing_build(builder: Builder, http_server: HttpServer, tmp_path: Path
     assert "Build failed" in builder.log()
     assert not (builder.resultdir / "results.json").exists()
     assert "success" not in builder.files()
+    assert list(builder.workspace.iterdir()) == []
 
 
 def test_disk_quota(builder: Builder, http_server: HttpServer, tmp_path: Path) -> None:

@@ -1,14 +1,27 @@
-"""``--detached`` builds, the live log follower and cancel."""
+"""``--detached`` builds, the live log follower and cancel; workspaces gone afterwards."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import signal
+import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
-from rpmbuild_helpers import BIN, Builder, HttpServer, hostile_spec, publish_distgit, rpm_task
+from rpmbuild_helpers import (
+    BIN,
+    Builder,
+    HttpServer,
+    hostile_spec,
+    publish_distgit,
+    rpm_task,
+    srpm_task,
+    write_config,
+)
 
 from copr_rpmbuild.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE, EXIT_SUCCESS
 
@@ -151,3 +164,161 @@ def test_log_follower_without_a_build(builder: Builder) -> None:
     )
     assert result.returncode == EXIT_INFRASTRUCTURE
     assert "no build has started" in result.stderr
+
+
+# --- workspaces: gone once the build is over, however it ended -----------------------------
+
+
+def _start_detached(builder: Builder, task: Path, *args: str) -> int:
+    started = subprocess.run(
+        _tool("copr-rpmbuild", builder, "--detached", *args, "--task-file", str(task)),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert started.returncode == 0, started.stderr
+    return int(started.stdout)
+
+
+def _wait_for_log(builder: Builder, text: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (builder.resultdir / "builder-live.log").exists() and text in builder.log():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} not in the log:\n{builder.log()}")
+
+
+def test_cancel_during_a_hung_spec_query_leaves_no_workspace(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    # The spec hangs while it is parsed (``%(...)`` runs at parse time) and the build's
+    # own stop takes longer than copr-rpmbuild-cancel waits: the build is killed.
+    write_config(builder.config, builder.config.parent, http_server, kill_grace=10.0)
+    seconds = str(500000 + os.getpid() % 1000)
+    task = _task_file(http_server, tmp_path, "hung", f"%(sleep {seconds})true")
+    pid = _start_detached(builder, task)
+    _wait_for_log(builder, "Buildroot: the host system")
+    deadline = time.monotonic() + 30
+    while not _marked(seconds) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _marked(seconds), builder.log()
+    assert list(builder.workspace.iterdir()) != []
+
+    cancel = subprocess.run(
+        _tool("copr-rpmbuild-cancel", builder, "--grace", "1"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert cancel.returncode == 0, cancel.stderr
+    assert not _alive(pid)
+    assert _marked(seconds) == []
+    assert list(builder.workspace.iterdir()) == []
+    # The build saw the cancel itself, and says so.
+    assert (builder.state / "exit-status").read_text().strip() == str(EXIT_CANCELED)
+    assert "Build canceled" in builder.log()
+
+
+class StalledServer:
+    """An HTTP server that starts sending a large file and then sends nothing more."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = int(self.sock.getsockname()[1])
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 10000000\r\n\r\n" + b"x" * 1000)
+            self._held.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self._held:
+            conn.close()
+
+
+def test_canceled_build_stuck_in_a_download_leaves_no_workspace(
+    builder: Builder, tmp_path: Path
+) -> None:
+    # copr-rpmbuild itself is stuck (in a read from a stalled server): the cancel kills it,
+    # and then its workspace goes too.
+    server = StalledServer()
+    try:
+        task = tmp_path / "stalled.json"
+        url = f"http://127.0.0.1:{server.port}/big-1.0-1.src.rpm"
+        task.write_text(json.dumps(srpm_task(72, "link", {"url": url})))
+        pid = _start_detached(builder, task, "--srpm")
+        _wait_for_log(builder, "Downloading")
+        deadline = time.monotonic() + 30
+        while not list(builder.workspace.rglob("*.part")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list(builder.workspace.rglob("*.part")), builder.log()
+        cancel = subprocess.run(
+            _tool("copr-rpmbuild-cancel", builder, "--grace", "1"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert cancel.returncode == 0, cancel.stderr
+        assert not _alive(pid)
+        assert list(builder.workspace.iterdir()) == []
+    finally:
+        server.close()
+
+
+def test_killed_build_fails_and_its_workspace_goes_when_it_is_over(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    seconds = str(400000 + os.getpid() % 1000)
+    task = _task_file(http_server, tmp_path, "killed", f"echo STARTED; sleep {seconds}")
+    pid = _start_detached(builder, task)
+    _wait_for_log(builder, "STARTED")
+    assert list(builder.workspace.iterdir()) != []
+    # Killed the way the OOM killer or a lost machine kills: no chance to clean up.
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while (_alive(pid) or _marked(seconds)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _marked(seconds) == []
+
+    follower = subprocess.run(
+        _tool("copr-rpmbuild-log", builder), capture_output=True, text=True, timeout=60
+    )
+    assert follower.returncode == EXIT_INFRASTRUCTURE
+    assert "STARTED" in follower.stdout
+    assert list(builder.workspace.iterdir()) == []
+
+
+def test_a_build_removes_left_workspaces_but_not_one_a_running_build_holds(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    builder.workspace.mkdir(parents=True)
+    stale = builder.workspace / "build-stale0"
+    (stale / "box" / "ro").mkdir(parents=True)
+    (stale / "box" / "ro" / "file").write_text("left\n")
+    (stale / "box" / "ro").chmod(0o555)
+    held = builder.workspace / "build-held00"
+    held.mkdir()
+    with (builder.workspace / "build-held00.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        task = _task_file(http_server, tmp_path, "quick", "true")
+        assert builder.run("--task-file", str(task)).returncode == EXIT_SUCCESS, builder.log()
+    assert not stale.exists()
+    assert held.is_dir()
+    assert "Removed the workspace build-stale0" in builder.log()
+    assert sorted(p.name for p in builder.workspace.iterdir()) == [
+        "build-held00",
+        "build-held00.lock",
+    ]

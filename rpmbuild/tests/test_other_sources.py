@@ -10,6 +10,7 @@ import pytest
 from rpmbuild_helpers import (
     Builder,
     HttpServer,
+    Internet,
     make_spec,
     make_tarball,
     publish_distgit,
@@ -109,8 +110,9 @@ mkdir -p out && mv hello.spec hello-1.0.tar.gz out/
 """
 
 
-def test_custom_script(builder: Builder, http_server: HttpServer, tmp_path: Path) -> None:
-    tarball = http_server.put("custom/hello-1.0.tar.gz", make_tarball(tmp_path).read_bytes())
+def test_custom_script(builder: Builder, internet_server: Internet, tmp_path: Path) -> None:
+    # The script downloads from the (stand-in) internet: the host's loopback is out of reach.
+    tarball = internet_server.put("custom/hello-1.0.tar.gz", make_tarball(tmp_path).read_bytes())
     script = CUSTOM_SCRIPT.format(tarball=tarball, spec=make_spec())
     code = _run(
         builder,

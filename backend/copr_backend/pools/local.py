@@ -2,9 +2,10 @@
 
 A slot holds a ``rpmbuild.toml`` pointing copr-rpmbuild at the slot's ``results/``,
 ``workspace/`` and ``state/`` (its lock and pid file), so the slots build side by side in
-their own sandboxes.  Leases live in Redis, one hash per slot
-(``copr:backend:local-pool:<host>:slot:<n>`` with the task id and whether the build was
-started), so a worker that takes over a task finds the slot its predecessor used.
+their own sandboxes, each as a uid of its own (``local_uid_base`` + slot number).
+Leases live in Redis, one hash per slot (``copr:backend:local-pool:<host>:slot:<n>``
+with the task id and whether the build was started), so a worker that takes over a task
+finds the slot its predecessor used.
 
 A slot whose task no worker holds any more, and whose build is not running, is free to
 take: a worker that died after its build ended (and whose task is finished or was given
@@ -155,6 +156,9 @@ class LocalPool(BuilderPool):
     def slot_dir(self, slot: int) -> Path:
         return self.settings.local_pool_dir / f"slot-{slot}"
 
+    def slot_uid(self, slot: int) -> int:
+        return self.settings.local_uid_base + slot
+
     def slot_holder(self, slot: int) -> str | None:
         value = self.redis.hget(self.slot_key(slot), "task_id")
         return value.decode() if isinstance(value, bytes) else value
@@ -172,10 +176,11 @@ class LocalPool(BuilderPool):
                 "resultdir": base / "results",
                 "workspace_dir": base / "workspace",
                 "state_dir": base / "state",
+                "sandbox_uid": self.slot_uid(slot),
             }
         )
         base.mkdir(parents=True, exist_ok=True)
-        # The sandbox user walks into the workspace: every parent must be searchable.
+        # The slot's uid walks into the workspace: every parent must be searchable.
         for path in (self.settings.local_pool_dir, base):
             path.chmod(0o755)
         try:

@@ -12,6 +12,7 @@ import contextlib
 import glob
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -333,31 +334,42 @@ def _start_on_free_port(
 
 @dataclass
 class RedisServer:
+    """A private redis-server that wants ``password``, as the stack's does."""
+
     host: str
     port: int
     process: subprocess.Popen[bytes]
+    password: str = ""
 
     def url(self, db: int = 0) -> str:
-        return f"redis://{self.host}:{self.port}/{db}"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/{db}"
 
 
 def start_redis(run: ServiceRun, timeout: float = 30) -> RedisServer:
     binary = find_binary("redis-server")
     data_dir = run.root / "redis"
     data_dir.mkdir()
+    password = secrets.token_urlsafe(24)
+    # The password in a file of its own, not on the command line.
+    config = data_dir / "redis.conf"
+    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as stream:
+        stream.write(f"requirepass {password}\n")
 
     def launch(port: int) -> subprocess.Popen[bytes]:
         return run.spawn(
             "redis",
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
-             "--save", "", "--appendonly", "no", "--daemonize", "no", "--databases", "64"],
+            [binary, str(config), "--port", str(port), "--bind", "127.0.0.1",
+             "--dir", str(data_dir), "--save", "", "--appendonly", "no",
+             "--daemonize", "no", "--databases", "64"],
             cwd=data_dir,
         )  # fmt: skip
 
     def ready(port: int) -> bool:
         import redis
 
-        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+        client = redis.Redis(host="127.0.0.1", port=port, password=password, socket_timeout=1)
         try:
             return bool(client.ping())
         except redis.ConnectionError:
@@ -366,7 +378,7 @@ def start_redis(run: ServiceRun, timeout: float = 30) -> RedisServer:
             client.close()
 
     port, proc = _start_on_free_port(run, "redis", launch, ready, "Address already in use", timeout)
-    return RedisServer("127.0.0.1", port, proc)
+    return RedisServer("127.0.0.1", port, proc, password)
 
 
 # --- RabbitMQ -----------------------------------------------------------------------------

@@ -44,6 +44,15 @@ def test_redis_round_trip(redis_url: str) -> None:
     client.close()
 
 
+def test_redis_wants_its_password(redis_server) -> None:
+    # As the stack's Redis: a client without the password (in the URL) is refused.
+    anonymous = redis.Redis(host=redis_server.host, port=redis_server.port, socket_timeout=5)
+    with pytest.raises(redis.AuthenticationError):
+        anonymous.keys("*")
+    anonymous.close()
+    assert redis_server.password in redis_server.url(1)
+
+
 def test_redis_database_is_clean(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
     assert client.dbsize() == 0
