@@ -74,13 +74,12 @@ def oidc_callback() -> Any:
     if provider is None:
         flask.abort(404)
     try:
-        token = provider.authorize_access_token()
-    except Exception as error:  # authlib raises its own OAuthError and HTTP errors
+        claims = oidc.verified_claims(provider)
+    except (*oidc.LOGIN_ERRORS, oidc.LoginError) as error:
         flask.abort(403, gettext("The login at the provider failed: %(error)s", error=error))
-    claims = token.get("userinfo") or provider.userinfo(token=token)
     session = db.session()
     try:
-        user = oidc.user_from_claims(session, dict(claims))
+        user = oidc.user_from_claims(session, claims)
     except AccountError as error:
         session.rollback()
         flask.abort(403, str(error))
