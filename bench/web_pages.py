@@ -6,8 +6,9 @@ Starts a private PostgreSQL, fills one project (two chroots, 100 packages) with
 times each page through the app in this process (no network in the way) — the median
 of ``--repeat`` requests after one warm-up — next to the API v3 call that lists the same
 rows: ``project`` for the overview, ``build/list`` (50 newest, the page's size) for the
-builds page, ``monitor`` for the monitor.  Prints the medians, the page/API ratio and the
-page's ratio to the 200 ms target (below 1 is under the target).
+builds page, ``monitor`` for the monitor.  Prints the medians, the page/API ratio, the
+page's ratio to the 200 ms target (below 1 is under the target) and the SQL statements
+one request of each runs.
 
     .venv/bin/python bench/web_pages.py [--builds 100000] [--packages 100] [--repeat 15]
 """
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import flask
-from sqlalchemy import insert, select, text
+from sqlalchemy import Engine, event, insert, select, text
 
 from copr_common.enums import BuildSourceEnum, StatusEnum
 from copr_common.testing.services import service_run, start_postgres
@@ -84,6 +85,22 @@ def fill(database_url: str, builds: int, packages: int) -> None:
     database.dispose()
 
 
+class QueryCounter:
+    """SQL statements the app runs, to show a page's count does not grow with its rows."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *args: object) -> None:
+        self.count += 1
+
+    def of(self, call: Callable[[], None]) -> int:
+        before = self.count
+        call()
+        return self.count - before
+
+
 def timed(call: Callable[[], None], repeat: int) -> float:
     call()  # warm-up: caches, templates, connection pool
     samples = []
@@ -133,12 +150,17 @@ def main() -> None:
             ("monitor page", "/coprs/bench/big/monitor/",
              "api monitor", "/api_3/monitor?ownername=bench&projectname=big"),
         ]  # fmt: skip
-        print(f"{'what':<16}{'page ms':>10}{'api ms':>10}{'page/api':>10}{'page/200ms':>12}")
+        counter = QueryCounter(app.extensions["copr_database"].engine)
+        print(f"{'what':<16}{'page ms':>10}{'api ms':>10}{'page/api':>10}{'page/200ms':>12}"
+              f"{'queries':>9}{'api q':>7}")  # fmt: skip
         for page_name, page_path, api_name, api_path in pairs:
             page = timed(getter(client, page_path), args.repeat)
             api = timed(getter(client, api_path), max(3, args.repeat // 5))
+            page_queries = counter.of(getter(client, page_path))
+            api_queries = counter.of(getter(client, api_path))
             print(f"{page_name:<16}{page * 1000:>10.1f}{api * 1000:>10.1f}"
-                  f"{page / api:>10.2f}{page / TARGET:>12.2f}   ({api_name})")  # fmt: skip
+                  f"{page / api:>10.2f}{page / TARGET:>12.2f}{page_queries:>9}{api_queries:>7}"
+                  f"   ({api_name})")  # fmt: skip
         app.extensions["copr_database"].dispose()
 
 

@@ -209,7 +209,8 @@ def test_make_run_stops_on_ctrl_c(state_dir: Path) -> None:
     assert "The stack runs; press Ctrl-C to stop it.\n" in lines, "".join(lines)
     printed = dict(line.rstrip("\n").split("=", 1) for line in lines if line.startswith("COPR_"))
     assert printed["COPR_URL"].startswith("http://127.0.0.1:")
-    assert printed["COPR_WEB_USER"] and printed["COPR_WEB_PASSWORD"]
+    assert printed["COPR_WEB_USER"]
+    assert printed["COPR_WEB_PASSWORD"]
     assert stack_processes(StackLayout(state_dir))
     os.killpg(process.pid, signal.SIGINT)
     rest, _ = process.communicate(timeout=90)

@@ -81,11 +81,21 @@ def build_to_json(build: Build) -> dict[str, Any]:
 
 def chroot_result_url(chroot: BuildChroot) -> str | None:
     build = chroot.build
-    name = build.package_name
-    result_dir = chroot.result_dir or (f"{build.id:08d}-{name}" if name else "")
+    return task_result_url(
+        repo_url(build.project, build.dir.name), chroot.name, build.id, build.package_name,
+        chroot.result_dir,
+    )  # fmt: skip
+
+
+def task_result_url(
+    repo: str, chroot: str, build_id: int, package_name: str | None, result_dir: str
+) -> str | None:
+    """Where a task's results are: ``<repo>/<chroot>/<result dir>/`` (the result dir
+    defaults to ``<build id, 8 digits>-<package>``), None while neither is known."""
+    result_dir = result_dir or (f"{build_id:08d}-{package_name}" if package_name else "")
     if not result_dir:
         return None
-    return f"{repo_url(build.project, build.dir.name)}/{chroot.name}/{result_dir}/"
+    return f"{repo}/{chroot}/{result_dir}/"
 
 
 def build_chroot_to_json(chroot: BuildChroot) -> dict[str, Any]:

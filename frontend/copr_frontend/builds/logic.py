@@ -7,10 +7,11 @@ API routes; this module turns a decided request into consistent rows.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, load_only, selectinload
 
 from copr_common.enums import FINISHED_STATES, BuildSourceEnum, StatusEnum
 from copr_frontend.builds.models import Batch, Build, BuildChroot, BuildChrootExclusion
@@ -172,6 +173,21 @@ def _with_page_relations(query: Select[Any]) -> Select[Any]:
     )
 
 
+def _with_list_columns(query: Select[Any]) -> Select[Any]:
+    """What a row of a build table shows (``layout/macros.html build_table``), and no more:
+    the JSON columns and the tasks would cost more to load than the rest of the page.
+    Anything else raises instead of loading row by row."""
+    return query.options(
+        load_only(
+            Build.id, Build.project_id, Build.package_id, Build.user_id, Build.submitted_by,
+            Build.pkg_name, Build.pkg_version, Build.state, Build.submitted_on, raiseload=True,
+        ),
+        joinedload(Build.project),
+        joinedload(Build.user),
+        joinedload(Build.package).load_only(Package.name, raiseload=True),
+    )  # fmt: skip
+
+
 def list_builds(
     session: Session,
     project: Project | None = None,
@@ -193,11 +209,72 @@ def list_builds(
     if before_id is not None:
         query = query.where(Build.id < before_id)
     rows = list(
-        session.scalars(_with_page_relations(query.order_by(Build.id.desc()).limit(limit + 1)))
+        session.scalars(_with_list_columns(query.order_by(Build.id.desc()).limit(limit + 1)))
     )
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more and rows else None)
+
+
+@dataclass(frozen=True)
+class MonitorCell:
+    """The latest task of a package in a chroot, as the monitor shows it."""
+
+    build_id: int
+    status: StatusEnum
+    pkg_version: str | None
+    result_dir: str
+    """The task's result directory name (``""`` until the backend reported one)."""
+
+
+def latest_chroot_builds(
+    session: Session, project_dir: ProjectDir
+) -> dict[str, dict[str, MonitorCell]]:
+    """The monitor: ``{package: {chroot: its latest task there}}`` for the packages of the
+    dir's project and the project's active chroots (as Copr's monitor), sorted by names.
+
+    One query whatever the number of builds: for each package x chroot, a probe for the
+    newest build of the package in the dir with a task in the chroot (walking the
+    ``(package_id, dir_id, id)`` index from its end, so the first build that has the
+    chroot ends the probe), joined to that task and build for the columns shown.  Plain
+    rows, no ORM objects: a big project has thousands of cells.  A package with no task
+    in any of the chroots is left out.
+    """
+    project = project_dir.project
+    chroot_ids = [c.mock_chroot_id for c in project.active_chroots]
+    if not chroot_ids:
+        return {}
+    latest = (
+        select(BuildChroot.id)
+        .join(Build, Build.id == BuildChroot.build_id)
+        .where(
+            Build.package_id == Package.id,
+            Build.dir_id == project_dir.id,
+            BuildChroot.mock_chroot_id == MockChroot.id,
+        )
+        .order_by(Build.id.desc())
+        .limit(1)
+        .correlate(Package, MockChroot)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            Package.name, MockChroot.name, BuildChroot.build_id, BuildChroot.status,
+            Build.pkg_version, BuildChroot.result_dir,
+        )
+        .select_from(Package)
+        .join(MockChroot, MockChroot.id.in_(chroot_ids))  # each package x each chroot
+        .join(BuildChroot, BuildChroot.id == latest)
+        .join(Build, Build.id == BuildChroot.build_id)
+        .where(Package.project_id == project.id)
+        .order_by(Package.name, MockChroot.name)
+    )  # fmt: skip
+    result: dict[str, dict[str, MonitorCell]] = {}
+    for package, chroot, build_id, status, version, result_dir in rows:
+        result.setdefault(package, {})[chroot] = MonitorCell(
+            build_id, status, version, result_dir or ""
+        )
+    return result
 
 
 def get_build_for_page(session: Session, build_id: int) -> Build | None:

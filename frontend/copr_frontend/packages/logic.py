@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from copr_common.enums import BuildSourceEnum, StatusEnum
 from copr_common.names import InvalidNameError, validate_package_name
-from copr_frontend.builds.models import Build, BuildChroot
+from copr_frontend.builds.models import Build
 from copr_frontend.builds.removal import delete_build
 from copr_frontend.packages.models import Package
-from copr_frontend.projects.models import Project, ProjectDir
+from copr_frontend.projects.models import Project
 
 OPTION_FIELDS = ("webhook_rebuild", "max_builds", "chroot_denylist", "timeout")
 
@@ -132,26 +132,3 @@ def list_packages_with_latest(
         )
     }
     return [(p, builds.get(p.id)) for p in packages]
-
-
-def monitor(session: Session, project_dir: ProjectDir) -> dict[str, dict[str, BuildChroot]]:
-    """``{package: {chroot: the chroot task of its latest build there}}`` of a project dir,
-    in two queries: the newest task id per (package, chroot), then those tasks."""
-    newest = session.scalars(
-        select(func.max(BuildChroot.id))
-        .join(Build, Build.id == BuildChroot.build_id)
-        .where(Build.dir_id == project_dir.id, Build.pkg_name.is_not(None))
-        .group_by(Build.pkg_name, BuildChroot.mock_chroot_id)
-    ).all()
-    result: dict[str, dict[str, BuildChroot]] = {}
-    if not newest:
-        return result
-    tasks = session.scalars(
-        select(BuildChroot)
-        .where(BuildChroot.id.in_(newest))
-        .options(joinedload(BuildChroot.build).joinedload(Build.package))
-    )
-    for task in tasks:
-        name = task.build.pkg_name or ""
-        result.setdefault(name, {})[task.name] = task
-    return dict(sorted(result.items()))

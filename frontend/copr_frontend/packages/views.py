@@ -17,7 +17,7 @@ from copr_common.enums import BuildSourceEnum
 from copr_frontend import db
 from copr_frontend.api.errors import BadRequest, Conflict
 from copr_frontend.app import settings
-from copr_frontend.builds.logic import list_builds
+from copr_frontend.builds.logic import latest_chroot_builds, list_builds
 from copr_frontend.builds.options import parse_build_request, source_or_400
 from copr_frontend.builds.sources import PACKAGE_SOURCE_TYPES, package_source
 from copr_frontend.builds.submit_views import SOURCES, build_form_body
@@ -237,7 +237,7 @@ def monitor(project: Project) -> Any:
                 dir=dirname,
             ),
         )
-    rows = logic.monitor(db.session(), project_dir)
+    rows = latest_chroot_builds(db.session(), project_dir)
     chroots = [c.name for c in project.active_chroots]
     return flask.render_template(
         "packages/monitor.html", project=project, rights=project_rights(project), rows=rows,

@@ -8,12 +8,11 @@ and the like never reach the page.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import flask
 import markdown as markdown_lib
 import nh3
-from flask_babel import format_datetime, gettext
+from flask_babel import gettext
 from markupsafe import Markup
 
 from copr_common.enums import StatusEnum
@@ -59,20 +58,29 @@ def markdown(text: str | None) -> Markup:
 def state_label(state: StatusEnum | str) -> str:
     """The translated name of a state (the API keeps the English label)."""
     status = state if isinstance(state, StatusEnum) else StatusEnum.from_label(state)
-    names = {
-        StatusEnum.failed: gettext("failed"),
-        StatusEnum.succeeded: gettext("succeeded"),
-        StatusEnum.canceled: gettext("canceled"),
-        StatusEnum.running: gettext("running"),
-        StatusEnum.pending: gettext("pending"),
-        StatusEnum.skipped: gettext("skipped"),
-        StatusEnum.starting: gettext("starting"),
-        StatusEnum.importing: gettext("importing"),
-        StatusEnum.forked: gettext("forked"),
-        StatusEnum.waiting: gettext("waiting"),
-        StatusEnum.unknown: gettext("unknown"),
-    }
-    return names[status]
+    return _state_names()[status]
+
+
+def _state_names() -> dict[StatusEnum, str]:
+    # Translated once per request: a page may show a badge per build and chroot, and
+    # each gettext() call costs more than the rest of a badge.
+    names: dict[StatusEnum, str] | None = flask.g.get("copr_state_names")
+    if names is None:
+        names = {
+            StatusEnum.failed: gettext("failed"),
+            StatusEnum.succeeded: gettext("succeeded"),
+            StatusEnum.canceled: gettext("canceled"),
+            StatusEnum.running: gettext("running"),
+            StatusEnum.pending: gettext("pending"),
+            StatusEnum.skipped: gettext("skipped"),
+            StatusEnum.starting: gettext("starting"),
+            StatusEnum.importing: gettext("importing"),
+            StatusEnum.forked: gettext("forked"),
+            StatusEnum.waiting: gettext("waiting"),
+            StatusEnum.unknown: gettext("unknown"),
+        }
+        flask.g.copr_state_names = names
+    return names
 
 
 def state_badge_class(state: StatusEnum) -> str:
@@ -80,15 +88,10 @@ def state_badge_class(state: StatusEnum) -> str:
 
 
 def unix_time(value: int | None) -> str:
+    """A Unix time as ``2026-01-31 12:00:00 UTC`` (the same in every language)."""
     if value is None:
         return "—"
-    return format_datetime(value_to_datetime(value), "yyyy-MM-dd HH:mm:ss 'UTC'")
-
-
-def value_to_datetime(value: int) -> Any:
-    import datetime
-
-    return datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(value))
 
 
 def duration(start: int | None, end: int | None) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import flask
 from flask_babel import gettext
@@ -67,6 +68,18 @@ def purl(endpoint: str, project: Project, **values: Any) -> str:
     return flask.url_for(
         endpoint, project=project.name, **owner_url_args(project.ownername), **values
     )
+
+
+_MARKER = 918273645546372819
+"""Stands for the value of :func:`purl_maker`'s argument while its URL is built (an
+integer, so that ``<int:...>`` rules accept it too)."""
+
+
+def purl_maker(endpoint: str, project: Project, argument: str) -> Callable[[Any], str]:
+    """:func:`purl` for a table with a link per row: the URL is built by the routing once,
+    each row only fills in ``argument`` (``url_for`` costs more than the rest of a cell)."""
+    head, tail = purl(endpoint, project, **{argument: _MARKER}).rsplit(str(_MARKER), 1)
+    return lambda value: head + quote(str(value), safe="!$&'()*+,;=:@") + tail
 
 
 def ourl(endpoint: str, ownername: str, **values: Any) -> str:
@@ -152,4 +165,4 @@ def render_error(error: HTTPException | ApiError) -> tuple[str, int]:
 
 def init_app(app: flask.Flask) -> None:
     app.extensions["copr_html_errors"] = render_error
-    app.jinja_env.globals.update(purl=purl, ourl=ourl, web_user=web_user)
+    app.jinja_env.globals.update(purl=purl, purl_maker=purl_maker, ourl=ourl, web_user=web_user)

@@ -5,7 +5,6 @@ wrong or replayed state, a wrong nonce, a forged or misdirected ID token, none a
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import flask
@@ -20,7 +19,7 @@ from copr_frontend.settings import FrontendSettings
 from copr_frontend.testing import Factory
 from copr_frontend.users.models import User
 
-OidcProvider = Any  # the conftest's provider; its module is not importable under importlib
+from .conftest import OidcProvider
 
 CALLBACK = "http://localhost/login/oidc/callback/"
 FAILED = "The login at the provider failed"

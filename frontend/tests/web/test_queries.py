@@ -36,5 +36,9 @@ def test_pages_run_as_many_queries_for_many_rows_as_for_few(app, client, factory
         few = _queries(app, client, f"/coprs/owner/small/{page}")
         many = _queries(app, client, f"/coprs/owner/large/{page}")
         assert few == many, (page, few, many)
+    # The API's monitor shares the page's query.
+    few = _queries(app, client, "/api_3/monitor?ownername=owner&projectname=small")
+    many = _queries(app, client, "/api_3/monitor?ownername=owner&projectname=large")
+    assert few == many, ("monitor API", few, many)
     for path in ("/", "/coprs/", "/coprs/owner/", "/status/pending/", "/status/stats/"):
         assert _queries(app, client, path) < 20, path
