@@ -9,7 +9,6 @@ message next to the field.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +20,6 @@ from copr_frontend import db
 from copr_frontend.api.errors import BadRequest
 from copr_frontend.app import settings
 from copr_frontend.builds import sources
-from copr_frontend.builds.api import _store_upload  # the API's upload checks, shared
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.options import (
     BUILD_BOOTSTRAP,
@@ -29,6 +27,7 @@ from copr_frontend.builds.options import (
     parse_build_request,
     source_or_400,
 )
+from copr_frontend.builds.uploads import stored_upload
 from copr_frontend.projects.models import Project
 from copr_frontend.web.forms import FormErrors, collecting, form_data, render_form
 from copr_frontend.web.routing import project_rights, project_route, purl, require_builder
@@ -104,14 +103,8 @@ def _submit(project: Project, kind: str, data: dict[str, Any]) -> list[Build]:
         upload = flask.request.files.get("pkgs")
         if upload is None or not upload.filename:
             raise BadRequest("Field 'pkgs': choose a .src.rpm or .spec file to upload")
-        token, name = _store_upload(upload)
-        try:
-            url = f"{settings().public_url}/tmp/{token}/{name}"  # noqa: S108 - a URL
-            source = (BuildSourceEnum.upload, {"url": url, "pkg": name, "tmp": token})
+        with stored_upload(upload, settings()) as source:
             return [request.submit(session, user, source)]
-        except BaseException:
-            shutil.rmtree(settings().upload_dir.absolute() / token, ignore_errors=True)
-            raise
     if kind == "distgit" and not data.get("package_name"):
         raise BadRequest("Missing required field 'package_name'")
     return [request.submit(session, user, source_or_400(_parse_source(kind, data)))]

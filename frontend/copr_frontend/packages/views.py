@@ -22,8 +22,8 @@ from copr_frontend.builds.options import parse_build_request, source_or_400
 from copr_frontend.builds.sources import PACKAGE_SOURCE_TYPES, package_source
 from copr_frontend.builds.submit_views import SOURCES, build_form_body
 from copr_frontend.packages import logic
-from copr_frontend.packages.api import _options as package_options  # the API's option rules
 from copr_frontend.packages.models import Package
+from copr_frontend.packages.options import parse_package_options
 from copr_frontend.projects.logic import get_project_dir
 from copr_frontend.projects.models import Project
 from copr_frontend.projects.views import before_arg
@@ -38,7 +38,7 @@ from copr_frontend.web.routing import (
 
 blueprint = flask.Blueprint("packages", __name__)
 
-PACKAGE_OPTION_FIELDS = ("webhook_rebuild", "max_builds", "chroot_denylist", "timeout")
+PACKAGE_OPTION_FIELDS = logic.OPTION_FIELDS
 
 
 @project_route(blueprint, "/packages/")
@@ -102,7 +102,7 @@ def _save_package(project: Project, source_type: str, package: Package | None) -
         name = package.name if package is not None else str(data.get("package_name") or "")
         if not name:
             raise BadRequest("Field 'package_name' is required")
-        options = package_options(data)
+        options = parse_package_options(data, timeout_max=settings().build_timeout_max)
         source = source_or_400(
             lambda: package_source(source_type, data, name, settings().dist_git_url)
         )
