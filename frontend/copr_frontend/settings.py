@@ -45,7 +45,8 @@ class FrontendSettings(ServiceSettings):
     ``frontend/node_modules`` that ``make setup`` fills from the lock file."""
     oidc_issuer: str | None = None
     """OpenID Connect provider for web logins (its ``/.well-known/openid-configuration``
-    is read); without it the login page offers local passwords only."""
+    is read); without it the login page offers local passwords only.  Register the client
+    at the provider with the redirect URI ``<public_url>/login/oidc/callback/``."""
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
     oidc_name: str = "OpenID Connect"
