@@ -64,7 +64,9 @@ def login_oidc() -> Any:
     if provider is None:
         flask.abort(404)
     flask.session["login_next"] = safe_next_target(flask.request.args.get("next"))
-    callback = flask.url_for("accounts.oidc_callback", _external=True)
+    # From public_url, not the request's host: behind a proxy that is an inner name the
+    # provider would not know (the redirect URI must match the registered one exactly).
+    callback = settings().public_url + flask.url_for("accounts.oidc_callback")
     return provider.authorize_redirect(callback)
 
 

@@ -21,7 +21,7 @@ from copr_frontend.users.models import User
 
 from .conftest import OidcProvider
 
-CALLBACK = "http://localhost/login/oidc/callback/"
+CALLBACK = "http://copr.test/login/oidc/callback/"  # public_url of the test settings
 FAILED = "The login at the provider failed"
 
 
@@ -80,7 +80,7 @@ def at_provider(browser: FlaskClient, provider: OidcProvider, next_page: str = "
 
 
 def come_back(browser: FlaskClient, url: str):  # type: ignore[no-untyped-def]
-    return browser.get(url.removeprefix("http://localhost"))
+    return browser.get(url.removeprefix("http://copr.test"))
 
 
 def logged_in_as(browser: FlaskClient) -> str | None:
