@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import configparser
 import functools
+import gzip
 import http.server
 import json
 import os
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -142,6 +144,20 @@ def srpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def rpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A noarch RPM built here, as a packager builds one before uploading it."""
+    topdir = tmp_path_factory.mktemp("rpm")
+    spec = topdir / "hello-upload.spec"
+    spec.write_text(EXAMPLE_SPEC.read_text().replace("hello-copr", "hello-upload"))
+    subprocess.run(
+        ["rpmbuild", "-bb", "--define", f"_topdir {topdir}", str(spec)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    (found,) = (topdir / "RPMS" / "noarch").glob("hello-upload-1.0-1*.noarch.rpm")
+    return found
+
+
+@pytest.fixture(scope="module")
 def spec_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A spec file (of another package than the SRPM's) on a loopback HTTP server."""
     served = tmp_path_factory.mktemp("specs")
@@ -211,6 +227,13 @@ def enable_and_install(stack: Stack, project: str, package: str, root: Path) -> 
     )
     assert section["gpgkey"] == f"{stack.results_url}/admin/{project}/pubkey.gpg"
 
+    # The plugin lists it with and without the hub (the .repo file is named after the hub
+    # with its port).
+    for hub in ([], ["--hub", stack.url]):
+        listed = dnf(root, "copr", "list", *hub)
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stdout.splitlines() == [f"127.0.0.1/admin/{project}"], (hub, listed.stdout)
+
     installed = dnf(root, "install", package)
     assert installed.returncode == 0, installed.stderr + installed.stdout
     # gpgcheck=1: dnf fetched the project key and checked the package's signature with it.
@@ -238,6 +261,40 @@ def test_srpm_upload_builds(sqlite_stack: Stack, srpm: Path) -> None:
     assert (results / "pubkey.gpg").exists()
 
 
+def test_finished_build_logs_show_in_a_browser(sqlite_stack: Stack) -> None:
+    """The live log's URL still works after the build, and the kept logs are text."""
+    (build,) = sqlite_stack.python_copr("list-builds", "admin", "hello")
+    base = f"{sqlite_stack.results_url}/admin/hello/{CHROOT}/{build['id']:08d}-hello-copr"
+    for name in ("builder-live.log", "backend.log"):
+        # urllib follows the redirect from the live log's URL to the kept .gz, as a
+        # browser does; it does not unpack the body, a browser does.
+        with urllib.request.urlopen(f"{base}/{name}", timeout=30) as response:  # noqa: S310
+            assert response.url == f"{base}/{name}.gz"
+            assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+            assert response.headers["Content-Encoding"] == "gzip"
+            text = gzip.decompress(response.read()).decode()
+        assert ("copr-rpmbuild started" if name == "builder-live.log" else "starting") in text
+
+
+def test_uploadrpm_publishes_a_built_rpm(sqlite_stack: Stack, rpm: Path, tmp_path: Path) -> None:
+    """copr-cli uploadrpm: no SRPM, no import; signed with the project's key and in the
+    chroot's repository, so dnf installs it with gpgcheck."""
+    create_project(sqlite_stack, "upload")
+    result = sqlite_stack.copr_cli("uploadrpm", "upload", str(rpm), "-r", CHROOT,
+                                   timeout=BUILD_TIMEOUT)  # fmt: skip
+    build_id = submitted_build_id(result, sqlite_stack)
+    assert f"Build {build_id}: succeeded" in result.stdout, result.stdout
+    build = sqlite_stack.python_copr("wait-build", str(build_id), "1")
+    assert build["state"] == "succeeded"
+    assert build["source_package"]["name"] == "hello-upload"
+    results = sqlite_stack.state_dir / "public_html" / "results" / "admin" / "upload"
+    assert not (results / "srpm-builds").exists()
+    (published,) = (results / CHROOT / f"{build_id:08d}-hello-upload").glob("*.rpm")
+    assert published.name == rpm.name
+    assert published.read_bytes() != rpm.read_bytes()  # signed here
+    enable_and_install(sqlite_stack, "upload", "hello-upload", tmp_path / "root")
+
+
 def test_spec_url_builds(sqlite_stack: Stack, spec_url: str) -> None:
     build_id = build_and_watch(sqlite_stack, "hello", spec_url)
     build = sqlite_stack.python_copr("wait-build", str(build_id), "1")
@@ -255,6 +312,53 @@ def test_monitor_shows_the_builds(sqlite_stack: Stack) -> None:
 
 def test_dnf_copr_enable_and_install(sqlite_stack: Stack, tmp_path: Path) -> None:
     enable_and_install(sqlite_stack, "hello", "hello-copr", tmp_path / "root")
+
+
+def test_secrets_stay_private_and_out_of_the_logs(sqlite_stack: Stack) -> None:
+    """After the builds above: uploads are gone, secrets, keys and the database are the
+    owner's alone, logs are not readable by others and hold no credential."""
+    root = sqlite_stack.state_dir
+    uploads = root / "frontend" / "uploads"
+    assert not uploads.exists() or list(uploads.iterdir()) == []
+
+    def mode(path: Path) -> int:
+        return path.stat().st_mode & 0o777
+
+    private = [root / "state.json", root / "copr-cli.conf", *(root / "etc").iterdir(),
+               *(root / "frontend").glob("copr.sqlite*")]  # fmt: skip
+    assert len(list((root / "frontend").glob("copr.sqlite*"))) == 3  # with -wal and -shm
+    assert {str(p.relative_to(root)): oct(mode(p)) for p in private if mode(p) != 0o600} == {}
+    keygen = [root / "keygen", *(root / "keygen").rglob("*")]
+    assert [p for p in keygen if (p.is_file() or p.is_dir()) and mode(p) & 0o077] == []
+    for directory in ("etc", "frontend", "keygen"):
+        assert mode(root / directory) == 0o700
+    logs = [p for p in (root / "logs").rglob("*") if p.is_file()]
+    assert len(logs) >= 9
+    assert mode(root / "logs") == 0o750
+    assert {str(p.relative_to(root)): oct(mode(p)) for p in logs if mode(p) & 0o137} == {}
+
+    state = json.loads((root / "state.json").read_text())
+    cli = configparser.ConfigParser(interpolation=None)
+    cli.read(sqlite_stack.cli_config)
+    secrets = {
+        "API login": cli.get("copr-cli", "login"),
+        "API token": cli.get("copr-cli", "token"),
+        **{name: state[name] for name in ("secret_key", "backend_password", "keygen_secret",
+                                          "supervisor_password")},
+    }  # fmt: skip
+    text = "\n".join(p.read_text(errors="replace") for p in logs)
+    assert "/api_3/" in text  # the frontend's access log is there
+    assert [name for name, value in secrets.items() if value in text] == []
+    # The build logs are published: no secret there either.
+    public = [p for p in (root / "public_html").rglob("*.log*") if p.is_file()]
+    assert any(p.name.startswith("builder-live.log") for p in public)
+    published = "\n".join(
+        (gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()).decode(
+            errors="replace"
+        )
+        for p in public
+    )
+    assert [name for name, value in secrets.items() if value in published] == []
 
 
 def test_down_leaves_no_process_and_no_port(sqlite_stack: Stack) -> None:

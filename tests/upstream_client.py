@@ -1,7 +1,8 @@
 """Run by the real python-copr (``.venv-upstream/bin/python``) for the end-to-end tests.
 
 ``wait-build CONFIG BUILD_ID TIMEOUT`` polls the build until it ends and prints it;
-``monitor CONFIG OWNER PROJECT`` prints the project monitor.  Output is JSON.
+``monitor CONFIG OWNER PROJECT`` prints the project monitor, ``list-builds CONFIG OWNER
+PROJECT`` its builds.  Output is JSON.
 """
 
 import json
@@ -27,6 +28,8 @@ def main(argv):
     client = Client.create_from_config_file(config)
     if command == "wait-build":
         result = wait_build(client, int(argv[2]), float(argv[3]))
+    elif command == "list-builds":
+        result = [dict(build) for build in client.build_proxy.get_list(argv[2], argv[3])]
     elif command == "monitor":
         result = client.monitor_proxy.monitor(argv[2], argv[3])
         result = {"packages": [dict(package) for package in result.packages]}

@@ -101,6 +101,7 @@ def _build_worker(args: argparse.Namespace) -> int:
                 Createrepo(
                     redis,
                     command=settings.createrepo_command,
+                    appstream_command=settings.appstream_command,
                     timeout=settings.createrepo_timeout,
                 ),
                 publisher,
@@ -152,8 +153,10 @@ def _action_worker(args: argparse.Namespace) -> int:
                         Createrepo(
                             redis,
                             command=settings.createrepo_command,
+                            appstream_command=settings.appstream_command,
                             timeout=settings.createrepo_timeout,
                         ),
+                        settings.results_url,
                     )
                     message = run_action(context, action)
                     result = BackendResultEnum.success

@@ -12,6 +12,12 @@ Runs are incremental: a batch that only adds builds runs ``createrepo_c --update
 repodata and reads only the new RPMs.  A batch with a removal (or a directory without
 repodata) runs ``createrepo_c --update`` over the whole directory, which still reuses the
 metadata of every unchanged RPM.
+
+A project that does not publish its builds automatically (Copr's ``devel_mode``,
+copr-cli's ``--disable_createrepo``) gets its builds into a second repo, ``<chroot>/devel``:
+the same packages, metadata written to ``devel/repodata`` with ``--baseurl`` pointing at
+the chroot directory.  The chroot's own repodata then changes only when its owner
+regenerates it.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from redis import Redis
+
+from copr_backend.appstream import AppstreamError, add_appstream, has_appstream
+from copr_common.chroots import ChrootNameError, parse_chroot
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +64,22 @@ class CreaterepoRequest:
     add: tuple[str, ...] = ()
     # Something was removed (or the caller wants a full rescan).
     full: bool = False
+    # The project wants AppStream metadata (a repo that has it keeps it anyway).
+    appstream: bool = False
 
     def to_json(self) -> str:
-        return json.dumps({"id": self.request_id, "add": list(self.add), "full": self.full})
+        return json.dumps(
+            {"id": self.request_id, "add": list(self.add), "full": self.full,
+             "appstream": self.appstream}
+        )  # fmt: skip
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> CreaterepoRequest:
         data = json.loads(raw)
-        return cls(str(data["id"]), tuple(data.get("add") or ()), bool(data.get("full")))
+        return cls(
+            str(data["id"]), tuple(data.get("add") or ()), bool(data.get("full")),
+            bool(data.get("appstream")),
+        )  # fmt: skip
 
 
 class Createrepo:
@@ -75,9 +92,11 @@ class Createrepo:
         command: str = "createrepo_c",
         timeout: float = 3600.0,
         poll_interval: float = 0.1,
+        appstream_command: str = "appstream-generator",
     ) -> None:
         self.redis = redis
         self.command = command
+        self.appstream_command = appstream_command
         self.timeout = timeout
         self.poll_interval = poll_interval
         self._take_queue = redis.register_script(_TAKE_QUEUE)
@@ -92,23 +111,35 @@ class Createrepo:
         value = self.redis.get(self._key(directory.resolve(), "runs"))
         return int(value) if value else 0
 
-    def update(self, directory: Path, add: list[str] | None = None, *, full: bool = False) -> None:
+    def update(
+        self,
+        directory: Path,
+        add: list[str] | None = None,
+        *,
+        full: bool = False,
+        devel_baseurl: str | None = None,
+        appstream: bool = False,
+    ) -> None:
         """Regenerate ``directory``'s repodata with the builds in ``add`` (or everything).
 
-        Returns once a run that includes this request has finished; raises
-        :class:`CreaterepoError` when that run failed.
+        With ``devel_baseurl`` (the URL of ``directory``), the metadata goes to
+        ``directory/devel`` instead.  With ``appstream``, the repodata gets an AppStream
+        catalog too (see :mod:`copr_backend.appstream`).  Returns once a run that includes
+        this request has finished; raises :class:`CreaterepoError` when that run failed.
         """
         directory = directory.resolve()
-        request = CreaterepoRequest(uuid.uuid4().hex, tuple(add or ()), full or not add)
+        request = CreaterepoRequest(uuid.uuid4().hex, tuple(add or ()), full or not add, appstream)
         result_key = f"copr:backend:createrepo:result:{request.request_id}"
-        self.redis.rpush(self._key(directory, "queue"), request.to_json())
-        lock_key = self._key(directory, "lock")
+        # Requests are batched per output dir: the devel repo's runs are its own.
+        target = RepoTarget(directory, devel_baseurl)
+        self.redis.rpush(self._key(target.output, "queue"), request.to_json())
+        lock_key = self._key(target.output, "lock")
         deadline = time.monotonic() + self.timeout * 2 + 60
         while True:
             token = uuid.uuid4().hex
             if self.redis.set(lock_key, token, nx=True, ex=int(self.timeout) + 60):
                 try:
-                    self._run_batch(directory, request)
+                    self._run_batch(target, request)
                 finally:
                     self._unlock(keys=[lock_key], args=[token])
             outcome = self.redis.get(result_key)
@@ -122,8 +153,8 @@ class Createrepo:
                 raise CreaterepoError(f"{directory}: no createrepo run finished in time")
             time.sleep(self.poll_interval)
 
-    def _run_batch(self, directory: Path, own: CreaterepoRequest) -> None:
-        raw = self._take_queue(keys=[self._key(directory, "queue")])
+    def _run_batch(self, target: RepoTarget, own: CreaterepoRequest) -> None:
+        raw = self._take_queue(keys=[self._key(target.output, "queue")])
         batch = [CreaterepoRequest.from_json(item) for item in raw]
         # The holder's own request is always in its run, even if a holder that died
         # took it from the queue earlier.
@@ -131,8 +162,8 @@ class Createrepo:
             batch.append(own)
         error = None
         try:
-            if self._createrepo(directory, batch):
-                self.redis.incr(self._key(directory, "runs"))
+            if self._createrepo(target, batch):
+                self.redis.incr(self._key(target.output, "runs"))
         except CreaterepoError as failure:
             error = str(failure)
             log.error("%s", failure)
@@ -142,13 +173,22 @@ class Createrepo:
             pipe.set(key, json.dumps({"error": error}), ex=int(self.timeout) + 3600)
         pipe.execute()
 
-    def _createrepo(self, directory: Path, batch: list[CreaterepoRequest]) -> bool:
+    def _createrepo(self, target: RepoTarget, batch: list[CreaterepoRequest]) -> bool:
         """One run for the whole batch; False when there was nothing to do."""
+        directory = target.directory
         directory.mkdir(parents=True, exist_ok=True)
-        listed = listed_packages(directory)
+        # A createrepo_c run drops the AppStream catalog: it is made again afterwards.
+        appstream = target.devel_baseurl is None and (
+            any(r.appstream for r in batch) or has_appstream(directory)
+        )
+        listed = listed_packages(target.output)
         full = listed is None or any(r.full for r in batch)
         base = [self.command, "--update", "--no-database", "--general-compress-type=gz"]
         base.append("--quiet")
+        if target.devel_baseurl is not None:
+            # createrepo_c does not make its --outputdir itself.
+            target.output.mkdir(exist_ok=True)
+            base += ["--outputdir", str(target.output), "--baseurl", target.devel_baseurl]
         with tempfile.NamedTemporaryFile("w", suffix=".pkglist") as pkglist:
             if full:
                 command = [*base, str(directory)]
@@ -190,10 +230,40 @@ class Createrepo:
                 f"{directory}: createrepo_c failed (exit {result.returncode}): "
                 f"{(result.stderr or result.stdout).strip()}"
             )
+        if appstream:
+            self._appstream(directory)
         return True
 
+    def _appstream(self, directory: Path) -> None:
+        # <results>/<owner>/<dirname>/<chroot>: Copr's origin is <owner>/<project>.
+        owner, dirname, chroot = directory.parts[-3:]
+        project = dirname.split(":", 1)[0]
+        try:
+            arch = parse_chroot(chroot).arch
+        except ChrootNameError as error:
+            raise CreaterepoError(f"{directory}: no AppStream metadata: {error}") from None
+        try:
+            add_appstream(
+                directory, f"{owner}/{project}", arch, generator=self.appstream_command,
+                timeout=self.timeout,
+            )  # fmt: skip
+        except AppstreamError as error:
+            raise CreaterepoError(f"{directory}: AppStream metadata: {error}") from None
 
-_LOCATION = re.compile(rb'<location href="([^"]+)"')
+
+@dataclass(frozen=True)
+class RepoTarget:
+    """Where the packages are, and where their repodata goes (``devel/`` for a devel repo)."""
+
+    directory: Path
+    devel_baseurl: str | None = None
+
+    @property
+    def output(self) -> Path:
+        return self.directory / "devel" if self.devel_baseurl is not None else self.directory
+
+
+_LOCATION = re.compile(rb'<location [^>]*?href="([^"]+)"')
 _PRIMARY = re.compile(rb'<data type="primary">.*?<location href="([^"]+)"', re.DOTALL)
 
 

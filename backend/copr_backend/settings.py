@@ -78,6 +78,8 @@ class BackendSettings(ServiceSettings):
     sign_domain: str = "copr.localhost"
 
     createrepo_command: str = "createrepo_c"
+    # Makes the AppStream catalog of the repos of projects with appstream on.
+    appstream_command: str = "appstream-generator"
     createrepo_timeout: float = Field(3600.0, gt=0)
 
     # Build messages: "null" (none) or "amqp" (through fedora-messaging, see messaging.py).

@@ -99,5 +99,7 @@ def listed(chroot_dir: Path) -> list[str]:
     """The package locations the repodata lists."""
     (primary,) = (chroot_dir / "repodata").glob("*primary.xml.gz")
     return sorted(
-        re.findall(r'<location href="([^"]+)"', gzip.decompress(primary.read_bytes()).decode())
+        re.findall(
+            r'<location [^>]*?href="([^"]+)"', gzip.decompress(primary.read_bytes()).decode()
+        )
     )

@@ -333,7 +333,7 @@ Release:        1
 Summary:        A tiny package for backend tests
 License:        MIT
 BuildArch:      noarch
-
+{tags}
 %description
 {name} for the backend tests.
 
@@ -353,13 +353,14 @@ echo "{name} {version}" > %{{buildroot}}/usr/share/{name}/README
 
 @pytest.fixture
 def make_srpm(www: Www, tmp_path: Path) -> Callable[..., str]:
-    """``make_srpm(name, version, build="")`` → the SRPM's URL on the www server."""
+    """``make_srpm(name, version, build="", tags="")`` → the SRPM's URL on the www server
+    (``tags``: more spec header lines, e.g. ``BuildRequires: gcc``)."""
 
-    def make(name: str = "hello", version: str = "1.0", build: str = "") -> str:
+    def make(name: str = "hello", version: str = "1.0", build: str = "", tags: str = "") -> str:
         work = tmp_path / f"srpm-{name}-{version}-{uuid.uuid4().hex[:6]}"
         work.mkdir()
         spec = work / f"{name}.spec"
-        spec.write_text(SPEC.format(name=name, version=version, build=build))
+        spec.write_text(SPEC.format(name=name, version=version, build=build, tags=tags))
         result = subprocess.run(
             [
                 "rpmbuild",

@@ -164,6 +164,33 @@ def test_createrepo_and_gen_gpg_key_actions(factory, db_session, make_backend):
         assert listed(root / chroot) == []
 
 
+def test_project_deleted_while_its_key_is_made(factory, db_session, make_backend):
+    """The delete runs after the gen_gpg_key and createrepo queued before it: nothing of
+    the project is left, not even the pubkey.gpg its key generation writes."""
+    from copr_frontend.projects.logic import queue_new_project_actions
+
+    backend = make_backend()
+    project = factory.project(factory.user("ida"), name="brief", chroots=CHROOTS)
+    queue_new_project_actions(db_session, project)
+    db_session.commit()
+    delete_project(db_session, project)
+    db_session.commit()
+    actions = db_session.query(Action).order_by(Action.id).all()
+    assert [a.action_type for a in actions] == [
+        ActionTypeEnum.gen_gpg_key,
+        ActionTypeEnum.createrepo,
+        ActionTypeEnum.delete,
+    ]
+    with running_action_dispatcher(backend):
+        finished = [_finish(db_session, action.id) for action in actions]
+    assert [a.result for a in finished] == [BackendResultEnum.success] * 3, [
+        a.message for a in finished
+    ]
+    # Each one ended before the next one of the project started.
+    assert finished[0].ended_on <= finished[1].ended_on <= finished[2].ended_on
+    assert not (backend.settings.results_dir / "ida" / "brief").exists()
+
+
 @pytest.mark.parametrize(
     ("object_type", "data", "message"),
     [

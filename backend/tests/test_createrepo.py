@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -84,3 +85,26 @@ def test_failed_run_is_reported_to_every_waiter(redis_url, tmp_path):
     with pytest.raises(CreaterepoError, match="createrepo_c failed"):
         createrepo.update(tmp_path / "repo")
     assert not (tmp_path / "repo" / "repodata").exists()
+
+
+def test_devel_repo_lists_the_builds_the_public_repo_does_not(redis_url, tmp_path, tiny_rpms):
+    createrepo = Createrepo(Redis.from_url(redis_url), timeout=120)
+    chroot_dir = tmp_path / "alice" / "proj" / "fedora-42-x86_64"
+    createrepo.update(chroot_dir, full=True)  # the new project's empty public repo
+    base = "http://results.test/results/alice/proj/fedora-42-x86_64/"
+    first = place(chroot_dir, 1, tiny_rpms[0])
+    createrepo.update(chroot_dir, [first], devel_baseurl=base)
+    second = place(chroot_dir, 2, tiny_rpms[1])
+    createrepo.update(chroot_dir, [second], devel_baseurl=base)
+    assert listed(chroot_dir) == []
+    assert listed(chroot_dir / "devel") == [
+        f"{first}/{tiny_rpms[0].name}",
+        f"{second}/{tiny_rpms[1].name}",
+    ]
+    (primary,) = (chroot_dir / "devel" / "repodata").glob("*primary.xml.gz")
+    assert f'xml:base="{base}"' in gzip.decompress(primary.read_bytes()).decode()
+    # Incremental: the second run recycled the first one's list, as for the public repo.
+    assert createrepo.runs(chroot_dir / "devel") == 2
+    # Regenerating the public repo publishes both.
+    createrepo.update(chroot_dir, full=True)
+    assert len(listed(chroot_dir)) == 2

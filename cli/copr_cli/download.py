@@ -94,7 +94,9 @@ def download_tree(
                         sys.stderr.write(f"{path}\n")
                     done = 0
                     with target.open("wb") as file:
-                        for chunk in response.iter_content(CHUNK):
+                        # Raw bytes: a .log.gz served with Content-Encoding: gzip (so that a
+                        # browser shows it) is saved as the gzip file it is.
+                        for chunk in response.raw.stream(CHUNK, decode_content=False):
                             file.write(chunk)
                             done += len(chunk)
                             bar.update(done)

@@ -57,6 +57,7 @@ def _common_settings(args: argparse.Namespace) -> dict[str, Any]:
         "runtime_dependencies": args.runtime_dependencies,
         "packit_forge_projects_allowed": args.packit_forge_projects_allowed,
         "repo_priority": args.repo_priority,
+        "require_real_buildroot": on_off(args.require_real_buildroot),
     }
 
 
@@ -187,6 +188,11 @@ def _add_settings(parser: argparse.ArgumentParser, creating: bool) -> None:
     parser.add_argument(
         "--appstream", choices=ON_OFF, default=default("off"),
         help="Generate AppStream metadata (slows large projects down)" + keep,
+    )  # fmt: skip
+    parser.add_argument(
+        "--require-real-buildroot", choices=ON_OFF, default=default("off"),
+        help="Build only in mock chroots: on a builder with only its host system (which does "
+        "not install BuildRequires) builds fail instead of succeeding" + keep,
     )  # fmt: skip
     parser.add_argument(
         "--follow-fedora-branching", choices=ON_OFF, default=default("on"),

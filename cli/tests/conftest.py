@@ -169,7 +169,8 @@ class ResultsServer:
 
 @pytest.fixture
 def results_server(tmp_path: Path) -> Iterator[ResultsServer]:
-    """A plain HTTP server with directory listings over ``root``, like the results tree."""
+    """An HTTP server with directory listings over ``root``, like the results tree: as
+    Copr's results servers do, ``*.log.gz`` comes with ``Content-Encoding: gzip``."""
     import functools
     import threading
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -177,6 +178,11 @@ def results_server(tmp_path: Path) -> Iterator[ResultsServer]:
     class QuietHandler(SimpleHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
             pass
+
+        def end_headers(self) -> None:
+            if self.path.endswith(".log.gz"):
+                self.send_header("Content-Encoding", "gzip")
+            super().end_headers()
 
     root = tmp_path / "results"
     root.mkdir()

@@ -107,12 +107,12 @@ def test_build_from_every_source(cli: Any, proj: str, tmp_path: Path) -> None:
         assert result.out.splitlines()[0] == "Build was added to proj:"
 
 
-def test_uploadrpm(cli: Any, proj: str, srpm: Path) -> None:
-    # The frontend has no /build/create/rpm-upload route (yet): a clean request error.
+def test_uploadrpm_where_the_instance_does_not_allow_it(cli: Any, proj: str, srpm: Path) -> None:
+    # The frontend's direct_rpm_upload is off by default: a clean request error.
     result = cli("uploadrpm", "proj", str(srpm), "--nowait")
-    assert result.code == 1
     assert result.out == f"Uploading package {srpm}\n"
-    assert "Something went wrong:\nError: Not found: /api_3/build/create/rpm-upload" in result.err
+    assert "Direct RPM upload is disabled on this Copr instance" in result.err, result
+    assert result.code == 1, result
 
 
 def test_packages(cli: Any, proj: str, tmp_path: Path) -> None:

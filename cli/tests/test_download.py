@@ -42,6 +42,8 @@ def test_everything(tree: str, tmp_path: Path) -> None:
         "hello.spec", "results.json", "sub/extra.txt",
     ]  # fmt: skip
     assert (dest / "hello-1.0-1.noarch.rpm").read_bytes() == b"rpm" * 1000
+    # Served with Content-Encoding: gzip, saved as the bytes of the .gz file.
+    assert (dest / "builder-live.log.gz").read_bytes() == b"\x1f\x8blog"
 
 
 def test_filters(tree: str, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 LOG_FORMAT = "%(asctime)s [%(levelname)s] %(name)s: %(message)s"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FILE_MODE = 0o640
 
 # Marks handlers this module installed, so a second set-up replaces them instead of
 # printing every line twice.
@@ -31,6 +32,11 @@ def setup_logging(
     else:
         path = Path(log_file)
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Logs name users and projects: the service's owner and group read them, no one
+        # else (also when an older version made the file wider).
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, LOG_FILE_MODE))
+        if path.stat().st_mode & 0o777 & ~LOG_FILE_MODE:
+            path.chmod(LOG_FILE_MODE)
         handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     setattr(handler, _OWNED, True)

@@ -49,6 +49,10 @@ def validate_project_name(name: str) -> str:
     return name
 
 
+MAX_PACKAGE_NAME_LENGTH = 100
+"""Copr's limit: longer names do not fit its build directories and database columns."""
+
+
 def validate_package_name(name: str) -> str:
     if not name or not _PACKAGE.fullmatch(name) or name in {".", ".."}:
         raise InvalidNameError(

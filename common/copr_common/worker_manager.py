@@ -43,6 +43,8 @@ from typing import IO, Any, Generic, TypeVar
 
 from redis import Redis
 
+from copr_common.log import LOG_FILE_MODE
+
 __all__ = [
     "QueueTask",
     "ReapReport",
@@ -374,7 +376,10 @@ class WorkerManager(ABC, Generic[TaskT]):
         if self.worker_log_dir is not None:
             self.worker_log_dir.mkdir(parents=True, exist_ok=True)
             safe = worker_id.replace("/", "_")
-            output = (self.worker_log_dir / f"{self.name}-worker-{safe}.log").open("ab")
+            path = self.worker_log_dir / f"{self.name}-worker-{safe}.log"
+            # A log for the service's owner and group only (see copr_common.log).
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+            output = os.fdopen(os.open(path, flags, LOG_FILE_MODE), "ab")
         try:
             # setsid --fork: the worker becomes a session leader that is not our child, so
             # it survives us and we never have to reap it.

@@ -28,6 +28,17 @@ def test_logs_to_file_with_service_name(tmp_path: Path) -> None:
     assert "[DEBUG] copr-backend: dispatching 3 builds" in text
 
 
+def test_log_files_are_not_readable_by_others(tmp_path: Path) -> None:
+    setup_logging("svc", "INFO", tmp_path / "new.log").info("x")
+    old = tmp_path / "old.log"
+    old.write_text("from before\n")
+    old.chmod(0o644)
+    setup_logging("svc", "INFO", old).info("y")
+    assert (tmp_path / "new.log").stat().st_mode & 0o777 == 0o640
+    assert old.stat().st_mode & 0o777 == 0o640
+    assert old.read_text().startswith("from before\n")
+
+
 def test_second_setup_replaces_the_first(tmp_path: Path) -> None:
     setup_logging("svc", "INFO", tmp_path / "a.log")
     logger = setup_logging("svc", "INFO", tmp_path / "b.log")

@@ -54,9 +54,13 @@ def import_srpm(settings: DistGitSettings, task: ImportTask, srpm: Path) -> Impo
     with tempfile.TemporaryDirectory(dir=settings.work_root, prefix="unpack-") as scratch:
         package = inspect_and_unpack(srpm, Path(scratch) / "files", settings.max_srpm_size)
         if package.name != task.pkg_name:
-            raise ImportFailure(
-                f"the SRPM holds package {package.name!r}, but build {task.build_id} is for "
-                f"package {task.pkg_name!r}"
+            # As in Copr: the build belongs to the package it was submitted for, whatever
+            # its spec calls itself; the repo is the package's, the spec keeps its name.
+            log.info(
+                "the SRPM holds package %r; importing it as package %r of build %s",
+                package.name,
+                task.pkg_name,
+                task.build_id,
             )
         log.info(
             "%s: spec %s, patches %s, sources %s",
@@ -84,7 +88,7 @@ def import_srpm(settings: DistGitSettings, task: ImportTask, srpm: Path) -> Impo
         for branch, commit in commits.items():
             state = "unchanged" if before.get(branch) == commit else "updated"
             log.info("branch %s: %s (%s)", branch, commit, state)
-        return ImportResult(task.reponame, commits, package.name, package.evr)
+        return ImportResult(task.reponame, commits, task.pkg_name, package.evr)
 
 
 def download(url: str, destination: Path, max_size: int, timeout: float) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from copr_distgit.importer import ImportFailure, import_srpm
+from copr_distgit.importer import import_srpm
 from copr_distgit.settings import DistGitSettings
 from copr_distgit.srpm import SrpmError
 from copr_distgit.task import ImportTask
@@ -123,14 +123,19 @@ def test_packages_and_projects_get_separate_repos(
     ]
 
 
-def test_srpm_of_another_package_is_refused(
+def test_srpm_of_another_package_goes_into_the_package_of_the_build(
     settings: DistGitSettings, make_srpm: MakeSrpm, make_task: MakeTask
 ) -> None:
-    with pytest.raises(
-        ImportFailure, match="holds package 'other', but build 1 is for package 'hello'"
-    ):
-        import_srpm(settings, make_task(1), make_srpm("other", "1"))
-    assert not settings.git_root.exists() or list(settings.git_root.rglob("*.git")) == []
+    # As in Copr: a build submitted for package 'hello' stays hello's, whatever its
+    # spec calls itself; the spec keeps its own name in hello's repo.
+    result = import_srpm(settings, make_task(1), make_srpm("other", "1"))
+    assert result.pkg_name == "hello"
+    assert result.reponame == "alice/demo/hello"
+    repos = [str(p.relative_to(settings.git_root)) for p in settings.git_root.rglob("*.git")]
+    assert repos == ["alice/demo/hello.git"]
+    tree = pygit2.Repository(str(settings.git_root / "alice/demo/hello.git"))
+    commit = tree.get(next(iter(result.branch_commits.values())))
+    assert "other.spec" in {entry.name for entry in commit.tree}
 
 
 # --- bad SRPMs: a clear message and nothing stored ------------------------------------

@@ -7,11 +7,13 @@ create as many as they like.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import flask
 
 from copr_common.log import setup_logging
 from copr_frontend import db
+from copr_frontend.api import json_limits
 from copr_frontend.settings import FrontendSettings, load_frontend_settings
 
 SETTINGS_KEY = "COPR_SETTINGS"
@@ -26,6 +28,7 @@ API_MODULES = [
     "copr_frontend.permissions.api",
     "copr_frontend.mockchroots.api",
     "copr_frontend.builds.api",
+    "copr_frontend.builds.rpm_upload_api",
     "copr_frontend.builds.chroot_api",
     "copr_frontend.builds.monitor_api",
     "copr_frontend.packages.api",
@@ -46,6 +49,13 @@ WEB_MODULES = [
 ]
 
 
+class CoprFlask(flask.Flask):
+    """Flask whose views run as retried units of work (:func:`db.run_unit_of_work`)."""
+
+    def dispatch_request(self) -> Any:
+        return db.run_unit_of_work(super().dispatch_request)
+
+
 def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
     """A Flask app for ``settings`` (read from the environment when not given)."""
     if settings is None:
@@ -53,7 +63,7 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
     # Importing every model makes the mapper registry complete before the first query.
     importlib.import_module("copr_frontend.models")
 
-    app = flask.Flask("copr_frontend")
+    app = CoprFlask("copr_frontend")
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_upload_size + 1024 * 1024,
@@ -63,8 +73,12 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
         JSON_SORT_KEYS=False,
     )
     app.config[SETTINGS_KEY] = settings
+    json_limits.install(app, settings.max_json_size)
     database = db.Database(settings.database_url)
     db.init_app(app, database)
+    from copr_frontend.builds.uploads import install_cleanup
+
+    install_cleanup(database.sessionmaker, settings.upload_dir)
     if settings.redis_url:
         from copr_frontend import notify
 

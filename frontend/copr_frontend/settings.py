@@ -34,6 +34,11 @@ class FrontendSettings(ServiceSettings):
     upload_dir: Path = Path("uploads")
     max_upload_size: int = Field(default=1024**3, ge=1)
     """Largest accepted upload in bytes (SRPMs and spec files)."""
+    direct_rpm_upload: bool = False
+    """Whether users may publish already-built RPMs (``/api_3/build/create/rpm-upload``,
+    ``copr-cli uploadrpm``) without building them from sources here — off, as in Copr."""
+    max_json_size: int = Field(default=16 * 1024**2, ge=1024)
+    """Largest accepted JSON document in bytes (a request body or a multipart json part)."""
     build_timeout_default: int = Field(default=5 * 3600, ge=60)
     build_timeout_max: int = Field(default=30 * 3600, ge=60)
     redis_url: str | None = None

@@ -49,12 +49,20 @@ def test_two_apps_do_not_share_state(settings) -> None:  # type: ignore[no-untyp
         application.extensions["copr_database"].dispose()
 
 
-@pytest.mark.parametrize("path", ["/api_3/nothing-here", "/api_3/nothing/here/", "/api_3"])
+@pytest.mark.parametrize("path", ["/api_3/nothing-here", "/api_3/nothing/here/", "/api_3//x"])
 def test_unknown_api_route_is_json_404(client: flask.testing.FlaskClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 404
     assert response.is_json
     assert "error" in response.get_json()
+
+
+@pytest.mark.parametrize("path", ["/api_3", "/api_3/"])
+def test_api_home(client: flask.testing.FlaskClient, path: str) -> None:
+    # What python-copr's BaseProxy.home() reads, as Copr answers it.
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.get_json() == {"version": 3}
 
 
 def test_wrong_method_is_json_405(client: flask.testing.FlaskClient) -> None:

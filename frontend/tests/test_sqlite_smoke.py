@@ -58,3 +58,24 @@ def test_sqlite_end_to_end(tmp_path: Path) -> None:
         session.close()
         database.dispose()
         app.extensions["copr_database"].dispose()
+
+
+def test_sqlite_files_are_private(tmp_path: Path) -> None:
+    """The database holds webhook secrets and token hashes: 0600, with its -wal and -shm,
+    also when it was made wider before."""
+    path = tmp_path / "copr.sqlite"
+    upgrade_database(f"sqlite:///{path}")
+    database = Database(f"sqlite:///{path}")
+    try:
+        with database.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            files = sorted(tmp_path.glob("copr.sqlite*"))
+            assert [f.name for f in files] == ["copr.sqlite", "copr.sqlite-shm", "copr.sqlite-wal"]
+            assert {f.name: oct(f.stat().st_mode & 0o777) for f in files} == {
+                f.name: "0o600" for f in files
+            }
+    finally:
+        database.dispose()
+    path.chmod(0o644)
+    Database(f"sqlite:///{path}").dispose()
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -72,9 +72,11 @@ class KeyRing:
         self._gpg_lock = threading.Lock()
 
     def prepare(self) -> None:
-        """Create the home with owner-only permissions (gpg warns about anything wider)."""
+        """Create the home with owner-only permissions (gpg warns about anything wider),
+        and tighten whatever an older version left readable to others in it."""
         self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.home.chmod(0o700)
+        _owner_only(self.home.rglob("*"))
 
     # --- reading ---------------------------------------------------------------------
 
@@ -124,6 +126,7 @@ class KeyRing:
             return gpg.gen_key(params)
 
         made = self._call("generate key", generate)
+        self._tighten_keyring()
         if made.returncode != 0 or not made.fingerprint:
             raise _error("generate key (no KEY_CREATED status)", made)
         return str(made.fingerprint)
@@ -136,6 +139,7 @@ class KeyRing:
             runs.append([key.fingerprint, expire, *key.subkey_fingerprints])
         for args in runs:
             done = self._call("set expiry", lambda gpg, a=args: gpg.quick_set_expire(a))
+            self._tighten_keyring()
             if done.returncode != 0:
                 raise _error("set expiry", done)
 
@@ -185,6 +189,11 @@ class KeyRing:
         if getattr(result, "timed_out", False):
             raise GpgError(f"gpg ({what}) did not finish in {self.timeout:.0f}s")
         return result
+
+    def _tighten_keyring(self) -> None:
+        """gpg rewrites pubring.kbx (and its backup) under the process umask, 0644 as a
+        rule: the keyring is for this service alone."""
+        _owner_only(self.home.glob("pubring.kbx*"))
 
     def _instance(self) -> _BoundedGPG:
         # Made on first use, not in __init__: python-gnupg runs gpg when it is made, and a
@@ -266,6 +275,16 @@ class _StatusRecorder(gnupg.StatusHandler):  # type: ignore[misc]
 
     def handle_status(self, key: str, value: str) -> None:
         self.status.append((key, value))
+
+
+def _owner_only(paths: Any) -> None:
+    """Take group and other permissions off these files and dirs (sockets are left)."""
+    for path in paths:
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            continue
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            path.chmod(mode & 0o700)
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:

@@ -39,6 +39,15 @@ class Program:
     environment: dict[str, str] = field(default_factory=dict)
     # An HTTP URL that answers 200 once the program serves (None: running is enough).
     ready_url: str | None = None
+    # What the program creates is for others to read too (the results tree, builder
+    # slots the sandbox user must reach, dist-git), unless it holds secrets: then 077.
+    umask: int = 0o022
+
+
+# Programs that keep secrets (the database, uploads, keys) create everything owner-only.
+PRIVATE_UMASK = 0o077
+# supervisord itself writes the logs: readable by the owner's group, not by others.
+LOG_UMASK = 0o027
 
 
 def venv_command(name: str) -> str:
@@ -95,6 +104,8 @@ def frontend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
         "results_url": state.url("results") + "/results",
         "dist_git_url": state.url("dist_git") + "/git",
         "upload_dir": str(layout.frontend_dir / "uploads"),
+        # copr-cli uploadrpm: publishing already-built RPMs is fine on one's own machine.
+        "direct_rpm_upload": True,
         # Wakes the backend's dispatchers up at once when there is new work.
         "redis_url": redis_url(state, 1),
     }
@@ -210,19 +221,23 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
     gunicorn_options = (
         f"--bind {HOST}:{state.ports['frontend']} --workers 2 --worker-class gthread"
         " --threads 4 --timeout 600 --access-logfile -"
+        # The default access log names the HTTP Basic user: every user's API login.
+        " --logger-class copr_frontend.accesslog.AccessLogger"
     )
     return [
-        Program("redis", [redis, str(layout.redis_conf)]),
+        Program("redis", [redis, str(layout.redis_conf)], umask=PRIVATE_UMASK),
         Program(
             "frontend",
             [venv_command("gunicorn"), *gunicorn_options.split(), "copr_frontend.app:create_app()"],
             {"COPR_FRONTEND_CONFIG": str(config("frontend"))},
             ready_url=frontend + "/api_3/mock-chroots/list",
+            umask=PRIVATE_UMASK,
         ),
         Program(
             "keygen",
             [venv_command("copr-keygen"), "--config", str(config("keygen")), "serve"],
             ready_url=state.url("keygen") + "/ping",
+            umask=PRIVATE_UMASK,
         ),
         Program(
             "dist-git-http",
@@ -238,7 +253,7 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
             [
                 sys.executable,
                 "-m",
-                "http.server",
+                "copr_local.results_server",
                 *results_options.split(),
                 "--directory",
                 str(layout.public_html),
@@ -291,6 +306,7 @@ def supervisord_config(layout: StackLayout, state: StackState, base_env: dict[st
         f"childlogdir = {_ini_value(str(layout.logs))}",
         "logfile_maxbytes = 10MB",
         "logfile_backups = 2",
+        f"umask = {LOG_UMASK:03o}",
         f"environment = {_environment(env)}",
         # Said explicitly, so that supervisord does not warn about running as root.
         f"user = {pwd.getpwuid(os.geteuid()).pw_name}",
@@ -315,6 +331,7 @@ def supervisord_config(layout: StackLayout, state: StackState, base_env: dict[st
             f"stdout_logfile = {_ini_value(str(log))}",
             "stdout_logfile_maxbytes = 10MB",
             "stdout_logfile_backups = 2",
+            f"umask = {program.umask:03o}",
         ]
         if program.environment:
             lines.append(f"environment = {_environment(program.environment)}")

@@ -143,10 +143,30 @@ class StackLayout:
         for path in (self.root, self.backend_dir, self.pool_dir.parent, self.pool_dir):
             path.mkdir(parents=True, exist_ok=True)
             path.chmod(0o755)
-        for path in (self.etc, self.logs, self.frontend_dir, self.dist_git_dir,
+        for path in (self.etc, self.frontend_dir, self.dist_git_dir,
                      self.results_dir, self.redis_dir, self.home):  # fmt: skip
             path.mkdir(parents=True, exist_ok=True)
         self.keygen_dir.mkdir(mode=0o700, exist_ok=True)
+        # Settings, the database, uploads and keys are the services' alone.
+        for path in (self.keygen_dir, self.frontend_dir, self.etc):
+            path.chmod(0o700)
+        # The logs name users and projects: for the stack's owner (and group) only.
+        self.logs.mkdir(mode=0o750, exist_ok=True)
+        # supervisord opens its own log before it applies its umask.
+        (self.logs / "supervisord.log").touch(mode=0o640)
+        tighten(self.logs, file_mode=0o640, dir_mode=0o750)
+
+
+def tighten(root: Path, file_mode: int, dir_mode: int) -> None:
+    """Take away from ``root`` and everything under it what ``file_mode``/``dir_mode``
+    do not allow (what an older version of the stack left open)."""
+    for path in [root, *root.rglob("*")]:
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            continue
+        allowed = dir_mode if path.is_dir() else file_mode
+        mode = path.stat().st_mode & 0o777
+        if mode & ~allowed:
+            path.chmod(mode & allowed)
 
 
 def searchable_by_others(path: Path) -> bool:

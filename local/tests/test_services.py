@@ -154,6 +154,17 @@ def test_supervisord_config(stack: tuple[StackLayout, StackState]) -> None:
     for name in names:
         assert parser.get(f"program:{name}", "stopasgroup") == "true"
         assert parser.get(f"program:{name}", "stdout_logfile") == str(layout.logs / f"{name}.log")
+    # supervisord writes the logs 0640; programs with secrets create everything 0600.
+    assert parser.get("supervisord", "umask") == "027"
+    umasks = {name: parser.get(f"program:{name}", "umask") for name in names}
+    assert {name for name, umask in umasks.items() if umask == "077"} == {
+        "redis",
+        "frontend",
+        "keygen",
+    }
+    assert set(umasks.values()) == {"077", "022"}
+    frontend = parser.get("program:frontend", "command", raw=True)
+    assert "--logger-class copr_frontend.accesslog.AccessLogger" in frontend
 
 
 def test_supervisor_socket_needs_the_stack_password(stack: tuple[StackLayout, StackState]) -> None:

@@ -4,7 +4,8 @@ Source phase: ``copr-rpmbuild --srpm --build-id N`` (or ``--task-url``/``--task-
 turns the task's source into one SRPM. RPM phase: ``copr-rpmbuild --build-id N --chroot C``
 builds the dist-git sources for chroot C. Results go to the configured result dir:
 packages, ``builder-live.log``, ``results.json``, ``task.json`` (re-run it with
-``--task-file``) and ``success`` when the build succeeded.
+``--task-file``) and ``success`` when the build succeeded — or ``fail-reason.txt``, why it
+did not, in a packager's words (see :mod:`copr_rpmbuild.diagnosis`).
 
 Exit codes:
     0  success
@@ -35,12 +36,11 @@ from copr_rpmbuild import proctree
 from copr_rpmbuild.config import RpmbuildSettings, load_config
 from copr_rpmbuild.context import BuildContext
 from copr_rpmbuild.daemon import BuildLock, Detached, detach
+from copr_rpmbuild.diagnosis import FAIL_REASON_FILE, describe_failure
 from copr_rpmbuild.errors import (
     EXIT_INFRASTRUCTURE,
     EXIT_SUCCESS,
     EXIT_USAGE,
-    BuildCanceled,
-    BuildTimeout,
     CoprBuildError,
     InfrastructureError,
 )
@@ -152,6 +152,7 @@ def _run_locked(
             shutil.rmtree(settings.resultdir)
         settings.resultdir.mkdir(parents=True, exist_ok=True)
         (settings.resultdir / "success").unlink(missing_ok=True)
+        (settings.resultdir / FAIL_REASON_FILE).unlink(missing_ok=True)
         settings.live_log.unlink(missing_ok=True)
         live = LiveLog(settings.live_log, settings.max_log_size, echo=detached is None)
     except OSError as error:
@@ -195,6 +196,7 @@ def _build(
         cancel=cancel,
     )
     workspace: Workspace | None = None
+    phase = "SRPM build" if args.srpm else "RPM build"
     try:
         task, raw = load_task(args, settings)
         (settings.resultdir / "task.json").write_text(json.dumps(raw, indent=4) + "\n")
@@ -222,10 +224,16 @@ def _build(
         else:
             run_rpm_phase(ctx, task)
     except CoprBuildError as error:
-        log.error("%s: %s", _verdict(error), error)
+        output = limits.output
+        reason = describe_failure(error, phase, output.text() if output.interrupted else "")
+        log.error("%s", reason)
+        _write_fail_reason(settings, reason)
         return error.exit_code
-    except Exception:
+    except Exception as error:
         log.exception("copr-rpmbuild failed unexpectedly")
+        _write_fail_reason(
+            settings, describe_failure(InfrastructureError(f"copr-rpmbuild failed: {error}"), phase)
+        )
         return EXIT_INFRASTRUCTURE
     finally:
         if workspace is not None:
@@ -235,14 +243,11 @@ def _build(
     return EXIT_SUCCESS
 
 
-def _verdict(error: CoprBuildError) -> str:
-    if isinstance(error, BuildTimeout):
-        return "Build timed out"
-    if isinstance(error, BuildCanceled):
-        return "Build canceled"
-    if isinstance(error, InfrastructureError):
-        return "Infrastructure failure"
-    return "Build failed"
+def _write_fail_reason(settings: RpmbuildSettings, reason: str) -> None:
+    try:
+        (settings.resultdir / FAIL_REASON_FILE).write_text(reason + "\n")
+    except OSError as error:
+        log.error("cannot write %s: %s", FAIL_REASON_FILE, error.strerror)
 
 
 if __name__ == "__main__":

@@ -96,7 +96,8 @@ class RpmbuildSettings(ServiceSettings):
         _CHECKOUT_MOCK_CONFIGS if _CHECKOUT_MOCK_CONFIGS.is_dir() else _INSTALLED_MOCK_CONFIGS
     )
     rawhide_version: int | None = None
-    vendor: str = "Copr ({owner}/{project})"
+    # Copr's form: "<name> - user <owner>" or "<name> - group @<group>".
+    vendor: str = "Copr - {owner_kind} {owner}"
     packager: str = "Copr build system (submitted by {submitter})"
 
     @field_validator("enabled_protocols")

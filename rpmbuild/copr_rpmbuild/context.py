@@ -9,10 +9,10 @@ it after a sandbox has run; no sandboxed process outlives its run (PID namespace
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from copr_rpmbuild import fetch, rpmtools, runner
+from copr_rpmbuild import diagnosis, fetch, rpmtools, runner
 from copr_rpmbuild.config import RpmbuildSettings
 from copr_rpmbuild.errors import BuildFailure
 from copr_rpmbuild.livelog import LiveLog
@@ -27,14 +27,27 @@ class BuildContext:
     hostdir: Path
     resultdir: Path
     memory_mb: int | None = None
+    task_macros: dict[str, str] = field(default_factory=dict)
+    """Macros every rpm and rpmbuild run of this build gets (``%copr_username``, ...)."""
 
     @property
     def log(self) -> LiveLog:
         return self.limits.log
 
+    @property
+    def memory_limit_mb(self) -> int:
+        """The address space each sandboxed process may use, in MiB."""
+        return max(self.memory_mb or 0, self.settings.min_memory_mb)
+
+    def command_failed(self, what: str, status: int) -> BuildFailure:
+        """The failure of the command that just ended with ``status``, with the reason its
+        output gives (see :mod:`copr_rpmbuild.diagnosis`)."""
+        output = self.limits.output.text()
+        return BuildFailure(diagnosis.command_failed(what, status, output, self.memory_limit_mb))
+
     def sandbox(self, *, network: bool) -> Sandbox:
         settings = self.settings
-        memory = max(self.memory_mb or 0, settings.min_memory_mb) * 1024**2
+        memory = self.memory_limit_mb * 1024**2
         box = Sandbox(
             workspace=self.workspace,
             hostdir=self.hostdir,
@@ -113,5 +126,5 @@ class BuildContext:
     def macros_file(self) -> Path:
         path = self.hostdir / "copr.macros"
         if not path.exists():
-            rpmtools.write_fallback_macros(path)
+            rpmtools.write_fallback_macros(path, self.task_macros)
         return path

@@ -12,7 +12,7 @@ import ctypes
 import os
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 _PR_SET_CHILD_SUBREAPER = 36
@@ -86,8 +86,12 @@ def terminate_tree(
     grace: float,
     include_root: bool = True,
     signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM),
+    on_signal: Callable[[int, list[int]], None] | None = None,
 ) -> None:
-    """INT, then TERM, each followed by up to ``grace`` seconds, then KILL what is left."""
+    """INT, then TERM, each followed by up to ``grace`` seconds, then KILL what is left.
+
+    ``on_signal(signum, pids)`` is told each signal before it is sent (for the log).
+    """
 
     def targets() -> list[int]:
         pids = descendants(root)
@@ -99,15 +103,19 @@ def terminate_tree(
         pids = targets()
         if not pids:
             return
+        if on_signal is not None:
+            on_signal(signum, pids)
         _signal_all(pids, signum)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             if not targets():
                 return
             time.sleep(0.05)
-    for _ in range(20):
+    for attempt in range(20):
         pids = targets()
         if not pids:
             return
+        if on_signal is not None and attempt == 0:
+            on_signal(signal.SIGKILL, pids)
         _signal_all(pids, signal.SIGKILL)
         time.sleep(0.05)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from copr_common.chroots import ChrootName
-from copr_rpmbuild import proctree, runner
+from copr_rpmbuild import diagnosis, proctree, runner
 from copr_rpmbuild.errors import BuildFailure, InfrastructureError
 from copr_rpmbuild.sandbox import Sandbox
 
@@ -39,19 +39,25 @@ class Nevra:
         }
 
 
-def write_fallback_macros(path: Path) -> None:
-    """Definitions for macros a Fedora buildroot has and the host's rpm may lack.
+def write_fallback_macros(path: Path, task_macros: Mapping[str, str] | None = None) -> None:
+    """Definitions for macros a Fedora buildroot has and the host's rpm may lack, then
+    the build's own (``task_macros``, name without ``%``).
 
     ``%autorelease``/``%autochangelog`` (rpmautospec) are what pyp2spec and many Fedora
     specs use; without them the spec does not even parse.
     """
     stamp = time.strftime("%a %b %d %Y", time.gmtime())
+    own = "".join(
+        f"%{name} {value}\n" if value else f"%{name} %{{nil}}\n"
+        for name, value in (task_macros or {}).items()
+        if "\n" not in value
+    )
     path.write_text(
         # The sandbox has its own host name, which no resolver knows.
         "%_buildhost copr-builder\n"
         "%autorelease(e:s:pb:n) %{?-b*}%{!?-b:1}%{?-e:.%{-e*}}%{?-s:.%{-s*}}%{!?-n:%{?dist}}\n"
         f"%autochangelog * {stamp} Copr Build System <copr@localhost> - %{{version}}-1\\\n"
-        "- Built by Copr (rpmautospec is not available on this builder)\n"
+        "- Built by Copr (rpmautospec is not available on this builder)\n" + own
     )
 
 
@@ -119,7 +125,8 @@ def _sandboxed_output(
     if stderr:
         limits.log.write(stderr[:65536])
     if proc.returncode != 0:
-        raise BuildFailure(f"{what} failed (exit status {proc.returncode})")
+        tail = stderr[-65536:].decode(errors="replace")
+        raise BuildFailure(diagnosis.command_failed(what, proc.returncode, tail))
     return stdout.decode(errors="replace")
 
 
@@ -239,6 +246,21 @@ def query_package(path: Path) -> Nevra:
         release=release,
         arch="src" if is_source else arch,
     )
+
+
+def check_digests(path: Path) -> None:
+    """Refuse a package whose header or payload does not match its digests (a damaged or
+    tampered file); signatures are not checked here — the backend signs it anew."""
+    result = subprocess.run(
+        ["rpmkeys", "--checksig", "--nosignature", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        said = (result.stdout + result.stderr).strip().replace(str(path), path.name)
+        raise BuildFailure(f"{path.name} is damaged: its digests do not match ({said})")
 
 
 def host_arch() -> str:

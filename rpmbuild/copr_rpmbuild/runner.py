@@ -46,7 +46,36 @@ class CancelFlag:
     def check(self) -> None:
         if self.signum is not None:
             name = signal.Signals(self.signum).name
-            raise BuildCanceled(f"the build was canceled ({name})")
+            raise BuildCanceled(f"stopped by {name}")
+
+
+class OutputTail:
+    """The last bytes the latest command printed: what a failure is explained from.
+
+    The live log holds everything; this keeps only the end of one command's output, so
+    that finding out why it failed reads a bounded amount of text.
+    """
+
+    SIZE = 256 * 1024
+
+    def __init__(self) -> None:
+        self.command = ""
+        # Whether a limit (timeout, cancel, log size, disk) stopped the command.
+        self.interrupted = False
+        self._data = bytearray()
+
+    def start(self, command: str) -> None:
+        self.command = command
+        self.interrupted = False
+        self._data.clear()
+
+    def add(self, data: bytes) -> None:
+        self._data += data
+        if len(self._data) > self.SIZE:
+            del self._data[: len(self._data) - self.SIZE]
+
+    def text(self) -> str:
+        return self._data.decode(errors="replace")
 
 
 @dataclass
@@ -60,6 +89,7 @@ class Limits:
     cancel: CancelFlag = field(default_factory=CancelFlag)
     watch_dir: Path | None = None
     max_disk: int | None = None
+    output: OutputTail = field(default_factory=OutputTail)
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -67,7 +97,7 @@ class Limits:
     def check(self) -> None:
         self.cancel.check()
         if self.remaining() <= 0:
-            raise BuildTimeout(f"the build timed out: it ran longer than {self.timeout} s")
+            raise BuildTimeout(f"it ran longer than its timeout of {self.timeout} s")
 
 
 def disk_usage(path: Path) -> int:
@@ -106,6 +136,7 @@ def run(
     limits.check()
     label = describe or argv[0]
     _log.debug("Running %s: %s", label, shlex.join(argv))
+    limits.output.start(label)
     # Processes already below us (say, a test's servers) are not this command's leftovers.
     before = set(proctree.descendants(os.getpid()))
     try:
@@ -143,6 +174,7 @@ def run(
                     except BlockingIOError:
                         data = b""
                     if data:
+                        limits.output.add(data)
                         if not limits.log.write(data):
                             stop = LimitExceeded(
                                 f"{label} printed more than the log limit of "
@@ -159,11 +191,11 @@ def run(
                 # The command ended; whatever still holds the pipe is a leftover of it.
                 _kill_leftovers(before | {proc.pid}, limits.grace)
             if limits.cancel:
-                stop = BuildCanceled(f"the build was canceled while running {label}")
+                stop = BuildCanceled(f"stopped while running {label}")
                 break
             if limits.remaining() <= 0:
                 stop = BuildTimeout(
-                    f"the build timed out: it ran longer than {limits.timeout} s ({label} killed)"
+                    f"it ran longer than its timeout of {limits.timeout} s ({label} was killed)"
                 )
                 break
             if limits.watch_dir is not None and limits.max_disk is not None:
@@ -181,14 +213,31 @@ def run(
                         break
     finally:
         if stop is not None or proc.poll() is None:
-            proctree.terminate_tree(proc.pid, grace=limits.grace)
+            proctree.terminate_tree(
+                proc.pid, grace=limits.grace, on_signal=_signal_logger(limits.log, label, stop)
+            )
         _kill_leftovers(before | {proc.pid}, 0.5)
         proc.wait()
         stream.close()
         _reap_orphans(before)
     if stop is not None:
+        limits.output.interrupted = True
         raise stop
     return proc.returncode
+
+
+def _signal_logger(
+    log: LiveLog, label: str, stop: Exception | None
+) -> Callable[[int, list[int]], None]:
+    """Says in the live log why and with what the command is being stopped: a timed-out
+    build's log then shows what its processes were sent."""
+    why = str(stop) if stop is not None else f"{label} is being stopped"
+
+    def logged(signum: int, pids: list[int]) -> None:
+        name = signal.Signals(signum).name.removeprefix("SIG")
+        log.line(f"{why}: sending {name} to {label} ({len(pids)} processes)")
+
+    return logged
 
 
 def _kill_leftovers(keep: set[int], grace: float) -> None:

@@ -18,6 +18,7 @@ from copr_common.chroots import ChrootName
 from copr_rpmbuild import rpmtools
 from copr_rpmbuild.context import BuildContext
 from copr_rpmbuild.errors import BuildFailure
+from copr_rpmbuild.macros import copr_macros
 from copr_rpmbuild.providers import provider_for
 from copr_rpmbuild.providers.base import regular_file
 from copr_rpmbuild.task import SrpmTask
@@ -74,7 +75,7 @@ def build_srpm_from_spec(ctx: BuildContext, spec: Path, sourcedir: Path) -> Path
         describe="rpmbuild -bs",
     )
     if status != 0:
-        raise BuildFailure(f"rpmbuild could not make the SRPM (exit status {status})")
+        raise ctx.command_failed("rpmbuild -bs", status)
     srpms = [p for p in ctx.checked(out).glob("*.src.rpm") if regular_file(p)]
     if len(srpms) != 1:
         raise BuildFailure("rpmbuild -bs did not leave exactly one SRPM")
@@ -120,6 +121,8 @@ def distro_tags(ctx: BuildContext, spec: Path, distros: list[str]) -> dict[str, 
 
 def run_srpm_phase(ctx: BuildContext, task: SrpmTask) -> dict[str, Any]:
     ctx.log.line(f"Source phase: source type {task.source_type.label}")
+    ctx.task_macros = copr_macros(ctx.settings, task)
+    ctx.log.line("Macros: " + ", ".join(f"%{k}={v!r}" for k, v in ctx.task_macros.items()))
     produced = provider_for(task.source_type)(ctx, task.source_json)
     if produced.spec is not None:
         spec = produced.spec

@@ -1,6 +1,7 @@
 """The task JSON the frontend serves (docs/architecture.md), read from a URL or a file.
 
-An RPM task has ``git_repo``/``git_hash`` and a ``chroot``; an SRPM task has
+An RPM task has ``git_repo``/``git_hash`` (or, for a direct RPM upload, the
+``prebuilt_rpm_urls`` to publish) and a ``chroot``; an SRPM task has
 ``source_type`` and ``source_json`` (a JSON string, as Copr sends it, or an object).
 Unknown fields are kept: the frontend may send more than this builder needs.
 """
@@ -14,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from copr_common.chroots import ChrootName, ChrootNameError
 from copr_common.enums import BuildSourceEnum
@@ -56,9 +57,10 @@ class _TaskBase(BaseModel):
 
     @field_validator("timeout")
     @classmethod
-    def _positive_timeout(cls, value: int | None) -> int | None:
-        if value is not None and value <= 0:
-            raise ValueError("timeout must be a positive number of seconds")
+    def _timeout_not_negative(cls, value: int | None) -> int | None:
+        # Copr accepts 0, which leaves the build to the builder's default timeout.
+        if value is not None and value < 0:
+            raise ValueError("timeout must not be a negative number of seconds")
         return value
 
 
@@ -66,7 +68,7 @@ class BuildTask(_TaskBase):
     """One chroot of a build: clone ``git_repo`` at ``git_hash`` and build for ``chroot``."""
 
     chroot: str
-    git_repo: str
+    git_repo: str | None = None
     git_hash: str | None = None
     package_name: str | None = None
     package_version: str | None = None
@@ -76,12 +78,22 @@ class BuildTask(_TaskBase):
     without_opts: list[str] = []
     isolation: str | None = None
     bootstrap: str | None = None
+    require_real_buildroot: bool = False
+    """The project's packages must be built in a mock chroot, never on the host system."""
+    prebuilt_rpm_urls: list[str] = []
+    """Already-built RPMs to publish as they are (a direct RPM upload): nothing is built."""
 
     @field_validator("chroot")
     @classmethod
     def _valid_chroot(cls, value: str) -> str:
         ChrootName.parse(value)
         return value
+
+    @model_validator(mode="after")
+    def _something_to_build(self) -> BuildTask:
+        if not self.git_repo and not self.prebuilt_rpm_urls:
+            raise ValueError("the task has neither a git_repo to build nor prebuilt_rpm_urls")
+        return self
 
     @property
     def chroot_name(self) -> ChrootName:

@@ -117,8 +117,10 @@ def test_task_file_problems(builder: Builder, tmp_path: Path) -> None:
     assert "expected a JSON object" in _bad_task(builder, tmp_path, "[]")
     log = _bad_task(builder, tmp_path, {"task_id": "1-x", "build_id": 1, "chroot": "f"})
     assert "invalid RPM task" in log
-    assert "git_repo: Field required" in log
     assert "is not of the form <os>-<version>-<arch>" in log
+    task = {"task_id": "1-fedora-41-x86_64", "build_id": 1, "chroot": "fedora-41-x86_64"}
+    log = _bad_task(builder, tmp_path, task)
+    assert "the task has neither a git_repo to build nor prebuilt_rpm_urls" in log
     log = _bad_task(
         builder,
         tmp_path,
@@ -137,7 +139,7 @@ def test_task_file_problems(builder: Builder, tmp_path: Path) -> None:
     log = _bad_task(
         builder, tmp_path, {**rpm_task(1, "fedora-41-x86_64", "x", None), "timeout": -1}
     )
-    assert "timeout must be a positive number" in log
+    assert "timeout must not be a negative number" in log
 
 
 def test_task_url_not_found(builder: Builder, http_server: HttpServer) -> None:
@@ -211,8 +213,10 @@ def test_failing_build(builder: Builder, http_server: HttpServer, tmp_path: Path
     url, commit = publish_distgit(http_server, tmp_path, "failer", hostile_spec("failer", "exit 7"))
     task = rpm_task(7, "fedora-41-x86_64", url, commit, package_name="failer")
     assert _rpm(builder, tmp_path, task) == EXIT_BUILD_FAILED
-    assert "rpmbuild failed" in builder.log()
-    assert "Build failed" in builder.log()
+    assert "RPM build failed: %build failed" in builder.log()
+    assert (
+        builder.resultdir / "fail-reason.txt"
+    ).read_text() == "RPM build failed: %build failed\n"
     assert not (builder.resultdir / "results.json").exists()
     assert "success" not in builder.files()
     assert list(builder.workspace.iterdir()) == []

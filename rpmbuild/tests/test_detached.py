@@ -140,7 +140,9 @@ def test_cancel_stops_the_build_and_all_its_children(
     assert not _alive(pid)
     assert _marked(seconds) == []
     assert (builder.state / "exit-status").read_text().strip() == str(EXIT_CANCELED)
-    assert "Build canceled" in builder.log()
+    reason = "RPM build canceled during %build: stopped while running rpmbuild -ba"
+    assert reason in builder.log()
+    assert (builder.resultdir / "fail-reason.txt").read_text() == reason + "\n"
     assert "success" not in builder.files()
     follower = subprocess.run(
         _tool("copr-rpmbuild-log", builder), capture_output=True, text=True, timeout=30

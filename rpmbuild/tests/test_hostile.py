@@ -174,7 +174,10 @@ def test_endless_build_is_killed_at_its_timeout_with_its_children(
     assert code == EXIT_TIMEOUT, builder.log()
     assert took < 30
     assert "ALL-STARTED" in builder.log()
-    assert "timed out" in builder.log()
+    assert (builder.resultdir / "fail-reason.txt").read_text() == (
+        "RPM build timed out during %build: it ran longer than its timeout of 3 s "
+        "(rpmbuild -ba was killed)\n"
+    )
     assert "success" not in builder.files()
     assert _processes_with(seconds) == []
 
@@ -233,6 +236,10 @@ def test_memory_limit(builder: Builder, http_server: HttpServer, tmp_path: Path)
     assert code == EXIT_BUILD_FAILED, log
     assert "MemoryError" in log
     assert "ALLOCATED" not in log
+    assert (builder.resultdir / "fail-reason.txt").read_text() == (
+        "RPM build failed: out of memory in %build (the build's processes may use 256 MiB): "
+        "MemoryError\n"
+    )
 
 
 def test_endless_custom_script_is_killed_at_its_timeout(builder: Builder, tmp_path: Path) -> None:
@@ -246,7 +253,7 @@ def test_endless_custom_script_is_killed_at_its_timeout(builder: Builder, tmp_pa
     result = builder.run("--srpm", "--task-file", str(task))
     assert result.returncode == EXIT_TIMEOUT, builder.log()
     assert time.monotonic() - started < 20
-    assert "Build timed out" in builder.log()
+    assert "SRPM build timed out: it ran longer than its timeout of 2 s" in builder.log()
     assert _processes_with(seconds) == []
 
 

@@ -47,6 +47,7 @@ def test_rendered_config_carries_the_task() -> None:
                 "baseurl": "http://results/alice/demo/fedora-41-x86_64/",
                 "name": "Copr repository",
                 "priority": 5,
+                "module_hotfixes": True,
             },
             {"id": "copr_base_devel", "baseurl": "http://results/devel/", "name": "devel"},
         ],
@@ -55,7 +56,7 @@ def test_rendered_config_carries_the_task() -> None:
     assert included == [str(MOCK_CONFIGS / "fedora-41-x86_64.cfg")]
     assert opts["macros"]["%buildtag"] == ".copr42"
     assert "%dist" not in opts["macros"]  # the chroot's own config defines it
-    assert opts["macros"]["%vendor"] == "Copr (alice/demo)"
+    assert opts["macros"]["%vendor"] == "Copr - user alice"
     assert opts["chroot_additional_packages"] == "gcc make"
     assert opts["rpmbuild_networking"] is True
     assert opts["use_host_resolv"] is True
@@ -68,8 +69,11 @@ def test_rendered_config_carries_the_task() -> None:
         in repos
     )
     assert "priority=5" in repos
-    assert "[copr_base_devel]" in repos
-    assert "skip_if_unavailable=1" in repos
+    # Only the repo of a project with module_hotfixes says so.
+    base, devel = repos.split("[copr_base_devel]")
+    assert "module_hotfixes=1" in base
+    assert "module_hotfixes" not in devel
+    assert "skip_if_unavailable=1" in devel
 
 
 def test_defaults_and_fallback_to_system_configs() -> None:

@@ -133,12 +133,19 @@ def test_pypi_latest_and_alternative_python(pypi_builder: Builder, tmp_path: Pat
     assert results["name"] == "python3.12-coprtiny"
 
 
+def test_python_copr_default_versions(pypi_builder: Builder, tmp_path: Path) -> None:
+    """python-copr sends ``[3, 2]`` unless told otherwise: 2 is not pyp2spec's, ignored."""
+    source = {"pypi_package_name": "coprtiny", "python_versions": [3, 2]}
+    assert _run(pypi_builder, tmp_path, source) == 0, pypi_builder.log()
+    assert pypi_builder.results()["name"] == "python-coprtiny"
+    assert "python_versions 2 ignored: pyp2spec makes Python 3 packages" in pypi_builder.log()
+
+
 @pytest.mark.parametrize(
     ("source", "message"),
     [
         ({"pypi_package_name": "coprtiny", "pypi_package_version": "9.9"}, "no version '9.9'"),
         ({"pypi_package_name": "nosuchpkg"}, "HTTP 404"),
-        ({"pypi_package_name": "coprtiny", "python_versions": ["2"]}, "Python 3 packages only"),
         ({"pypi_package_name": "coprtiny", "spec_generator": "pyp2rpm"}, "use pyp2spec"),
         ({"pypi_package_name": "bad name!"}, "is not a valid PyPI package name"),
         ({}, "source_json has no 'pypi_package_name'"),

@@ -59,7 +59,7 @@ def test_srpm_with_tarball_and_subpackage_builds_rpms(
     assert "bubblewrap sandbox" in log
     assert "does not install BuildRequires" in log
     tags = rpm_query(builder.resultdir / "hello-1.0-1.fc41.x86_64.rpm", "%{VENDOR}|%{PACKAGER}")
-    assert tags == "Copr (alice/demo)|Copr build system (submitted by alice)"
+    assert tags == "Copr - user alice|Copr build system (submitted by alice)"
     assert "%buildtag='.copr21'" in log
 
     # The saved task reproduces the build: same NEVRAs from --task-file alone.
@@ -70,3 +70,64 @@ def test_srpm_with_tarball_and_subpackage_builds_rpms(
     assert again.returncode == 0, builder.log()
     assert _nevras(builder.results()) == first
     assert json.loads(saved.read_text())["build_id"] == 21
+
+
+BUILDREQUIRES_SPEC = """\
+Name:           needy
+Version:        1
+Release:        1
+Summary:        A package with build dependencies
+License:        MIT
+BuildArch:      noarch
+BuildRequires:  gcc make
+
+%description
+It needs a compiler, which the host buildroot does not install.
+
+%install
+mkdir -p %{buildroot}/usr/share/needy
+echo ok > %{buildroot}/usr/share/needy/done
+
+%files
+/usr/share/needy/done
+"""
+
+
+def test_host_buildroot_is_recorded_with_the_buildrequires_it_skipped(
+    builder: Builder, http_server: HttpServer, tmp_path: Path
+) -> None:
+    url, commit = publish_distgit(http_server, tmp_path, "needy", BUILDREQUIRES_SPEC)
+    task = tmp_path / "task.json"
+    task.write_text(json.dumps(rpm_task(22, "fedora-41-x86_64", url, commit, package_name="needy")))
+    result = builder.run("--task-file", str(task))
+    assert result.returncode == 0, builder.log()
+    record = {"buildroot": "host", "buildrequires_not_installed": ["gcc", "make"]}
+    assert json.loads((builder.resultdir / "buildroot.json").read_text()) == record
+    first_lines = builder.log().splitlines()[:6]
+    assert any(
+        "Buildroot: the host system" in line and "does not install BuildRequires" in line
+        for line in first_lines
+    ), first_lines
+    assert "BuildRequires not installed by this buildroot: gcc, make" in builder.log()
+
+    # A project that requires a real buildroot: the same build fails, and says why.
+    task.write_text(
+        json.dumps(
+            rpm_task(
+                23,
+                "fedora-41-x86_64",
+                url,
+                commit,
+                package_name="needy",
+                require_real_buildroot=True,
+            )
+        )  # fmt: skip
+    )
+    result = builder.run("--task-file", str(task), "--drop-resultdir")
+    assert result.returncode == 1, builder.log()
+    assert (builder.resultdir / "fail-reason.txt").read_text() == (
+        "RPM build failed: the project requires a real buildroot (a mock chroot), but this "
+        "builder has only the host system, which does not install BuildRequires: gcc, make\n"
+    )
+    assert json.loads((builder.resultdir / "buildroot.json").read_text()) == record
+    assert not [name for name in builder.files() if name.endswith(".rpm")]

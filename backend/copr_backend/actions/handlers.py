@@ -2,8 +2,10 @@
 
 The action's ``data`` is the JSON the frontend queued (it arrives JSON-encoded):
 
-``createrepo``   ``ownername, projectname, project_dirnames, chroots`` — make (empty)
-                 repodata in every chroot dir of every project dir
+``createrepo``   ``ownername, projectname, project_dirnames, chroots, devel, appstream``
+                 — make (or regenerate) the repodata of every chroot dir of every project
+                 dir; with ``devel`` that of their ``devel/`` repos; with ``appstream``
+                 an AppStream catalog too
 ``gen_gpg_key``  ``ownername, projectname`` — the project's key, and its ``pubkey.gpg``
 ``fork``         ``ownername, projectname, builds_map {chroot: {old dir: new dir}}`` and
                  ``old_value`` ``<owner>/<project>`` of the source — copy the source's build
@@ -50,6 +52,7 @@ class ActionContext:
     tree: ResultsTree
     signer: Signer
     createrepo: Createrepo
+    results_url: str = ""
 
 
 def _data(action: dict[str, Any]) -> dict[str, Any]:
@@ -107,13 +110,26 @@ def createrepo(ctx: ActionContext, action: dict[str, Any]) -> str:
     data = _data(action)
     owner = _str(data, "ownername")
     chroots = [_checked_chroot(str(c)) for c in data.get("chroots") or []]
+    devel = bool(data.get("devel"))
     done = 0
     for dirname in _project_dirnames(data):
         for chroot in chroots:
             directory = ctx.tree.chroot_dir(owner, dirname, chroot)
-            ctx.createrepo.update(directory, full=True)
+            ctx.createrepo.update(
+                directory,
+                full=True,
+                devel_baseurl=_devel_url(ctx, directory, devel),
+                appstream=bool(data.get("appstream")),
+            )
             done += 1
-    return f"repodata made in {done} chroot dirs"
+    return f"{'devel ' if devel else ''}repodata made in {done} chroot dirs"
+
+
+def _devel_url(ctx: ActionContext, chroot_dir: Path, devel: bool) -> str | None:
+    """The chroot dir's URL, the base of its devel repo's packages; None for the main repo."""
+    if not devel:
+        return None
+    return ctx.tree.url_of(chroot_dir, ctx.results_url) + "/"
 
 
 def gen_gpg_key(ctx: ActionContext, action: dict[str, Any]) -> str:
@@ -194,6 +210,11 @@ def _delete_build_dirs(
             touched.append(chroot_dir)
     for chroot_dir in touched:
         ctx.createrepo.update(chroot_dir, full=True)
+        # A project that publishes by hand lists its packages in devel/ too.
+        if (chroot_dir / "devel" / "repodata").is_dir():
+            ctx.createrepo.update(
+                chroot_dir, full=True, devel_baseurl=_devel_url(ctx, chroot_dir, True)
+            )
     return removed
 
 

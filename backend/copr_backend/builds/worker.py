@@ -37,7 +37,7 @@ from copr_backend.results import ResultsTree, gzip_logs
 from copr_backend.settings import BackendSettings
 from copr_backend.signing import Signer, SignerError
 from copr_common.enums import StatusEnum
-from copr_common.names import InvalidNameError
+from copr_common.names import MAX_PACKAGE_NAME_LENGTH, InvalidNameError
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,20 @@ SRPM_CHROOT = "srpm-builds"
 EXIT_SUCCESS, EXIT_FAILED, EXIT_INFRA, EXIT_CANCELED, EXIT_TIMEOUT = 0, 1, 3, 4, 5
 
 
+BUILDROOT_FILE = "buildroot.json"
+"""What copr-rpmbuild's RPM phase leaves: the buildroot, the BuildRequires it skipped."""
+FAIL_REASON_FILE = "fail-reason.txt"
+"""What copr-rpmbuild leaves in the result dir when a build fails: why, in words."""
+_MAX_REASON = 4000
+
+
 @dataclass
 class Outcome:
     status: StatusEnum
     reason: str = ""
+    # The builder ended the build itself (its exit code says how); its fail-reason.txt,
+    # when there is one, says why better than the exit code.
+    by_builder: bool = False
 
 
 class BuildWorker:
@@ -151,7 +161,20 @@ class BuildWorker:
         except OSError as error:
             return Outcome(StatusEnum.failed, f"cannot fetch the results: {error}")
         if outcome.status != StatusEnum.succeeded:
+            said = _builder_fail_reason(destination)
+            if outcome.by_builder:
+                outcome.reason = said or outcome.reason
+            elif said:
+                # Stopped by this worker (a cancel request, the deadline): what the builder
+                # was doing then.
+                outcome.reason = f"{outcome.reason} ({said})"
             return outcome
+        if request.is_source:
+            name = str((_read_results(destination) or {}).get("name") or "")
+            if len(name) > MAX_PACKAGE_NAME_LENGTH:
+                reason = f"Too long package name: {name}"
+                log.error("%s (at most %d characters)", reason, MAX_PACKAGE_NAME_LENGTH)
+                return Outcome(StatusEnum.failed, reason)
         try:
             self._publish(task, request, destination)
         except (SignerError, CreaterepoError, OSError) as error:
@@ -173,7 +196,7 @@ class BuildWorker:
                     if task_id in self._cancel_requests():
                         log.info("task %s: cancel requested, stopping the build", task_id)
                         builder.cancel()
-                        stopped = Outcome(StatusEnum.canceled, "canceled by request")
+                        stopped = Outcome(StatusEnum.canceled, "Canceled by request")
                         self._ack_cancel(task_id)
                 if stopped is None and now > deadline:
                     log.error("task %s: past its deadline (%d s + grace)", task_id, timeout)
@@ -189,13 +212,14 @@ class BuildWorker:
         if code == EXIT_SUCCESS:
             return Outcome(StatusEnum.succeeded)
         if code == EXIT_CANCELED:
-            return Outcome(StatusEnum.canceled, "the build was canceled on the builder")
+            return Outcome(StatusEnum.canceled, "the build was canceled on the builder", True)
         reasons = {
             EXIT_FAILED: "the build failed (see builder-live.log)",
             EXIT_INFRA: "infrastructure failure on the builder (see builder-live.log)",
             EXIT_TIMEOUT: f"the build ran longer than its timeout of {timeout} s",
         }
-        return Outcome(StatusEnum.failed, reasons.get(code, f"copr-rpmbuild exited {code}"))
+        reason = reasons.get(code, f"copr-rpmbuild exited {code}")
+        return Outcome(StatusEnum.failed, reason, True)
 
     def _cancel_requests(self) -> list[str]:
         try:
@@ -227,8 +251,18 @@ class BuildWorker:
         self.signer.sign(owner, project, packages)
         log.info("signed %s", ", ".join(p.name for p in packages))
         if not request.is_source:
-            self.createrepo.update(destination.parent, [destination.name])
-            log.info("repodata of %s regenerated", destination.parent)
+            if task.get("uses_devel_repo"):
+                # The project publishes by hand: its builds go into the devel repo only.
+                chroot_url = self.tree.url_of(destination.parent, self.settings.results_url)
+                self.createrepo.update(
+                    destination.parent, [destination.name], devel_baseurl=chroot_url + "/"
+                )
+                log.info("devel repodata of %s regenerated", destination.parent)
+            else:
+                self.createrepo.update(
+                    destination.parent, [destination.name], appstream=bool(task.get("appstream"))
+                )
+                log.info("repodata of %s regenerated", destination.parent)
 
     # --- reporting ---------------------------------------------------------------------------
 
@@ -256,8 +290,10 @@ class BuildWorker:
         if destination is not None:
             data["result_dir"] = destination.name
             results = _read_results(destination)
-            if results is not None:
+            # A failed source build names no package (its name may be the reason).
+            if results is not None and ("-" in task_id or outcome.status == StatusEnum.succeeded):
                 data["results"] = results
+            data.update(_read_buildroot(destination))
             if "-" not in task_id and outcome.status == StatusEnum.succeeded:
                 srpms = sorted(destination.glob("*.src.rpm"))
                 if srpms:
@@ -275,6 +311,32 @@ class BuildWorker:
         chroot = self._entry(task)["chroot"]
         self.publisher.publish(BUILD_END, build_message(task, outcome.status, chroot))
         return {"task_id": task_id, "outcome": outcome.status.name, "reason": outcome.reason}
+
+
+def _builder_fail_reason(destination: Path) -> str | None:
+    try:
+        with (destination / FAIL_REASON_FILE).open("rb") as file:
+            text = file.read(_MAX_REASON).decode(errors="replace").strip()
+    except OSError:
+        return None
+    return text or None
+
+
+def _read_buildroot(destination: Path) -> dict[str, Any]:
+    """What copr-rpmbuild's ``buildroot.json`` says built the packages (RPM tasks only)."""
+    try:
+        data = json.loads((destination / BUILDROOT_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    found: dict[str, Any] = {}
+    if isinstance(data.get("buildroot"), str):
+        found["buildroot"] = data["buildroot"]
+    missing = data.get("buildrequires_not_installed")
+    if isinstance(missing, list):
+        found["buildrequires_not_installed"] = [str(item) for item in missing]
+    return found
 
 
 def _read_results(destination: Path) -> dict[str, Any] | None:

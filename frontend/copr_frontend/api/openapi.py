@@ -17,61 +17,17 @@ import flask
 
 from copr_common.enums import StatusEnum
 from copr_frontend.api import API_PREFIX, route
+from copr_frontend.api import openapi_schemas as out
 
 MAX_INT = 2**31 - 1
 
-# --- response schemas ---------------------------------------------------------------------
+# --- response schemas: see openapi_schemas ---------------------------------------------
 
-OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
-ERROR: dict[str, Any] = {
+HOME: dict[str, Any] = {
     "type": "object",
-    "required": ["error"],
-    "properties": {"error": {"type": "string"}},
+    "required": ["version"],
+    "properties": {"version": {"type": "integer", "enum": [3]}},
 }
-LIST: dict[str, Any] = {
-    "type": "object",
-    "required": ["items", "meta"],
-    "properties": {"items": {"type": "array", "items": OBJECT}, "meta": OBJECT},
-}
-PROJECT: dict[str, Any] = {
-    "type": "object",
-    "required": ["id", "name", "ownername", "full_name", "chroot_repos", "additional_repos"],
-    "properties": {
-        "id": {"type": "integer"},
-        "name": {"type": "string"},
-        "ownername": {"type": "string"},
-        "full_name": {"type": "string"},
-        "description": {"type": "string"},
-        "instructions": {"type": "string"},
-        "homepage": {"type": "string"},
-        "contact": {"type": "string"},
-        "chroot_repos": {"type": "object", "additionalProperties": {"type": "string"}},
-        "additional_repos": {"type": "array", "items": {"type": "string"}},
-        "enable_net": {"type": "boolean"},
-        "auto_prune": {"type": "boolean"},
-    },
-}
-BUILD: dict[str, Any] = {
-    "type": "object",
-    "required": ["id", "state", "ownername", "projectname", "project_dirname", "repo_url",
-                 "source_package", "submitted_on", "chroots", "is_background"],
-    "properties": {
-        "id": {"type": "integer"},
-        "state": {"type": "string", "enum": StatusEnum.labels()},
-        "ownername": {"type": "string"},
-        "projectname": {"type": "string"},
-        "project_dirname": {"type": "string"},
-        "repo_url": {"type": "string"},
-        "source_package": OBJECT,
-        "submitted_on": {"type": "integer"},
-        "started_on": {"type": "integer", "nullable": True},
-        "ended_on": {"type": "integer", "nullable": True},
-        "submitter": {"type": "string", "nullable": True},
-        "chroots": {"type": "array", "items": {"type": "string"}},
-        "is_background": {"type": "boolean"},
-        "fail_reason": {"type": "string", "nullable": True},
-    },
-}  # fmt: skip
 
 # --- parameters ---------------------------------------------------------------------------
 
@@ -139,6 +95,7 @@ PROJECT_FIELDS: dict[str, Any] = {
     "isolation": {"type": "string", "enum": ["default", "simple", "nspawn"], "nullable": True},
     "delete_after_days": {"type": "integer", "minimum": -1, "maximum": 60, "nullable": True},
     "repo_priority": {"type": "integer", "minimum": 1, "maximum": 99, "nullable": True},
+    "require_real_buildroot": {"type": "boolean", "nullable": True},
 }
 BUILD_OPTIONS: dict[str, Any] = {
     "ownername": OWNER,
@@ -146,7 +103,7 @@ BUILD_OPTIONS: dict[str, Any] = {
     "project_dirname": DIRNAME,
     "chroots": NAMES,
     "exclude_chroots": NAMES,
-    "timeout": {"type": "integer", "minimum": 60, "maximum": 108000, "nullable": True},
+    "timeout": {"type": "integer", "minimum": 0, "maximum": 108000, "nullable": True},
     "background": {"type": "boolean", "nullable": True},
     "enable_net": {"type": "boolean", "nullable": True},
     "bootstrap": {"type": "string", "enum": ["unchanged", "default", "on", "off", "image"],
@@ -214,7 +171,8 @@ class Operation:
     body: dict[str, Any] | None = None
     multipart: bool = False
     auth: bool = False
-    response: dict[str, Any] = field(default_factory=lambda: OBJECT)
+    response: dict[str, Any] = field(default_factory=dict)
+    """The schema of the 200 body (every operation names one)."""
     errors: tuple[int, ...] = (400, 404)
     orders: tuple[str, ...] = ("id",)
 
@@ -226,116 +184,133 @@ CHROOT_QUERY = ("ownername", "projectname", "chrootname")
 BUILD_CHROOT_QUERY = ("build_id", "chrootname")
 
 OPERATIONS = [
-    Operation("/auth-check", "get", "Who am I", auth=True, errors=(401,)),
-    Operation("/api-token", "post", "Renew my API token", auth=True, errors=(401,)),
-    Operation("/project", "get", "A project", PROJECT_QUERY, PROJECT_QUERY, response=PROJECT),
+    Operation("/", "get", "The API's home: its version", response=HOME, errors=()),
+    Operation("/auth-check", "get", "Who am I", auth=True, response=out.USER, errors=(401,)),
+    Operation("/api-token", "post", "Renew my API token", auth=True, response=out.API_TOKEN,
+              errors=(401,)),
+    Operation("/project", "get", "A project", PROJECT_QUERY, PROJECT_QUERY,
+              response=out.PROJECT),
     Operation("/project/list", "get", "Projects (of an owner)", ("ownername", *PAGE),
-              response=LIST, errors=(400,), orders=("id", "name", "ownername")),
+              response=out.page(out.PROJECT), errors=(400,), orders=("id", "name", "ownername")),
     Operation("/project/search", "get", "Search projects", ("query", *PAGE), ("query",),
-              response=LIST, errors=(400,), orders=("id", "name", "ownername")),
+              response=out.page(out.PROJECT), errors=(400,), orders=("id", "name", "ownername")),
     Operation("/project/add/{ownername}", "post", "Create a project", ("exist_ok",),
               body=_object(("name",), name=PROJECT_NAME, **PROJECT_FIELDS), auth=True,
-              response=PROJECT, errors=(*WRITE, 409)),
+              response=out.PROJECT, errors=(*WRITE, 409)),
     Operation("/project/edit/{ownername}/{projectname}", "put", "Edit a project",
-              body=_object(**PROJECT_FIELDS), auth=True, response=PROJECT, errors=WRITE),
+              body=_object(**PROJECT_FIELDS), auth=True, response=out.PROJECT, errors=WRITE),
     Operation("/project/fork/{ownername}/{projectname}", "put", "Fork a project",
               body=_object(name=PROJECT_NAME, ownername=OWNER, confirm=BOOLEAN), auth=True,
-              response=PROJECT, errors=WRITE),
+              response=out.PROJECT, errors=WRITE),
     Operation("/project/delete/{ownername}/{projectname}", "delete", "Delete a project",
-              body=_object(verify=BOOLEAN), auth=True, response=PROJECT, errors=WRITE),
+              body=_object(verify=BOOLEAN), auth=True, response=out.PROJECT, errors=WRITE),
     Operation("/project/regenerate-repos/{ownername}/{projectname}", "put",
-              "Regenerate the repositories", auth=True, response=PROJECT, errors=WRITE),
+              "Regenerate the repositories", auth=True, response=out.PROJECT, errors=WRITE),
     Operation("/project/permissions/get/{ownername}/{projectname}", "get", "Permissions",
-              auth=True, errors=WRITE),
+              auth=True, response=out.PERMISSIONS, errors=WRITE),
     Operation("/project/permissions/set/{ownername}/{projectname}", "put",
-              "Set permissions", body=PERMISSIONS, auth=True, errors=WRITE),
+              "Set permissions", body=PERMISSIONS, auth=True, response=out.PERMISSIONS_SET,
+              errors=WRITE),
     Operation("/project/permissions/request/{ownername}/{projectname}", "put",
               "Request permissions",
               body={"type": "object", "minProperties": 1, "properties": {"admin": BOOLEAN,
                     "builder": BOOLEAN}, "additionalProperties": False},
-              auth=True, errors=WRITE),
+              auth=True, response=out.PERMISSIONS_REQUESTED, errors=WRITE),
     Operation("/project/permissions/can_build_in/{who}/{ownername}/{projectname}", "get",
-              "May a user build here"),
-    Operation("/project-chroot", "get", "A chroot of a project", CHROOT_QUERY, CHROOT_QUERY),
+              "May a user build here", response=out.CAN_BUILD_IN),
+    Operation("/project-chroot", "get", "A chroot of a project", CHROOT_QUERY, CHROOT_QUERY,
+              response=out.PROJECT_CHROOT),
     Operation("/project-chroot/build-config", "get", "Build config of a project chroot",
-              CHROOT_QUERY, CHROOT_QUERY),
+              CHROOT_QUERY, CHROOT_QUERY, response=out.PROJECT_CHROOT_BUILD_CONFIG),
     Operation("/project-chroot/edit/{ownername}/{projectname}/{chrootname}", "put",
-              "Edit a project chroot", multipart=True, auth=True, errors=WRITE),
-    Operation("/build/{build_id}", "get", "A build", response=BUILD),
+              "Edit a project chroot", multipart=True, auth=True, response=out.PROJECT_CHROOT,
+              errors=WRITE),
+    Operation("/build/{build_id}", "get", "A build", response=out.BUILD),
     Operation("/build/list", "get", "Builds of a project",
               (*PROJECT_QUERY, "packagename", "status", *PAGE), PROJECT_QUERY,
-              response=LIST, orders=("id", "submitted_on", "state", "ended_on")),
-    Operation("/build/source-chroot/{build_id}", "get", "The source build of a build"),
-    Operation("/build/source-build-config/{build_id}", "get", "Source build config"),
-    Operation("/build/built-packages/{build_id}", "get", "Packages a build made"),
+              response=out.page(out.BUILD), orders=("id", "submitted_on", "state", "ended_on")),
+    Operation("/build/source-chroot/{build_id}", "get", "The source build of a build",
+              response=out.SOURCE_CHROOT),
+    Operation("/build/source-build-config/{build_id}", "get", "Source build config",
+              response=out.SOURCE_BUILD_CONFIG),
+    Operation("/build/built-packages/{build_id}", "get", "Packages a build made",
+              response=out.mapping(out.BUILT_PACKAGES)),
     Operation("/build/cancel/{build_id}", "put", "Cancel a build", auth=True,
-              response=BUILD, errors=(*WRITE, 409)),
+              response=out.BUILD, errors=(*WRITE, 409)),
     Operation("/build/delete/{build_id}", "delete", "Delete a build", auth=True,
-              response=BUILD, errors=(*WRITE, 409)),
+              response=out.BUILD, errors=(*WRITE, 409)),
     Operation("/build/delete/list", "delete", "Delete builds",
               body=_object(("builds",), builds={"type": "array", "minItems": 1, "items":
                            {"type": "integer", "minimum": 1, "maximum": MAX_INT}}),
-              auth=True, errors=(*WRITE, 409)),
+              auth=True, response=out.DELETED_BUILDS, errors=(*WRITE, 409)),
     Operation("/build/check-before-build", "post", "Check build options",
-              body=_build_body(), auth=True, errors=WRITE),
+              body=_build_body(), auth=True, response=out.MESSAGE, errors=WRITE),
     Operation("/build/create/url", "post", "Build from URLs",
               body=_build_body(("pkgs",), pkgs={"type": "array", "minItems": 1, "items": {
                   "type": "string", "pattern": r"^https?://[A-Za-z0-9][^\s/]*/\S*\.(src\.rpm|spec)$"}}),
-              auth=True, response=LIST, errors=WRITE),
+              auth=True, response=out.BUILDS_CREATED, errors=WRITE),
     Operation("/build/create/upload", "post", "Build an uploaded SRPM or spec",
-              multipart=True, auth=True, response=BUILD, errors=(*WRITE, 413)),
+              multipart=True, auth=True, response=out.BUILD, errors=(*WRITE, 413)),
+    Operation("/build/create/rpm-upload", "post",
+              "Publish an uploaded, already-built RPM into one chroot (when the instance "
+              "allows it: 404 otherwise)",
+              multipart=True, auth=True, response=out.BUILD, errors=(*WRITE, 409, 413)),
     Operation("/build/create/scm", "post", "Build from SCM",
-              body=_build_body(("clone_url",), **SCM_FIELDS), auth=True, response=BUILD,
+              body=_build_body(("clone_url",), **SCM_FIELDS), auth=True, response=out.BUILD,
               errors=WRITE),
     Operation("/build/create/distgit", "post", "Build from dist-git",
               body=_build_body(("package_name",), package_name=PACKAGE_NAME,
                                distgit=SOURCE_FIELDS["distgit"],
                                committish=SCM_FIELDS["committish"]),
-              auth=True, response=BUILD, errors=WRITE),
+              auth=True, response=out.BUILD, errors=WRITE),
     Operation("/build/create/pypi", "post", "Build from PyPI",
               body=_build_body(("pypi_package_name",), pypi_package_name=PYPI_NAME,
                                pypi_package_version=SCM_FIELDS["committish"],
                                spec_generator={"type": "string",
                                                "enum": ["pyp2spec", "pyp2rpm"]}),
-              auth=True, response=BUILD, errors=WRITE),
+              auth=True, response=out.BUILD, errors=WRITE),
     Operation("/build/create/rubygems", "post", "Build from RubyGems",
-              body=_build_body(("gem_name",), gem_name=PYPI_NAME), auth=True, response=BUILD,
+              body=_build_body(("gem_name",), gem_name=PYPI_NAME), auth=True, response=out.BUILD,
               errors=WRITE),
     Operation("/build/create/custom", "post", "Build from a custom script",
               body=_build_body(("script",), script=SOURCE_FIELDS["script"], chroot=CHROOT),
-              auth=True, response=BUILD, errors=WRITE),
-    Operation("/build-chroot", "get", "A build chroot", BUILD_CHROOT_QUERY, BUILD_CHROOT_QUERY),
+              auth=True, response=out.BUILD, errors=WRITE),
+    Operation("/build-chroot", "get", "A build chroot", BUILD_CHROOT_QUERY, BUILD_CHROOT_QUERY,
+              response=out.BUILD_CHROOT),
     Operation("/build-chroot/list", "get", "Chroots of a build", ("build_id", *PAGE),
-              ("build_id",), response=LIST, orders=("id", "name")),
+              ("build_id",), response=out.page(out.BUILD_CHROOT), orders=("id", "name")),
     Operation("/build-chroot/build-config", "get", "Build config of a build chroot",
-              BUILD_CHROOT_QUERY, BUILD_CHROOT_QUERY),
+              BUILD_CHROOT_QUERY, BUILD_CHROOT_QUERY, response=out.BUILD_CHROOT_CONFIG),
     Operation("/build-chroot/built-packages", "get", "Packages built in a chroot",
-              BUILD_CHROOT_QUERY, BUILD_CHROOT_QUERY),
+              BUILD_CHROOT_QUERY, BUILD_CHROOT_QUERY, response=out.BUILT_PACKAGES),
     Operation("/package", "get", "A package",
               (*PROJECT_QUERY, "packagename", "with_latest_build",
-               "with_latest_succeeded_build"), (*PROJECT_QUERY, "packagename")),
+               "with_latest_succeeded_build"), (*PROJECT_QUERY, "packagename"),
+              response=out.PACKAGE),
     Operation("/package/list", "get", "Packages of a project",
               (*PROJECT_QUERY, "with_latest_build", "with_latest_succeeded_build", *PAGE),
-              PROJECT_QUERY, response=LIST, orders=("id", "name")),
+              PROJECT_QUERY, response=out.page(out.PACKAGE), orders=("id", "name")),
     Operation("/package/add/{ownername}/{projectname}/{package_name}/{source_type_text}",
               "post", "Add a package", body=_object(**SOURCE_FIELDS), auth=True,
-              errors=(*WRITE, 409)),
+              response=out.PACKAGE, errors=(*WRITE, 409)),
     Operation("/package/edit/{ownername}/{projectname}/{package_name}/{source_type_text}",
               "put", "Edit a package", body=_object(**SOURCE_FIELDS), auth=True,
-              errors=WRITE),
+              response=out.PACKAGE, errors=WRITE),
     Operation("/package/reset", "put", "Reset a package's source", body=PACKAGE_REF,
-              auth=True, errors=WRITE),
+              auth=True, response=out.PACKAGE, errors=WRITE),
     Operation("/package/build", "post", "Build a package",
               body=_build_body(("package_name",), package_name=PACKAGE_NAME), auth=True,
-              response=BUILD, errors=WRITE),
+              response=out.BUILD, errors=WRITE),
     Operation("/package/delete", "delete", "Delete a package", body=PACKAGE_REF, auth=True,
-              errors=(*WRITE, 409)),
-    Operation("/mock-chroots/list", "get", "Active chroots: {name: comment}", errors=()),
+              response=out.PACKAGE, errors=(*WRITE, 409)),
+    Operation("/mock-chroots/list", "get", "Active chroots: {name: comment}",
+              response=out.MOCK_CHROOTS, errors=()),
     Operation("/monitor", "get", "Latest builds per package and chroot",
-              (*PROJECT_QUERY, "project_dirname"), PROJECT_QUERY),
+              (*PROJECT_QUERY, "project_dirname"), PROJECT_QUERY, response=out.MONITOR),
     Operation("/webhook/generate/{ownername}/{projectname}", "post",
-              "New webhook secret", auth=True, errors=WRITE),
-    Operation("/openapi.json", "get", "This description", errors=()),
+              "New webhook secret", auth=True, response=out.PROJECT_WITH_SECRET, errors=WRITE),
+    Operation("/openapi.json", "get", "This description", response=out.OPENAPI_DOCUMENT,
+              errors=()),
 ]  # fmt: skip
 
 
@@ -364,7 +339,9 @@ def _operation(op: Operation, method: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": op.response}},
         }
     }
-    codes = set(op.errors) | {405, 500}
+    if not op.response:
+        raise ValueError(f"{op.method.upper()} {op.path} has no response schema")
+    codes = set(op.errors) | {405, 500, 503}
     if method != "get":
         codes.add(413)
     if op.auth:
@@ -372,7 +349,7 @@ def _operation(op: Operation, method: str) -> dict[str, Any]:
     for code in sorted(codes):
         responses[str(code)] = {
             "description": "Error",
-            "content": {"application/json": {"schema": ERROR}},
+            "content": {"application/json": {"schema": out.ERROR}},
         }
     result: dict[str, Any] = {
         "summary": op.summary if method == op.method else f"{op.summary} (POST alias)",
@@ -383,7 +360,8 @@ def _operation(op: Operation, method: str) -> dict[str, Any]:
     if op.auth:
         result["security"] = [{"basicAuth": []}]
     if op.multipart:
-        schema = MULTIPART_UPLOAD if op.path == "/build/create/upload" else MULTIPART
+        uploads = ("/build/create/upload", "/build/create/rpm-upload")
+        schema = MULTIPART_UPLOAD if op.path in uploads else MULTIPART
         result["requestBody"] = {
             "required": "required" in schema,
             "content": {"multipart/form-data": {"schema": schema}},
@@ -410,13 +388,21 @@ def openapi_document() -> dict[str, Any]:
             "description": "The API copr-cli and python-copr speak.  Routes declared PUT or "
             "DELETE also accept POST; a trailing slash is optional; path values may also "
             "come as query parameters.  Authenticate with HTTP Basic <login>:<token>.  No "
-            "text may hold a NUL character (400).  Names must also exist: a chroot must be "
+            "text may hold a NUL character (400).  A JSON body (or multipart json part) "
+            "nested deeper than 64 levels or larger than the max_json_size setting (16 MiB "
+            "by default) is a 400.  Names must also exist: a chroot must be "
             "enabled in the project, a project dir must belong to it (400 otherwise).",
         },
         "servers": [{"url": API_PREFIX}],
         "components": {"securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}}},
         "paths": paths,
     }
+
+
+@route("/")
+def home() -> flask.Response:
+    """What ``BaseProxy.home()`` of python-copr reads: which API this is."""
+    return flask.jsonify({"version": 3})
 
 
 @route("/openapi.json")

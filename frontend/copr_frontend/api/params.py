@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -11,6 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from copr_frontend.api.errors import BadRequest
+from copr_frontend.api.json_limits import loads_bounded, max_json_size
 
 T = TypeVar("T")
 
@@ -72,11 +72,12 @@ def json_body() -> dict[str, Any]:
     if "json" in request.form or json_file is not None:
         if json_file is not None and "json" not in request.form:
             json_file.stream.seek(0)  # views may read the body more than once
-            raw: str | bytes = json_file.stream.read()
+            # One byte over the limit is enough to refuse it.
+            raw: str | bytes = json_file.stream.read(max_json_size() + 1)
         else:
             raw = request.form["json"]
         try:
-            data = json.loads(raw)
+            data = loads_bounded(raw, "The 'json' part")
         except ValueError as error:  # also bytes that are not UTF-8
             raise BadRequest(f"The 'json' part is not valid JSON: {error}") from None
         if not isinstance(data, dict):

@@ -6,22 +6,20 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, object_session
 
 from copr_common.enums import FINISHED_STATES, BuildSourceEnum, StatusEnum
 from copr_frontend.builds.models import Batch, Build, BuildChroot
 from copr_frontend.projects.logic import project_chroot
 from copr_frontend.projects.models import ProjectChroot
+from copr_frontend.repos.buildroot import additional_repos, buildroot_repos
 from copr_frontend.settings import FrontendSettings
 
 TODO_STATES = [StatusEnum.pending, StatusEnum.starting, StatusEnum.running]
 """Tasks the backend must (re)process: a backend restart may leave starting/running ones."""
-
-_REPO_ID = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 def _not_blocked() -> Any:
@@ -102,53 +100,12 @@ def build_task_short(chroot: BuildChroot) -> dict[str, Any]:
     }
 
 
-def _repo(url: str, repo_id: str, name: str, priority: int | None = None) -> dict[str, Any]:
-    repo: dict[str, Any] = {"id": repo_id, "baseurl": url, "name": name}
-    if priority is not None:
-        repo["priority"] = priority
-    return repo
-
-
-def expand_repo_url(url: str, chroot: str, settings: FrontendSettings) -> str:
-    """``copr://owner/project`` → that project's results URL for ``chroot``."""
-    if url.startswith("copr://"):
-        owner_project = url.removeprefix("copr://").strip("/")
-        return f"{settings.results_url}/{owner_project}/{chroot}/"
-    return url
-
-
-def _additional_repos(urls: list[str], chroot: str, settings: FrontendSettings) -> list[Any]:
-    repos = []
-    for url in urls:
-        expanded = expand_repo_url(url, chroot, settings)
-        repo_id = "copr_" + _REPO_ID.sub("_", expanded.split("://", 1)[-1]).strip("_")
-        repos.append(_repo(expanded, repo_id[:100], f"Additional repo {repo_id[:100]}"))
-    return repos
-
-
 def build_repos(build: Build, chroot_name: str, settings: FrontendSettings) -> list[Any]:
     project = build.project
-    owner = project.ownername
-    repos = [
-        _repo(
-            f"{settings.results_url}/{owner}/{build.dir.name}/{chroot_name}/",
-            "copr_base",
-            "Copr repository",
-            project.repo_priority,
-        )
-    ]
-    if not build.dir.main:
-        repos.append(
-            _repo(
-                f"{settings.results_url}/{owner}/{project.name}/{chroot_name}/",
-                "copr_parent",
-                "Copr repository of the main project",
-                project.repo_priority,
-            )
-        )
-    copr_chroot = project_chroot(project, chroot_name)
-    urls = list(project.additional_repos) + (list(copr_chroot.repos) if copr_chroot else [])
-    return repos + _additional_repos(urls, chroot_name, settings)
+    return buildroot_repos(
+        object_session(build), project, build.dir, project_chroot(project, chroot_name),
+        chroot_name, settings,
+    )  # fmt: skip
 
 
 def _choose(build_value: str | None, chroot_value: str | None, project_value: str) -> str:
@@ -193,8 +150,15 @@ def build_task(chroot: BuildChroot, settings: FrontendSettings) -> dict[str, Any
             "without_opts": list(copr_chroot.without_opts),
             "isolation": _choose(build.isolation, copr_chroot.isolation, project.isolation),
             "bootstrap": _choose(build.bootstrap, copr_chroot.bootstrap, project.bootstrap),
+            "require_real_buildroot": project.require_real_buildroot,
         }
     )
+    if build.source_type == BuildSourceEnum.rpm_upload:
+        # Nothing to clone: the builder downloads the uploaded RPM and checks it.
+        task["git_repo"] = task["git_hash"] = None
+        base = f"{settings.public_url}/tmp/{build.source_json.get('tmp')}"  # noqa: S108 - a URL
+        names = build.source_json.get("files") or []
+        task["prebuilt_rpm_urls"] = [f"{base}/{name}" for name in names]
     image = build.bootstrap_image or copr_chroot.bootstrap_image
     if task["bootstrap"] == "image" and image:
         task["bootstrap_image"] = image
@@ -222,7 +186,14 @@ def srpm_task(build: Build, settings: FrontendSettings) -> dict[str, Any]:
             "appstream": build.appstream,
             "timeout": build.timeout,
             "enable_net": build.enable_net,
-            "repos": _additional_repos(list(repo_urls), chroot or "", settings),
+            "repos": additional_repos(
+                object_session(build), list(repo_urls), chroot or "", settings
+            ),
+            # The distros the builder evaluates ExclusiveArch/ExcludeArch for, as Copr.
+            "distributions_in_project": sorted(
+                {c.mock_chroot.distro for c in project.active_chroots}
+            ),
+            "distributions_in_build": sorted({c.mock_chroot.distro for c in build.chroots}),
         }
     )
     return task

@@ -22,6 +22,7 @@ from copr_frontend.app import settings
 from copr_frontend.backend_api import tasks
 from copr_frontend.builds.logic import lock_build, lock_builds
 from copr_frontend.builds.models import Build, CancelRequest
+from copr_frontend.builds.rpm_upload_api import forget_upload
 from copr_frontend.builds.transitions import (
     UpdateError,
     apply_update,
@@ -204,6 +205,8 @@ def update() -> flask.Response:
         result["updated_actions_ids"] = sorted(existing_actions)
         result["non_existing_actions_ids"] = sorted(set(actions) - set(existing_actions))
     session.commit()
+    for build in existing_builds.values():
+        forget_upload(build)
     return flask.jsonify(result)
 
 
@@ -251,24 +254,27 @@ def build_task_canceled(task_id: str) -> flask.Response:
 
 @_route("/pending-actions/")
 def pending_actions() -> flask.Response:
-    """Waiting actions as ``[{"id", "priority"}]``.
+    """Waiting actions as ``[{"id", "priority"}]``, in the order to start them.
 
-    Actions queued after a project's waiting delete action wait for it, so a delete
-    followed by a re-create (or fork) of the same name never races.
+    The actions of one project (one ``owner/project`` results dir) run one at a time, in
+    the order they were queued: only the oldest waiting one is listed, the next one once
+    the backend has reported it.  So a delete of the project runs after everything queued
+    before it and nothing those made survives it (a ``pubkey.gpg`` written by a late
+    ``gen_gpg_key``, say), and whatever is queued after it (a re-created project of the
+    same name) starts from the deleted tree.  Different projects' actions run side by
+    side, by priority.
     """
     waiting = waiting_actions(db.session())
-    # The first waiting delete of each project: whatever was queued after it must wait.
-    deletes: dict[str, int] = {}
+    first: dict[str, int] = {}
     for action in waiting:
         namespace = _namespace(action)
-        if namespace and action.object_type == "copr" and action.action_type.label == "delete":
-            deletes[namespace] = min(action.id, deletes.get(namespace, action.id))
-    data = []
-    for action in waiting:
-        namespace = _namespace(action)
-        if namespace in deletes and action.id > deletes[namespace]:
-            continue
-        data.append({"id": action.id, "priority": action.priority})
+        if namespace is not None:
+            first[namespace] = min(action.id, first.get(namespace, action.id))
+    data = [
+        {"id": action.id, "priority": action.priority}
+        for action in waiting
+        if (namespace := _namespace(action)) is None or first[namespace] == action.id
+    ]
     return flask.jsonify(data)
 
 

@@ -97,12 +97,26 @@ def build_chroot_to_json(chroot: BuildChroot) -> dict[str, Any]:
         "result_url": chroot_result_url(chroot),
         "state": chroot.status.label,
         "fail_reason": chroot.fail_reason,
+        # Ours, not Copr's (real clients ignore them): what built it — "mock" or "host" —
+        # and the BuildRequires that buildroot did not install.
+        "buildroot": chroot.buildroot,
+        "buildrequires_not_installed": chroot.buildrequires_not_installed,
     }
 
 
+_NEVRA = ("name", "epoch", "version", "release", "arch")
+
+
 def built_packages(chroot: BuildChroot) -> dict[str, Any]:
+    """The packages the backend reported, each as its NEVRA fields (and only those)."""
     packages = (chroot.results or {}).get("packages") or []
-    return {"packages": list(packages)}
+    return {
+        "packages": [
+            {key: package[key] for key in _NEVRA if key in package}
+            for package in packages
+            if isinstance(package, dict) and isinstance(package.get("name"), str)
+        ]
+    }
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -173,6 +187,10 @@ def cancel(build_id: int | None = None) -> flask.Response:
     if not cancel_build(session, build):
         raise Conflict(f"Cannot cancel build {build.id}: it is already {build.state.label}")
     session.commit()
+    # Imported here: that module builds on this one.
+    from copr_frontend.builds.rpm_upload_api import forget_upload
+
+    forget_upload(build)
     return flask.jsonify(build_to_json(build))
 
 

@@ -16,7 +16,7 @@ from copr_frontend.backend_api.tasks import build_repos
 from copr_frontend.builds.api import build_chroot_to_json, built_packages
 from copr_frontend.builds.models import BuildChroot
 from copr_frontend.mockchroots.models import MockChroot
-from copr_frontend.projects.chroot_api import additional_repos, choose
+from copr_frontend.projects.chroot_api import choose, chroot_additional_repos
 from copr_frontend.projects.logic import project_chroot
 
 
@@ -61,7 +61,7 @@ def build_chroot_config(**_path: Any) -> flask.Response:
     config: dict[str, Any] = {
         "chroot": chroot.name,
         "repos": build_repos(build, chroot.name, conf),
-        "additional_repos": additional_repos(project, copr_chroot, chroot.name),
+        "additional_repos": chroot_additional_repos(project, copr_chroot, chroot.name),
         "additional_packages": list(copr_chroot.buildroot_pkgs) if copr_chroot else [],
         "with_opts": list(copr_chroot.with_opts) if copr_chroot else [],
         "without_opts": list(copr_chroot.without_opts) if copr_chroot else [],

@@ -164,6 +164,10 @@ class BuildChroot(Base):
     """What the backend reported for the finished task (``{"packages": [...]}``)."""
     fail_reason: Mapped[str | None] = mapped_column(Text)
     """Why the task did not succeed, as the backend reported it."""
+    buildroot: Mapped[str | None] = mapped_column(String(20))
+    """What built it: ``mock`` (a mock chroot) or ``host`` (the builder's own system)."""
+    buildrequires_not_installed: Mapped[list[str] | None] = mapped_column(JSON)
+    """The spec's BuildRequires that buildroot did not install (the host installs none)."""
 
     build: Mapped[Build] = relationship(back_populates="chroots")
     mock_chroot: Mapped[MockChroot] = relationship(lazy="joined")

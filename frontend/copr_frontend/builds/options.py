@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from copr_frontend.api.errors import BadRequest, ObjectNotFound
+from copr_frontend.api.form import FieldErrors
 from copr_frontend.api.lookup import to_bool, to_choice, to_int, to_list, to_text
 from copr_frontend.builds.logic import BuildError, add_build
 from copr_frontend.builds.models import Build
@@ -28,7 +29,8 @@ from copr_frontend.users.models import User
 
 BUILD_BOOTSTRAP = ("unchanged", "default", "on", "off", "image")
 BUILD_ISOLATION = ("unchanged", "default", "simple", "nspawn")
-MIN_TIMEOUT = 60
+MIN_TIMEOUT = 0
+"""As in Copr; 0 leaves the build to the backend's and builder's default timeout."""
 
 
 @dataclass
@@ -135,29 +137,43 @@ def parse_build_request(
     *,
     denylist: Iterable[str] = (),
 ) -> BuildRequest:
-    """Read and check the shared build options; a 400/404 for anything wrong."""
-    dirname = to_text(data.get("project_dirname"), "project_dirname", max_length=200)
-    if dirname:
-        try:
-            project_dir = get_or_create_dir(session, project, dirname)
-        except ProjectError as error:
-            raise BadRequest(str(error)) from None
-    else:
-        project_dir = project.main_dir
-    chroots, excluded = select_chroots(
-        project, _pattern_list(data, "chroots"), _pattern_list(data, "exclude_chroots"), denylist
-    )
-    after_build = _batch_build(session, project, data.get("after_build_id"), "after_build_id")
-    with_build = _batch_build(session, project, data.get("with_build_id"), "with_build_id")
+    """Read and check the shared build options; a 400/404 listing everything wrong."""
+    errors = FieldErrors()
+    project_dir = project.main_dir
+    with errors.field("project_dirname"):
+        dirname = to_text(data.get("project_dirname"), "project_dirname", max_length=200)
+        if dirname:
+            project_dir = dir_or_400(session, project, dirname)
+    chroots: list[MockChroot] = []
+    excluded: list[tuple[MockChroot, str]] = []
+    with errors.field("chroots"):
+        chroots, excluded = select_chroots(
+            project,
+            _pattern_list(data, "chroots"),
+            _pattern_list(data, "exclude_chroots"),
+            denylist,
+        )
+    after_build = with_build = None
+    with errors.field("after_build_id"):
+        after_build = _batch_build(session, project, data.get("after_build_id"), "after_build_id")
+    with errors.field("with_build_id"):
+        with_build = _batch_build(session, project, data.get("with_build_id"), "with_build_id")
     if after_build is not None and with_build is not None:
-        raise BadRequest("Use either after_build_id or with_build_id, not both")
-    timeout = to_int(
-        data.get("timeout"), "timeout", minimum=MIN_TIMEOUT, maximum=settings.build_timeout_max
-    )
-    background = to_bool(data.get("background"), "background")
-    enable_net = to_bool(data.get("enable_net"), "enable_net")
-    bootstrap = to_choice(data.get("bootstrap"), "bootstrap", BUILD_BOOTSTRAP)
-    isolation = to_choice(data.get("isolation"), "isolation", BUILD_ISOLATION)
+        errors.add("with_build_id", "Use either after_build_id or with_build_id, not both")
+    timeout = background = enable_net = bootstrap = isolation = None
+    with errors.field("timeout"):
+        timeout = to_int(
+            data.get("timeout"), "timeout", minimum=MIN_TIMEOUT, maximum=settings.build_timeout_max
+        )
+    with errors.field("background"):
+        background = to_bool(data.get("background"), "background")
+    with errors.field("enable_net"):
+        enable_net = to_bool(data.get("enable_net"), "enable_net")
+    with errors.field("bootstrap"):
+        bootstrap = to_choice(data.get("bootstrap"), "bootstrap", BUILD_BOOTSTRAP)
+    with errors.field("isolation"):
+        isolation = to_choice(data.get("isolation"), "isolation", BUILD_ISOLATION)
+    errors.check()
     options: dict[str, Any] = {
         "timeout": timeout if timeout is not None else settings.build_timeout_default,
         "is_background": bool(background),
@@ -166,6 +182,17 @@ def parse_build_request(
         "isolation": isolation or "unchanged",
     }
     return BuildRequest(project, project_dir, chroots, excluded, after_build, with_build, options)
+
+
+def dir_or_400(session: Session, project: Project, dirname: str) -> ProjectDir:
+    """The project's dir ``dirname``, made if new; Copr's guidance for a malformed name."""
+    try:
+        return get_or_create_dir(session, project, dirname)
+    except ProjectError as error:
+        raise BadRequest(
+            f"{error}. Please use directory format {project.name}:custom:<SUFFIX_OF_CHOICE> "
+            f"or {project.name}:pr:<ID> (for automatically removed directories)"
+        ) from None
 
 
 def source_or_400(source: Any) -> Any:

@@ -54,6 +54,21 @@ def _text(data: Mapping[str, Any], *names: str, required: bool = False) -> str:
     return ""
 
 
+def _words(data: Mapping[str, Any], *names: str) -> str:
+    """A space-separated list, given as text or as a list of words (python-copr sends
+    ``script_builddeps`` as a list, copr-cli splits ``--script-builddeps`` into one)."""
+    for name in names:
+        value = data.get(name)
+        if isinstance(value, list):
+            if not all(isinstance(item, str) for item in value):
+                raise SourceError(f"Field {name!r} must be text or a list of texts")
+            value = " ".join(item.strip() for item in value if item.strip())
+        if value is None or value == "":
+            continue
+        return " ".join(_text({name: value}, name).split())
+    return ""
+
+
 def _choice(data: Mapping[str, Any], name: str, choices: tuple[str, ...], default: str) -> str:
     value = _text(data, name) or default
     if value not in choices:
@@ -147,15 +162,12 @@ def custom_source(data: Mapping[str, Any]) -> dict[str, Any]:
     script = _text(data, "script", required=True)
     chroot = _text(data, "chroot", "script_chroot")
     resultdir = _relative_path(_text(data, "resultdir", "script_resultdir"), "resultdir")
-    repos = data.get("repos", data.get("script_repos"))
-    if isinstance(repos, list):
-        repos = " ".join(str(r) for r in repos)
     return {
         "script": script if script.endswith("\n") else script + "\n",
         "chroot": chroot or None,
-        "builddeps": _text(data, "builddeps", "script_builddeps"),
+        "builddeps": _words(data, "builddeps", "script_builddeps"),
         "resultdir": resultdir,
-        "repos": str(repos or ""),
+        "repos": _words(data, "repos", "script_repos"),
     }
 
 
@@ -180,13 +192,13 @@ def distgit_source(data: Mapping[str, Any], package_name: str, dist_git_url: str
     clone_url = template.format(
         package=package_name, namespace=namespace, dist_git_url=dist_git_url
     )
-    return {
-        "clone_url": clone_url,
-        "committish": committish,
-        "distgit": instance,
-        "namespace": namespace,
-        "package_name": package_name,
-    }
+    # Copr's keys: clone_url and the instance always, namespace and committish when given.
+    source: dict[str, Any] = {"clone_url": clone_url, "distgit": instance}
+    if namespace:
+        source["namespace"] = namespace
+    if committish:
+        source["committish"] = committish
+    return source
 
 
 def package_source(

@@ -95,19 +95,27 @@ def _assign_package(session: Session, build: Build, name: str) -> None:
     build.pkg_name = name
 
 
-def _excluded_arches(results: Mapping[str, Any] | None) -> tuple[set[str], set[str]]:
+def _skip_reason(chroot: BuildChroot, results: Mapping[str, Any] | None) -> str | None:
+    """Why the SRPM's arch tags keep ``chroot`` from being built, or None.
+
+    The tags are evaluated per distro (``architecture_specific_tags``, as Copr's builders
+    report them), since a spec may set them under ``%if 0%{?fedora}`` and the like; the
+    distro-less top-level tags are the fallback for a distro the builder did not report.
+    """
     if not results:
-        return set(), set()
-    exclude = {str(a) for a in results.get("excludearch") or []}
-    exclusive = {str(a) for a in results.get("exclusivearch") or []}
-    return exclude, exclusive
-
-
-def _arch_skipped(arch: str, exclude: set[str], exclusive: set[str]) -> bool:
-    if arch in exclude:
-        return True
+        return None
+    per_distro = results.get("architecture_specific_tags")
+    tags = per_distro.get(chroot.mock_chroot.distro) if isinstance(per_distro, dict) else None
+    if not isinstance(tags, dict):
+        tags = results
+    arch = chroot.mock_chroot.arch
+    exclusive = {str(a) for a in tags.get("exclusivearch") or []}
     # noarch packages may say ExclusiveArch: noarch; they still build everywhere.
-    return bool(exclusive) and arch not in exclusive and "noarch" not in exclusive
+    if exclusive and arch not in exclusive and "noarch" not in exclusive:
+        return "This chroot was skipped because of ExclusiveArch"
+    if arch in {str(a) for a in tags.get("excludearch") or []}:
+        return "This chroot was skipped because of ExcludeArch"
+    return None
 
 
 def update_source(session: Session, build: Build, data: Mapping[str, Any]) -> bool:
@@ -146,13 +154,14 @@ def update_source(session: Session, build: Build, data: Mapping[str, Any]) -> bo
         build.started_on = build.started_on or started_on or now()
     elif status == StatusEnum.succeeded:
         build.started_on = build.started_on or started_on
-        exclude, exclusive = _excluded_arches(results if isinstance(results, dict) else None)
         for chroot in build.chroots:
             if chroot.status in FINISHED_STATES:
                 continue
-            if _arch_skipped(chroot.mock_chroot.arch, exclude, exclusive):
+            skip = _skip_reason(chroot, results if isinstance(results, dict) else None)
+            if skip is not None:
                 chroot.status = StatusEnum.skipped
                 chroot.ended_on = ended_on or now()
+                log.info("build %s, %s: %s", build.id, chroot.name, skip)
             else:
                 chroot.status = StatusEnum.waiting
         to_import = [c for c in build.chroots if c.status == StatusEnum.waiting]
@@ -183,6 +192,7 @@ def update_chroot(build: Build, data: Mapping[str, Any]) -> bool:
     status = parse_status(data["status"]) if data.get("status") is not None else None
     started_on = _int_or_none(data, "started_on")
     ended_on = _int_or_none(data, "ended_on")
+    buildroot, not_installed = _buildroot(data)
     if build.canceled or status is None:
         return False
     if chroot.status in FINISHED_STATES:
@@ -193,6 +203,10 @@ def update_chroot(build: Build, data: Mapping[str, Any]) -> bool:
         chroot.result_dir = str(data["result_dir"])
     if status in FINISHED_STATES and isinstance(data.get("results"), dict):
         chroot.results = data["results"]
+    if buildroot is not None:
+        chroot.buildroot = buildroot
+    if not_installed is not None:
+        chroot.buildrequires_not_installed = not_installed
     if status in _RUNNING:
         chroot.started_on = chroot.started_on or started_on or now()
         build.started_on = build.started_on or chroot.started_on
@@ -204,6 +218,28 @@ def update_chroot(build: Build, data: Mapping[str, Any]) -> bool:
     chroot.status = status
     refresh_state(build)
     return True
+
+
+BUILDROOTS = ("mock", "host")
+_MAX_REQUIRES = 1000
+
+
+def _buildroot(data: Mapping[str, Any]) -> tuple[str | None, list[str] | None]:
+    """The ``buildroot`` and ``buildrequires_not_installed`` of a chroot report, checked."""
+    buildroot = data.get("buildroot")
+    if buildroot is not None and buildroot not in BUILDROOTS:
+        raise UpdateError(f"'buildroot' must be one of {', '.join(BUILDROOTS)}, got {buildroot!r}")
+    missing = data.get("buildrequires_not_installed")
+    if missing is not None and (
+        not isinstance(missing, list)
+        or len(missing) > _MAX_REQUIRES
+        or not all(isinstance(item, str) and 0 < len(item) <= 500 for item in missing)
+    ):
+        raise UpdateError(
+            f"'buildrequires_not_installed' must be a list of at most {_MAX_REQUIRES} "
+            "BuildRequires"
+        )
+    return buildroot, missing
 
 
 def apply_update(session: Session, build: Build, data: Mapping[str, Any]) -> bool:

@@ -27,6 +27,7 @@ from copr_frontend.api.params import get_params, json_body, paginate
 from copr_frontend.app import settings
 from copr_frontend.builds.api import build_to_json
 from copr_frontend.builds.options import parse_build_request, source_or_400
+from copr_frontend.builds.rpm_upload_api import UNREPEATABLE
 from copr_frontend.builds.sources import package_source, source_dict_for_api
 from copr_frontend.packages import logic
 from copr_frontend.packages.logic import DuplicatePackageError, PackageError
@@ -36,6 +37,13 @@ from copr_frontend.projects.models import Project
 
 # Input names copr-cli uses → the names the source parsers read, for merging an edit.
 _STORED_TO_INPUT = {"type": "scm_type", "srpm_build_method": "source_build_method"}
+# copr-cli sends a custom package's fields by these names; the stored ones must not win.
+_INPUT_ALIASES = {
+    "script_chroot": "chroot",
+    "script_builddeps": "builddeps",
+    "script_resultdir": "resultdir",
+    "script_repos": "repos",
+}
 
 
 def package_to_json(
@@ -157,6 +165,9 @@ def edit_package(**_path: Any) -> flask.Response:
     if type_text == package.source_type.label:
         # Fields not sent keep their values: an edit changes only what it names.
         stored = {_STORED_TO_INPUT.get(k, k): v for k, v in package.source_json.items()}
+        for alias, name in _INPUT_ALIASES.items():
+            if alias in given:
+                stored.pop(name, None)
         given = {**stored, **given}
     options = parse_package_options(data, timeout_max=settings().build_timeout_max)
     source_type, source_json = source_or_400(
@@ -195,6 +206,8 @@ def build_package() -> flask.Response:
     user = require_builder(project)
     if package.source_type == BuildSourceEnum.unset:
         raise BadRequest(f"Package {package.name} has no source: set one with edit-package-* first")
+    if package.source_type == BuildSourceEnum.rpm_upload:
+        raise BadRequest(UNREPEATABLE.format(name=f"Package {package.name}"))
     session = db.session()
     if package.timeout is not None and data.get("timeout") in (None, ""):
         data = {**data, "timeout": package.timeout}

@@ -10,8 +10,7 @@ and site admins edit, delete and regenerate; only site admins may make a project
 from __future__ import annotations
 
 import math
-import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -21,6 +20,7 @@ from sqlalchemy import select
 from copr_frontend import db
 from copr_frontend.api import AccessRestricted, BadRequest, Conflict, ObjectNotFound, route
 from copr_frontend.api.auth import login_required_user, require_login
+from copr_frontend.api.form import FieldErrors
 from copr_frontend.api.lookup import (
     conflict_on_duplicate,
     project_or_404,
@@ -59,6 +59,7 @@ _BOOL_FIELDS = (
     "appstream",
     "follow_fedora_branching",
     "fedora_review",
+    "require_real_buildroot",
 )
 ORDERABLE = {"id": Project.id, "name": Project.name, "ownername": Project.ownername}
 
@@ -95,6 +96,8 @@ def project_to_json(project: Project) -> dict[str, Any]:
         "follow_fedora_branching": project.follow_fedora_branching,
         "repo_priority": project.repo_priority,
         "fedora_review": project.fedora_review,
+        # Ours, not Copr's (real clients ignore it): see Project.require_real_buildroot.
+        "require_real_buildroot": project.require_real_buildroot,
         "delete_after_days": delete_after_days,
         "forked_from": project.forked_from.full_name if project.forked_from else None,
         "storage": "backend",
@@ -125,61 +128,73 @@ def _repo_urls(value: Any, name: str) -> list[str] | None:
     return urls
 
 
-def project_fields(data: Mapping[str, Any], user: User) -> dict[str, Any]:
-    """Project columns from the request's fields; absent (or null) fields are left out."""
+def project_fields(
+    data: Mapping[str, Any], user: User, errors: FieldErrors | None = None
+) -> dict[str, Any]:
+    """Project columns from the request's fields; absent (or null) fields are left out.
+
+    Problems go to ``errors`` (all of them, each with its field); without it, the first
+    one is raised.
+    """
+    found = FieldErrors() if errors is None else errors
     fields: dict[str, Any] = {}
+
+    def field(name: str, convert: Callable[[], Any], column: str | None = None) -> None:
+        with found.field(name):
+            value = convert()
+            if value is not None:
+                fields[column or name] = value
+
     for name, limit in _TEXT_FIELDS.items():
-        value = to_text(data.get(name), name, max_length=limit)
-        if value is not None:
-            fields[name] = value
-    for name in ("homepage",):
-        if fields.get(name) and _split_url(fields[name], name).scheme not in ("http", "https"):
-            raise BadRequest(f"Field {name!r} must be an http:// or https:// URL")
+        field(name, lambda name=name, limit=limit: to_text(data.get(name), name, max_length=limit))
+    with found.field("homepage"):
+        homepage = fields.get("homepage")
+        if homepage and _split_url(homepage, "homepage").scheme not in ("http", "https"):
+            raise BadRequest("Field 'homepage' must be an http:// or https:// URL")
     for name in _BOOL_FIELDS:
-        flag = to_bool(data.get(name), name)
-        if flag is not None:
-            fields[name] = flag
-    disable_createrepo = to_bool(data.get("disable_createrepo"), "disable_createrepo")
-    if disable_createrepo is not None and "devel_mode" not in fields:
-        fields["devel_mode"] = disable_createrepo
+        field(name, lambda name=name: to_bool(data.get(name), name))
+    if "devel_mode" not in fields:
+        field(
+            "disable_createrepo",
+            lambda: to_bool(data.get("disable_createrepo"), "disable_createrepo"),
+            "devel_mode",
+        )
     repos = data.get("additional_repos", data.get("repos"))
-    urls = _repo_urls(repos, "additional_repos")
-    if urls is not None:
-        fields["additional_repos"] = urls
-    runtime = _repo_urls(data.get("runtime_dependencies"), "runtime_dependencies")
-    if runtime is not None:
-        fields["runtime_dependencies"] = runtime
-    forges = to_list(data.get("packit_forge_projects_allowed"), "packit_forge_projects_allowed")
-    if forges is not None:
-        fields["packit_forge_projects_allowed"] = forges
-    bootstrap = to_choice(data.get("bootstrap"), "bootstrap", PROJECT_BOOTSTRAP)
-    if bootstrap is not None:
-        fields["bootstrap"] = bootstrap
-    isolation = to_choice(data.get("isolation"), "isolation", PROJECT_ISOLATION)
-    if isolation is not None:
-        fields["isolation"] = isolation
-    priority = to_int(data.get("repo_priority"), "repo_priority", minimum=1, maximum=99)
-    if priority is not None:
-        fields["repo_priority"] = priority
-    days = to_int(
-        data.get("delete_after_days"),
-        "delete_after_days",
-        minimum=-1,
-        maximum=MAX_DELETE_AFTER_DAYS,
+    field("additional_repos", lambda: _repo_urls(repos, "additional_repos"))
+    field(
+        "runtime_dependencies",
+        lambda: _repo_urls(data.get("runtime_dependencies"), "runtime_dependencies"),
     )
-    if days is not None:
-        # -1 (and 0 from old clients editing) turns the expiry off.
-        fields["delete_after"] = now() + days * _DAY if days > 0 else None
+    field(
+        "packit_forge_projects_allowed",
+        lambda: to_list(data.get("packit_forge_projects_allowed"), "packit_forge_projects_allowed"),
+    )
+    field("bootstrap", lambda: to_choice(data.get("bootstrap"), "bootstrap", PROJECT_BOOTSTRAP))
+    field("isolation", lambda: to_choice(data.get("isolation"), "isolation", PROJECT_ISOLATION))
+    field(
+        "repo_priority",
+        lambda: to_int(data.get("repo_priority"), "repo_priority", minimum=1, maximum=99),
+    )
+    with found.field("delete_after_days"):
+        days = to_int(
+            data.get("delete_after_days"),
+            "delete_after_days",
+            minimum=-1,
+            maximum=MAX_DELETE_AFTER_DAYS,
+        )
+        if days is not None:
+            # -1 (and 0 from old clients editing) turns the expiry off.
+            fields["delete_after"] = now() + days * _DAY if days > 0 else None
     storage = data.get("storage")
     if storage not in (None, "", "backend"):
-        raise BadRequest(
-            f"Field 'storage' must be 'backend' (the only storage here), got {storage!r}"
-        )
+        found.add("storage", f"must be 'backend' (the only storage here), got {storage!r}")
     if not user.admin:
         if fields.get("persistent"):
-            raise AccessRestricted("Only site admins may create persistent projects")
+            found.add("persistent", "Only site admins may create persistent projects", 403)
         if fields.get("auto_prune") is False:
-            raise AccessRestricted("Only site admins may turn off auto-pruning of a project")
+            found.add("auto_prune", "Only site admins may turn off auto-pruning of a project", 403)
+    if errors is None:
+        found.check()
     return fields
 
 
@@ -208,6 +223,14 @@ def _chroots(data: Mapping[str, Any]) -> list[Any] | None:
         return logic.resolve_chroots(list_chroots(db.session(), active_only=True), patterns)
     except ProjectError as error:
         raise BadRequest(str(error)) from None
+
+
+def _duplicate_message(existing: Project, user: User) -> str:
+    if existing.is_group_project:
+        return f"Group {existing.ownername} already has a project named {existing.full_name}."
+    if existing.ownername == user.name:
+        return f"You already have a project named {existing.full_name}."
+    return f"User {existing.ownername} already has a project named {existing.full_name}."
 
 
 def resolve_owner(ownername: str, user: User) -> tuple[User, Group | None]:
@@ -279,12 +302,16 @@ def add_project(ownername: str | None = None) -> flask.Response:
     owner, group = resolve_owner(owner_name, user)
     session = db.session()
     existing = logic.get_project(session, owner_name, name)
+    if existing is not None and to_bool(params.get("exist_ok", data.get("exist_ok")), "exist_ok"):
+        return flask.jsonify(project_to_json(existing))
+    errors = FieldErrors()
     if existing is not None:
-        if to_bool(params.get("exist_ok", data.get("exist_ok")), "exist_ok"):
-            return flask.jsonify(project_to_json(existing))
-        raise Conflict(f"You already have a project named {existing.full_name}.")
-    fields = project_fields(data, user)
-    chroots = _chroots(data) or []
+        errors.add("name", _duplicate_message(existing, user), Conflict.code)
+    fields = project_fields(data, user, errors)
+    chroots: list[Any] = []
+    with errors.field("chroots"):
+        chroots = _chroots(data) or []
+    errors.check()
     with conflict_on_duplicate(f"Project {owner_name}/{name}"):
         try:
             project = logic.add_project(
@@ -311,11 +338,22 @@ def edit_project(**_path: Any) -> flask.Response:
     project = project_or_404(params.get("ownername"), params.get("projectname"))
     user = require_admin(project)
     data = json_body()
-    fields = project_fields(data, user)
-    chroots = _chroots(data)
+    errors = FieldErrors()
+    fields = project_fields(data, user, errors)
+    chroots = None
+    with errors.field("chroots"):
+        chroots = _chroots(data)
+    errors.check()
     session = db.session()
+    devel_before = project.devel_mode
     for name, value in fields.items():
         setattr(project, name, value)
+    if project.devel_mode != devel_before:
+        # Turned on: builds go to devel/ repos from now on, which start with what the
+        # chroots hold; turned off: the public repos catch up with every build.
+        logic.queue_createrepo(
+            session, project, [c.name for c in project.active_chroots], devel=project.devel_mode
+        )
     if chroots:
         before = {c.name for c in project.active_chroots}
         logic.set_project_chroots(session, project, chroots)
@@ -346,8 +384,9 @@ def fork_project(**_path: Any) -> flask.Response:
         if existing.id == source.id:
             raise BadRequest(f"Cannot fork project {source.full_name} into itself")
         if not confirm:
+            # Copr's two lines, which copr-cli shows as a list.
             raise BadRequest(
-                f"You are about to fork into the existing project {existing.full_name}.\n"
+                f"You are about to fork into existing project: {existing.full_name}\n"
                 "Please use --confirm if you really want to do this"
             )
         require_admin(existing)
@@ -385,7 +424,8 @@ def regenerate_repos(**_path: Any) -> flask.Response:
     project = project_or_404(params.get("ownername"), params.get("projectname"))
     require_admin(project)
     session = db.session()
-    logic.queue_createrepo(session, project, [c.name for c in project.active_chroots])
+    # As in Copr: the public repos, with every build (also of a devel_mode project).
+    logic.queue_createrepo(session, project, [c.name for c in project.active_chroots], devel=False)
     session.commit()
     return flask.jsonify(project_to_json(project))
 
@@ -396,7 +436,7 @@ def generate_webhook_secret(**_path: Any) -> flask.Response:
     params = get_params()
     project = project_or_404(params.get("ownername"), params.get("projectname"))
     require_admin(project)
-    project.webhook_secret = secrets.token_hex(16)
+    project.webhook_secret = logic.new_webhook_secret()
     db.session().commit()
     result = project_to_json(project)
     result["webhook_secret"] = project.webhook_secret

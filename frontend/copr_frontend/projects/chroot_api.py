@@ -6,7 +6,6 @@ sends it; a JSON body works as well.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,14 +23,13 @@ from copr_frontend.api.lookup import (
 )
 from copr_frontend.api.params import get_params, json_body
 from copr_frontend.app import settings
-from copr_frontend.backend_api.tasks import expand_repo_url
 from copr_frontend.projects.logic import project_chroot
 from copr_frontend.projects.models import Project, ProjectChroot
+from copr_frontend.repos.buildroot import additional_repos, buildroot_repos
 
 CHROOT_BOOTSTRAP = ("unchanged", "default", "on", "off", "image", "custom_image")
 CHROOT_ISOLATION = ("unchanged", "default", "simple", "nspawn")
 MAX_COMPS_SIZE = 5 * 1024 * 1024
-_REPO_ID = re.compile(r"[^A-Za-z0-9_.-]")
 
 # API name → (column, default) of the fields ``reset_fields`` may name.
 RESETTABLE: dict[str, tuple[str, Callable[[], Any]]] = {
@@ -55,15 +53,12 @@ def choose(build_value: str | None, chroot_value: str | None, project_value: str
     return project_value
 
 
-def additional_repos(project: Project, copr_chroot: ProjectChroot | None, chroot: str) -> list[Any]:
+def chroot_additional_repos(
+    project: Project, copr_chroot: ProjectChroot | None, chroot: str
+) -> list[Any]:
     """The project's and the chroot's extra repos as mock config entries."""
     urls = list(project.additional_repos) + (list(copr_chroot.repos) if copr_chroot else [])
-    repos = []
-    for url in urls:
-        expanded = expand_repo_url(url, chroot, settings())
-        repo_id = "copr_" + _REPO_ID.sub("_", expanded.split("://", 1)[-1]).strip("_")
-        repos.append({"id": repo_id[:100], "baseurl": expanded, "name": f"Additional repo {url}"})
-    return repos
+    return additional_repos(db.session(), urls, chroot, settings())
 
 
 def project_chroot_to_json(copr_chroot: ProjectChroot) -> dict[str, Any]:
@@ -107,17 +102,11 @@ def build_config(copr_chroot: ProjectChroot) -> dict[str, Any]:
     project = copr_chroot.project
     conf = settings()
     name = copr_chroot.name
-    base: dict[str, Any] = {
-        "id": "copr_base",
-        "name": "Copr repository",
-        "baseurl": f"{conf.results_url}/{project.ownername}/{project.name}/{name}/",
-    }
-    if project.repo_priority is not None:
-        base["priority"] = project.repo_priority
-    extra = additional_repos(project, copr_chroot, name)
+    repos = buildroot_repos(db.session(), project, project.main_dir, copr_chroot, name, conf)
+    extra = chroot_additional_repos(project, copr_chroot, name)
     config: dict[str, Any] = {
         "chroot": name,
-        "repos": [base, *extra],
+        "repos": repos,
         "additional_repos": extra,
         "additional_packages": list(copr_chroot.buildroot_pkgs),
         "additional_modules": list(copr_chroot.module_toggle),
@@ -150,8 +139,12 @@ def edit_project_chroot(**_path: Any) -> flask.Response:
     data = json_body()
     for field in to_list(data.get("reset_fields"), "reset_fields") or []:
         if field not in RESETTABLE:
+            # Copr's message, and where to see the names.
+            full_name = f"{copr_chroot.project.full_name}/{copr_chroot.name}"
             raise BadRequest(
-                f"Cannot reset field {field!r}: choose from {', '.join(sorted(RESETTABLE))}"
+                f"Trying to reset an invalid attribute: {field}\n"
+                f"See `copr-cli get-chroot {full_name}' for all the possible attributes "
+                f"({', '.join(sorted(RESETTABLE))})"
             )
         column, default = RESETTABLE[field]
         setattr(copr_chroot, column, default())

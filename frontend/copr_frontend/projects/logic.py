@@ -6,7 +6,7 @@ serialized form live with the routes).
 
 from __future__ import annotations
 
-import secrets
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,6 +24,11 @@ from copr_frontend.packages.logic import copy_package
 from copr_frontend.projects.models import Project, ProjectChroot, ProjectDir
 from copr_frontend.users.logic import get_group, get_user
 from copr_frontend.users.models import Group, User
+
+
+def new_webhook_secret() -> str:
+    """A fresh webhook secret: a random UUID, as Copr's (forges show it in their URLs)."""
+    return str(uuid.uuid4())
 
 
 class ProjectError(ValueError):
@@ -87,7 +92,7 @@ def add_project(
         ownername=ownername,
         user=user,
         group=group,
-        webhook_secret=secrets.token_hex(16),
+        webhook_secret=new_webhook_secret(),
         **fields,
     )
     session.add(project)
@@ -117,6 +122,11 @@ def resolve_chroots(
     A plain name that is not available is an error; a pattern may match nothing.
     """
     by_name = {c.name: c for c in available}
+    patterns = list(patterns)
+    for pattern in patterns:
+        if pattern not in by_name and not any(c in pattern for c in "*?["):
+            # Copr's words, which its clients and users know.
+            raise ProjectError(f"'{pattern}' is not a valid choice for this field.")
     try:
         names = match_chroots(list(patterns), sorted(by_name))
     except ChrootNameError as error:
@@ -167,12 +177,20 @@ def queue_new_project_actions(session: Session, project: Project) -> None:
     queue_createrepo(session, project, [c.name for c in project.active_chroots])
 
 
-def queue_createrepo(session: Session, project: Project, chroots: Iterable[str]) -> None:
-    data = project_action_data(project)
-    data.update({"chroots": sorted(chroots), "devel": project.devel_mode})
-    queue_action(
-        session, ActionTypeEnum.createrepo, "repository", project.id, data, project=project
-    )
+def queue_createrepo(
+    session: Session, project: Project, chroots: Iterable[str], *, devel: bool | None = None
+) -> None:
+    """Have the backend make the repodata of ``chroots``: of the public repos (``devel``
+    False), of the ``devel/`` repos a project without automatic publishing builds into
+    (True), or of whichever the project has (None: public ones, and devel ones in
+    ``devel_mode``)."""
+    wanted = [devel] if devel is not None else [False] + ([True] if project.devel_mode else [])
+    for which in wanted:
+        data = project_action_data(project)
+        data.update({"chroots": sorted(chroots), "devel": which, "appstream": project.appstream})
+        queue_action(
+            session, ActionTypeEnum.createrepo, "repository", project.id, data, project=project
+        )
 
 
 def delete_project(session: Session, project: Project) -> None:
@@ -190,14 +208,35 @@ def delete_project(session: Session, project: Project) -> None:
     session.flush()
 
 
+def _like(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def search_projects(text: str) -> Select[Any]:
-    """Listed projects whose owner, name or description holds every word of ``text``."""
+    """Listed projects whose owner, name or description holds every word of ``text``.
+
+    A word ``owner/name`` (``@group/name``, as ``dnf copr search`` passes a project's
+    full name) matches the owner and the project name, as in Copr: a user part only
+    projects of users, an ``@group`` part only projects of groups.
+    """
     words = text.split()
     if not words:
         raise ProjectError("the search query is empty")
     query = select(Project).where(Project.unlisted_on_hp.is_(False))
     for word in words[:10]:
-        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        owner, slash, name = word.partition("/")
+        if slash:
+            if owner.startswith("@"):
+                query = query.where(Project.ownername.startswith("@"))
+                owner = owner[1:]
+            elif owner:
+                query = query.where(~Project.ownername.startswith("@"))
+            if owner:
+                query = query.where(Project.ownername.ilike(_like(owner), escape="\\"))
+            if name:
+                query = query.where(Project.name.ilike(_like(name), escape="\\"))
+            continue
+        pattern = _like(word)
         query = query.where(
             or_(
                 Project.name.ilike(pattern, escape="\\"),
@@ -226,6 +265,7 @@ _FORKED_SETTINGS = (
     "repo_priority",
     "follow_fedora_branching",
     "fedora_review",
+    "require_real_buildroot",
 )
 
 

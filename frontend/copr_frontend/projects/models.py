@@ -51,6 +51,9 @@ class Project(Base):
     repo_priority: Mapped[int | None] = mapped_column(Integer)
     follow_fedora_branching: Mapped[bool] = mapped_column(default=True)
     fedora_review: Mapped[bool] = mapped_column(default=False)
+    require_real_buildroot: Mapped[bool] = mapped_column(default=False)
+    """Builds must run in a mock chroot: on a host-only builder (which does not install
+    BuildRequires) they fail instead of succeeding without their build dependencies."""
     webhook_secret: Mapped[str] = mapped_column(String(64), default="")
     forked_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("projects.id", ondelete="SET NULL"), index=True

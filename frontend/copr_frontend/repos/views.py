@@ -4,6 +4,13 @@ The group form ``/coprs/g/<group>/...`` and ``@group`` in the owner part both wo
 ``<name>.repo`` file name is accepted (older clients ask for ``<owner>-<project>-...``).
 A 404 for a chroot the project does not have carries ``Copr-Error-Data``: base64 of
 ``{"available chroots": [...]}``, which the dnf plugin shows to the user.
+
+The main section is ``[copr:<host>:<owner>:<dir>]``, the host without a port (as Copr
+names it, and as the plugin's ``disable``/``remove`` look it up).  The plugin names the
+file after a first line that starts ``[copr:``; otherwise after the hub it was given,
+port included — and ``dnf copr list --hub URL`` only lists files named after the hub
+with its port.  So when the frontend's URL has a port the file starts with a comment,
+and the plugin names it ``_copr:<host>:<port>:<owner>:<project>.repo``.
 """
 
 from __future__ import annotations
@@ -35,14 +42,16 @@ def repo_id_owner(ownername: str) -> str:
 
 def render_repo_file(project: Project, dirname: str, distro: str, arch: str | None) -> str:
     conf = settings()
-    host = urlsplit(conf.public_url).hostname or "localhost"
+    public = urlsplit(conf.public_url)
+    host = public.hostname or "localhost"
     owner = project.ownername
     os_name, _, version = distro.rpartition("-")
     # Rawhide has no number dnf could put in $releasever; numbered releases use it so a
     # system upgrade keeps the repo working.
     release = version if version == "rawhide" else "$releasever"
     root = f"{conf.results_url}/{owner}/{dirname}"
-    lines = [
+    lines = [f"# Copr project {owner}/{dirname} at {public.netloc}"] if public.port else []
+    lines += [
         f"[copr:{host}:{repo_id_owner(owner)}:{dirname}]",
         f"name=Copr repo for {dirname} owned by {owner}",
         f"baseurl={root}/{os_name}-{release}-$basearch/",

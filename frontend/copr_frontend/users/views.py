@@ -12,6 +12,7 @@ from flask_babel import gettext
 from copr_frontend import db
 from copr_frontend.api.auth import SESSION_USER_KEY
 from copr_frontend.app import settings
+from copr_frontend.redirects import local_redirect_target
 from copr_frontend.users import oidc
 from copr_frontend.users.logic import AccountError, authenticate_password, issue_api_token
 from copr_frontend.users.models import User
@@ -22,10 +23,9 @@ blueprint = accounts
 
 
 def safe_next_target(target: str | None) -> str:
-    """Where to go after logging in: only a path of this site, never another host."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
+    """Where to go after logging in: only a path of this site, never another host (an
+    open redirect otherwise)."""
+    return local_redirect_target(target)
 
 
 def _start_session(user: User) -> None:

@@ -20,7 +20,9 @@ def write_config(path: Path, url: str, username: str, login: str, token: str) ->
     return path
 
 
-def run(argv: list[str], home: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    argv: list[str], home: Path, timeout: float = 60, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -29,7 +31,7 @@ def run(argv: list[str], home: Path, timeout: float = 60) -> subprocess.Complete
         "COLUMNS": "200",
     }
     return subprocess.run(
-        argv, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        argv, env=env, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
     )
 
 

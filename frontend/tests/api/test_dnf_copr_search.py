@@ -49,3 +49,22 @@ def test_dnf_copr_search_and_list(live_server, factory: Factory, tmp_path: Path)
     assert listed.returncode == 0, listed.stderr
     assert "alice/hello-tools : Tools to say hello" in listed.stdout
     assert "alice/quiet : No description given" in listed.stdout
+
+
+def test_dnf_copr_search_by_full_name(live_server, factory: Factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    alice = factory.user("alice")
+    team = factory.group("team", members=[alice])
+    factory.project(alice, "dnfcopr", description="")
+    factory.project(alice, "dnfcopr-group", description="", group=team)
+    factory.project(factory.user("bob"), "dnfcopr", description="")
+
+    found = _dnf_copr(tmp_path / "group", live_server.url, "search", "@team/dnfcopr")
+    assert found.returncode == 0, found.stderr
+    assert "@team/dnfcopr-group : No description given" in found.stdout
+    assert "alice/dnfcopr " not in found.stdout
+
+    found = _dnf_copr(tmp_path / "user", live_server.url, "search", "alice/dnfcopr")
+    assert found.returncode == 0, found.stderr
+    assert "alice/dnfcopr : No description given" in found.stdout
+    assert "bob/" not in found.stdout
+    assert "@team/" not in found.stdout

@@ -134,7 +134,7 @@ def test_api_errors_stay_json_beside_the_web_ui(client, factory, settings) -> No
     too_big = b"x" * (settings.max_upload_size + 2 * 1024 * 1024)
     cases = [
         ("GET", "/api_3/no-such-route", {}, 404),
-        ("GET", "/api_3", {}, 404),
+        ("GET", "/api_3/build/not-a-number", {}, 404),
         ("DELETE", "/api_3/project", {}, 405),
         ("GET", "/api_3/project?ownername=owner&projectname=gone", {}, 404),
         ("GET", "/api_3/build/99999", {}, 404),

@@ -79,13 +79,48 @@ def conforms(value: Any, schema: dict[str, Any], where: str = "$") -> None:
             if name in value:
                 conforms(value[name], sub, f"{where}.{name}")
         extra = schema.get("additionalProperties")
+        undocumented = [n for n in value if n not in schema.get("properties", {})]
+        if extra is False:
+            assert not undocumented, f"{where} has undocumented fields {undocumented}"
         if isinstance(extra, dict):
-            for name, item in value.items():
-                if name not in schema.get("properties", {}):
-                    conforms(item, extra, f"{where}.{name}")
+            for name in undocumented:
+                conforms(value[name], extra, f"{where}.{name}")
+    if "enum" in schema:
+        assert value in schema["enum"], f"{where} is {value!r}, not one of {schema['enum']}"
     if kind == "array":
         for index, item in enumerate(value):
             conforms(item, schema.get("items", {}), f"{where}[{index}]")
+
+
+def _object_schemas(schema: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every object schema inside ``schema``, with where it is."""
+    if not isinstance(schema, dict):
+        return []
+    found = [(where, schema)] if schema.get("type") == "object" else []
+    for key in ("properties", "patternProperties"):
+        for name, sub in schema.get(key, {}).items():
+            found += _object_schemas(sub, f"{where}.{name}")
+    for key in ("items", "additionalProperties"):
+        found += _object_schemas(schema.get(key), f"{where}[{key}]")
+    return found
+
+
+def test_every_success_body_has_a_real_schema(client: FlaskClient) -> None:
+    """No 200 answer is a free-form object: each lists its fields or types its values."""
+    document = client.get("/api_3/openapi.json").get_json()
+    free_form = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+            if path == "/openapi.json":
+                continue  # OpenAPI's own schema describes the rest of it
+            for where, sub in _object_schemas(schema, f"{method.upper()} {path}"):
+                # Any field allowed (true or an empty schema) is free-form; listed
+                # fields and typed values (``{name: comment}``) are real schemas.
+                extra = sub.get("additionalProperties", True)
+                if extra is True or extra == {}:
+                    free_form.append(where)
+    assert free_form == []
 
 
 # --- the fuzzer -----------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def test_add_edit_reset(client: FlaskClient, world: World) -> None:
         ),
         (
             "/api_3/package/add/owner/proj/x/scm",
-            {"clone_url": "https://e.org/x.git", "timeout": 1},
+            {"clone_url": "https://e.org/x.git", "timeout": -1},
             400,
             "timeout",
         ),

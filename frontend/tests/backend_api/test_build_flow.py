@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from copr_common.enums import StatusEnum
 from copr_frontend.builds.models import Build
 from copr_frontend.packages.models import Package
+from copr_frontend.projects.models import Project
 from copr_frontend.testing import Factory
 
 CHROOTS = ("fedora-42-x86_64", "fedora-42-aarch64", "epel-9-x86_64")
@@ -315,3 +316,66 @@ def test_backend_failure_reasons_are_kept_and_bounded(
         "ran longer than its timeout of 3 s",
     )
     assert get(client, f"/api_3/build-chroot/{bid}/epel-9-x86_64")["fail_reason"] is None
+
+
+def test_the_buildroot_is_kept_on_the_build_chroot(
+    client, factory, project, backend_headers
+) -> None:  # type: ignore[no-untyped-def]
+    bid = factory.build(project, chroots=["fedora-42-x86_64"],
+                        source_status=StatusEnum.succeeded).id  # fmt: skip
+    fresh(factory, bid).chroots[0].status = StatusEnum.pending
+    factory.session.commit()
+    chroot = get(client, f"/api_3/build-chroot/{bid}/fedora-42-x86_64")
+    assert (chroot["buildroot"], chroot["buildrequires_not_installed"]) == (None, None)
+
+    task_id = f"{bid}-fedora-42-x86_64"
+    base = {"id": bid, "task_id": task_id, "chroot": "fedora-42-x86_64", "status": 1}
+    for bad, message in [
+        ({"buildroot": "chroot"}, "'buildroot' must be one of mock, host"),
+        ({"buildrequires_not_installed": "gcc"}, "must be a list"),
+        ({"buildrequires_not_installed": ["gcc", 1]}, "must be a list"),
+        ({"buildrequires_not_installed": ["x" * 501]}, "must be a list"),
+    ]:
+        response = client.post("/backend/update/", json={"builds": [{**base, **bad}]},
+                               headers=backend_headers)  # fmt: skip
+        assert response.status_code == 400, bad
+        assert message in response.get_json()["error"]
+        assert fresh(factory, bid).chroots[0].status == StatusEnum.pending
+
+    post(client, "/backend/update/",
+         {"builds": [{**base, "buildroot": "host",
+                      "buildrequires_not_installed": ["gcc", "make"]}]},
+         backend_headers)  # fmt: skip
+    chroot = get(client, f"/api_3/build-chroot/{bid}/fedora-42-x86_64")
+    assert chroot["state"] == "succeeded"
+    assert chroot["buildroot"] == "host"
+    assert chroot["buildrequires_not_installed"] == ["gcc", "make"]
+    listed = get(client, f"/api_3/build-chroot/list/{bid}")["items"]
+    assert listed[0]["buildroot"] == "host"
+
+
+def test_a_project_may_require_a_real_buildroot(client, factory, backend_headers) -> None:  # type: ignore[no-untyped-def]
+    alice = factory.user("alice")
+    factory.mock_chroot("fedora-42-x86_64")
+    auth = factory.auth(alice)
+    body = {"name": "strict", "chroots": ["fedora-42-x86_64"], "require_real_buildroot": True}
+    created = client.post("/api_3/project/add/alice", json=body, headers=auth)
+    assert created.status_code == 200, created.get_json()
+    assert created.get_json()["require_real_buildroot"] is True
+    bad = client.post("/api_3/project/edit/alice/strict", headers=auth,
+                      json={"require_real_buildroot": "sometimes"})  # fmt: skip
+    assert bad.status_code == 400
+    assert "require_real_buildroot" in bad.get_json()["error"]
+
+    project = factory.session.get(Project, created.get_json()["id"])
+    assert project is not None
+    build = factory.build(project, source_status=StatusEnum.succeeded)
+    build.chroots[0].status = StatusEnum.pending
+    factory.session.commit()
+    task = get(client, f"/backend/get-build-task/{build.id}-fedora-42-x86_64")
+    assert task["require_real_buildroot"] is True
+
+    client.post("/api_3/project/edit/alice/strict", headers=auth,
+                json={"require_real_buildroot": False})  # fmt: skip
+    task = get(client, f"/backend/get-build-task/{build.id}-fedora-42-x86_64")
+    assert task["require_real_buildroot"] is False

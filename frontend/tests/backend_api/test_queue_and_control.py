@@ -132,13 +132,12 @@ def test_actions_queue_and_results(client, factory, project, backend_headers) ->
     session.commit()
 
     pending = client.get("/backend/pending-actions/").get_json()
-    # gen_gpg_key has the highest priority; the fork waits behind the project's delete.
+    # gen_gpg_key has the highest priority; bob/queue's actions run one at a time, in the
+    # order they were queued: its delete waits for the createrepo, the fork for the delete.
     assert pending == [
         {"id": gpg.id, "priority": -70},
         {"id": createrepo.id, "priority": 0},
-        {"id": delete.id, "priority": 60},
     ]
-    assert fork.id not in [a["id"] for a in pending]
     assert client.get("/backend/pending-action-count/").get_json() == 4
 
     action = client.get(f"/backend/action/{createrepo.id}/").get_json()
@@ -160,7 +159,39 @@ def test_actions_queue_and_results(client, factory, project, backend_headers) ->
     assert stored is not None
     assert stored.result == BackendResultEnum.success
     assert stored.ended_on == 500
-    assert createrepo.id not in [a["id"] for a in client.get("/backend/pending-actions/").json]
+    pending = client.get("/backend/pending-actions/").get_json()
+    assert pending == [{"id": gpg.id, "priority": -70}, {"id": delete.id, "priority": 60}]
+    post(client, "/backend/update/", {"actions": [{"id": delete.id, "result": 1}]},
+         backend_headers)  # fmt: skip
+    pending = client.get("/backend/pending-actions/").get_json()
+    assert pending == [{"id": gpg.id, "priority": -70}, {"id": fork.id, "priority": 0}]
+
+
+def test_a_project_deleted_while_its_key_is_made(  # type: ignore[no-untyped-def]
+    client, factory, backend_headers
+) -> None:
+    """A new project queues gen_gpg_key and createrepo; its delete comes after both."""
+    alice = factory.user("alice")
+    auth = factory.auth(alice)
+    factory.mock_chroot("fedora-42-x86_64")
+    body = {"name": "short-lived", "chroots": ["fedora-42-x86_64"]}
+    created = client.post("/api_3/project/add/alice", headers=auth, json=body)
+    assert created.status_code == 200, created.get_json()
+    deleted = client.post("/api_3/project/delete/alice/short-lived", headers=auth, json={})
+    assert deleted.status_code == 200, deleted.get_json()
+    session = factory.session
+    queued = session.query(Action).order_by(Action.id).all()
+    assert [a.action_type for a in queued] == [
+        ActionTypeEnum.gen_gpg_key, ActionTypeEnum.createrepo, ActionTypeEnum.delete,
+    ]  # fmt: skip
+    for action in queued:
+        # The backend is given each one only after the one before it has been reported.
+        assert client.get("/backend/pending-actions/").get_json() == [
+            {"id": action.id, "priority": action.priority}
+        ]
+        post(client, "/backend/update/", {"actions": [{"id": action.id, "result": 1}]},
+             backend_headers)  # fmt: skip
+    assert client.get("/backend/pending-actions/").get_json() == []
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from copr_frontend.app import SETTINGS_KEY
 from copr_frontend.testing import Factory
 
 
@@ -101,7 +102,7 @@ def test_missing_project_is_404_without_error_data(client: FlaskClient, project,
     assert "Copr-Error-Data" not in response.headers
 
 
-def _dnf_copr_enable(root: Path, url: str, chroot: str) -> subprocess.CompletedProcess[str]:
+def _dnf_copr(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     repos = root / "repos"
     repos.mkdir(parents=True, exist_ok=True)
     # reposdir/cachedir/logdir inside the test root: dnf would otherwise write the .repo
@@ -109,22 +110,50 @@ def _dnf_copr_enable(root: Path, url: str, chroot: str) -> subprocess.CompletedP
     return subprocess.run(
         ["dnf", "--disableplugin=local", f"--installroot={root}", "--releasever=42", "-y",
          f"--setopt=reposdir={repos}", f"--setopt=cachedir={root / 'cache'}",
-         f"--setopt=logdir={root / 'log'}", "copr", "enable", "--hub", url, "alice/hello",
-         chroot],
+         f"--setopt=logdir={root / 'log'}", "copr", *args],
         capture_output=True, text=True, timeout=120, check=False, cwd=root,
     )  # fmt: skip
+
+
+def _dnf_copr_enable(root: Path, url: str, chroot: str) -> subprocess.CompletedProcess[str]:
+    return _dnf_copr(root, "enable", "--hub", url, "alice/hello", chroot)
+
+
+def test_repo_file_of_a_hub_with_a_port(app, client: FlaskClient, settings, project) -> None:  # type: ignore[no-untyped-def]
+    # The conftest's public URL has no port: the section comes first, as in Copr.
+    lines = client.get("/coprs/alice/hello/repo/fedora-42/dnf.repo").get_data(True).splitlines()
+    assert lines[0] == "[copr:copr.test:alice:hello]"
+    app.config[SETTINGS_KEY] = settings.model_copy(update={"public_url": "http://copr.test:8080"})
+    text = client.get("/coprs/alice/hello/repo/fedora-42/dnf.repo").get_data(True)
+    assert text.splitlines()[0] == "# Copr project alice/hello at copr.test:8080"
+    assert read_repo(text).sections() == ["copr:copr.test:alice:hello"]
 
 
 def test_real_dnf_copr_plugin(live_server, project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = _dnf_copr_enable(tmp_path, live_server.url, "fedora-42-x86_64")
     assert result.returncode == 0, result.stderr
     written = list((tmp_path / "repos").glob("*.repo"))
-    assert [p.name for p in written] == ["_copr:127.0.0.1:alice:hello.repo"]
+    # Named after the hub with its port, as `dnf copr list --hub` looks for it.
+    assert [p.name for p in written] == [f"_copr:127.0.0.1:{live_server.port}:alice:hello.repo"]
     section = read_repo(written[0].read_text())["copr:127.0.0.1:alice:hello"]
     assert section["baseurl"] == (
         "http://results.test/results/alice/hello/fedora-$releasever-$basearch/"
     )
     assert section["gpgcheck"] == "1"
+
+    for hub in ([], ["--hub", live_server.url]):
+        listed = _dnf_copr(tmp_path, "list", *hub)
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stdout.splitlines() == ["127.0.0.1/alice/hello"], (hub, listed.stdout)
+    disabled = _dnf_copr(tmp_path, "disable", "--hub", live_server.url, "alice/hello")
+    assert disabled.returncode == 0, disabled.stderr
+    listed = _dnf_copr(tmp_path, "list", "--hub", live_server.url)
+    assert listed.stdout.splitlines() == ["127.0.0.1/alice/hello (disabled)"]
+    assert read_repo(written[0].read_text())["copr:127.0.0.1:alice:hello"]["enabled"] == "0"
+    removed = _dnf_copr(tmp_path, "remove", "--hub", live_server.url, "alice/hello")
+    assert removed.returncode == 0, removed.stderr
+    assert list((tmp_path / "repos").glob("*.repo")) == []
+    assert _dnf_copr(tmp_path, "list", "--hub", live_server.url).stdout == ""
 
     missing = _dnf_copr_enable(tmp_path / "second", live_server.url, "fedora-40-x86_64")
     assert missing.returncode != 0

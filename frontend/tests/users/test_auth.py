@@ -86,3 +86,36 @@ def test_user_without_password_cannot_log_in(client: FlaskClient, factory: Facto
         "/login/", data={"username": "erin", "password": "", "csrf_token": _csrf(client)}
     )
     assert response.status_code == 401
+
+
+EVIL_NEXT = [
+    "//evil.example/",
+    "/%09/evil.example",  # a browser drops the tab: //evil.example
+    "/%0a/evil.example",
+    "/%0d%0a/evil.example",
+    "/%5Cevil.example",  # a browser reads /\\evil.example as //evil.example
+    "%5C%5Cevil.example",
+    "https://evil.example/",
+    "javascript:alert(1)",
+    "%20//evil.example",
+    "/%00/evil.example",
+    "evil.example",
+]
+
+
+def test_login_redirects_only_to_local_paths(client: FlaskClient, factory: Factory) -> None:
+    factory.user("mallory", password="correct-horse")
+    form = {"username": "mallory", "password": "correct-horse"}
+    for target in EVIL_NEXT:
+        # Each login starts a new session, and with it a new CSRF token.
+        response = client.post(f"/login/?next={target}", data={**form, "csrf_token": _csrf(client)})
+        assert response.status_code == 303
+        assert (target, response.headers["Location"]) == (target, "/")
+
+
+def test_login_keeps_a_local_next(client: FlaskClient, factory: Factory) -> None:
+    factory.user("trent", password="correct-horse")
+    form = {"username": "trent", "password": "correct-horse"}
+    form["csrf_token"] = _csrf(client)
+    response = client.post("/login/?next=/coprs/trent/proj/%3Fx%3D1", data=form)
+    assert response.headers["Location"] == "/coprs/trent/proj/?x=1"

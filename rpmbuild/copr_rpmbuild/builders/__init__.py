@@ -13,6 +13,16 @@ from copr_rpmbuild.task import BuildTask
 
 class Builder(Protocol):
     name: str
+    buildroot: str
+    """What builds the packages: ``mock`` (a mock chroot) or ``host`` (this system)."""
+
+    def describe(self, task: BuildTask) -> str:
+        """The buildroot in one line, for the top of the log."""
+        ...
+
+    def missing_buildrequires(self, ctx: BuildContext, task: BuildTask, spec: Path) -> list[str]:
+        """The BuildRequires of ``spec`` this buildroot does not install."""
+        ...
 
     def build(self, ctx: BuildContext, task: BuildTask, spec: Path, sourcedir: Path) -> Path:
         """Build ``spec``; the directory holding the SRPM and RPMs it made."""

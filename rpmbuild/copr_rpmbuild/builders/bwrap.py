@@ -1,9 +1,9 @@
 """RPM phase without mock: ``rpmbuild -ba`` of the dist-git spec inside the sandbox.
 
 The host system is the buildroot, so ``BuildRequires`` are not installed: the build gets
-what the builder machine has, and says so in the log. ``%dist`` and ``%fedora``/``%rhel``
-follow the chroot; ``%buildtag`` is ``.copr<build_id>``; ``%vendor`` and ``%packager``
-come from the settings.
+what the builder machine has, and says so in the log and in ``buildroot.json``.
+``%dist`` and ``%fedora``/``%rhel`` follow the chroot; ``%buildtag`` is
+``.copr<build_id>``; ``%vendor`` and ``%packager`` come from the settings.
 """
 
 from __future__ import annotations
@@ -13,23 +13,15 @@ from pathlib import Path
 from copr_rpmbuild import rpmtools
 from copr_rpmbuild.config import RpmbuildSettings
 from copr_rpmbuild.context import BuildContext
-from copr_rpmbuild.errors import BuildFailure, InfrastructureError
+from copr_rpmbuild.errors import InfrastructureError
+from copr_rpmbuild.macros import copr_macros
 from copr_rpmbuild.task import BuildTask
 
 
 def task_macros(settings: RpmbuildSettings, task: BuildTask) -> dict[str, str]:
-    values = {
-        "owner": task.project_owner,
-        "project": task.project_name,
-        "submitter": task.submitter or task.project_owner,
-    }
     return {
         **rpmtools.distro_macros(task.chroot_name, settings.rawhide_version),
-        "buildtag": f".copr{task.build_id}",
-        "vendor": settings.vendor.format(**values),
-        "packager": settings.packager.format(**values),
-        "copr_username": task.project_owner,
-        "copr_projectname": task.project_name,
+        **copr_macros(settings, task),
     }
 
 
@@ -44,6 +36,19 @@ def with_args(task: BuildTask) -> list[str]:
 
 class BwrapBuilder:
     name = "bwrap"
+    buildroot = "host"
+
+    def describe(self, task: BuildTask) -> str:
+        return (
+            "Buildroot: the host system (rpmbuild sandboxed in bwrap), not a mock chroot of "
+            f"{task.chroot}: it does not install BuildRequires, the build gets only what the "
+            "builder machine has"
+        )
+
+    def missing_buildrequires(self, ctx: BuildContext, task: BuildTask, spec: Path) -> list[str]:
+        box = ctx.sandbox(network=False)
+        macros = task_macros(ctx.settings, task)
+        return rpmtools.spec_buildrequires(box, ctx.limits, spec, macros, ctx.macros_file)
 
     def build(self, ctx: BuildContext, task: BuildTask, spec: Path, sourcedir: Path) -> Path:
         chroot = task.chroot_name
@@ -55,14 +60,7 @@ class BwrapBuilder:
         macros = task_macros(ctx.settings, task)
         load = ctx.macros_file
         box = ctx.sandbox(network=task.enable_net)
-        ctx.log.line(f"Buildroot: the host system, rpmbuild in a {box.describe()}")
-        ctx.log.line(
-            "The host buildroot does not install BuildRequires: the build gets only what is "
-            "installed on the builder machine"
-        )
-        requires = rpmtools.spec_buildrequires(box, ctx.limits, spec, macros, load)
-        if requires:
-            ctx.log.line("BuildRequires not installed by this buildroot: " + ", ".join(requires))
+        ctx.log.line(f"rpmbuild runs in a {box.describe()}")
         if task.repos or task.buildroot_pkgs:
             ctx.log.line(
                 "Repositories and buildroot packages of the task are not used by the host "
@@ -89,5 +87,5 @@ class BwrapBuilder:
             argv, cwd=sourcedir, network=task.enable_net, describe="rpmbuild -ba"
         )
         if status != 0:
-            raise BuildFailure(f"rpmbuild failed (exit status {status})")
+            raise ctx.command_failed("rpmbuild -ba", status)
         return topdir

@@ -66,6 +66,9 @@ def repo_sections(task: BuildTask) -> str:
         }
         if repo.priority is not None:
             fields["priority"] = str(repo.priority)
+        if (repo.model_extra or {}).get("module_hotfixes") is True:
+            # A project's packages may then replace modular ones in the buildroot.
+            fields["module_hotfixes"] = "1"
         if not _plain(repo.id):
             raise InfrastructureError(f"repository id {repo.id!r} of the task is malformed")
         if any("\n" in value or "\r" in value for value in fields.values()):
@@ -80,11 +83,19 @@ def _plain(name: str) -> bool:
 
 class MockBuilder:
     name = "mock"
+    buildroot = "mock"
+
+    def describe(self, task: BuildTask) -> str:
+        return f"Buildroot: mock chroot {task.chroot} (BuildRequires are installed by mock)"
+
+    def missing_buildrequires(self, ctx: BuildContext, task: BuildTask, spec: Path) -> list[str]:
+        # mock installs them all, or the build fails saying which it could not.
+        return []
 
     def build(self, ctx: BuildContext, task: BuildTask, spec: Path, sourcedir: Path) -> Path:
         config = ctx.hostdir / "mock.cfg"
         config.write_text(render_mock_config(ctx.settings, task))
-        ctx.log.line(f"Buildroot: mock chroot {task.chroot} (config {config})")
+        ctx.log.line(f"mock config {config}:")
         ctx.log.line(config.read_text())
         out = ctx.subdir("mock-results")
         base = ["mock", "-r", str(config), "--resultdir", str(out), *with_args(task)]
@@ -94,13 +105,15 @@ class MockBuilder:
             describe="mock --buildsrpm",
         )
         srpms = sorted(out.glob("*.src.rpm"))
-        if status != 0 or len(srpms) != 1:
-            raise BuildFailure(f"mock could not make the SRPM (exit status {status})")
+        if status != 0:
+            raise ctx.command_failed("mock --buildsrpm", status)
+        if len(srpms) != 1:
+            raise BuildFailure("mock --buildsrpm did not leave exactly one SRPM")
         status = runner.run(
             [*base, "--rebuild", str(srpms[0]), "--no-clean"],
             ctx.limits,
             describe="mock --rebuild",
         )
         if status != 0:
-            raise BuildFailure(f"mock build failed (exit status {status})")
+            raise ctx.command_failed("mock --rebuild", status)
         return out

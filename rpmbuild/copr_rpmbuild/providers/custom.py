@@ -42,7 +42,7 @@ def produce(ctx: BuildContext, source: dict[str, Any]) -> SourceResult:
         [box.inside(script_path)], cwd=workdir, network=True, describe="the custom script"
     )
     if status != 0:
-        raise BuildFailure(f"the custom script failed (exit status {status})")
+        raise ctx.command_failed("the custom script", status)
     workdir = ctx.checked(workdir)
     resultdir = inside(workdir, result_rel, "resultdir") if result_rel else workdir
     if not resultdir.is_dir():

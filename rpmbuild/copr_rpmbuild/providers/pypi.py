@@ -2,8 +2,9 @@
 
 The sdist and a wheel come from PyPI's JSON API (``pypi_url``) through the builder's own
 limited downloader; pyp2spec then writes the spec from those local files. Python versions:
-``3`` is pyp2spec's default, ``3.X`` builds for that alternative Python; pyp2spec makes
-Python 3 packages only.
+``3`` is pyp2spec's default, ``3.X`` builds for that alternative Python.  pyp2spec makes
+Python 3 packages only, so ``2`` — in python-copr's default ``[3, 2]``, which pyp2rpm
+used — is ignored, as Copr ignores the versions the chosen generator does not use.
 """
 
 from __future__ import annotations
@@ -34,7 +35,11 @@ def produce(ctx: BuildContext, source: dict[str, Any]) -> SourceResult:
         raise BuildFailure(
             f"spec_generator {generator!r} is not available on this builder: use pyp2spec"
         )
-    alt_python = _alt_python(source.get("python_versions"))
+    alt_python, ignored = _alt_python(source.get("python_versions"))
+    if ignored:
+        ctx.log.line(
+            f"python_versions {', '.join(ignored)} ignored: pyp2spec makes Python 3 packages"
+        )
 
     downloads = ctx.subdir("pypi")
     index = ctx.download(
@@ -85,25 +90,27 @@ def produce(ctx: BuildContext, source: dict[str, Any]) -> SourceResult:
     return SourceResult(spec=final, sourcedir=sourcedir)
 
 
-def _alt_python(value: Any) -> str | None:
+def _alt_python(value: Any) -> tuple[str | None, list[str]]:
+    """The alternative Python 3.X to build for (None: the default 3), and the versions
+    pyp2spec does not use."""
     if value in (None, "", []):
-        return None
+        return None, []
     if not isinstance(value, list):
         raise BuildFailure('python_versions must be a list such as ["3"]')
     alt: str | None = None
+    ignored: list[str] = []
     for item in (str(v) for v in value):
         if item == "3":
             continue
         if item == "2":
-            raise BuildFailure(
-                "pyp2spec makes Python 3 packages only; drop '2' from python_versions"
-            )
+            ignored.append(item)
+            continue
         if not _PY3_ALT.match(item):
             raise BuildFailure(f"python version {item!r} is not understood: use 3 or 3.X")
         if alt is not None and alt != item:
             raise BuildFailure("pyp2spec builds for one alternative Python version at a time")
         alt = item
-    return alt
+    return alt, ignored
 
 
 def _pyp2spec() -> str:

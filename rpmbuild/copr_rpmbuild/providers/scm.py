@@ -97,7 +97,7 @@ def _make_srpm(ctx: BuildContext, repo: Path, workdir: Path, spec_name: str) -> 
         describe="make srpm",
     )
     if status != 0:
-        raise BuildFailure(f"'make srpm' of .copr/Makefile failed (exit status {status})")
+        raise ctx.command_failed("'make srpm' of .copr/Makefile", status)
     return SourceResult(srpm=_one_srpm(ctx.checked(outdir), "make srpm"))
 
 
@@ -112,7 +112,7 @@ def _tito(ctx: BuildContext, workdir: Path, *, test: bool) -> SourceResult:
         argv.insert(2, "--test")
     status = ctx.run_sandboxed(argv, cwd=workdir, network=False, describe="tito build")
     if status != 0:
-        raise BuildFailure(f"tito build failed (exit status {status})")
+        raise ctx.command_failed("tito build", status)
     return SourceResult(srpm=_one_srpm(ctx.checked(outdir), "tito"))
 
 

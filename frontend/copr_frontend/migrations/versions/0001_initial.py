@@ -1,7 +1,9 @@
 """Initial schema.
 
 While nothing is deployed this is the only revision and it is edited in place when the
-models change (regenerate it with autogenerate against an empty database).
+models change (regenerate it with autogenerate against an empty database).  Every table
+with an integer ``id`` is ``sqlite_autoincrement``: on SQLite, ids must never be reused
+(autogenerate does not write that option; add it by hand).
 
 Revision ID: 0001
 Revises:
@@ -30,6 +32,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_batches")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("batches", schema=None) as batch_op:
         batch_op.create_index(
@@ -43,6 +46,7 @@ def upgrade() -> None:
         sa.Column("created_on", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cancel_requests")),
         sa.UniqueConstraint("what", name=op.f("uq_cancel_requests_what")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "groups",
@@ -51,6 +55,7 @@ def upgrade() -> None:
         sa.Column("created_on", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_groups")),
         sa.UniqueConstraint("name", name=op.f("uq_groups_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "mock_chroots",
@@ -71,6 +76,7 @@ def upgrade() -> None:
             "arch",
             name=op.f("uq_mock_chroots_os_release_os_version_arch"),
         ),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("mock_chroots", schema=None) as batch_op:
         batch_op.create_index(
@@ -93,6 +99,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("api_login", name=op.f("uq_users_api_login")),
         sa.UniqueConstraint("name", name=op.f("uq_users_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "group_memberships",
@@ -144,6 +151,7 @@ def upgrade() -> None:
         sa.Column("repo_priority", sa.Integer(), nullable=True),
         sa.Column("follow_fedora_branching", sa.Boolean(), nullable=False),
         sa.Column("fedora_review", sa.Boolean(), nullable=False),
+        sa.Column("require_real_buildroot", sa.Boolean(), nullable=False),
         sa.Column("webhook_secret", sa.String(length=64), nullable=False),
         sa.Column("forked_from_id", sa.Integer(), nullable=True),
         sa.Column("created_on", sa.Integer(), nullable=False),
@@ -159,6 +167,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_projects_user_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_projects")),
         sa.UniqueConstraint("ownername", "name", name=op.f("uq_projects_ownername_name")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.create_index(
@@ -197,6 +206,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_actions")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("actions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_actions_action_type"), ["action_type"], unique=False)
@@ -224,6 +234,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_packages")),
         sa.UniqueConstraint("project_id", "name", name=op.f("uq_packages_project_id_name")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("packages", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_packages_name"), ["name"], unique=False)
@@ -266,6 +277,7 @@ def upgrade() -> None:
             "mock_chroot_id",
             name=op.f("uq_project_chroots_project_id_mock_chroot_id"),
         ),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("project_chroots", schema=None) as batch_op:
         batch_op.create_index(
@@ -290,6 +302,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_project_dirs")),
         sa.UniqueConstraint("project_id", "name", name=op.f("uq_project_dirs_project_id_name")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("project_dirs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_project_dirs_name"), ["name"], unique=False)
@@ -389,6 +402,7 @@ def upgrade() -> None:
             ["user_id"], ["users.id"], name=op.f("fk_builds_user_id_users"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_builds")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("builds", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_builds_batch_id"), ["batch_id"], unique=False)
@@ -445,6 +459,8 @@ def upgrade() -> None:
         sa.Column("result_dir", sa.String(length=200), nullable=False),
         sa.Column("results", sa.JSON(), nullable=True),
         sa.Column("fail_reason", sa.Text(), nullable=True),
+        sa.Column("buildroot", sa.String(length=20), nullable=True),
+        sa.Column("buildrequires_not_installed", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
             ["build_id"],
             ["builds.id"],
@@ -460,6 +476,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "build_id", "mock_chroot_id", name=op.f("uq_build_chroots_build_id_mock_chroot_id")
         ),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("build_chroots", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_build_chroots_ended_on"), ["ended_on"], unique=False)

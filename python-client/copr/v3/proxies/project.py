@@ -69,6 +69,7 @@ class ProjectProxy(BaseProxy):
         repo_priority: int | str | None = None,
         exist_ok: bool = False,
         storage: str | None = None,
+        require_real_buildroot: bool | None = None,
     ) -> Any:
         """Create a project; ``exist_ok`` returns the existing one instead of a 409."""
         data: dict[str, Any] = {
@@ -97,6 +98,7 @@ class ProjectProxy(BaseProxy):
             "packit_forge_projects_allowed": packit_forge_projects_allowed,
             "repo_priority": repo_priority,
             "storage": storage,
+            "require_real_buildroot": require_real_buildroot,
         }
         _bootstrap_compat(data, use_bootstrap_container)
         return self._call(
@@ -134,8 +136,13 @@ class ProjectProxy(BaseProxy):
         runtime_dependencies: list[str] | str | None = None,
         packit_forge_projects_allowed: list[str] | None = None,
         repo_priority: int | str | None = None,
+        require_real_buildroot: bool | None = None,
     ) -> Any:
-        """Change a project; None leaves a field as it is."""
+        """Change a project; None leaves a field as it is.
+
+        ``require_real_buildroot`` (this project's own, not Copr's): builds must run in a
+        mock chroot; on a builder with only the host system they fail.
+        """
         data: dict[str, Any] = {
             "chroots": chroots,
             "description": description,
@@ -159,6 +166,7 @@ class ProjectProxy(BaseProxy):
             "runtime_dependencies": runtime_dependencies,
             "packit_forge_projects_allowed": packit_forge_projects_allowed,
             "repo_priority": repo_priority,
+            "require_real_buildroot": require_real_buildroot,
         }
         _bootstrap_compat(data, use_bootstrap_container)
         return self._call(

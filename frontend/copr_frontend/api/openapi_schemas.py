@@ -1,0 +1,271 @@
+"""JSON schemas of API v3's answers, as :mod:`copr_frontend.api.openapi` publishes them.
+
+Every success body is described field by field, and resource objects allow no field
+they do not list (``additionalProperties: false``): the in-suite fuzzer and schemathesis
+check each answer against these, so a field added to a view without its line here
+fails the tests instead of going undocumented.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from copr_common.enums import StatusEnum
+
+Schema = dict[str, Any]
+
+STRING: Schema = {"type": "string"}
+INTEGER: Schema = {"type": "integer"}
+BOOLEAN: Schema = {"type": "boolean"}
+STRINGS: Schema = {"type": "array", "items": STRING}
+STATE: Schema = {"type": "string", "enum": StatusEnum.labels()}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {**schema, "nullable": True}
+
+
+def strict(required: tuple[str, ...] | None = None, **properties: Schema) -> Schema:
+    """An object of exactly these properties (all required unless ``required`` says)."""
+    return {
+        "type": "object",
+        "required": list(properties if required is None else required),
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def mapping(values: Schema) -> Schema:
+    """An object whose keys are names (users, chroots, branches) and values ``values``."""
+    return {"type": "object", "additionalProperties": values}
+
+
+ERROR = strict(error=STRING)
+
+PROJECT = strict(
+    id=INTEGER,
+    name=STRING,
+    ownername=STRING,
+    full_name=STRING,
+    homepage=STRING,
+    contact=STRING,
+    description=STRING,
+    instructions=STRING,
+    devel_mode=BOOLEAN,
+    persistent=BOOLEAN,
+    unlisted_on_hp=BOOLEAN,
+    auto_prune=BOOLEAN,
+    chroot_repos=mapping(STRING),
+    additional_repos=STRINGS,
+    enable_net=BOOLEAN,
+    bootstrap=STRING,
+    isolation=STRING,
+    module_hotfixes=BOOLEAN,
+    appstream=BOOLEAN,
+    runtime_dependencies=STRINGS,
+    packit_forge_projects_allowed=STRINGS,
+    follow_fedora_branching=BOOLEAN,
+    repo_priority=nullable(INTEGER),
+    fedora_review=BOOLEAN,
+    delete_after_days=nullable(INTEGER),
+    forked_from=nullable(STRING),
+    storage=STRING,
+)
+PROJECT_WITH_SECRET = strict(
+    **PROJECT["properties"], webhook_secret={"type": "string", "minLength": 16}
+)
+
+BUILD = strict(
+    id=INTEGER,
+    state=STATE,
+    ownername=STRING,
+    projectname=STRING,
+    project_dirname=STRING,
+    repo_url=STRING,
+    source_package=strict(name=nullable(STRING), version=nullable(STRING), url=nullable(STRING)),
+    submitted_on=INTEGER,
+    started_on=nullable(INTEGER),
+    ended_on=nullable(INTEGER),
+    submitter=nullable(STRING),
+    chroots=STRINGS,
+    is_background=BOOLEAN,
+    fail_reason=nullable(STRING),
+)
+BUILD_CHROOT = strict(
+    name=STRING,
+    started_on=nullable(INTEGER),
+    ended_on=nullable(INTEGER),
+    result_url=nullable(STRING),
+    state=STATE,
+    fail_reason=nullable(STRING),
+)
+
+# ``source_json`` of every source type, as clients read it; absent keys do not apply.
+SOURCE_DICT: Schema = {
+    **strict(
+        (),
+        url=STRING,
+        pkg=STRING,
+        tmp=STRING,
+        type=STRING,
+        clone_url=STRING,
+        committish=nullable(STRING),
+        subdirectory=nullable(STRING),
+        spec=nullable(STRING),
+        source_build_method=STRING,
+        pypi_package_name=STRING,
+        pypi_package_version=nullable(STRING),
+        spec_generator=STRING,
+        spec_template=nullable(STRING),
+        python_versions=STRINGS,
+        gem_name=STRING,
+        script=STRING,
+        chroot=nullable(STRING),
+        builddeps=nullable(STRING),
+        resultdir=nullable(STRING),
+        repos=nullable(STRING),
+        distgit=STRING,
+        namespace=nullable(STRING),
+        package_name=STRING,
+    ),
+}
+SOURCE_BUILD_CONFIG = strict(
+    source_type=STRING,
+    source_dict=SOURCE_DICT,
+    memory_limit=INTEGER,
+    timeout=INTEGER,
+    is_background=BOOLEAN,
+)
+SOURCE_CHROOT = strict(state=STATE, result_url=STRING)
+BUILT_PACKAGE = strict(
+    ("name",),
+    name=STRING,
+    epoch=nullable(INTEGER),
+    version=STRING,
+    release=STRING,
+    arch=STRING,
+)
+BUILT_PACKAGES = strict(packages={"type": "array", "items": BUILT_PACKAGE})
+
+REPO = strict(
+    ("id", "baseurl", "name"),
+    id=STRING,
+    baseurl=STRING,
+    name=STRING,
+    priority=INTEGER,
+    module_hotfixes=BOOLEAN,
+)
+REPOS: Schema = {"type": "array", "items": REPO}
+_CONFIG_COMMON: dict[str, Schema] = {
+    "chroot": STRING,
+    "repos": REPOS,
+    "additional_repos": REPOS,
+    "additional_packages": STRINGS,
+    "enable_net": BOOLEAN,
+    "with_opts": STRINGS,
+    "without_opts": STRINGS,
+    "isolation": STRING,
+    "bootstrap": STRING,
+    "bootstrap_image": STRING,
+}
+PROJECT_CHROOT_BUILD_CONFIG = strict(
+    tuple(k for k in (*_CONFIG_COMMON, "additional_modules") if k != "bootstrap_image"),
+    **_CONFIG_COMMON,
+    additional_modules=STRINGS,
+)
+BUILD_CHROOT_CONFIG = strict(
+    tuple(k for k in (*_CONFIG_COMMON, "memory_limit", "timeout", "is_background")
+          if k != "bootstrap_image"),
+    **_CONFIG_COMMON,
+    memory_limit=INTEGER,
+    timeout=INTEGER,
+    is_background=BOOLEAN,
+)  # fmt: skip
+PROJECT_CHROOT = strict(
+    mock_chroot=STRING,
+    projectname=STRING,
+    ownername=STRING,
+    comps_name=nullable(STRING),
+    additional_repos=STRINGS,
+    additional_packages=STRINGS,
+    additional_modules=STRINGS,
+    with_opts=STRINGS,
+    without_opts=STRINGS,
+    delete_after_days=nullable(INTEGER),
+    isolation=STRING,
+    bootstrap=STRING,
+    bootstrap_image=nullable(STRING),
+    follow_fedora_branching=BOOLEAN,
+)
+
+PACKAGE = strict(
+    id=INTEGER,
+    name=STRING,
+    projectname=STRING,
+    ownername=STRING,
+    source_type=STRING,
+    source_dict=SOURCE_DICT,
+    auto_rebuild=BOOLEAN,
+    max_builds=INTEGER,
+    chroot_denylist=STRINGS,
+    timeout=nullable(INTEGER),
+    builds=strict(latest=nullable(BUILD), latest_succeeded=nullable(BUILD)),
+)
+
+META = strict(
+    limit=INTEGER,
+    offset=INTEGER,
+    order=STRING,
+    order_type={"type": "string", "enum": ["ASC", "DESC"]},
+    total=INTEGER,
+)
+
+
+def page(item: Schema) -> Schema:
+    """``{"items": [...], "meta": {...}}`` of a paginated list."""
+    return strict(items={"type": "array", "items": item}, meta=META)
+
+
+# ``create/url`` answers with the list shape but no pagination.
+BUILDS_CREATED = strict(items={"type": "array", "items": BUILD}, meta=strict(()))
+
+USER = strict(id=INTEGER, name=STRING)
+API_TOKEN = strict(api_login=STRING, api_token=STRING, expiration=STRING)
+ROLE_STATE: Schema = {"type": "string", "enum": ["nothing", "request", "approved"]}
+PERMISSIONS = strict(permissions=mapping(strict(admin=ROLE_STATE, builder=ROLE_STATE)))
+PERMISSIONS_SET = strict(updated=STRINGS)
+PERMISSIONS_REQUESTED = strict(updated=BOOLEAN)
+CAN_BUILD_IN = strict(who=STRING, ownername=STRING, projectname=STRING, can_build_in=BOOLEAN)
+DELETED_BUILDS = strict(builds={"type": "array", "items": INTEGER})
+MESSAGE = strict(message=STRING)
+MOCK_CHROOTS = mapping(STRING)
+
+MONITOR_CHROOT = strict(
+    ("build_id", "state", "status", "pkg_version"),
+    build_id=INTEGER,
+    state=STATE,
+    status=INTEGER,
+    pkg_version=nullable(STRING),
+    url_build_log=nullable(STRING),
+    url_backend_log=nullable(STRING),
+    url_build=STRING,
+)
+MONITOR = strict(
+    output={"type": "string", "enum": ["ok"]},
+    message=STRING,
+    packages={"type": "array", "items": strict(name=STRING, chroots=mapping(MONITOR_CHROOT))},
+)
+
+# The description itself: the parts a client relies on (its own schema is OpenAPI's).
+OPENAPI_DOCUMENT: Schema = {
+    "type": "object",
+    "required": ["openapi", "info", "paths"],
+    "properties": {
+        "openapi": {"type": "string", "pattern": r"^3\.0\.\d+$"},
+        "info": strict(("title", "version"), title=STRING, version=STRING, description=STRING),
+        "servers": {"type": "array", "items": strict(url=STRING)},
+        "components": {"type": "object"},
+        "paths": {"type": "object", "minProperties": 1},
+    },
+    "additionalProperties": False,
+}
