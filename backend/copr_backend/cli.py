@@ -1,6 +1,7 @@
 """Commands: the build and action dispatchers, and the worker processes they start.
 
-``copr-backend-build-dispatcher`` and ``copr-backend-action-dispatcher`` run until SIGTERM;
+``copr-backend-build-dispatcher``, ``copr-backend-action-dispatcher`` and
+``copr-backend-notification-dispatcher`` run until SIGTERM;
 the workers (``build-worker``/``action-worker`` with ``--worker-id``) are started by them,
 detached, and are not meant to be run by hand.
 """
@@ -56,6 +57,17 @@ def _action_dispatcher(args: argparse.Namespace) -> int:
     settings = _settings(args.config)
     setup_logging("copr_backend", settings.log_level, settings.log_file)
     dispatcher = create_action_dispatcher(settings, config_file=args.config)
+    dispatcher.install_signal_handlers()
+    dispatcher.run(max_rounds=args.rounds)
+    return 0
+
+
+def _notification_dispatcher(args: argparse.Namespace) -> int:
+    from copr_backend.notifications.dispatcher import NotificationDispatcher
+
+    settings = _settings(args.config)
+    setup_logging("copr_backend", settings.log_level, settings.log_file)
+    dispatcher = NotificationDispatcher.from_settings(settings)
     dispatcher.install_signal_handlers()
     dispatcher.run(max_rounds=args.rounds)
     return 0
@@ -189,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func in (
         ("build-dispatcher", _build_dispatcher),
         ("action-dispatcher", _action_dispatcher),
+        ("notification-dispatcher", _notification_dispatcher),
     ):
         sub = commands.add_parser(name, help=f"run the {name.replace('-', ' ')}")
         sub.add_argument("--rounds", type=int, default=None, help=argparse.SUPPRESS)
@@ -212,6 +225,10 @@ def build_dispatcher_main() -> None:
 
 def action_dispatcher_main() -> None:
     run_subcommand(main, "action-dispatcher")
+
+
+def notification_dispatcher_main() -> None:
+    run_subcommand(main, "notification-dispatcher")
 
 
 def build_worker_main() -> None:

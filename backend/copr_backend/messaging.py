@@ -13,7 +13,10 @@ library's own default (``$FEDORA_MESSAGING_CONF``, ``/etc/fedora-messaging/confi
 with ``amqp_url``, ``amqp_exchange`` and ``topic_prefix`` set on top of it.  One publisher
 per process, then — the backend makes one per worker.
 
-Publishing never fails a build: a message that cannot be sent is logged and dropped.
+The same messages also feed the other sinks the ``message_sinks`` setting names (the
+``endpoints`` sink of :mod:`copr_backend.notifications`): one message model, published to
+every sink.  Publishing never fails a build: a message that cannot be sent is logged and
+dropped.
 """
 
 from __future__ import annotations
@@ -117,13 +120,48 @@ class AmqpPublisher(MessagePublisher):
             log.warning("cannot publish %s to %s: %s", topic, self.exchange, error)
 
 
+class FanoutPublisher(MessagePublisher):
+    """Every message to each of several sinks."""
+
+    def __init__(self, sinks: list[MessagePublisher]) -> None:
+        self.sinks = sinks
+
+    def publish(self, topic: str, body: dict[str, Any]) -> None:
+        for sink in self.sinks:
+            sink.publish(topic, body)
+
+
+def _amqp_sink(settings: BackendSettings) -> MessagePublisher:
+    return AmqpPublisher(
+        settings.amqp_url,
+        settings.amqp_exchange,
+        settings.topic_prefix,
+        config_file=settings.messaging_config,
+        timeout=settings.message_timeout,
+    )
+
+
+def _endpoint_sink(settings: BackendSettings) -> MessagePublisher:
+    from copr_backend.notifications.sink import EndpointSink
+
+    return EndpointSink.from_settings(settings)
+
+
+SINKS = {"amqp": _amqp_sink, "endpoints": _endpoint_sink}
+"""Message sinks by the name ``message_sinks`` gives them."""
+
+
+def sink_names(settings: BackendSettings) -> list[str]:
+    """The sinks the settings name (``message_publisher = "amqp"`` names ``amqp``)."""
+    names = list(dict.fromkeys(settings.message_sinks))
+    if settings.message_publisher == "amqp" and "amqp" not in names:
+        names.insert(0, "amqp")
+    return names
+
+
 def create_publisher(settings: BackendSettings) -> MessagePublisher:
-    if settings.message_publisher == "amqp":
-        return AmqpPublisher(
-            settings.amqp_url,
-            settings.amqp_exchange,
-            settings.topic_prefix,
-            config_file=settings.messaging_config,
-            timeout=settings.message_timeout,
-        )
-    return NullPublisher()
+    """What a worker publishes its build messages to: every sink the settings name."""
+    sinks = [SINKS[name](settings) for name in sink_names(settings)]
+    if not sinks:
+        return NullPublisher()
+    return sinks[0] if len(sinks) == 1 else FanoutPublisher(sinks)

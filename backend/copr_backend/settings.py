@@ -93,6 +93,18 @@ class BackendSettings(ServiceSettings):
     topic_prefix: str | None = None
     # Seconds to wait for the broker to confirm one message before dropping it.
     message_timeout: float = Field(10.0, gt=0)
+    # Where build messages go besides: "amqp" (as message_publisher = "amqp" says) and
+    # "endpoints" (queued for copr-backend-notification-dispatcher, which delivers them
+    # to the projects' notification endpoints; see copr_backend.notifications).
+    message_sinks: list[Literal["amqp", "endpoints"]] = Field(default_factory=list)
+
+    # The notification dispatcher: messages queued at most (the oldest go first), seconds
+    # between rounds, per-request timeout, requests at once, deliveries per round.
+    notification_queue_max: int = Field(100_000, ge=1)
+    notification_poll_interval: float = Field(5.0, gt=0)
+    notification_timeout: float = Field(10.0, gt=0)
+    notification_workers: int = Field(4, ge=1, le=64)
+    notification_batch: int = Field(50, ge=1, le=1000)
 
     worker_log_dir: Path | None = None
     log_level: str = "INFO"

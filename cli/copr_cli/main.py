@@ -16,7 +16,16 @@ from copr.v3 import (
     CoprRequestException,
 )
 from copr.v3 import requests as copr_requests
-from copr_cli import __version__, account, builds, chroots, packages, permissions, projects
+from copr_cli import (
+    __version__,
+    account,
+    builds,
+    chroots,
+    packages,
+    permissions,
+    projects,
+    webhooks,
+)
 from copr_cli.context import Context, log
 from copr_cli.errors import (
     EXIT_AUTH,
@@ -51,6 +60,7 @@ def setup_parser() -> argparse.ArgumentParser:
     chroots.register(subparsers)
     packages.register(subparsers, sources)
     permissions.register(subparsers)
+    webhooks.register(subparsers)
     return parser
 
 

@@ -32,6 +32,8 @@ API_MODULES = [
     "copr_frontend.builds.chroot_api",
     "copr_frontend.builds.monitor_api",
     "copr_frontend.packages.api",
+    "copr_frontend.webhooks.api",
+    "copr_frontend.notifications.api",
     "copr_frontend.api.openapi",
 ]
 
@@ -90,14 +92,23 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
     from copr_frontend.repos.views import repos
     from copr_frontend.users import oidc
     from copr_frontend.web import init_web
+    from copr_frontend.webhooks import views as webhook_views
 
     for module in API_MODULES:
         importlib.import_module(module)
     register_api(app, api_v3)
+    # Its routes join the backend API blueprint before that is registered.
+    importlib.import_module("copr_frontend.notifications.backend_api")
     backend_views.register(app)
+    webhook_views.register(app)
     app.register_blueprint(repos)
     app.register_blueprint(uploads)
-    init_web(app, WEB_MODULES, csrf_exempt=[api_v3, backend_views.backend_api, uploads])
+    init_web(
+        app,
+        WEB_MODULES,
+        # Forges post webhooks without a session: the secret in the URL authenticates.
+        csrf_exempt=[api_v3, backend_views.backend_api, uploads, webhook_views.webhooks],
+    )
     oidc.init_app(app, settings)
     return app
 

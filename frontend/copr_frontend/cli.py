@@ -292,6 +292,44 @@ def api_token(ctx: Context, user: str, days: int | None, output: Path | None) ->
     click.echo(f"wrote the copr-cli config of {user} to {output}")
 
 
+@main.command("remove-stale-pr-dirs")
+@click.option(
+    "--days", type=click.IntRange(min=1), default=None,
+    help="Remove pull-request dirs with no build for this long (default: the "
+    "pr_dir_retention_days setting).",
+)  # fmt: skip
+@pass_context
+def remove_stale_pr_dirs(ctx: Context, days: int | None) -> None:
+    """Remove pull-request dirs (and their results) that saw no build for a while.
+
+    Meant for a daily timer, as Copr runs it.
+    """
+    from copr_frontend.webhooks.logic import remove_dir, stale_pull_request_dirs
+
+    keep_days = days or ctx.settings.pr_dir_retention_days
+    with ctx.session() as session:
+        stale = stale_pull_request_dirs(session, keep_days)
+        names = [d.full_name for d in stale]
+        for project_dir in stale:
+            remove_dir(session, project_dir)
+    for name in names:
+        click.echo(f"removed {name}")
+    click.echo(f"{len(names)} pull-request dirs older than {keep_days} days removed")
+
+
+@main.command("prune-deliveries")
+@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Forget finished notification deliveries older than this.")  # fmt: skip
+@pass_context
+def prune_deliveries(ctx: Context, days: int) -> None:
+    """Forget old notification deliveries (delivered or failed); pending ones stay."""
+    from copr_frontend.notifications.logic import prune_deliveries as prune
+
+    with ctx.session() as session:
+        removed = prune(session, days)
+    click.echo(f"{removed} deliveries older than {days} days forgotten")
+
+
 def copr_cli_config(
     url: str, username: str, login: str, token: str, expires_on: int
 ) -> str:  # fmt: skip

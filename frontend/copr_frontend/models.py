@@ -14,10 +14,12 @@ from copr_frontend.builds.models import (
 )
 from copr_frontend.db import Base
 from copr_frontend.mockchroots.models import MockChroot
+from copr_frontend.notifications.models import NotificationDelivery, NotificationEndpoint
 from copr_frontend.packages.models import Package
 from copr_frontend.permissions.models import ProjectPermission
 from copr_frontend.projects.models import Project, ProjectChroot, ProjectDir
 from copr_frontend.users.models import Group, GroupMembership, User
+from copr_frontend.webhooks.models import ForgeSecret
 
 __all__ = [
     "Action",
@@ -27,9 +29,12 @@ __all__ = [
     "BuildChroot",
     "BuildChrootExclusion",
     "CancelRequest",
+    "ForgeSecret",
     "Group",
     "GroupMembership",
     "MockChroot",
+    "NotificationDelivery",
+    "NotificationEndpoint",
     "Package",
     "Project",
     "ProjectChroot",

@@ -57,6 +57,26 @@ class FrontendSettings(ServiceSettings):
     oidc_name: str = "OpenID Connect"
     """What the login button calls the provider (e.g. ``Fedora Accounts``)."""
 
+    # Forge webhooks (``copr_frontend/webhooks``).
+    webhook_max_payload: int = Field(default=25 * 1024**2, ge=1024)
+    """Largest webhook body accepted, in bytes (GitHub's own cap is 25 MB)."""
+    pr_dir_retention_days: int = Field(default=40, ge=1)
+    """``copr-frontend remove-stale-pr-dirs`` removes pull-request dirs whose newest
+    build is older than this (Copr's 40 days)."""
+
+    # Outbound build notifications (``copr_frontend/notifications``).
+    notification_allow_loopback_http: bool = False
+    """Accept ``http://`` endpoints on loopback addresses (tests and local stacks); every
+    other endpoint must be ``https://``."""
+    notification_max_attempts: int = Field(default=8, ge=1, le=100)
+    """Attempts per delivery before it is given up as failed."""
+    notification_retry_base: float = Field(default=30.0, gt=0)
+    """Seconds before the first retry; each further retry waits twice as long."""
+    notification_retry_max: float = Field(default=3600.0, gt=0)
+    """The longest wait between two attempts."""
+    notification_failure_limit: int = Field(default=20, ge=1)
+    """An endpoint whose deliveries failed this many attempts in a row is disabled."""
+
     @field_validator("public_url", "results_url", "dist_git_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:

@@ -108,6 +108,14 @@ def frontend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
         "direct_rpm_upload": True,
         # Wakes the backend's dispatchers up at once when there is new work.
         "redis_url": redis_url(state, 1),
+        # Notification endpoints may be local test servers; failed deliveries are retried
+        # after seconds rather than minutes, so more attempts (and more failures in a row
+        # before an endpoint is disabled) cover about the same quarter of an hour.
+        "notification_allow_loopback_http": True,
+        "notification_retry_base": 2.0,
+        "notification_retry_max": 60.0,
+        "notification_max_attempts": 20,
+        "notification_failure_limit": 200,
     }
 
 
@@ -153,6 +161,9 @@ def backend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
         "keygen_url": state.url("keygen"),
         "keygen_secret": state.keygen_secret,
         "local_uid_base": layout.sandbox_uid_base,
+        # Build messages go to the projects' notification endpoints.
+        "message_sinks": ["endpoints"],
+        "notification_poll_interval": POLL_SECONDS,
         "rpmbuild_settings": {
             "frontend_url": state.url("frontend"),
             "distgit_clone_url": dist_git + "/git",
@@ -267,6 +278,14 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
         Program(
             "backend-action-dispatcher",
             [venv_command("copr-backend-action-dispatcher"), "--config", str(config("backend"))],
+        ),
+        Program(
+            "backend-notification-dispatcher",
+            [
+                venv_command("copr-backend-notification-dispatcher"),
+                "--config",
+                str(config("backend")),
+            ],
         ),
     ]
 

@@ -147,7 +147,7 @@ def test_supervisord_config(stack: tuple[StackLayout, StackState]) -> None:
     )
     assert set(names) == {
         "redis", "frontend", "keygen", "dist-git-http", "dist-git-dispatcher", "results",
-        "backend-build-dispatcher", "backend-action-dispatcher",
+        "backend-build-dispatcher", "backend-action-dispatcher", "backend-notification-dispatcher",
     }  # fmt: skip
     assert parser.get("supervisord", "pidfile") == str(layout.supervisord_pid)
     assert f'{MARKER_ENV}="{layout.root}"' in parser.get("supervisord", "environment")

@@ -108,7 +108,9 @@ def test_a_refused_form_shows_the_error_next_to_the_field(
     admin.fill("#f-homepage", "ftp://example.org")
     admin.check(f"#chroot-{CHROOTS[0]}")
     admin.click("button:has-text('Create the project')")
-    expect(admin.locator("#name-errors, #homepage-errors").first).to_be_visible()
+    # Both problems at once, each next to its field.
+    expect(admin.locator("#name-errors")).to_be_visible()
+    expect(admin.locator("#homepage-errors")).to_be_visible()
     expect(admin.locator("#f-homepage")).to_have_value("ftp://example.org")
     shot(admin, "refused")
 

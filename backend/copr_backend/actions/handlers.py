@@ -15,6 +15,8 @@ The action's ``data`` is the JSON the frontend queued (it arrives JSON-encoded):
     ``build``    ``ownername, project_dirname, chroot_builddirs {chroot: [dir]}``
     ``builds``   ``ownername, project_dirnames {dirname: {chroot: [dir]}}``
     ``chroot``   ``ownername, projectname, chrootname`` — one chroot dir
+``remove_dirs``  ``ownername, projectname, project_dirnames`` — pull-request or custom dirs
+                 (never the project's main dir) with everything in them
 
 Deleting builds regenerates the repodata of the chroots they were in, so the repodata
 never lists a package that is gone.  Removing what is already gone is not an error (an
@@ -36,7 +38,7 @@ from copr_backend.results import ResultsTree, remove_tree
 from copr_backend.signing import Signer, SignerError
 from copr_common.chroots import ChrootNameError, parse_chroot
 from copr_common.enums import ActionTypeEnum
-from copr_common.names import InvalidNameError, parse_build_dir_name
+from copr_common.names import InvalidNameError, ProjectDirName, parse_build_dir_name
 
 log = logging.getLogger(__name__)
 
@@ -253,11 +255,27 @@ def delete(ctx: ActionContext, action: dict[str, Any]) -> str:
     raise ActionError(f"cannot delete objects of type {kind!r}")
 
 
+def remove_dirs(ctx: ActionContext, action: dict[str, Any]) -> str:
+    data = _data(action)
+    owner, project = _str(data, "ownername"), _str(data, "projectname")
+    names = data.get("project_dirnames")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ActionError("the action's data has no 'project_dirnames' list")
+    # Check every name before anything is removed.
+    for name in names:
+        parsed = ProjectDirName.parse(name)
+        if parsed.is_main or parsed.project != project:
+            raise ActionError(f"{name!r} is not a pull-request or custom dir of {project}")
+    removed = sum(remove_tree(ctx.tree.project_dir(owner, name), ctx.tree.root) for name in names)
+    return f"removed {removed} project dirs"
+
+
 HANDLERS: dict[ActionTypeEnum, Callable[[ActionContext, dict[str, Any]], str]] = {
     ActionTypeEnum.createrepo: createrepo,
     ActionTypeEnum.gen_gpg_key: gen_gpg_key,
     ActionTypeEnum.delete: delete,
     ActionTypeEnum.fork: fork,
+    ActionTypeEnum.remove_dirs: remove_dirs,
 }
 
 

@@ -7,6 +7,8 @@ Session fixtures (started lazily, only when a test asks for them):
     ``rabbitmq_server``   :class:`RabbitMQServer`
 
 Per-test fixtures:
+    ``git_forge``         :class:`~copr_common.testing.forge.GitForge`: bare repositories
+                          served by ``git http-backend`` on loopback (clone and push)
     ``postgres_database`` URL of a fresh, empty database, dropped after the test
     ``redis_url``         URL of a Redis database that is flushed after the test
 """
@@ -16,9 +18,12 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from copr_common.testing.forge import GitForge
+from copr_common.testing.forge import git_forge as _git_forge
 from copr_common.testing.services import (
     PostgresServer,
     RabbitMQServer,
@@ -77,3 +82,9 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     yield url
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def git_forge(tmp_path: Path) -> Iterator[GitForge]:
+    """A git forge on loopback for one test (repositories under ``tmp_path/forge``)."""
+    yield from _git_forge(tmp_path / "forge")

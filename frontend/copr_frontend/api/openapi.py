@@ -23,12 +23,6 @@ MAX_INT = 2**31 - 1
 
 # --- response schemas: see openapi_schemas ---------------------------------------------
 
-HOME: dict[str, Any] = {
-    "type": "object",
-    "required": ["version"],
-    "properties": {"version": {"type": "integer", "enum": [3]}},
-}
-
 # --- parameters ---------------------------------------------------------------------------
 
 OWNER = {"type": "string", "pattern": r"^@?[A-Za-z0-9][A-Za-z0-9_.-]*$", "maxLength": 101}
@@ -60,6 +54,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "exist_ok": BOOLEAN,
     "query": {"type": "string", "pattern": r"\S", "maxLength": 200},
     "project_dirname": {"type": "string", "maxLength": 200},
+    "endpoint_id": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
+    "state": {"type": "string", "enum": ["pending", "delivered", "failed"]},
 }
 
 # --- request bodies -----------------------------------------------------------------------
@@ -132,6 +128,14 @@ SOURCE_FIELDS: dict[str, Any] = {
     "webhook_rebuild": {"type": "boolean", "nullable": True},
     "max_builds": {"type": "integer", "minimum": 0, "maximum": 1000, "nullable": True},
 }
+NOTIFICATION_EVENTS = {
+    "type": "array",
+    "minItems": 1,
+    "items": {"type": "string", "enum": ["build.started", "chroot.ended", "build.ended"]},
+}
+ENDPOINT_URL = {"type": "string", "pattern": r"^https://[A-Za-z][A-Za-z0-9.-]*(/\S*)?$",
+                "maxLength": 2000}  # fmt: skip
+SECRET_TEXT = {"type": "string", "pattern": r"^[!-~]{16,200}$"}
 PACKAGE_REF = _object(("ownername", "projectname", "package_name"), ownername=OWNER,
                       projectname=PROJECT_NAME, package_name=PACKAGE_NAME)  # fmt: skip
 PERMISSIONS = {
@@ -184,7 +188,7 @@ CHROOT_QUERY = ("ownername", "projectname", "chrootname")
 BUILD_CHROOT_QUERY = ("build_id", "chrootname")
 
 OPERATIONS = [
-    Operation("/", "get", "The API's home: its version", response=HOME, errors=()),
+    Operation("/", "get", "The API's home: its version", response=out.HOME, errors=()),
     Operation("/auth-check", "get", "Who am I", auth=True, response=out.USER, errors=(401,)),
     Operation("/api-token", "post", "Renew my API token", auth=True, response=out.API_TOKEN,
               errors=(401,)),
@@ -309,6 +313,33 @@ OPERATIONS = [
               (*PROJECT_QUERY, "project_dirname"), PROJECT_QUERY, response=out.MONITOR),
     Operation("/webhook/generate/{ownername}/{projectname}", "post",
               "New webhook secret", auth=True, response=out.PROJECT_WITH_SECRET, errors=WRITE),
+    Operation("/webhook/info/{ownername}/{projectname}", "get",
+              "Webhook URLs and secrets (admins)", auth=True, response=out.WEBHOOK_INFO,
+              errors=WRITE),
+    Operation("/webhook/forge-secret/{ownername}/{projectname}", "put",
+              "Set, generate or remove the forge secret",
+              body=_object(forge_secret={**SECRET_TEXT, "nullable": True}, generate=BOOLEAN),
+              auth=True, response=out.WEBHOOK_INFO, errors=WRITE),
+    Operation("/notification-endpoint/list/{ownername}/{projectname}", "get",
+              "Notification endpoints (admins)", auth=True, response=out.NOTIFICATION_ENDPOINTS,
+              errors=WRITE),
+    Operation("/notification-endpoint/add/{ownername}/{projectname}", "post",
+              "Add a notification endpoint",
+              body=_object(("url",), url=ENDPOINT_URL, events=NOTIFICATION_EVENTS,
+                           secret=SECRET_TEXT),
+              auth=True, response=out.NOTIFICATION_ENDPOINT_WITH_SECRET, errors=WRITE),
+    Operation("/notification-endpoint/edit/{ownername}/{projectname}/{endpoint_id}", "put",
+              "Edit a notification endpoint",
+              body=_object(url=ENDPOINT_URL, events=NOTIFICATION_EVENTS, enabled=BOOLEAN),
+              auth=True, response=out.NOTIFICATION_ENDPOINT, errors=WRITE),
+    Operation("/notification-endpoint/delete/{ownername}/{projectname}/{endpoint_id}",
+              "delete", "Delete a notification endpoint", auth=True,
+              response=out.NOTIFICATION_ENDPOINT, errors=WRITE),
+    Operation("/notification-delivery/list/{ownername}/{projectname}", "get",
+              "Deliveries to the notification endpoints (admins)",
+              ("endpoint_id", "state", *PAGE), auth=True,
+              response=out.page(out.NOTIFICATION_DELIVERY), errors=WRITE,
+              orders=("id", "build_id")),
     Operation("/openapi.json", "get", "This description", response=out.OPENAPI_DOCUMENT,
               errors=()),
 ]  # fmt: skip

@@ -41,6 +41,7 @@ def mapping(values: Schema) -> Schema:
 
 
 ERROR = strict(error=STRING)
+HOME = strict(version={"type": "integer", "enum": [3]})
 
 PROJECT = strict(
     id=INTEGER,
@@ -67,6 +68,7 @@ PROJECT = strict(
     follow_fedora_branching=BOOLEAN,
     repo_priority=nullable(INTEGER),
     fedora_review=BOOLEAN,
+    require_real_buildroot=BOOLEAN,
     delete_after_days=nullable(INTEGER),
     forked_from=nullable(STRING),
     storage=STRING,
@@ -98,6 +100,8 @@ BUILD_CHROOT = strict(
     result_url=nullable(STRING),
     state=STATE,
     fail_reason=nullable(STRING),
+    buildroot=nullable({"type": "string", "enum": ["mock", "host"]}),
+    buildrequires_not_installed=nullable(STRINGS),
 )
 
 # ``source_json`` of every source type, as clients read it; absent keys do not apply.
@@ -218,6 +222,46 @@ META = strict(
     order=STRING,
     order_type={"type": "string", "enum": ["ASC", "DESC"]},
     total=INTEGER,
+)
+
+NOTIFICATION_ENDPOINT = strict(
+    id=INTEGER,
+    ownername=STRING,
+    projectname=STRING,
+    url=STRING,
+    events=STRINGS,
+    enabled=BOOLEAN,
+    disabled_reason=nullable(STRING),
+    failures_in_row=INTEGER,
+    created_on=INTEGER,
+)
+NOTIFICATION_ENDPOINT_WITH_SECRET = strict(**NOTIFICATION_ENDPOINT["properties"], secret=STRING)
+NOTIFICATION_ENDPOINTS = strict(
+    items={"type": "array", "items": NOTIFICATION_ENDPOINT}, meta=strict(total=INTEGER)
+)
+NOTIFICATION_DELIVERY = strict(
+    id=INTEGER,
+    endpoint_id=INTEGER,
+    event=STRING,
+    build_id=INTEGER,
+    chroot=nullable(STRING),
+    state=STRING,
+    attempts=INTEGER,
+    response_code=nullable(INTEGER),
+    last_error=nullable(STRING),
+    created_on=INTEGER,
+    last_attempt_on=nullable(INTEGER),
+    next_attempt_on=nullable(INTEGER),
+    delivered_on=nullable(INTEGER),
+)
+WEBHOOK_INFO = strict(
+    id=INTEGER,
+    ownername=STRING,
+    projectname=STRING,
+    full_name=STRING,
+    webhook_secret=nullable(STRING),
+    forge_secret=nullable(STRING),
+    urls=mapping(STRING),
 )
 
 

@@ -48,7 +48,7 @@ class BuildRequest:
     def submit(
         self,
         session: Session,
-        user: User,
+        user: User | None,
         source: tuple[Any, dict[str, Any]],
         *,
         package: Package | None = None,

@@ -7,7 +7,6 @@ page and copr-cli accept and refuse the same things with the same messages.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import flask
@@ -15,6 +14,7 @@ from flask_babel import gettext
 
 from copr_frontend import db
 from copr_frontend.api.errors import AccessRestricted, BadRequest
+from copr_frontend.api.form import FieldErrors
 from copr_frontend.api.lookup import to_choice, to_list
 from copr_frontend.app import settings
 from copr_frontend.mockchroots.logic import list_chroots
@@ -22,7 +22,7 @@ from copr_frontend.permissions.logic import can_admin
 from copr_frontend.projects import api as project_api
 from copr_frontend.projects import chroot_api, logic
 from copr_frontend.projects.models import Project
-from copr_frontend.projects.views import ADD_FIELDS, project_form_body
+from copr_frontend.projects.views import ADD_FIELDS, chosen_chroots, project_form_body
 from copr_frontend.users.models import User
 from copr_frontend.web.forms import FormErrors, collecting, form_data, render_form
 from copr_frontend.web.routing import (
@@ -33,10 +33,9 @@ from copr_frontend.web.routing import (
     purl,
     require_admin,
 )
+from copr_frontend.webhooks.forges import forges
 
 blueprint = flask.Blueprint("project_settings", __name__)
-
-FORGES = ("github", "gitlab", "bitbucket", "pagure")
 
 
 @project_route(blueprint, "/edit/", methods=["GET", "POST"])
@@ -50,10 +49,10 @@ def edit(project: Project) -> Any:
         data = project_form_body(flask.request.form)
         data.setdefault("chroots", [])
         with collecting(errors, ADD_FIELDS):
-            if not data["chroots"]:
-                raise BadRequest("Field 'chroots' needs at least one chroot to build for")
-            fields = project_api.project_fields(data, user)
-            wanted = logic.resolve_chroots(chroots, data["chroots"])
+            found = FieldErrors()  # every problem at once, as the API answers them
+            fields = project_api.project_fields(data, user, found)
+            wanted = chosen_chroots(found, chroots, data)
+            found.check()
             for name, value in fields.items():
                 setattr(project, name, value)
             before = {c.name for c in project.active_chroots}
@@ -136,7 +135,7 @@ def webhook_urls(project: Project) -> dict[str, str]:
     """The URL each forge's webhook posts to (Copr's paths; the secret is in them)."""
     base = settings().public_url
     secret = project.webhook_secret
-    urls = {forge: f"{base}/webhooks/{forge}/{project.id}/{secret}/" for forge in FORGES}
+    urls = {forge: f"{base}/webhooks/{forge}/{project.id}/{secret}/" for forge in forges()}
     urls["custom"] = f"{base}/webhooks/custom/{project.id}/{secret}/<package_name>/"
     return urls
 
@@ -145,7 +144,7 @@ def webhook_urls(project: Project) -> dict[str, str]:
 def integrations(project: Project) -> Any:
     require_admin(project)
     if flask.request.method == "POST":
-        project.webhook_secret = secrets.token_hex(16)
+        project.webhook_secret = logic.new_webhook_secret()
         db.session().commit()
         flask.flash(gettext("A new webhook secret was generated; update your forges' webhooks."))
         return flask.redirect(purl("project_settings.integrations", project), code=303)

@@ -11,10 +11,13 @@ from typing import Any
 import flask
 from flask_babel import gettext
 
+from copr_common.names import InvalidNameError, validate_project_name
 from copr_frontend import db
 from copr_frontend.api.errors import BadRequest
+from copr_frontend.api.form import FieldErrors
 from copr_frontend.app import settings
 from copr_frontend.mockchroots.logic import list_chroots
+from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.projects import api as project_api
 from copr_frontend.projects import logic
 from copr_frontend.projects.models import Project
@@ -132,6 +135,31 @@ def project_form_body(form: Any) -> dict[str, Any]:
     return data
 
 
+def chosen_chroots(
+    found: FieldErrors, available: list[MockChroot], data: dict[str, Any]
+) -> list[MockChroot]:
+    """The chroots the form's ``chroots`` checkboxes name (a problem goes to ``found``)."""
+    with found.field("chroots"):
+        if not data.get("chroots"):
+            raise BadRequest("needs at least one chroot to build for")
+        try:
+            return logic.resolve_chroots(available, data["chroots"])
+        except logic.ProjectError as error:
+            raise BadRequest(str(error)) from None
+    return []
+
+
+def _check_new_name(ownername: str, name: str) -> None:
+    if not name:
+        raise BadRequest("is required: give the project a name")
+    try:
+        validate_project_name(name)
+    except InvalidNameError as error:
+        raise BadRequest(str(error)) from None
+    if logic.get_project(db.session(), ownername, name) is not None:
+        raise BadRequest(f"there is already a project named {ownername}/{name}")
+
+
 def _add(ownername: str) -> Any:
     _may_create_for(ownername)
     user = login_required()
@@ -143,16 +171,15 @@ def _add(ownername: str) -> Any:
         return render_form("projects/add.html", errors, **context)
     data = project_form_body(flask.request.form)
     with collecting(errors, ADD_FIELDS):
-        name = data.get("name") or ""
-        if not name:
-            raise BadRequest("Field 'name' is required: give the project a name")
-        if not data.get("chroots"):
-            raise BadRequest("Field 'chroots' needs at least one chroot to build for")
         owner, group = project_api.resolve_owner(ownername, user)
-        if logic.get_project(session, ownername, name) is not None:
-            raise BadRequest(f"Field 'name': you already have a project named {ownername}/{name}")
-        fields = project_api.project_fields(data, user)
-        wanted = logic.resolve_chroots(chroots, data["chroots"])
+        # Every problem at once, as the API answers them.
+        found = FieldErrors()
+        name = data.get("name") or ""
+        with found.field("name"):
+            _check_new_name(ownername, name)
+        fields = project_api.project_fields(data, user, found)
+        wanted = chosen_chroots(found, chroots, data)
+        found.check()
         try:
             project = logic.add_project(
                 session, owner if group is None else user, name, group=group, chroots=wanted,

@@ -3,7 +3,8 @@
 A page's POST handler turns the submitted form into the same dict an API client sends and
 calls the same validation and logic.  What the API would have answered with a 400 (or a
 403/404/409 about an input) becomes a :class:`FormErrors`: each message goes next to the
-field it names (``Field 'name' ...``), the rest above the form, and the template refills
+field it names (``Field 'name' ...``, or ``name: ...`` when the API lists every
+problem), the rest above the form, and the template refills
 every field from :attr:`FormErrors.values`.
 """
 
@@ -29,6 +30,10 @@ _FIELD_PATTERNS = (
 )
 
 
+# ... or, when the API lists every problem (``api.form.FieldErrors``), as ``<field>: ...``.
+_LISTED_FIELD = re.compile(r"^([a-z_]+): ")
+
+
 @dataclass
 class FormErrors:
     """What is wrong with a submitted form, by field; ``general`` has the rest."""
@@ -40,6 +45,10 @@ class FormErrors:
         known = set(known_fields)
         for line in message.splitlines() or [message]:
             name = field_of(line)
+            listed = _LISTED_FIELD.match(line)
+            if name is None and listed and listed.group(1) in known:
+                # "<field>: " alone could be any text: only a field of this form counts.
+                name = listed.group(1)
             if name is not None and (not known or name in known):
                 self.fields.setdefault(name, []).append(line)
             elif line.strip():

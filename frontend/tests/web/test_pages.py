@@ -127,3 +127,37 @@ def test_a_form_without_its_csrf_token_is_refused(client, site, db_session) -> N
                            "chroots": "fedora-42-x86_64"})  # fmt: skip
     assert response.status_code == 303
     assert client.get("/coprs/owner/fine/").status_code == 200
+
+
+def test_every_bad_field_is_shown_next_to_itself(client, site, db_session) -> None:
+    """The API lists every problem (``<field>: <message>`` per line); the form puts each
+    next to its field, keeps what was typed, and stores nothing."""
+    log_in(client, site["owner"])
+    token = csrf_token(client, "/coprs/owner/add/")
+    response = client.post("/coprs/owner/add/", data={
+        "csrf_token": token, "name": "bad name!", "chroots": "no-such-chroot",
+        "description": "kept text",
+    })  # fmt: skip
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    name_errors = html.split('id="name-errors">', 1)[1].split("</div></div>", 1)[0]
+    chroot_errors = html.split('id="chroots-errors">', 1)[1].split("</div></div>", 1)[0]
+    assert "name" in name_errors
+    assert "no-such-chroot" in chroot_errors
+    assert "kept text" in html
+    db_session.expire_all()
+    assert client.get("/coprs/owner/bad%20name!/").status_code == 404
+
+
+def test_an_unknown_chroot_in_the_settings_is_an_error_not_a_crash(client, site) -> None:
+    log_in(client, site["owner"])
+    token = csrf_token(client, "/coprs/owner/hello/edit/")
+    response = client.post("/coprs/owner/hello/edit/", data={
+        "csrf_token": token, "chroots": "no-such-chroot", "homepage": "ftp://x",
+    })  # fmt: skip
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'id="chroots-errors"' in html
+    assert 'id="homepage-errors"' in html
+    page = client.get("/coprs/owner/hello/").get_data(as_text=True)
+    assert "fedora-42-x86_64" in page  # the chroots stay as they were

@@ -18,6 +18,7 @@ from copr.v3.proxies.build import BuildProxy
 from copr.v3.proxies.build_chroot import BuildChrootProxy
 from copr.v3.proxies.mock_chroot import MockChrootProxy
 from copr.v3.proxies.monitor import MonitorProxy
+from copr.v3.proxies.notification import NotificationProxy
 from copr.v3.proxies.package import PackageProxy
 from copr.v3.proxies.permissions import PermissionsProxy
 from copr.v3.proxies.project import ProjectProxy
@@ -43,6 +44,7 @@ __all__ = [
     "MockChrootProxy",
     "MonitorProxy",
     "Munch",
+    "NotificationProxy",
     "PackageProxy",
     "PermissionsProxy",
     "ProjectChrootProxy",

@@ -10,6 +10,7 @@ from copr.v3.proxies.build import BuildProxy
 from copr.v3.proxies.build_chroot import BuildChrootProxy
 from copr.v3.proxies.mock_chroot import MockChrootProxy
 from copr.v3.proxies.monitor import MonitorProxy
+from copr.v3.proxies.notification import NotificationProxy
 from copr.v3.proxies.package import PackageProxy
 from copr.v3.proxies.permissions import PermissionsProxy
 from copr.v3.proxies.project import ProjectProxy
@@ -36,6 +37,7 @@ class Client:
         self.build_chroot_proxy = BuildChrootProxy(config)
         self.webhook_proxy = WebhookProxy(config)
         self.permissions_proxy = PermissionsProxy(config)
+        self.notification_proxy = NotificationProxy(config)
 
     @classmethod
     def create_from_config_file(cls, path: str | None = None) -> Self:

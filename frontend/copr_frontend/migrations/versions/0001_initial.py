@@ -485,8 +485,96 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_build_chroots_status"), ["status"], unique=False)
 
+    # Forge webhooks and outbound build notifications.
+    op.create_table(
+        "webhook_forge_secrets",
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("secret", sa.String(length=200), nullable=False),
+        sa.Column("created_on", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_webhook_forge_secrets_project_id_projects"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("project_id", name=op.f("pk_webhook_forge_secrets")),
+    )
+    op.create_table(
+        "notification_endpoints",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("secret", sa.String(length=200), nullable=False),
+        sa.Column("events", sa.JSON(), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("disabled_reason", sa.Text(), nullable=True),
+        sa.Column("failures_in_row", sa.Integer(), nullable=False),
+        sa.Column("created_on", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_notification_endpoints_project_id_projects"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_endpoints")),
+    )
+    with op.batch_alter_table("notification_endpoints", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_notification_endpoints_enabled"), ["enabled"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_notification_endpoints_project_id"), ["project_id"], unique=False
+        )
+
+    op.create_table(
+        "notification_deliveries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("endpoint_id", sa.Integer(), nullable=False),
+        sa.Column("event", sa.String(length=30), nullable=False),
+        sa.Column("build_id", sa.Integer(), nullable=False),
+        sa.Column("chroot", sa.String(length=100), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_on", sa.Integer(), nullable=True),
+        sa.Column("last_attempt_on", sa.Integer(), nullable=True),
+        sa.Column("delivered_on", sa.Integer(), nullable=True),
+        sa.Column("response_code", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_on", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["endpoint_id"],
+            ["notification_endpoints.id"],
+            name=op.f("fk_notification_deliveries_endpoint_id_notification_endpoints"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_deliveries")),
+        sa.UniqueConstraint(
+            "endpoint_id",
+            "event",
+            "build_id",
+            "chroot",
+            name=op.f("uq_notification_deliveries_endpoint_id_event_build_id_chroot"),
+        ),
+    )
+    with op.batch_alter_table("notification_deliveries", schema=None) as batch_op:
+        for column in ("build_id", "created_on", "endpoint_id", "next_attempt_on", "state"):
+            batch_op.create_index(
+                batch_op.f(f"ix_notification_deliveries_{column}"), [column], unique=False
+            )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("notification_deliveries", schema=None) as batch_op:
+        for column in ("build_id", "created_on", "endpoint_id", "next_attempt_on", "state"):
+            batch_op.drop_index(batch_op.f(f"ix_notification_deliveries_{column}"))
+    op.drop_table("notification_deliveries")
+    with op.batch_alter_table("notification_endpoints", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_notification_endpoints_project_id"))
+        batch_op.drop_index(batch_op.f("ix_notification_endpoints_enabled"))
+    op.drop_table("notification_endpoints")
+    op.drop_table("webhook_forge_secrets")
+
     with op.batch_alter_table("build_chroots", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_build_chroots_status"))
         batch_op.drop_index(batch_op.f("ix_build_chroots_mock_chroot_id"))

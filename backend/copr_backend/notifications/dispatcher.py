@@ -1,0 +1,169 @@
+"""``copr-backend-notification-dispatcher``: queued build messages to the frontend, due
+deliveries to their endpoints.
+
+One round: (1) move the messages the workers queued in Redis to a processing list and
+hand them to the frontend, which records one delivery per subscribed endpoint — the
+processing list is only cleared once the frontend has them, and a message handed over
+twice makes no second delivery, so a crash loses nothing and doubles nothing; (2) fetch
+the deliveries due now, POST each body with its headers (the frontend signed it) to its
+endpoint, a few at a time, each within ``notification_timeout``; (3) report every
+outcome.  A 2xx answer is a success; anything else (another status, a redirect, a
+timeout, a refused connection) is a failed attempt the frontend retries later, with
+exponential backoff.  Between rounds the dispatcher sleeps ``notification_poll_interval``
+seconds, or less when a worker queues a message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
+from typing import Any
+
+import redis
+import requests
+
+from copr_backend.notifications.client import NotificationsApi, NotificationsApiError
+from copr_backend.notifications.sink import PROCESSING, QUEUE
+from copr_backend.settings import BackendSettings
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR = 300
+
+
+def deliver(http: requests.Session, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """POST one delivery; its outcome as the frontend wants it reported."""
+    result: dict[str, Any] = {"id": request["id"], "ok": False, "status_code": None, "error": None}
+    try:
+        response = http.post(
+            str(request["url"]),
+            data=str(request["body"]).encode(),
+            headers={str(k): str(v) for k, v in dict(request["headers"]).items()},
+            timeout=timeout,
+            # A redirect could send the signed body somewhere the admins did not name.
+            allow_redirects=False,
+            stream=True,
+        )
+        response.close()  # what the endpoint answers beyond its status does not matter
+    except requests.RequestException as error:
+        result["error"] = f"{type(error).__name__}: {error}"[:MAX_ERROR]
+        return result
+    result["status_code"] = response.status_code
+    if 200 <= response.status_code < 300:
+        result["ok"] = True
+    else:
+        result["error"] = f"HTTP {response.status_code} {response.reason or ''}".strip()[:MAX_ERROR]
+    return result
+
+
+class NotificationDispatcher:
+    def __init__(
+        self, settings: BackendSettings, client: redis.Redis, api: NotificationsApi
+    ) -> None:
+        self.settings = settings
+        self.redis = client
+        self.api = api
+        self.http = requests.Session()
+        self.http.headers["User-Agent"] = "Copr-Notifications/1"
+        self._stop = False
+
+    @classmethod
+    def from_settings(cls, settings: BackendSettings) -> NotificationDispatcher:
+        return cls(
+            settings,
+            redis.Redis.from_url(settings.redis_url),
+            NotificationsApi.from_settings(settings),
+        )
+
+    # --- one round ------------------------------------------------------------------------
+
+    def forward_events(self) -> int:
+        """Hand the queued messages to the frontend; how many deliveries they made."""
+        made = 0
+        batch_size = self.settings.notification_batch
+        while True:
+            pending = self.redis.llen(PROCESSING)
+            while pending < batch_size and self.redis.lmove(QUEUE, PROCESSING, "LEFT", "RIGHT"):
+                pending += 1
+            raw = self.redis.lrange(PROCESSING, 0, -1)
+            if not raw:
+                return made
+            events = []
+            for item in raw:
+                try:
+                    entry = json.loads(item)
+                except ValueError:
+                    continue
+                if isinstance(entry, dict) and isinstance(entry.get("build"), int):
+                    events.append(
+                        {
+                            "topic": str(entry.get("topic")),
+                            "build": entry["build"],
+                            "chroot": str(entry.get("chroot") or ""),
+                        }  # fmt: skip
+                    )
+            if events:
+                made += self.api.record_events(events)  # may raise: the batch stays
+            self.redis.ltrim(PROCESSING, len(raw), -1)
+
+    def deliver_due(self) -> int:
+        """Attempt every due delivery; how many were attempted."""
+        due = self.api.pending_deliveries(self.settings.notification_batch)
+        if not due:
+            return 0
+        timeout = self.settings.notification_timeout
+        with ThreadPoolExecutor(max_workers=self.settings.notification_workers) as pool:
+            results = list(pool.map(lambda request: deliver(self.http, request, timeout), due))
+        for result in results:
+            if not result["ok"]:
+                log.info("delivery %s failed: %s", result["id"], result["error"])
+        self.api.report_results(results)
+        return len(results)
+
+    def run_round(self) -> None:
+        try:
+            made = self.forward_events()
+            if made:
+                log.info("%d new deliveries", made)
+            while self.deliver_due() >= self.settings.notification_batch and not self._stop:
+                pass  # a full batch: there may be more due at once
+        except NotificationsApiError as error:
+            log.warning("%s; trying again at the next round", error)
+        except redis.RedisError as error:
+            log.warning("redis: %s; trying again at the next round", error)
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def _wait(self) -> None:
+        """Sleep until the next poll, or until a worker queues a message."""
+        try:
+            # The message moved lands where forward_events looks first: nothing is lost.
+            self.redis.blmove(
+                QUEUE, PROCESSING, self.settings.notification_poll_interval, "LEFT", "RIGHT"
+            )
+        except redis.RedisError:
+            time.sleep(self.settings.notification_poll_interval)
+
+    def install_signal_handlers(self) -> None:
+        def stop(_signum: int, _frame: FrameType | None) -> None:
+            self._stop = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+    def run(self, max_rounds: int | None = None) -> None:
+        rounds = 0
+        log.info("notification dispatcher started")
+        while not self._stop:
+            self.run_round()
+            rounds += 1
+            if max_rounds is not None and rounds >= max_rounds:
+                break
+            self._wait()
+        self.http.close()
+        self.api.close()
+        log.info("notification dispatcher stopped")
