@@ -136,6 +136,7 @@ def test_upload_an_srpm_and_follow_the_live_log_to_succeeded(
     )
     expect(admin.locator("#tasks [data-state=succeeded]")).to_have_count(len(CHROOTS) + 1)
     expect(log).not_to_be_empty(timeout=30_000)
+    expect(admin.locator("#log-status")).to_have_text("the task has ended")
     shot(admin, "succeeded")
     assert api(web_stack, f"build/{build_id}")["state"] == "succeeded"
 

@@ -22,8 +22,10 @@
           window.location.reload();
           return;
         }
-        if (data.finished && !data.text) {
+        if (data.finished) {
+          // Say so at once, also while the rest of an ended task's log is still loading.
           status.textContent = data.available ? pre.dataset.ended : pre.dataset.missing;
+          if (data.text) { window.setTimeout(follow, 500); return; }
           // This task ended; other tasks of the build may still run: keep watching the
           // build's state (a change reloads the page, which follows the running task).
           if (pre.dataset.finished !== "true") { window.setTimeout(follow, 3000); }
