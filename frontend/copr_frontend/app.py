@@ -37,6 +37,19 @@ API_MODULES = [
     "copr_frontend.api.openapi",
 ]
 
+# Modules of the web UI, each with a ``blueprint`` of pages (see ``copr_frontend.web``).
+WEB_MODULES = [
+    "copr_frontend.web.home",
+    "copr_frontend.users.views",
+    "copr_frontend.projects.views",
+    "copr_frontend.projects.settings_views",
+    "copr_frontend.permissions.views",
+    "copr_frontend.builds.views",
+    "copr_frontend.builds.submit_views",
+    "copr_frontend.packages.views",
+    "copr_frontend.status.views",
+]
+
 
 class CoprFlask(flask.Flask):
     """Flask whose views run as retried units of work (:func:`db.run_unit_of_work`)."""
@@ -77,7 +90,8 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
     from copr_frontend.backend_api import views as backend_views
     from copr_frontend.builds.uploads import uploads
     from copr_frontend.repos.views import repos
-    from copr_frontend.users.views import accounts
+    from copr_frontend.users import oidc
+    from copr_frontend.web import init_web
     from copr_frontend.webhooks import views as webhook_views
 
     for module in API_MODULES:
@@ -87,9 +101,15 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
     importlib.import_module("copr_frontend.notifications.backend_api")
     backend_views.register(app)
     webhook_views.register(app)
-    app.register_blueprint(accounts)
     app.register_blueprint(repos)
     app.register_blueprint(uploads)
+    init_web(
+        app,
+        WEB_MODULES,
+        # Forges post webhooks without a session: the secret in the URL authenticates.
+        csrf_exempt=[api_v3, backend_views.backend_api, uploads, webhook_views.webhooks],
+    )
+    oidc.init_app(app, settings)
     return app
 
 

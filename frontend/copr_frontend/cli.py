@@ -222,6 +222,21 @@ def create_user(ctx: Context, name: str, admin: bool, mail: str, password_stdin:
         click.echo(f"created user {user.name}" + (" (admin)" if admin else ""))
 
 
+@main.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read it from standard input.")
+@pass_context
+def set_password(ctx: Context, name: str, password_stdin: bool) -> None:
+    """Set a local user's web UI password."""
+    password = sys.stdin.readline().rstrip("\n")
+    with ctx.session() as session:
+        user = users.get_user(session, name)
+        if user is None:
+            raise users.AccountError(f"user {name!r} does not exist")
+        users.set_password(user, password)
+        click.echo(f"set the password of {user.name}")
+
+
 @main.command("create-group")
 @click.argument("name")
 @pass_context

@@ -47,6 +47,17 @@ class FrontendSettings(ServiceSettings):
     """Redis of the backend dispatchers: commits that queue work wake them up (push
     dispatch, see ``notify.py``); without it they find new work at their next poll."""
     log_level: str = "INFO"
+    web_assets_dir: Path | None = None
+    """The web UI's npm packages (``node_modules``); default: the checkout's
+    ``frontend/node_modules`` that ``make setup`` fills from the lock file."""
+    oidc_issuer: str | None = None
+    """OpenID Connect provider for web logins (its ``/.well-known/openid-configuration``
+    is read); without it the login page offers local passwords only.  Register the client
+    at the provider with the redirect URI ``<public_url>/login/oidc/callback/``."""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_name: str = "OpenID Connect"
+    """What the login button calls the provider (e.g. ``Fedora Accounts``)."""
 
     # Forge webhooks (``copr_frontend/webhooks``).
     webhook_max_payload: int = Field(default=25 * 1024**2, ge=1024)

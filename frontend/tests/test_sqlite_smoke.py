@@ -45,6 +45,11 @@ def test_sqlite_end_to_end(tmp_path: Path) -> None:
         session.expire_all()
         assert build.state == StatusEnum.pending
         assert build.chroots[0].status == StatusEnum.pending
+        # The monitor's correlated probe runs on SQLite too (API and page).
+        monitor = client.get("/api_3/monitor?ownername=local&projectname=proj").get_json()
+        cell = {"build_id": build.id, "state": "pending", "status": 4, "pkg_version": None}
+        assert monitor["packages"] == [{"name": "hello", "chroots": {"fedora-42-x86_64": cell}}]
+        assert client.get("/coprs/local/proj/monitor/").status_code == 200
         repo = client.get("/coprs/local/proj/repo/fedora-42/dnf.repo?arch=x86_64")
         assert repo.status_code == 200
         # Foreign keys are enforced on SQLite too.

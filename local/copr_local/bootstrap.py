@@ -1,4 +1,5 @@
-"""First start of the frontend's database: schema, chroots, the admin and its copr-cli config.
+"""First start of the frontend's database: schema, chroots, the admin (with its web UI
+password) and its copr-cli config.
 
 Everything goes through the ``copr-frontend`` management command, the same way an admin
 sets up a real deployment.  The schema is brought up to date on every start; chroots and
@@ -16,11 +17,13 @@ from copr_local.services import database_url, venv_command
 from copr_local.state import StackError, StackLayout, StackState
 
 
-def _frontend(layout: StackLayout, *args: str) -> subprocess.CompletedProcess[str]:
+def _frontend(
+    layout: StackLayout, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("COPR_")}
     env["COPR_FRONTEND_CONFIG"] = str(layout.config_file("frontend"))
     return subprocess.run(
-        [venv_command("copr-frontend"), *args],
+        [venv_command("copr-frontend"), *args], input=stdin,
         capture_output=True, text=True, env=env, cwd=layout.root, timeout=300, check=False,
     )  # fmt: skip
 
@@ -53,6 +56,15 @@ def prepare_database(layout: StackLayout, state: StackState) -> list[str]:
         done.append(f"database ready with the default chroots and the admin {state.admin!r}")
         layout.copr_cli_config.unlink(missing_ok=True)
         state.bootstrapped_database = database
+        state.save(layout)
+    if state.web_login_database != database:
+        _must(
+            _frontend(layout, "set-password", state.admin, "--password-stdin",
+                      stdin=state.admin_password + "\n"),
+            f"setting the web password of {state.admin!r}",
+        )  # fmt: skip
+        done.append(f"set the web UI password of {state.admin!r}")
+        state.web_login_database = database
         state.save(layout)
     if _config_url(layout) != state.url("frontend"):
         _must(

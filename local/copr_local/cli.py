@@ -53,6 +53,8 @@ def stack_env(layout: StackLayout, state: StackState) -> str:
         "COPR_URL": state.url("frontend"),
         "COPR_RESULTS_URL": state.url("results") + "/results",
         "COPR_CLI_CONFIG": str(layout.copr_cli_config),
+        "COPR_WEB_USER": state.admin,
+        "COPR_WEB_PASSWORD": state.admin_password,
     }
     return "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items())
 

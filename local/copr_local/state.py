@@ -192,6 +192,10 @@ class StackState:
     # The database the admin account and chroots were made in (None: not yet).
     bootstrapped_database: str | None = None
     admin: str = "admin"
+    admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    """The admin's web UI password (``COPR_WEB_PASSWORD`` in ``stack.env``)."""
+    # The database the admin's web password was set in (None: not yet).
+    web_login_database: str | None = None
 
     @classmethod
     def load(cls, layout: StackLayout) -> StackState:

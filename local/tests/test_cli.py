@@ -134,7 +134,9 @@ def test_up_detach_status_up_again_down(state_dir: Path) -> None:
     result = run("up", "--detach", "--state-dir", str(state_dir))
     assert result.returncode == 0, result.stderr + result.stdout
     env = read_env(state_dir / "stack.env")
-    assert set(env) == {"COPR_URL", "COPR_RESULTS_URL", "COPR_CLI_CONFIG"}
+    assert set(env) == {
+        "COPR_URL", "COPR_RESULTS_URL", "COPR_CLI_CONFIG", "COPR_WEB_USER", "COPR_WEB_PASSWORD",
+    }  # fmt: skip
     for key, value in env.items():
         assert f"{key}={value}\n" in result.stdout
     assert env["COPR_CLI_CONFIG"] == str(state_dir / "copr-cli.conf")
@@ -146,6 +148,17 @@ def test_up_detach_status_up_again_down(state_dir: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert (whoami.returncode, whoami.stdout) == (0, "admin\n"), whoami.stderr
+    # The web login of the same admin works.
+    web = requests.Session()
+    login = web.get(env["COPR_URL"] + "/login/", timeout=10).text
+    token = login.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    page = web.post(
+        env["COPR_URL"] + "/login/", timeout=10,
+        data={"csrf_token": token, "username": env["COPR_WEB_USER"],
+              "password": env["COPR_WEB_PASSWORD"]},
+    )  # fmt: skip
+    assert page.status_code == 200
+    assert f'data-testid="logged-in-user">{env["COPR_WEB_USER"]}<' in page.text
     chroots = requests.get(env["COPR_URL"] + "/api_3/mock-chroots/list", timeout=10).json()
     assert "fedora-rawhide-x86_64" in chroots
     assert requests.get(env["COPR_RESULTS_URL"] + "/", timeout=10).status_code == 200
@@ -194,7 +207,10 @@ def test_make_run_stops_on_ctrl_c(state_dir: Path) -> None:
         if "press Ctrl-C" in line or time.monotonic() > deadline:
             break
     assert "The stack runs; press Ctrl-C to stop it.\n" in lines, "".join(lines)
-    assert lines[-4].startswith("COPR_URL=http://127.0.0.1:")
+    printed = dict(line.rstrip("\n").split("=", 1) for line in lines if line.startswith("COPR_"))
+    assert printed["COPR_URL"].startswith("http://127.0.0.1:")
+    assert printed["COPR_WEB_USER"]
+    assert printed["COPR_WEB_PASSWORD"]
     assert stack_processes(StackLayout(state_dir))
     os.killpg(process.pid, signal.SIGINT)
     rest, _ = process.communicate(timeout=90)

@@ -7,6 +7,7 @@ unknown ``/api_3/...`` URL never reaches the blueprint, and it must get JSON too
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import flask
 from werkzeug.exceptions import HTTPException
@@ -72,13 +73,26 @@ def register_error_handlers(app: flask.Flask, *prefixes: str) -> None:
     all_prefixes = tuple(prefixes) + tuple(app.config.get("COPR_JSON_ERROR_PREFIXES", ()))
     app.config["COPR_JSON_ERROR_PREFIXES"] = all_prefixes
 
+    def _html_renderer() -> Any:
+        """The web UI's error pages, for requests that are not API calls (if installed)."""
+        if _wants_json(app.config["COPR_JSON_ERROR_PREFIXES"]):
+            return None
+        return app.extensions.get("copr_html_errors")
+
     @app.errorhandler(ApiError)
-    def _api_error(error: ApiError) -> flask.Response:
+    def _api_error(error: ApiError) -> Any:
+        renderer = _html_renderer()
+        if renderer is not None:
+            return renderer(error)
         return error_response(error.message, error.code)
 
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> flask.Response | HTTPException:
+    def _http_error(error: HTTPException) -> Any:
         if not _wants_json(app.config["COPR_JSON_ERROR_PREFIXES"]):
+            renderer = _html_renderer()
+            # An abort() carrying a ready response (a redirect to the login) is kept.
+            if renderer is not None and error.response is None and (error.code or 500) >= 400:
+                return renderer(error)
             return error
         code = error.code or 500
         if code == 404:

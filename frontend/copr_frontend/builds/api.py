@@ -8,15 +8,10 @@ stored after that), and answers with the build's JSON (``create/url`` with a lis
 
 from __future__ import annotations
 
-import secrets
-import shutil
-from pathlib import Path
 from typing import Any
 
 import flask
 from sqlalchemy import select
-from werkzeug.datastructures import FileStorage
-from werkzeug.utils import secure_filename
 
 from copr_common.enums import BuildSourceEnum
 from copr_frontend import db
@@ -37,13 +32,9 @@ from copr_frontend.builds.models import Build, BuildChroot
 from copr_frontend.builds.options import BuildRequest, parse_build_request, source_or_400
 from copr_frontend.builds.removal import BuildRemovalError, delete_build
 from copr_frontend.builds.transitions import cancel_build
+from copr_frontend.builds.uploads import stored_upload
 from copr_frontend.permissions.logic import can_admin, can_build
 from copr_frontend.projects.models import Project
-
-UPLOAD_SUFFIXES = (".src.rpm", ".spec")
-RPM_MAGIC = b"\xed\xab\xee\xdb"
-_CHUNK = 1024 * 1024
-
 
 # --- JSON ---------------------------------------------------------------------------------
 
@@ -81,11 +72,22 @@ def build_to_json(build: Build) -> dict[str, Any]:
 
 def chroot_result_url(chroot: BuildChroot) -> str | None:
     build = chroot.build
-    name = build.package_name
-    result_dir = chroot.result_dir or (f"{build.id:08d}-{name}" if name else "")
+    return task_result_url(
+        repo_url(build.project, build.dir.name), chroot.name, build.id, build.package_name,
+        chroot.result_dir,
+    )  # fmt: skip
+
+
+def task_result_url(
+    repo: str, chroot: str, build_id: int, package_name: str | None, result_dir: str
+) -> str | None:
+    """Where a task's results are: ``<repo>/<chroot>/<result dir>/`` (the result dir
+    defaults to ``<build id, 8 digits>-<package>``), None while neither is known.
+    """
+    result_dir = result_dir or (f"{build_id:08d}-{package_name}" if package_name else "")
     if not result_dir:
         return None
-    return f"{repo_url(build.project, build.dir.name)}/{chroot.name}/{result_dir}/"
+    return f"{repo}/{chroot}/{result_dir}/"
 
 
 def build_chroot_to_json(chroot: BuildChroot) -> dict[str, Any]:
@@ -287,58 +289,9 @@ def create_from_upload() -> flask.Response:
     upload = flask.request.files.get("pkgs")
     if upload is None or not upload.filename:
         raise BadRequest("Missing the uploaded file: send it as the multipart part 'pkgs'")
-    token, name = _store_upload(upload)
-    try:
-        url = f"{settings().public_url}/tmp/{token}/{name}"  # noqa: S108 - a URL, not a file
-        source = (BuildSourceEnum.upload, {"url": url, "pkg": name, "tmp": token})
+    with stored_upload(upload, settings()) as source:
         build = request.submit(db.session(), login_required_user(), source)
-        return _created([build])
-    except BaseException:
-        shutil.rmtree(settings().upload_dir.absolute() / token, ignore_errors=True)
-        raise
-
-
-def _store_upload(upload: FileStorage) -> tuple[str, str]:
-    """Save an uploaded ``.src.rpm``/``.spec`` under a fresh random dir; (dir, file name)."""
-    name = secure_filename(upload.filename or "")
-    if not name.endswith(UPLOAD_SUFFIXES) or name in UPLOAD_SUFFIXES:
-        raise BadRequest(
-            f"File {upload.filename!r} is not accepted: upload a .src.rpm or a .spec file"
-        )
-    return store_upload(upload, name)
-
-
-def store_upload(upload: FileStorage, name: str) -> tuple[str, str]:
-    """Save ``upload`` as ``name`` under a fresh random dir of ``upload_dir``; (dir, name).
-
-    An empty file, one over ``max_upload_size``, or an ``.rpm`` that is not an RPM package
-    is refused and nothing is kept.
-    """
-    limit = settings().max_upload_size
-    token = secrets.token_hex(16)
-    directory: Path = settings().upload_dir.absolute() / token
-    directory.mkdir(parents=True, mode=0o750)
-    target = directory / name
-    size = 0
-    upload.stream.seek(0)  # a request run again after a database lock reads it again
-    try:
-        with target.open("xb") as out:
-            first = b""
-            while chunk := upload.stream.read(_CHUNK):
-                if not first:
-                    first = chunk[:4]
-                size += len(chunk)
-                if size > limit:
-                    raise ApiError(f"The upload is larger than the limit of {limit} bytes", 413)
-                out.write(chunk)
-        if size == 0:
-            raise BadRequest(f"The uploaded file {name!r} is empty")
-        if name.endswith(".rpm") and first != RPM_MAGIC:
-            raise BadRequest(f"The uploaded file {name!r} is not an RPM package")
-    except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)
-        raise
-    return token, name
+    return _created([build])
 
 
 def _create_from(data: dict[str, Any], parse: Any) -> flask.Response:

@@ -7,10 +7,11 @@ API routes; this module turns a decided request into consistent rows.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, joinedload, load_only, selectinload
 
 from copr_common.enums import FINISHED_STATES, BuildSourceEnum, StatusEnum
 from copr_frontend.builds.models import Batch, Build, BuildChroot, BuildChrootExclusion
@@ -147,3 +148,174 @@ def add_build(
     refresh_state(build)
     session.flush()
     return build
+
+
+# --- pages of the web UI: each reads its rows in a fixed number of queries -------------------
+
+PAGE_SIZE = 50
+
+
+def _with_page_relations(query: Select[Any]) -> Select[Any]:
+    """Everything a build row on a page shows, loaded with the rows (no lazy load per row)."""
+    return query.options(
+        selectinload(Build.chroots),
+        joinedload(Build.project),
+        joinedload(Build.dir),
+        joinedload(Build.user),
+        joinedload(Build.package),
+    )
+
+
+def _with_list_columns(query: Select[Any]) -> Select[Any]:
+    """What a row of a build table shows (``layout/macros.html build_table``), and no more:
+    the JSON columns and the tasks would cost more to load than the rest of the page.
+    Anything else raises instead of loading row by row.
+    """
+    return query.options(
+        load_only(
+            Build.id, Build.project_id, Build.package_id, Build.user_id, Build.submitted_by,
+            Build.pkg_name, Build.pkg_version, Build.state, Build.submitted_on, raiseload=True,
+        ),
+        joinedload(Build.project),
+        joinedload(Build.user),
+        joinedload(Build.package).load_only(Package.name, raiseload=True),
+    )  # fmt: skip
+
+
+def list_builds(
+    session: Session,
+    project: Project | None = None,
+    *,
+    state: StatusEnum | None = None,
+    package_name: str | None = None,
+    before_id: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> tuple[list[Build], int | None]:
+    """A page of builds, newest first, and the id to continue below (keyset pagination:
+    the cost of a page does not grow with how far back it is).
+    """
+    query = select(Build)
+    if project is not None:
+        query = query.where(Build.project_id == project.id)
+    if state is not None:
+        query = query.where(Build.state == state)
+    if package_name:
+        query = query.where(Build.pkg_name == package_name)
+    if before_id is not None:
+        query = query.where(Build.id < before_id)
+    rows = list(
+        session.scalars(_with_list_columns(query.order_by(Build.id.desc()).limit(limit + 1)))
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)
+
+
+@dataclass(frozen=True)
+class MonitorCell:
+    """The latest task of a package in a chroot, as the monitor shows it."""
+
+    build_id: int
+    status: StatusEnum
+    pkg_version: str | None
+    result_dir: str
+    """The task's result directory name (``""`` until the backend reported one)."""
+
+
+def latest_chroot_builds(
+    session: Session, project_dir: ProjectDir
+) -> dict[str, dict[str, MonitorCell]]:
+    """The monitor: ``{package: {chroot: its latest task there}}`` for the packages of the
+    dir's project and the project's active chroots (as Copr's monitor), sorted by names.
+
+    One query whatever the number of builds: for each package x chroot, a probe for the
+    newest build of the package in the dir with a task in the chroot (walking the
+    ``(package_id, dir_id, id)`` index from its end, so the first build that has the
+    chroot ends the probe), joined to that task and build for the columns shown.  Plain
+    rows, no ORM objects: a big project has thousands of cells.  A package with no task
+    in any of the chroots is left out.
+    """
+    project = project_dir.project
+    chroot_ids = [c.mock_chroot_id for c in project.active_chroots]
+    if not chroot_ids:
+        return {}
+    latest = (
+        select(BuildChroot.id)
+        .join(Build, Build.id == BuildChroot.build_id)
+        .where(
+            Build.package_id == Package.id,
+            Build.dir_id == project_dir.id,
+            BuildChroot.mock_chroot_id == MockChroot.id,
+        )
+        .order_by(Build.id.desc())
+        .limit(1)
+        .correlate(Package, MockChroot)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            Package.name, MockChroot.name, BuildChroot.build_id, BuildChroot.status,
+            Build.pkg_version, BuildChroot.result_dir,
+        )
+        .select_from(Package)
+        .join(MockChroot, MockChroot.id.in_(chroot_ids))  # each package x each chroot
+        .join(BuildChroot, BuildChroot.id == latest)
+        .join(Build, Build.id == BuildChroot.build_id)
+        .where(Package.project_id == project.id)
+        .order_by(Package.name, MockChroot.name)
+    )  # fmt: skip
+    result: dict[str, dict[str, MonitorCell]] = {}
+    for package, chroot, build_id, status, version, result_dir in rows:
+        result.setdefault(package, {})[chroot] = MonitorCell(
+            build_id, status, version, result_dir or ""
+        )
+    return result
+
+
+def get_build_for_page(session: Session, build_id: int) -> Build | None:
+    query = _with_page_relations(select(Build).where(Build.id == build_id))
+    build: Build | None = session.scalar(query)
+    return build
+
+
+def queue_position(session: Session, build: Build) -> int | None:
+    """How many tasks the backend has to start before this build's first waiting one.
+
+    Counts pending source builds and pending chroot tasks of older builds (what the
+    backend queue holds ahead of it); None when the build has nothing pending.
+    """
+    waiting = build.source_status == StatusEnum.pending
+    if waiting or any(c.status == StatusEnum.pending for c in build.chroots):
+        first_task_build = build.id
+    else:
+        return None
+    sources = session.scalar(
+        select(func.count(Build.id)).where(
+            Build.source_status == StatusEnum.pending,
+            Build.canceled.is_(False),
+            Build.id < first_task_build,
+        )
+    )
+    chroots = session.scalar(
+        select(func.count(BuildChroot.id))
+        .join(Build, Build.id == BuildChroot.build_id)
+        .where(
+            BuildChroot.status == StatusEnum.pending,
+            Build.canceled.is_(False),
+            Build.id < first_task_build,
+        )
+    )
+    return int(sources or 0) + int(chroots or 0)
+
+
+def resubmit_options(build: Build) -> dict[str, Any]:
+    """The API request body that submits ``build`` again with its source and options."""
+    return {
+        "chroots": [c.name for c in build.chroots],
+        "timeout": build.timeout,
+        "enable_net": build.enable_net,
+        "background": build.is_background,
+        "bootstrap": build.bootstrap or "unchanged",
+        "isolation": build.isolation or "unchanged",
+        "project_dirname": build.dir.name,
+    }

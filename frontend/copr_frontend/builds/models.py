@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from copr_common.enums import BuildSourceEnum, FailTypeEnum, StatusEnum
@@ -42,17 +42,20 @@ class Build(Base):
     """A build of a package in a project: its source, state and per-chroot builds."""
 
     __tablename__ = "builds"
+    __table_args__ = (
+        # The monitor's probe: a package's newest build in a dir (builds.logic).
+        Index("ix_builds_package_id_dir_id_id", "package_id", "dir_id", "id"),
+        # A project's builds page, newest first, with or without a state filter.
+        Index("ix_builds_project_id_id", "project_id", "id"),
+        Index("ix_builds_project_id_state_id", "project_id", "state", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), index=True
-    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     dir_id: Mapped[int] = mapped_column(
         ForeignKey("project_dirs.id", ondelete="CASCADE"), index=True
     )
-    package_id: Mapped[int | None] = mapped_column(
-        ForeignKey("packages.id", ondelete="SET NULL"), index=True
-    )
+    package_id: Mapped[int | None] = mapped_column(ForeignKey("packages.id", ondelete="SET NULL"))
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )

@@ -1,38 +1,41 @@
-"""API v3 ``/monitor``: for each package of a project dir, its latest build per chroot."""
+"""API v3 ``/monitor``: for each package of a project dir, its latest build per active
+chroot of the project (the query is :func:`builds.logic.latest_chroot_builds`, shared
+with the monitor page).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import flask
-from sqlalchemy import select
 
 from copr_frontend import db
 from copr_frontend.api import BadRequest, ObjectNotFound, route
 from copr_frontend.api.lookup import project_or_404
 from copr_frontend.app import settings
-from copr_frontend.builds.api import chroot_result_url
-from copr_frontend.builds.models import Build, BuildChroot
+from copr_frontend.builds.api import repo_url, task_result_url
+from copr_frontend.builds.logic import MonitorCell, latest_chroot_builds
 from copr_frontend.projects.logic import get_project_dir
 
 ADDITIONAL_FIELDS = ("url_build_log", "url_backend_log", "url_build")
 
 
-def _chroot_entry(chroot: BuildChroot, fields: set[str]) -> dict[str, Any]:
-    build = chroot.build
+def _chroot_entry(
+    repo: str, package: str, chroot: str, cell: MonitorCell, fields: set[str]
+) -> dict[str, Any]:
     entry: dict[str, Any] = {
-        "build_id": build.id,
-        "state": chroot.status.label,
-        "status": int(chroot.status),
-        "pkg_version": build.pkg_version,
+        "build_id": cell.build_id,
+        "state": cell.status.label,
+        "status": int(cell.status),
+        "pkg_version": cell.pkg_version,
     }
-    result_url = chroot_result_url(chroot)
+    result_url = task_result_url(repo, chroot, cell.build_id, package, cell.result_dir)
     if "url_build_log" in fields:
         entry["url_build_log"] = f"{result_url}builder-live.log.gz" if result_url else None
     if "url_backend_log" in fields:
         entry["url_backend_log"] = f"{result_url}backend.log.gz" if result_url else None
     if "url_build" in fields:
-        entry["url_build"] = f"{settings().public_url}/coprs/build/{build.id}/"
+        entry["url_build"] = f"{settings().public_url}/coprs/build/{cell.build_id}/"
     return entry
 
 
@@ -48,22 +51,21 @@ def monitor() -> flask.Response:
     project_dir = get_project_dir(db.session(), project, dirname)
     if project_dir is None:
         raise ObjectNotFound(f"Project {project.full_name} has no dir {dirname}")
-    query = (
-        select(BuildChroot)
-        .join(Build, Build.id == BuildChroot.build_id)
-        .where(Build.dir_id == project_dir.id, Build.pkg_name.is_not(None))
-        .order_by(Build.id.desc())
-    )
-    packages: dict[str, dict[str, Any]] = {}
-    for chroot in db.session().scalars(query):
-        name = chroot.build.package_name
-        assert name is not None
-        chroots = packages.setdefault(name, {})
-        chroots.setdefault(chroot.name, _chroot_entry(chroot, fields))
+    packages = latest_chroot_builds(db.session(), project_dir)
+    repo = repo_url(project, project_dir.name)
     return flask.jsonify(
         {
             "output": "ok",
             "message": "Project monitor request successful",
-            "packages": [{"name": n, "chroots": packages[n]} for n in sorted(packages)],
+            "packages": [
+                {
+                    "name": name,
+                    "chroots": {
+                        chroot: _chroot_entry(repo, name, chroot, cell, fields)
+                        for chroot, cell in cells.items()
+                    },
+                }
+                for name, cells in packages.items()
+            ],
         }
     )

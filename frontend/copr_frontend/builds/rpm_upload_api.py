@@ -31,10 +31,11 @@ from copr_frontend.api.auth import login_required_user, require_login
 from copr_frontend.api.lookup import conflict_on_duplicate, to_text
 from copr_frontend.api.params import json_body
 from copr_frontend.app import settings
-from copr_frontend.builds.api import _created, _prepare, store_upload
+from copr_frontend.builds.api import _created, _prepare
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.rpmheader import RpmHeaderError, RpmIdentity, read_identity
 from copr_frontend.builds.states import refresh_state
+from copr_frontend.builds.uploads import store_upload
 from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.packages.logic import PackageError, add_package, get_package
 from copr_frontend.packages.models import Package
@@ -113,7 +114,7 @@ def create_from_rpm_upload() -> flask.Response:
     name = secure_filename(upload.filename or "")
     if name in ("", ".rpm") or not name.endswith(".rpm") or name.endswith(SOURCE_SUFFIXES):
         raise BadRequest(f"File {upload.filename!r} is not accepted: upload a binary .rpm")
-    token, stored = store_upload(upload, name)
+    token, stored = store_upload(upload, name, settings())
     try:
         identity = _identity(token, stored)
         if identity.arch not in ("noarch", chroot.arch):

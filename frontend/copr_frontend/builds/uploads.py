@@ -1,8 +1,10 @@
 """Uploaded sources: served back at ``/tmp/<dir>/<file>`` for the builder to download,
 and removed once no build needs them.
 
-The upload route (``/api_3/build/create/upload``) stores each file under a fresh random
-directory of ``upload_dir``; only names of that shape are served.  The builder fetches
+The upload routes (``/api_3/build/create/upload`` and ``rpm-upload``) and the web UI's
+upload form store each file with :func:`store_upload` (sources through
+:func:`stored_upload`) under a fresh random directory of ``upload_dir``; only names of
+that shape are served.  The builder fetches
 the file during the source build; from there on the SRPM lives in the results tree and
 dist-git.  So an upload is removed when its build's source phase is over for good —
 imported (source ``succeeded``), failed before or during the import, canceled — and
@@ -14,16 +16,23 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import flask
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
 
 from copr_common.enums import FINISHED_STATES, BuildSourceEnum
+from copr_frontend.api.errors import ApiError, BadRequest
 from copr_frontend.app import settings
+from copr_frontend.settings import FrontendSettings
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +40,10 @@ uploads = flask.Blueprint("uploads", __name__)
 
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 _DONE_KEY = "copr_uploads_done"
+
+_SOURCE_SUFFIXES = (".src.rpm", ".spec")
+RPM_MAGIC = b"\xed\xab\xee\xdb"
+_CHUNK = 1024 * 1024
 
 
 @uploads.route("/tmp/<token>/<filename>")  # noqa: S108 - a URL, not a file
@@ -101,3 +114,58 @@ def install_cleanup(factory: sessionmaker[Session], upload_dir: Path) -> None:
     @event.listens_for(factory, "after_rollback")
     def _forget(session: Session) -> None:
         session.info.pop(_DONE_KEY, None)
+
+
+def store_upload(upload: FileStorage, name: str, config: FrontendSettings) -> tuple[str, str]:
+    """Save ``upload`` as ``name`` under a fresh random dir of ``upload_dir``; (dir, name).
+
+    An empty file, one over ``max_upload_size``, or an ``.rpm`` that is not an RPM package
+    is refused and nothing is kept.
+    """
+    limit = config.max_upload_size
+    token = secrets.token_hex(16)
+    directory = config.upload_dir.absolute() / token
+    directory.mkdir(parents=True, mode=0o750)
+    target = directory / name
+    size = 0
+    upload.stream.seek(0)  # a request run again after a database lock reads it again
+    try:
+        with target.open("xb") as out:
+            first = b""
+            while chunk := upload.stream.read(_CHUNK):
+                if not first:
+                    first = chunk[:4]
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError(f"The upload is larger than the limit of {limit} bytes", 413)
+                out.write(chunk)
+        if size == 0:
+            raise BadRequest(f"The uploaded file {name!r} is empty")
+        if name.endswith(".rpm") and first != RPM_MAGIC:
+            raise BadRequest(f"The uploaded file {name!r} is not an RPM package")
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return token, name
+
+
+@contextmanager
+def stored_upload(
+    upload: FileStorage, config: FrontendSettings
+) -> Iterator[tuple[BuildSourceEnum, dict[str, Any]]]:
+    """Store an uploaded ``.src.rpm``/``.spec`` and give the build source that points the
+    builder at it; the file is removed again when the block fails (the build that would
+    fetch it was not made).  A file of another kind is refused.
+    """
+    name = secure_filename(upload.filename or "")
+    if not name.endswith(_SOURCE_SUFFIXES) or name in _SOURCE_SUFFIXES:
+        raise BadRequest(
+            f"File {upload.filename!r} is not accepted: upload a .src.rpm or a .spec file"
+        )
+    token, name = store_upload(upload, name, config)
+    try:
+        url = f"{config.public_url}/tmp/{token}/{name}"  # noqa: S108 - a URL, not a file
+        yield BuildSourceEnum.upload, {"url": url, "pkg": name, "tmp": token}
+    except BaseException:
+        shutil.rmtree(config.upload_dir.absolute() / token, ignore_errors=True)
+        raise

@@ -22,18 +22,17 @@ from copr_frontend.api.lookup import (
     require_admin,
     require_builder,
     to_bool,
-    to_int,
-    to_list,
 )
 from copr_frontend.api.params import get_params, json_body, paginate
 from copr_frontend.app import settings
 from copr_frontend.builds.api import build_to_json
-from copr_frontend.builds.options import MIN_TIMEOUT, parse_build_request, source_or_400
+from copr_frontend.builds.options import parse_build_request, source_or_400
 from copr_frontend.builds.rpm_upload_api import UNREPEATABLE
 from copr_frontend.builds.sources import package_source, source_dict_for_api
 from copr_frontend.packages import logic
 from copr_frontend.packages.logic import DuplicatePackageError, PackageError
 from copr_frontend.packages.models import Package
+from copr_frontend.packages.options import parse_package_options
 from copr_frontend.projects.models import Project
 
 # Input names copr-cli uses → the names the source parsers read, for merging an edit.
@@ -80,19 +79,6 @@ def _package_or_404(project: Project, name: Any) -> Package:
     if package is None:
         raise ObjectNotFound(f"No package with name {name} in project {project.full_name}")
     return package
-
-
-def _options(data: dict[str, Any]) -> dict[str, Any]:
-    denylist = to_list(data.get("chroot_denylist"), "chroot_denylist")
-    timeout = to_int(
-        data.get("timeout"), "timeout", minimum=MIN_TIMEOUT, maximum=settings().build_timeout_max
-    )
-    return {
-        "timeout": timeout,
-        "webhook_rebuild": to_bool(data.get("webhook_rebuild"), "webhook_rebuild"),
-        "max_builds": to_int(data.get("max_builds"), "max_builds", minimum=0, maximum=1000),
-        "chroot_denylist": denylist,
-    }
 
 
 @route("/package")
@@ -147,7 +133,7 @@ def add_package(**_path: Any) -> flask.Response:
     type_text = params.get("source_type_text") or ""
     if not name or not type_text:
         raise BadRequest("Missing required parameters 'package_name' and 'source_type_text'")
-    options = _options(data)
+    options = parse_package_options(data, timeout_max=settings().build_timeout_max)
     source = source_or_400(lambda: package_source(type_text, data, name, settings().dist_git_url))
     session = db.session()
     with conflict_on_duplicate(f"Package {name} in {project.full_name}"):
@@ -183,7 +169,7 @@ def edit_package(**_path: Any) -> flask.Response:
             if alias in given:
                 stored.pop(name, None)
         given = {**stored, **given}
-    options = _options(data)
+    options = parse_package_options(data, timeout_max=settings().build_timeout_max)
     source_type, source_json = source_or_400(
         lambda: package_source(type_text, given, package.name, settings().dist_git_url)
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
 
 from copr_common.enums import BuildSourceEnum, StatusEnum
 from copr_common.names import InvalidNameError, validate_package_name
@@ -104,3 +104,31 @@ def copy_package(
     if existing is None:
         session.add(copy)
     return copy
+
+
+# --- pages of the web UI: fixed numbers of queries -----------------------------------------
+
+
+def list_packages_with_latest(
+    session: Session, project: Project
+) -> list[tuple[Package, Build | None]]:
+    """The project's packages with each one's latest build: three queries in all."""
+    packages = list(
+        session.scalars(
+            select(Package).where(Package.project_id == project.id).order_by(Package.name)
+        )
+    )
+    if not packages:
+        return []
+    latest_ids = session.scalars(
+        select(func.max(Build.id))
+        .where(Build.package_id.in_([p.id for p in packages]))
+        .group_by(Build.package_id)
+    ).all()
+    builds = {
+        b.package_id: b
+        for b in session.scalars(
+            select(Build).where(Build.id.in_(latest_ids)).options(selectinload(Build.chroots))
+        )
+    }
+    return [(p, builds.get(p.id)) for p in packages]

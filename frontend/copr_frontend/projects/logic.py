@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from copr_common.chroots import ChrootNameError, match_chroots
 from copr_common.enums import ActionTypeEnum
@@ -22,6 +22,7 @@ from copr_frontend.db import now
 from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.packages.logic import copy_package
 from copr_frontend.projects.models import Project, ProjectChroot, ProjectDir
+from copr_frontend.users.logic import get_group, get_user
 from copr_frontend.users.models import Group, User
 
 
@@ -341,3 +342,55 @@ def fork_project(
         project=target,
     )
     return target
+
+
+# --- pages of the web UI: fixed numbers of queries -----------------------------------------
+
+PAGE_SIZE = 50
+
+
+def list_projects(
+    session: Session,
+    *,
+    ownername: str | None = None,
+    before_id: int | None = None,
+    limit: int = PAGE_SIZE,
+    listed_only: bool = True,
+    query: Select[Any] | None = None,
+) -> tuple[list[Project], int | None]:
+    """A page of projects, newest first, with their chroots; and the id to continue below."""
+    select_projects = query if query is not None else select(Project)
+    if ownername is not None:
+        select_projects = select_projects.where(Project.ownername == ownername)
+    elif listed_only:
+        select_projects = select_projects.where(Project.unlisted_on_hp.is_(False))
+    if before_id is not None:
+        select_projects = select_projects.where(Project.id < before_id)
+    rows = list(
+        session.scalars(
+            select_projects.order_by(Project.id.desc())
+            .limit(limit + 1)
+            .options(selectinload(Project.chroots))
+        )
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)
+
+
+def list_forks(session: Session, project: Project) -> list[Project]:
+    return list(
+        session.scalars(
+            select(Project)
+            .where(Project.forked_from_id == project.id)
+            .order_by(Project.ownername, Project.name)
+            .options(selectinload(Project.chroots))
+        )
+    )
+
+
+def owner_exists(session: Session, ownername: str) -> bool:
+    """Whether a user or group of this owner name (``@group``) exists."""
+    if ownername.startswith("@"):
+        return get_group(session, ownername[1:]) is not None
+    return get_user(session, ownername) is not None

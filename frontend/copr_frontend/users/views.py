@@ -1,53 +1,136 @@
-"""Web sessions: log in with a user name and password, log out.
-
-The web UI builds on these; they answer plain HTML/text so that they work before it
-exists.
+"""Web sessions and the API token page: ``/login/`` (password or OpenID Connect),
+``/logout/`` and ``/api/``.
 """
 
 from __future__ import annotations
 
-from html import escape
+import time
+from typing import Any
 
 import flask
+from flask_babel import gettext
 
 from copr_frontend import db
 from copr_frontend.api.auth import SESSION_USER_KEY
+from copr_frontend.app import settings
 from copr_frontend.redirects import local_redirect_target
-from copr_frontend.users.logic import authenticate_password
+from copr_frontend.users import oidc
+from copr_frontend.users.logic import AccountError, authenticate_password, issue_api_token
+from copr_frontend.users.models import User
+from copr_frontend.web.routing import login_required
 
 accounts = flask.Blueprint("accounts", __name__)
-
-_LOGIN_FORM = """<!doctype html>
-<title>Log in - Copr</title>
-<form method="post" action="{action}">
-<p>{message}</p>
-<label>User name <input name="username" autocomplete="username"></label>
-<label>Password <input name="password" type="password" autocomplete="current-password"></label>
-<button type="submit">Log in</button>
-</form>
-"""
+blueprint = accounts
 
 
-@accounts.route("/login/", methods=["GET", "POST"], strict_slashes=False)
-def login() -> flask.Response | tuple[str, int]:
-    action = flask.url_for("accounts.login")
-    if flask.request.method == "GET":
-        return _LOGIN_FORM.format(action=action, message=""), 200
-    name = flask.request.form.get("username", "")
-    password = flask.request.form.get("password", "")
-    user = authenticate_password(db.session(), name, password)
-    if user is None:
-        message = escape("Wrong user name or password.")
-        return _LOGIN_FORM.format(action=action, message=message), 401
+def safe_next_target(target: str | None) -> str:
+    """Where to go after logging in: only a path of this site, never another host (an
+    open redirect otherwise).
+    """
+    return local_redirect_target(target)
+
+
+def _start_session(user: User) -> None:
     flask.session.clear()
     flask.session[SESSION_USER_KEY] = user.id
     flask.session.permanent = True
-    # Only local paths: anything else would make the login page an open redirect.
-    target = local_redirect_target(flask.request.args.get("next"))
-    return flask.redirect(target, code=303)  # type: ignore[return-value]
+
+
+@accounts.route("/login/", methods=["GET", "POST"], strict_slashes=False)
+def login() -> Any:
+    target = safe_next_target(flask.request.args.get("next"))
+    error = ""
+    status = 200
+    if flask.request.method == "POST":
+        name = flask.request.form.get("username", "")
+        password = flask.request.form.get("password", "")
+        user = authenticate_password(db.session(), name, password)
+        if user is not None:
+            _start_session(user)
+            return flask.redirect(target, code=303)
+        error = gettext("Wrong user name or password.")
+        status = 401
+    page = flask.render_template(
+        "users/login.html",
+        error=error,
+        next=target,
+        oidc_name=settings().oidc_name if oidc.client() is not None else None,
+        username=flask.request.form.get("username", ""),
+    )
+    return page, status
+
+
+@accounts.route("/login/oidc/")
+def login_oidc() -> Any:
+    provider = oidc.client()
+    if provider is None:
+        flask.abort(404)
+    flask.session["login_next"] = safe_next_target(flask.request.args.get("next"))
+    # From public_url, not the request's host: behind a proxy that is an inner name the
+    # provider would not know (the redirect URI must match the registered one exactly).
+    callback = settings().public_url + flask.url_for("accounts.oidc_callback")
+    return provider.authorize_redirect(callback)
+
+
+@accounts.route("/login/oidc/callback/")
+def oidc_callback() -> Any:
+    provider = oidc.client()
+    if provider is None:
+        flask.abort(404)
+    try:
+        claims = oidc.verified_claims(provider)
+    except (*oidc.LOGIN_ERRORS, oidc.LoginError) as error:
+        flask.abort(403, gettext("The login at the provider failed: %(error)s", error=error))
+    session = db.session()
+    try:
+        user = oidc.user_from_claims(session, claims)
+    except AccountError as error:
+        session.rollback()
+        flask.abort(403, str(error))
+    session.commit()
+    target = safe_next_target(flask.session.pop("login_next", "/"))
+    _start_session(user)
+    return flask.redirect(target, code=303)
 
 
 @accounts.route("/logout/", methods=["GET", "POST"], strict_slashes=False)
-def logout() -> flask.Response:
+def logout() -> Any:
     flask.session.clear()
-    return flask.redirect("/", code=303)  # type: ignore[return-value]
+    return flask.redirect("/", code=303)
+
+
+def copr_cli_snippet(user: User, token: str | None) -> str:
+    return (
+        "[copr-cli]\n"
+        f"login = {user.api_login or ''}\n"
+        f"username = {user.name}\n"
+        f"token = {token or '<renew the token to see it>'}\n"
+        f"copr_url = {settings().public_url}\n"
+        + ("encrypted = False\n" if settings().public_url.startswith("http://") else "")
+    )
+
+
+@accounts.route("/api/", methods=["GET"])
+def api_page() -> Any:
+    user = login_required()
+    token = flask.session.pop("new_api_token", None)
+    expires = user.api_token_expires_on
+    return flask.render_template(
+        "users/api.html",
+        user=user,
+        token=token,
+        snippet=copr_cli_snippet(user, token),
+        expires=time.strftime("%Y-%m-%d", time.gmtime(expires)) if expires else None,
+        lifetime=settings().token_lifetime_days,
+    )
+
+
+@accounts.route("/api/new_token/", methods=["POST"])
+def renew_api_token() -> Any:
+    user = login_required()
+    token = issue_api_token(user, settings().token_lifetime_days)
+    db.session().commit()
+    # Shown once on the next page; only its hash is stored.
+    flask.session["new_api_token"] = token
+    flask.flash(gettext("A new API token was generated; the old one no longer works."))
+    return flask.redirect(flask.url_for("accounts.api_page"), code=303)

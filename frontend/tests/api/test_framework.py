@@ -121,6 +121,40 @@ def test_errors_are_json_with_their_status(settings) -> None:  # type: ignore[no
         application.extensions["copr_database"].dispose()
 
 
+def test_api_errors_stay_json_beside_the_web_ui(client, factory, settings) -> None:  # type: ignore[no-untyped-def]
+    """The web UI renders HTML error pages, also for errors the shared lookup helpers
+    raise; under ``/api_3`` and ``/backend`` every error is still ``{"error": ...}``."""
+    owner = factory.user("owner")
+    factory.project(owner, "mine")
+    stranger = factory.auth(factory.user("stranger"))
+    too_big = b"x" * (settings.max_upload_size + 2 * 1024 * 1024)
+    cases = [
+        ("GET", "/api_3/no-such-route", {}, 404),
+        ("GET", "/api_3/build/not-a-number", {}, 404),
+        ("DELETE", "/api_3/project", {}, 405),
+        ("GET", "/api_3/project?ownername=owner&projectname=gone", {}, 404),
+        ("GET", "/api_3/build/99999", {}, 404),
+        ("POST", "/api_3/project/add/owner", {"json": {"name": "x"}}, 401),
+        ("POST", "/api_3/project/edit/owner/mine", {"json": {}, "headers": stranger}, 403),
+        ("POST", "/api_3/project/add/owner", {"data": "{", "headers": stranger,
+                                             "content_type": "application/json"}, 400),
+        ("POST", "/api_3/build/create/upload", {"data": too_big, "headers": stranger,
+                                               "content_type": "application/octet-stream"}, 413),
+        ("GET", "/backend/no-such-route", {}, 404),
+        ("POST", "/backend/update/", {"json": {}}, 401),
+    ]  # fmt: skip
+    for method, path, kwargs, status in cases:
+        response = client.open(path, method=method, **kwargs)
+        assert response.status_code == status, (path, response.get_data(as_text=True))
+        assert response.is_json, path
+        assert response.get_json()["error"], path
+    # The same lookups on pages give the HTML pages.
+    for path in ("/coprs/owner/gone/", "/coprs/build/99999", "/no-such-page/"):
+        page = client.get(path)
+        assert page.status_code == 404
+        assert page.mimetype == "text/html", path
+
+
 def test_request_too_large_is_json_413(client, settings, backend_headers) -> None:  # type: ignore[no-untyped-def]
     body = b"x" * (settings.max_upload_size + 2 * 1024 * 1024)
     response = client.post(

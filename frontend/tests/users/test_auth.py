@@ -53,26 +53,38 @@ def test_expired_token_says_it_expired(client: FlaskClient, factory: Factory) ->
     assert "expired on 1971-01-01" in response.get_json()["error"]
 
 
+def _csrf(client: FlaskClient) -> str:
+    page = client.get("/login/").get_data(as_text=True)
+    return page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
 def test_web_login_session_and_logout(client: FlaskClient, factory: Factory) -> None:
     user = factory.user("dave", password="correct-horse")
     assert client.get("/login/").status_code == 200
-    bad = client.post("/login/", data={"username": "dave", "password": "wrong-horse"})
+    token = _csrf(client)
+    bad = client.post(
+        "/login/", data={"username": "dave", "password": "wrong-horse", "csrf_token": token}
+    )
     assert bad.status_code == 401
     assert client.get("/api_3/auth-check").status_code == 401
-
+    # The login form is a form like any other: without its CSRF token it is refused.
     form = {"username": "dave", "password": "correct-horse"}
-    good = client.post("/login/?next=//evil.example/", data=form)
+    assert client.post("/login/", data=form).status_code == 400
+
+    good = client.post("/login/?next=//evil.example/", data={**form, "csrf_token": token})
     assert good.status_code == 303
     assert good.headers["Location"] == "/"
     assert client.get("/api_3/auth-check").get_json() == {"id": user.id, "name": "dave"}
 
-    client.post("/logout/")
+    client.post("/logout/", data={"csrf_token": _csrf(client)})
     assert client.get("/api_3/auth-check").status_code == 401
 
 
 def test_user_without_password_cannot_log_in(client: FlaskClient, factory: Factory) -> None:
     factory.user("erin")
-    response = client.post("/login/", data={"username": "erin", "password": ""})
+    response = client.post(
+        "/login/", data={"username": "erin", "password": "", "csrf_token": _csrf(client)}
+    )
     assert response.status_code == 401
 
 
@@ -95,7 +107,8 @@ def test_login_redirects_only_to_local_paths(client: FlaskClient, factory: Facto
     factory.user("mallory", password="correct-horse")
     form = {"username": "mallory", "password": "correct-horse"}
     for target in EVIL_NEXT:
-        response = client.post(f"/login/?next={target}", data=form)
+        # Each login starts a new session, and with it a new CSRF token.
+        response = client.post(f"/login/?next={target}", data={**form, "csrf_token": _csrf(client)})
         assert response.status_code == 303
         assert (target, response.headers["Location"]) == (target, "/")
 
@@ -103,5 +116,6 @@ def test_login_redirects_only_to_local_paths(client: FlaskClient, factory: Facto
 def test_login_keeps_a_local_next(client: FlaskClient, factory: Factory) -> None:
     factory.user("trent", password="correct-horse")
     form = {"username": "trent", "password": "correct-horse"}
+    form["csrf_token"] = _csrf(client)
     response = client.post("/login/?next=/coprs/trent/proj/%3Fx%3D1", data=form)
     assert response.headers["Location"] == "/coprs/trent/proj/?x=1"

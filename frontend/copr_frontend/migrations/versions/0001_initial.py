@@ -412,9 +412,14 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_builds_is_background"), ["is_background"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_builds_package_id"), ["package_id"], unique=False)
+        batch_op.create_index(
+            "ix_builds_package_id_dir_id_id", ["package_id", "dir_id", "id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_builds_pkg_name"), ["pkg_name"], unique=False)
-        batch_op.create_index(batch_op.f("ix_builds_project_id"), ["project_id"], unique=False)
+        batch_op.create_index("ix_builds_project_id_id", ["project_id", "id"], unique=False)
+        batch_op.create_index(
+            "ix_builds_project_id_state_id", ["project_id", "state", "id"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_builds_source_status"), ["source_status"], unique=False
         )
@@ -584,9 +589,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_builds_submitted_on"))
         batch_op.drop_index(batch_op.f("ix_builds_state"))
         batch_op.drop_index(batch_op.f("ix_builds_source_status"))
-        batch_op.drop_index(batch_op.f("ix_builds_project_id"))
+        batch_op.drop_index("ix_builds_project_id_state_id")
+        batch_op.drop_index("ix_builds_project_id_id")
         batch_op.drop_index(batch_op.f("ix_builds_pkg_name"))
-        batch_op.drop_index(batch_op.f("ix_builds_package_id"))
+        batch_op.drop_index("ix_builds_package_id_dir_id_id")
         batch_op.drop_index(batch_op.f("ix_builds_is_background"))
         batch_op.drop_index(batch_op.f("ix_builds_ended_on"))
         batch_op.drop_index(batch_op.f("ix_builds_dir_id"))
