@@ -354,7 +354,7 @@ def test_timeout_stops_the_build_and_the_log_says_what_was_sent(stack: Stack, bu
     assert stack.wait(build_id)["state"] == "failed"
     assert stack.get(f"/backend/get-build-task/{build_id}-{X86}/")["timeout"] == 10
     log = stack.log("sanity", X86, build_id, "builder-live.log")
-    assert re.search(r"timed out.*: sending INT to rpmbuild -ba", log), log[-2000:]
+    assert re.search(r"timeout of 10 s .*: sending INT to rpmbuild -ba", log), log[-2000:]
 
 
 def test_too_long_package_name_fails_the_build(stack: Stack, builds: Any) -> None:

@@ -133,6 +133,8 @@ def test_every_integer_id_table_is_autoincrement_on_sqlite(tmp_path: Path) -> No
         table.name
         for table in Base.metadata.sorted_tables
         if [type(c.type) for c in table.primary_key.columns] == [Integer]
+        # A key that is another table's id (webhook_forge_secrets.project_id) is not made here.
+        and not next(iter(table.primary_key.columns)).foreign_keys
     ]
     assert len(with_ids) >= 10
     missing = [name for name in with_ids if "AUTOINCREMENT" not in ddl[name].upper()]

@@ -220,7 +220,7 @@ def test_cancel_during_a_hung_spec_query_leaves_no_workspace(
     assert list(builder.workspace.iterdir()) == []
     # The build saw the cancel itself, and says so.
     assert (builder.state / "exit-status").read_text().strip() == str(EXIT_CANCELED)
-    assert "Build canceled" in builder.log()
+    assert "RPM build canceled" in builder.log()
 
 
 class StalledServer:

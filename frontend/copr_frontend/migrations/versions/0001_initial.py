@@ -512,6 +512,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_endpoints")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("notification_endpoints", schema=None) as batch_op:
         batch_op.create_index(
@@ -551,6 +552,7 @@ def upgrade() -> None:
             "chroot",
             name=op.f("uq_notification_deliveries_endpoint_id_event_build_id_chroot"),
         ),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("notification_deliveries", schema=None) as batch_op:
         for column in ("build_id", "created_on", "endpoint_id", "next_attempt_on", "state"):
