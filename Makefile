@@ -7,7 +7,7 @@ MYPY_PATHS := $(wildcard common/copr_common python-client/copr cli/copr_cli \
 	keygen-client/copr_keygen_client keygen/copr_keygen dist-git/copr_distgit \
 	rpmbuild/copr_rpmbuild local/copr_local backend/copr_backend frontend/copr_frontend)
 
-.PHONY: setup test pytest lint format run
+.PHONY: setup test pytest lint format run wheels deploy-check docs
 
 setup:
 	@tools/setup
@@ -32,3 +32,18 @@ format:
 RUN_ARGS ?=
 run: setup
 	$(VENV)/bin/copr-local up $(RUN_ARGS)
+
+# The wheels of every service (build/wheels/), which ansible's Debian path installs.
+WHEEL_DIRS := common python-client cli keygen-client keygen rpmbuild dist-git backend frontend
+wheels: setup
+	rm -rf build/wheels
+	$(VENV)/bin/pip wheel --quiet --no-deps --wheel-dir build/wheels $(addprefix ./,$(WHEEL_DIRS))
+
+# The ansible play on a fresh Debian 12 root, twice, then ansible-lint (root; slow:
+# not part of make test). See ansible/README.md.
+deploy-check: setup
+	ansible/check
+
+# The documentation into build/docs/ (make test builds it too, with -W).
+docs: setup
+	$(VENV)/bin/sphinx-build -W -q -b html docs build/docs
