@@ -15,8 +15,14 @@ setup:
 # Prerequisites run in order (no -j here): install, lint, then every test.
 test: setup lint pytest
 
+# Without PYTEST_ARGS: every test, as two pytest runs side by side (tools/pytest-groups);
+# with them (a path, -k ...): one pytest run of just that.
 pytest: setup
+ifeq ($(strip $(PYTEST_ARGS)),)
+	tools/pytest-groups --durations=15
+else
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+endif
 
 lint: setup
 	$(VENV)/bin/ruff check .
