@@ -133,6 +133,20 @@ def hmac_sha256_matches(secret: str, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(expected, digest.lower())
 
 
+def require_hmac_signature(request: HookRequest, secret: str, header: str, label: str) -> None:
+    """Refuse ``request`` unless its ``header`` is the ``sha256=`` HMAC of its body under
+    ``secret`` (the scheme GitHub and Bitbucket share; ``label`` names the forge).
+    """
+    signature = request.header(header)
+    if not signature:
+        raise SignatureError(
+            f"the project has a forge secret but the request has no {header}: set the same "
+            f"secret in the {label} webhook"
+        )
+    if not hmac_sha256_matches(secret, request.body, signature):
+        raise SignatureError(f"{header} does not match the project's forge secret")
+
+
 def is_zero_commit(sha: str) -> bool:
     """Forges name a deleted branch's new commit (or a new branch's old one) all zeros."""
     return bool(sha) and set(sha) == {"0"}

@@ -24,10 +24,9 @@ from copr_frontend.webhooks.events import (
 from copr_frontend.webhooks.forges import (
     HookRequest,
     PayloadError,
-    SignatureError,
     field,
-    hmac_sha256_matches,
     load_json,
+    require_hmac_signature,
 )
 
 NAME = "bitbucket"
@@ -42,14 +41,7 @@ _PR_ACTIONS = {
 
 
 def verify(request: HookRequest, secret: str) -> None:
-    signature = request.header("X-Hub-Signature")
-    if not signature:
-        raise SignatureError(
-            "the project has a forge secret but the request has no X-Hub-Signature: set "
-            "the same secret in the Bitbucket webhook"
-        )
-    if not hmac_sha256_matches(secret, request.body, signature):
-        raise SignatureError("X-Hub-Signature does not match the project's forge secret")
+    require_hmac_signature(request, secret, "X-Hub-Signature", LABEL)
 
 
 def _sender(data: dict[str, Any]) -> str | None:

@@ -22,12 +22,11 @@ from copr_frontend.webhooks.events import (
 from copr_frontend.webhooks.forges import (
     HookRequest,
     PayloadError,
-    SignatureError,
     changed_paths,
     field,
-    hmac_sha256_matches,
     is_zero_commit,
     load_json,
+    require_hmac_signature,
 )
 
 NAME = "github"
@@ -42,14 +41,7 @@ _PR_ACTIONS = {
 
 
 def verify(request: HookRequest, secret: str) -> None:
-    signature = request.header("X-Hub-Signature-256")
-    if not signature:
-        raise SignatureError(
-            "the project has a forge secret but the request has no X-Hub-Signature-256: "
-            "set the same secret in the GitHub webhook"
-        )
-    if not hmac_sha256_matches(secret, request.body, signature):
-        raise SignatureError("X-Hub-Signature-256 does not match the project's forge secret")
+    require_hmac_signature(request, secret, "X-Hub-Signature-256", LABEL)
 
 
 def _sender(data: dict[str, Any]) -> str | None:
