@@ -16,5 +16,7 @@ def test_second_setup_skips_every_install() -> None:
         "setup: system packages: all present",
         "setup: .venv: up to date",
         "setup: .venv-upstream: up to date",
+        "setup: frontend/node_modules: up to date",
+        "setup: .venv-release: up to date",
         "setup: done",
     ]
