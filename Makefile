@@ -15,7 +15,7 @@ setup:
 # Prerequisites run in order (no -j here): install, lint, then every test.
 test: setup lint pytest
 
-# Without PYTEST_ARGS: every test, as two pytest runs side by side (tools/pytest-groups);
+# Without PYTEST_ARGS: every test, as three pytest runs side by side (tools/pytest-groups);
 # with them (a path, -k ...): one pytest run of just that.
 pytest: setup
 ifeq ($(strip $(PYTEST_ARGS)),)
