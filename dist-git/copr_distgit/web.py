@@ -17,13 +17,13 @@ import contextlib
 import io
 import os
 import re
-import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, cast
 
+from copr_common.git_http import find_http_backend
 from copr_distgit.settings import DistGitSettings
 
 StartResponse = Callable[..., Any]
@@ -59,7 +59,7 @@ class DistGitApp:
         self.git_root = settings.git_root
         self.lookaside_root = settings.lookaside_root
         self.log_root = settings.per_task_log_root
-        self.http_backend = _find_http_backend()
+        self.http_backend = find_http_backend()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
@@ -231,19 +231,6 @@ def _read_chunks(stream: IO[bytes]) -> Iterator[bytes]:
     with stream:
         while chunk := stream.read(CHUNK):
             yield chunk
-
-
-def _find_http_backend() -> str:
-    exec_path = subprocess.run(
-        ["git", "--exec-path"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    candidate = Path(exec_path) / "git-http-backend"
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("git-http-backend")
-    if found is None:
-        raise RuntimeError("git-http-backend is not installed (it comes with git)")
-    return found
 
 
 def create_app(settings: DistGitSettings) -> DistGitApp:

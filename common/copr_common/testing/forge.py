@@ -16,7 +16,6 @@ import hmac
 import http.server
 import json
 import os
-import shutil
 import subprocess
 import threading
 import uuid
@@ -25,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from copr_common.git_http import find_http_backend
 
 PAYLOADS = Path(__file__).parent / "forge_payloads"
 ZERO = "0" * 40
@@ -36,19 +37,6 @@ _GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_TERMINAL_PROMPT": "0",
 }
-
-
-def _http_backend() -> str:
-    exec_path = subprocess.run(
-        ["git", "--exec-path"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    candidate = Path(exec_path) / "git-http-backend"
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("git-http-backend")
-    if found is None:
-        raise RuntimeError("git-http-backend is not installed (it comes with git)")
-    return found
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -117,7 +105,7 @@ class _ForgeServer(http.server.ThreadingHTTPServer):
     def __init__(self, root: Path) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.root = root
-        self.http_backend = _http_backend()
+        self.http_backend = find_http_backend()
 
 
 def git(*args: str, cwd: Path | None = None) -> str:
