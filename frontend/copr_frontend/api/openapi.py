@@ -1,11 +1,13 @@
 """The OpenAPI 3.0 description of API v3, served at ``/api_3/openapi.json``.
 
-It is built from the table below, one entry per operation.  Tests check that every
-API v3 route of the app is described here and that each description names a real route,
-and a seeded fuzzer sends generated input to every operation and checks that each answer
-is a documented status whose body matches its schema.  Parameters carry the types and
-name patterns the routes accept; routes declared PUT or DELETE are described with their
-POST alias too, as they answer it.  Keep the table next to the routes' behaviour.
+It is built from the table below, one entry per operation; the ``build/create/*``
+operations come from the registry of source types (:mod:`copr_frontend.builds.source_types`).
+Tests check that every API v3 route of the app is described here and that each
+description names a real route, and a seeded fuzzer sends generated input to every
+operation and checks that each answer is a documented status whose body matches its
+schema.  Parameters carry the types and name patterns the routes accept; routes declared
+PUT or DELETE are described with their POST alias too, as they answer it.  Keep the table
+next to the routes' behaviour.
 """
 
 from __future__ import annotations
@@ -180,19 +182,13 @@ BUILD_CHROOT_QUERY = ("build_id", "chrootname")
 
 def _create_operation(source: SourceType) -> Operation:
     """The ``build/create/<route>`` operation of a source type."""
+    path = f"/build/create/{source.route}"
     if source.multipart:
-        return Operation(
-            f"/build/create/{source.route}",
-            "post",
-            source.summary,
-            multipart=True,
-            auth=True,
-            response=out.BUILD,
-            errors=(*WRITE, 413),
-        )
-    return Operation(f"/build/create/{source.route}", "post", source.summary,
-                     body=_build_body(source.build_required, **source.build_fields), auth=True,
-                     response=out.BUILDS_CREATED if source.batch_field else out.BUILD,
+        return Operation(path, "post", source.summary, multipart=True, auth=True,
+                         response=out.BUILD, errors=(*WRITE, 413))  # fmt: skip
+    body = _build_body(source.build_required, **source.build_fields)
+    response = out.BUILDS_CREATED if source.batch_field else out.BUILD
+    return Operation(path, "post", source.summary, body=body, auth=True, response=response,
                      errors=WRITE)  # fmt: skip
 
 
