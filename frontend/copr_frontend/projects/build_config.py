@@ -234,21 +234,19 @@ def build_chroot_config_json(config: BuildConfig) -> dict[str, Any]:
     }
 
 
+# The task's name of an API key; the task has no additional_repos (they end its repos).
+_TASK_NAMES = {"additional_packages": "buildroot_pkgs"}
+
+
 def task_config_json(config: BuildConfig) -> dict[str, Any]:
     """The build config's part of a build task, in the keys ``copr-rpmbuild`` reads."""
-    task: dict[str, Any] = {
-        "repos": config.repos,
-        "buildroot_pkgs": config.buildroot_pkgs,
-        "with_opts": config.with_opts,
-        "without_opts": config.without_opts,
-        "isolation": config.isolation,
-        "bootstrap": config.bootstrap,
-        "enable_net": config.enable_net,
-        "timeout": config.timeout,
-        "memory_reqs": config.memory_reqs,
+    task = {
+        _TASK_NAMES.get(key, key): value
+        for key, value in _common_json(config).items()
+        if key != "additional_repos"
     }
-    if config.bootstrap_image:
-        task["bootstrap_image"] = config.bootstrap_image
+    task["timeout"] = config.timeout
+    task["memory_reqs"] = config.memory_reqs
     if config.modules:
         task["modules"] = {"toggle": config.modules}
     return task
