@@ -23,9 +23,9 @@ from copr_frontend.api.lookup import (
 )
 from copr_frontend.api.params import get_params, json_body
 from copr_frontend.app import settings
+from copr_frontend.projects.build_config import chroot_build_config, project_chroot_config_json
 from copr_frontend.projects.logic import project_chroot
-from copr_frontend.projects.models import Project, ProjectChroot
-from copr_frontend.repos.buildroot import additional_repos, buildroot_repos
+from copr_frontend.projects.models import ProjectChroot
 
 CHROOT_BOOTSTRAP = ("unchanged", "default", "on", "off", "image", "custom_image")
 CHROOT_ISOLATION = ("unchanged", "default", "simple", "nspawn")
@@ -43,22 +43,6 @@ RESETTABLE: dict[str, tuple[str, Callable[[], Any]]] = {
     "bootstrap_image": ("bootstrap_image", lambda: None),
     "comps_name": ("comps_name", lambda: None),
 }
-
-
-def choose(build_value: str | None, chroot_value: str | None, project_value: str) -> str:
-    """The first set value of build, chroot, project (``unchanged`` means not set)."""
-    for value in (build_value, chroot_value):
-        if value and value != "unchanged":
-            return value
-    return project_value
-
-
-def chroot_additional_repos(
-    project: Project, copr_chroot: ProjectChroot | None, chroot: str
-) -> list[Any]:
-    """The project's and the chroot's extra repos as mock config entries."""
-    urls = list(project.additional_repos) + (list(copr_chroot.repos) if copr_chroot else [])
-    return additional_repos(db.session(), urls, chroot, settings())
 
 
 def project_chroot_to_json(copr_chroot: ProjectChroot) -> dict[str, Any]:
@@ -97,33 +81,13 @@ def get_project_chroot() -> flask.Response:
     return flask.jsonify(project_chroot_to_json(_project_chroot(get_params())))
 
 
-def build_config(copr_chroot: ProjectChroot) -> dict[str, Any]:
-    """What a mock config for this chroot needs (``copr-cli mock-config`` renders it)."""
-    project = copr_chroot.project
-    conf = settings()
-    name = copr_chroot.name
-    repos = buildroot_repos(db.session(), project, project.main_dir, copr_chroot, name, conf)
-    extra = chroot_additional_repos(project, copr_chroot, name)
-    config: dict[str, Any] = {
-        "chroot": name,
-        "repos": repos,
-        "additional_repos": extra,
-        "additional_packages": list(copr_chroot.buildroot_pkgs),
-        "additional_modules": list(copr_chroot.module_toggle),
-        "enable_net": project.enable_net,
-        "with_opts": list(copr_chroot.with_opts),
-        "without_opts": list(copr_chroot.without_opts),
-        "isolation": choose(None, copr_chroot.isolation, project.isolation),
-        "bootstrap": choose(None, copr_chroot.bootstrap, project.bootstrap),
-    }
-    if copr_chroot.bootstrap_image:
-        config["bootstrap_image"] = copr_chroot.bootstrap_image
-    return config
-
-
 @route("/project-chroot/build-config")
 def get_build_config() -> flask.Response:
-    return flask.jsonify(build_config(_project_chroot(get_params())))
+    copr_chroot = _project_chroot(get_params())
+    config = chroot_build_config(
+        db.session(), copr_chroot.project, copr_chroot, copr_chroot.name, settings()
+    )
+    return flask.jsonify(project_chroot_config_json(config))
 
 
 @route(
