@@ -58,20 +58,31 @@ def test_command_line_create_prints_the_address_and_bad_names_are_refused(builde
     name = f"{builder_hosts.prefix}cli"
     command = [sys.executable, "-m", "copr_common.testing.builder_hosts"]
     base = ["--base-dir", str(builder_hosts.base_dir)]
+    known = tmp_path / "known_hosts"
+    known.write_text("10.9.9.9 ssh-ed25519 AAAAother\n")
     made = subprocess.run(
-        [*command, "create", name, "--authorized-key", str(key), *base],
+        [*command, "create", name, "--authorized-key", str(key), "--known-hosts", str(known),
+         *base],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
-    assert made.stdout.strip() == bh.load(name, builder_hosts.base_dir).address
+    host = bh.load(name, builder_hosts.base_dir)
+    assert host is not None
+    assert made.stdout.strip() == host.address
+    assert known.read_text() == "10.9.9.9 ssh-ed25519 AAAAother\n" + host.known_hosts_line()
+    assert _ssh(host, builder_hosts.key_file, known, "true").returncode == 0
     again = subprocess.run([*command, "create", name, "--authorized-key", str(key), *base],
                            capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert again.returncode == 1
     assert "exists" in again.stderr
     assert name in bh.namespaces()  # the refused create left the host as it was
     for _ in range(2):
-        gone = subprocess.run([*command, "delete", name, *base], capture_output=True, timeout=120)
+        gone = subprocess.run(
+            [*command, "delete", name, "--known-hosts", str(known), *base],
+            capture_output=True, timeout=120,
+        )  # fmt: skip
         assert gone.returncode == 0
+    assert known.read_text() == "10.9.9.9 ssh-ed25519 AAAAother\n"
     assert name not in bh.namespaces()
     with pytest.raises(bh.BuilderHostError, match="bad builder host name"):
         bh.create("Bad Name", "ssh-ed25519 AAAA", base_dir=tmp_path)
