@@ -212,6 +212,11 @@ class BackendSettings(ServiceSettings):
             raise ValueError("ssh_hosts: two hosts of the same name")
         return self
 
+    @field_validator("builder_frontend_url")
+    @classmethod
+    def _optional_http_url(cls, value: str | None) -> str | None:
+        return None if value is None else cls._http_url(value)
+
     @field_validator("frontend_url", "results_url", "keygen_url")
     @classmethod
     def _http_url(cls, value: str) -> str:

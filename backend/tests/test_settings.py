@@ -60,6 +60,7 @@ def test_ssh_hosts_defaults(tmp_path):
         (_SSH_HOST.replace('key_file = "/id"\n', ""), "key_file"),
         (_SSH_HOST + "colour = 1\n", "colour"),
         ('builder_min_version = "new"', "builder_min_version"),
+        ('builder_frontend_url = "fe:5000"', r"an http\(s\) URL"),
     ],
 )
 def test_bad_settings_are_refused(tmp_path, text, problem):
