@@ -307,11 +307,12 @@ def _stop_workers(backend: Backend) -> None:
     import os
     import signal
 
+    from copr_common.redis_keys import ACTION_MANAGER, BUILD_MANAGER, index_key, record_key
     from copr_common.worker_manager import process_start_time
 
-    for name in ("backend-build", "backend-action"):
-        for raw in backend.redis.smembers(f"copr:{name}:workers"):
-            key = f"copr:{name}:worker:{raw.decode()}"
+    for name in (BUILD_MANAGER, ACTION_MANAGER):
+        for raw in backend.redis.smembers(index_key(name)):
+            key = record_key(name, raw.decode())
             pid, start = backend.redis.hget(key, "pid"), backend.redis.hget(key, "pid_start")
             if pid and start and process_start_time(int(pid)) == int(start):
                 with contextlib.suppress(ProcessLookupError):

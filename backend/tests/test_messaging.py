@@ -15,6 +15,7 @@ import tomli_w
 from copr_backend.messages import BuildEnded, message_class
 from copr_backend.messaging import build_message
 from copr_common.enums import BuildSourceEnum, StatusEnum
+from copr_common.settings import EXIT_CONFIG
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -189,6 +190,6 @@ def test_bad_messaging_config_stops_the_dispatcher(tmp_path, content, message):
         timeout=60,
         check=False,
     )
-    assert result.returncode == 6
+    assert result.returncode == EXIT_CONFIG
     assert "copr-backend: bad fedora-messaging configuration" in result.stderr
     assert message in result.stderr

@@ -16,9 +16,10 @@ import pytest
 
 from copr_backend.messaging import FanoutPublisher, NullPublisher, create_publisher, sink_names
 from copr_backend.notifications.dispatcher import NotificationDispatcher
-from copr_backend.notifications.sink import PROCESSING, QUEUE, EndpointSink
+from copr_backend.notifications.sink import EndpointSink
 from copr_common.backend_api import BackendApiClient
 from copr_common.enums import BuildSourceEnum, StatusEnum
+from copr_common.redis_keys import NOTIFICATIONS_PROCESSING, NOTIFICATIONS_QUEUE
 from copr_common.testing.receiver import HookReceiver, hook_receiver
 from copr_frontend.notifications import logic
 from copr_frontend.notifications.models import NotificationDelivery, NotificationEndpoint
@@ -92,7 +93,7 @@ def test_sinks_the_settings_name(make_backend) -> None:
     assert sink_names(both.settings) == ["amqp", "endpoints"]
     fanout = FanoutPublisher([EndpointSink.from_settings(backend.settings)] * 2)
     fanout.publish("copr.build.end", {"build": 1, "chroot": "srpm-builds", "status": 1})
-    assert backend.redis.llen(QUEUE) == 2
+    assert backend.redis.llen(NOTIFICATIONS_QUEUE) == 2
 
 
 def test_the_queue_is_capped_and_a_dead_redis_loses_only_the_message(make_backend) -> None:
@@ -100,7 +101,7 @@ def test_the_queue_is_capped_and_a_dead_redis_loses_only_the_message(make_backen
     sink = EndpointSink.from_settings(backend.settings)
     for build in range(1, 6):
         sink.publish("copr.build.start", {"build": build, "chroot": "srpm-builds", "status": 3})
-    queued = [json.loads(x)["build"] for x in backend.redis.lrange(QUEUE, 0, -1)]
+    queued = [json.loads(x)["build"] for x in backend.redis.lrange(NOTIFICATIONS_QUEUE, 0, -1)]
     assert queued == [3, 4, 5]
     import redis
 
@@ -126,7 +127,9 @@ def test_queued_messages_survive_a_frontend_that_is_down(
     with caplog.at_level("INFO", logger="copr_backend"):
         for _ in range(3):
             down.run_round()
-    assert backend.redis.llen(QUEUE) + backend.redis.llen(PROCESSING) == 1
+    assert (
+        backend.redis.llen(NOTIFICATIONS_QUEUE) + backend.redis.llen(NOTIFICATIONS_PROCESSING) == 1
+    )
     assert deliveries(db_session, endpoint) == []
     # One line for the outage, not one per round.
     said = [r.getMessage() for r in caplog.records if "127.0.0.1:1" in r.getMessage()]
@@ -135,7 +138,9 @@ def test_queued_messages_survive_a_frontend_that_is_down(
 
     up = NotificationDispatcher.from_settings(backend.settings)
     up.run_round()
-    assert backend.redis.llen(QUEUE) + backend.redis.llen(PROCESSING) == 0
+    assert (
+        backend.redis.llen(NOTIFICATIONS_QUEUE) + backend.redis.llen(NOTIFICATIONS_PROCESSING) == 0
+    )
     (delivery,) = deliveries(db_session, endpoint)
     assert delivery.state == "delivered"
     (request,) = good.received()
