@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import gzip
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 
+from copr_backend.testing.helpers import rpm_verify, running_build_dispatcher, wait_for
 from copr_common.enums import BuildSourceEnum, StatusEnum
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import rpm_verify, running_build_dispatcher, wait_for
 
 CHROOT = "fedora-42-x86_64"
 

@@ -14,12 +14,9 @@ import tomli_w
 
 from copr_backend.messages import BuildEnded, message_class
 from copr_backend.messaging import build_message
+from copr_backend.testing.helpers import running_build_dispatcher, wait_for
 from copr_common.enums import BuildSourceEnum, StatusEnum
 from copr_common.settings import EXIT_CONFIG
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import running_build_dispatcher, wait_for
 
 UPSTREAM_PYTHON = Path(__file__).parents[2] / ".venv-upstream" / "bin" / "python"
 BIN = Path(sys.executable).parent

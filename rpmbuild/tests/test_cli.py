@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rpmbuild_helpers import (
+
+from copr_common.settings import EXIT_CONFIG
+from copr_rpmbuild.errors import EXIT_BUILD_FAILED, EXIT_INFRASTRUCTURE, EXIT_USAGE
+from copr_rpmbuild.testing import (
     Builder,
     HttpServer,
     hostile_spec,
@@ -19,9 +22,6 @@ from rpmbuild_helpers import (
     srpm_task,
     write_config,
 )
-
-from copr_common.settings import EXIT_CONFIG
-from copr_rpmbuild.errors import EXIT_BUILD_FAILED, EXIT_INFRASTRUCTURE, EXIT_USAGE
 
 
 def test_build_id_fetches_both_task_kinds_from_the_frontend(

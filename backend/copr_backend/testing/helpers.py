@@ -1,4 +1,4 @@
-"""Helpers shared by the backend tests (imported through the tests' sys.path entry)."""
+"""Helpers shared by the backend tests: running dispatchers, waiting, checking packages."""
 
 from __future__ import annotations
 
