@@ -18,7 +18,6 @@ import json
 import re
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -27,14 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from copr.v3 import Client, CoprNoResultException
-from copr_common.testing import forge as payloads
-from copr_common.testing.forge import Commit, ForgeRepo, GitForge, Payload
-from copr_common.testing.receiver import HookReceiver
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from test_local_stack import (
     CHROOT,
     EXAMPLE_SPEC,
@@ -46,6 +37,11 @@ from test_local_stack import (
     start_stack,
     stop_stack,
 )
+
+from copr.v3 import Client, CoprNoResultException
+from copr_common.testing import forge as payloads
+from copr_common.testing.forge import Commit, ForgeRepo, GitForge, Payload
+from copr_common.testing.receiver import HookReceiver
 
 pytestmark = pytest.mark.slow
 

@@ -17,20 +17,17 @@ from copr_backend import settings as settings_module
 from copr_backend.settings import BackendSettings
 from copr_common.entrypoints import run_subcommand
 from copr_common.log import setup_logging
-from copr_common.settings import SettingsError
+from copr_common.settings import EXIT_CONFIG, SettingsError, exit_on_settings_error
 from copr_common.worker_manager import WorkerAlreadyRunning, WorkerSession, WorkerSessionError
 
 log = logging.getLogger("copr_backend")
-
-EXIT_CONFIG = 6
 
 
 def _settings(config: str | None) -> BackendSettings:
     try:
         return settings_module.load(config)
     except SettingsError as error:
-        print(f"copr-backend: {error}", file=sys.stderr)
-        raise SystemExit(EXIT_CONFIG) from None
+        exit_on_settings_error("copr-backend", error)
 
 
 def _build_dispatcher(args: argparse.Namespace) -> int:
@@ -76,13 +73,13 @@ def _notification_dispatcher(args: argparse.Namespace) -> int:
 def _build_worker(args: argparse.Namespace) -> int:
     from redis import Redis
 
-    from copr_backend.builds.dispatcher import BUILD_MANAGER
     from copr_backend.builds.worker import BuildWorker
     from copr_backend.createrepo import Createrepo
     from copr_backend.frontend import BackendApiError, frontend_client
     from copr_backend.messaging import MessagingError, NullPublisher, create_publisher
     from copr_backend.pools import create_pool
     from copr_backend.signing import SignerError, create_signer
+    from copr_common.redis_keys import BUILD_MANAGER
 
     settings = _settings(args.config)
     setup_logging("copr_backend", settings.log_level, settings.log_file)
@@ -147,13 +144,13 @@ def _build_worker(args: argparse.Namespace) -> int:
 def _action_worker(args: argparse.Namespace) -> int:
     from redis import Redis
 
-    from copr_backend.actions.dispatcher import ACTION_MANAGER
     from copr_backend.actions.handlers import ActionContext, ActionError, run_action
     from copr_backend.createrepo import Createrepo
     from copr_backend.frontend import BackendApiError, frontend_client
     from copr_backend.results import ResultsTree
     from copr_backend.signing import SignerError, create_signer
     from copr_common.enums import BackendResultEnum
+    from copr_common.redis_keys import ACTION_MANAGER
 
     settings = _settings(args.config)
     setup_logging("copr_backend", settings.log_level, settings.log_file)

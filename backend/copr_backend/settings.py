@@ -13,10 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from copr_common.settings import ServiceSettings, load_settings
+from copr_common.settings import ServiceSettings, load_service_settings
 
 ENV_PREFIX = "COPR_BACKEND_"
-CONFIG_ENV = "COPR_BACKEND_CONFIG"
 DEFAULT_CONFIG = Path("/etc/copr/backend.toml")
 
 
@@ -227,8 +226,4 @@ class BackendSettings(ServiceSettings):
 
 def load(config: str | os.PathLike[str] | None = None) -> BackendSettings:
     """Settings from ``config``, else ``$COPR_BACKEND_CONFIG``, else /etc (when present)."""
-    path: str | os.PathLike[str] | None = config or os.environ.get(CONFIG_ENV)
-    if path is None and DEFAULT_CONFIG.exists():
-        path = DEFAULT_CONFIG
-    environ = {k: v for k, v in os.environ.items() if k != CONFIG_ENV}
-    return load_settings(BackendSettings, ENV_PREFIX, file=path, environ=environ)
+    return load_service_settings(BackendSettings, ENV_PREFIX, DEFAULT_CONFIG, config)

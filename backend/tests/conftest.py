@@ -1,8 +1,11 @@
 """Fixtures of the backend tests: everything real, on loopback.
 
-``frontend``        the frontend app on PostgreSQL (a fresh migrated database per test),
-                    served by a threaded WSGI server; ``factory`` fills its database
-``keygen``          a keygen service (threaded WSGI server, 2048-bit keys), session-wide
+The frontend's fixtures (``settings``, ``app``, ``db_session``, ``factory``: a fresh
+migrated PostgreSQL database per test) come from the ``copr_frontend.testing`` plugin and
+``keygen`` (``copr-keygen serve``, 2048-bit keys, session-wide) from ``copr_keygen.testing``;
+this file adapts ``settings`` to the backend's world and adds:
+
+``frontend``        the plugin's ``app`` served by a threaded WSGI server
 ``www``             a loopback HTTP server over ``tmp/www``: SRPMs to build from and the
                     results tree (``www/results``), as dnf and dist-git reach them
 ``backend``         :class:`Backend`: settings written to a TOML file the workers read,
@@ -28,48 +31,25 @@ import flask
 import pytest
 import tomli_w
 from redis import Redis
-from sqlalchemy.orm import Session
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import make_server
 
 from copr_backend.settings import BackendSettings
-from copr_common.testing.services import PostgresServer, ServiceRun, free_port
-from copr_frontend.app import create_app
-from copr_frontend.db import Database
-from copr_frontend.migrate import upgrade_database
-from copr_frontend.settings import FrontendSettings
-from copr_frontend.testing import Factory
-from copr_keygen.settings import KeygenSettings
 
 # Test modules import the helpers module that sits next to this file.
-sys.path.insert(0, str(Path(__file__).parent))
+from copr_backend.testing.helpers import wait_for
+from copr_common.testing.services import ServiceRun, free_port
+from copr_frontend.settings import FrontendSettings
+from copr_frontend.testing import BACKEND_PASSWORD, serve_app
+from copr_keygen.testing import SECRET as KEYGEN_SECRET
+from copr_keygen.testing import Keygen
 
-from backend_helpers import wait_for
-
-BACKEND_PASSWORD = "backend-password-for-tests"
 # This session's slot uids: test sessions side by side never share one (nor, through it,
 # a process limit). Unused by any account (see copr-rpmbuild's config).
 SESSION_UID_BASE = 2_020_000_000 + (os.getpid() % 50_000) * 8
-KEYGEN_SECRET = "keygen-secret-for-backend-tests"
 BIN = Path(sys.executable).parent
 
 
 # --- frontend -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def template_database(postgres_server: PostgresServer) -> str:
-    name = f"backend_template_{uuid.uuid4().hex[:8]}"
-    url = postgres_server.create_database(name)
-    upgrade_database(url)
-    return name
-
-
-@pytest.fixture
-def database_url(postgres_server: PostgresServer, template_database: str) -> Iterator[str]:
-    name = f"backend_{uuid.uuid4().hex[:16]}"
-    url = postgres_server.create_database(name, template=template_database)
-    yield url
-    postgres_server.drop_database(name)
 
 
 @dataclass
@@ -112,14 +92,6 @@ class Served:
     app: Any
 
 
-def serve_wsgi(app: Any) -> tuple[BaseWSGIServer, threading.Thread, str]:
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture
 def distgit_url() -> str:
     """Where builders clone from; tests that import for real replace it (see full flow)."""
@@ -127,67 +99,24 @@ def distgit_url() -> str:
 
 
 @pytest.fixture
-def frontend_settings(
-    database_url: str, tmp_path: Path, www: Www, distgit_url: str, redis_url: str
-) -> Any:
-    return FrontendSettings(
-        redis_url=redis_url,
-        database_url=database_url,
-        secret_key="test-secret-key-0123456789",
-        backend_password=BACKEND_PASSWORD,
-        public_url="http://copr.test",
-        results_url=f"{www.url}/results",
-        dist_git_url=f"{distgit_url}/git",
-        upload_dir=tmp_path / "uploads",
-        max_upload_size=1024 * 1024,
+def settings(
+    settings: FrontendSettings, www: Www, distgit_url: str, redis_url: str
+) -> FrontendSettings:
+    """The frontend plugin's settings with Redis, this test's results server and dist-git."""
+    return settings.model_copy(
+        update={
+            "redis_url": redis_url,
+            "results_url": f"{www.url}/results",
+            "dist_git_url": f"{distgit_url}/git",
+        }
     )
 
 
 @pytest.fixture
-def frontend(frontend_settings: FrontendSettings) -> Iterator[Served]:
-    app: flask.Flask = create_app(frontend_settings)
-    server, thread, url = serve_wsgi(app)
-    yield Served(url, app)
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
-    app.extensions["copr_database"].dispose()
-
-
-@pytest.fixture
-def db_session(frontend_settings: FrontendSettings) -> Iterator[Session]:
-    database = Database(frontend_settings.database_url)
-    session = database.sessionmaker()
-    yield session
-    session.close()
-    database.dispose()
-
-
-@pytest.fixture
-def factory(db_session: Session, frontend_settings: FrontendSettings) -> Factory:
-    return Factory(db_session, frontend_settings)
-
-
-# --- keygen ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def keygen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from copr_keygen.app import create_app as create_keygen_app
-    from copr_keygen.gpg import KeyRing
-
-    settings = KeygenSettings(
-        state_dir=tmp_path_factory.mktemp("keygen"),
-        secret=KEYGEN_SECRET,
-        default_key_length=2048,
-        default_expire_days=365,
-    )
-    server, thread, url = serve_wsgi(create_keygen_app(settings))
-    yield url
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
-    KeyRing(settings.gnupg_home).stop_agent()
+def frontend(app: flask.Flask) -> Iterator[Served]:
+    """The plugin's ``app`` served on loopback, for the backend's processes to reach."""
+    with serve_app(app) as url:
+        yield Served(url, app)
 
 
 # --- backend --------------------------------------------------------------------------------
@@ -239,7 +168,7 @@ BackendFactory = Callable[..., Backend]
 def make_backend(
     tmp_path: Path,
     frontend: Served,
-    keygen: str,
+    keygen: Keygen,
     redis_url: str,
     www: Www,
     pool_dir: Path,
@@ -275,7 +204,7 @@ def make_backend(
             },
             "cancel_grace": 2.0,
             "lease_timeout": 60.0,
-            "keygen_url": keygen,
+            "keygen_url": keygen.url,
             "keygen_secret": KEYGEN_SECRET,
             "sign_domain": "copr.test",
             "worker_log_dir": str(tmp_path / "worker-logs"),
@@ -308,11 +237,12 @@ def _stop_workers(backend: Backend) -> None:
     import os
     import signal
 
+    from copr_common.redis_keys import ACTION_MANAGER, BUILD_MANAGER, index_key, record_key
     from copr_common.worker_manager import process_start_time
 
-    for name in ("backend-build", "backend-action"):
-        for raw in backend.redis.smembers(f"copr:{name}:workers"):
-            key = f"copr:{name}:worker:{raw.decode()}"
+    for name in (BUILD_MANAGER, ACTION_MANAGER):
+        for raw in backend.redis.smembers(index_key(name)):
+            key = record_key(name, raw.decode())
             pid, start = backend.redis.hget(key, "pid"), backend.redis.hget(key, "pid_start")
             if pid and start and process_start_time(int(pid)) == int(start):
                 with contextlib.suppress(ProcessLookupError):

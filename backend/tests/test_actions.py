@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from copr_backend.createrepo import Createrepo
+from copr_backend.testing.helpers import listed, running_action_dispatcher, wait_for
 from copr_common.enums import ActionTypeEnum, BackendResultEnum, StatusEnum
 from copr_frontend.actions.logic import queue_action
 from copr_frontend.actions.models import Action
 from copr_frontend.builds.removal import delete_build
 from copr_frontend.projects.logic import delete_project, queue_createrepo
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import listed, running_action_dispatcher, wait_for
-
-from copr_backend.createrepo import Createrepo
 
 CHROOTS = ("fedora-42-x86_64", "fedora-41-x86_64")
 
@@ -242,9 +237,8 @@ def test_unsupported_action_type_fails_clearly(factory, db_session, make_backend
 def test_fork_copies_and_resigns_with_the_forks_key(
     factory, db_session, make_backend, tiny_rpms, tmp_path
 ):
-    from backend_helpers import rpm_verify
-
     from copr_backend.signing import create_signer
+    from copr_backend.testing.helpers import rpm_verify
     from copr_frontend.projects.logic import fork_project
 
     backend = make_backend()

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
+from copr_backend.pools.local import LocalPool
+from copr_backend.testing.helpers import running_build_dispatcher, wait_for
 from copr_common.enums import BuildSourceEnum, StatusEnum
 from copr_common.worker_manager import process_start_time
 from copr_frontend.builds.transitions import cancel_build
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import running_build_dispatcher, wait_for
-
-from copr_backend.pools.local import LocalPool
 
 SLOW_SCRIPT = "#!/bin/sh\necho started-sleeping\nsleep 300\n"
 

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import gzip
 import shutil
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from copr_backend.createrepo import Createrepo, CreaterepoError
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import listed
+from copr_backend.testing.helpers import listed
 
 
 def place(chroot_dir: Path, build_id: int, rpm: Path) -> str:

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from copr_common.enums import BuildSourceEnum, StatusEnum
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from copr_backend.builds.dispatcher import create_build_dispatcher
+from copr_common.enums import BuildSourceEnum, StatusEnum
 
 
 @pytest.mark.slow

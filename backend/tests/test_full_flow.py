@@ -3,57 +3,14 @@
 from __future__ import annotations
 
 import gzip
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import requests
 
+from copr_backend.testing.helpers import dnf, rpm_verify, running_build_dispatcher, wait_for
 from copr_common.enums import BuildSourceEnum, StatusEnum
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import rpm_verify, running_build_dispatcher, wait_for
-
 CHROOT = "fedora-42-x86_64"
-
-
-def _dnf(
-    tmp_path: Path, repo_url: str, pubkey: Path, *args: str
-) -> subprocess.CompletedProcess[str]:
-    repos = tmp_path / "repos.d"
-    repos.mkdir(exist_ok=True)
-    (repos / "copr.repo").write_text(
-        "[copr-test]\n"
-        "name=copr test\n"
-        f"baseurl={repo_url}\n"
-        "enabled=1\n"
-        "gpgcheck=1\n"
-        f"gpgkey=file://{pubkey}\n"
-    )
-    root = tmp_path / "installroot"
-    for directory in (root, tmp_path / "dnf-cache", tmp_path / "dnf-log", tmp_path / "dnf-persist"):
-        directory.mkdir(exist_ok=True)
-    return subprocess.run(
-        [
-            "dnf",
-            "-y",
-            "--disableplugin=local",
-            f"--installroot={root}",
-            "--releasever=42",
-            f"--setopt=reposdir={repos}",
-            f"--setopt=cachedir={tmp_path / 'dnf-cache'}",
-            f"--setopt=logdir={tmp_path / 'dnf-log'}",
-            f"--setopt=persistdir={tmp_path / 'dnf-persist'}",
-            "--setopt=install_weak_deps=False",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.mark.slow
@@ -89,7 +46,7 @@ def test_srpm_is_built_signed_published_and_installable(
     assert (chroot_dir / "repodata" / "repomd.xml").exists()
 
     repo_url = f"{backend.settings.results_url}/{project.ownername}/hello/{CHROOT}/"
-    installed = _dnf(tmp_path, repo_url, pubkey, "install", "hello")
+    installed = dnf(tmp_path, repo_url, pubkey, "install", "hello")
     assert installed.returncode == 0, installed.stdout + installed.stderr
     readme = tmp_path / "installroot" / "usr" / "share" / "hello" / "README"
     assert readme.read_text() == "hello 2.5\n"

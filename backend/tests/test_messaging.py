@@ -14,11 +14,9 @@ import tomli_w
 
 from copr_backend.messages import BuildEnded, message_class
 from copr_backend.messaging import build_message
+from copr_backend.testing.helpers import running_build_dispatcher, wait_for
 from copr_common.enums import BuildSourceEnum, StatusEnum
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import running_build_dispatcher, wait_for
+from copr_common.settings import EXIT_CONFIG
 
 UPSTREAM_PYTHON = Path(__file__).parents[2] / ".venv-upstream" / "bin" / "python"
 BIN = Path(sys.executable).parent
@@ -189,6 +187,6 @@ def test_bad_messaging_config_stops_the_dispatcher(tmp_path, content, message):
         timeout=60,
         check=False,
     )
-    assert result.returncode == 6
+    assert result.returncode == EXIT_CONFIG
     assert "copr-backend: bad fedora-messaging configuration" in result.stderr
     assert message in result.stderr

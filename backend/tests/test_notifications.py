@@ -6,35 +6,31 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from copr_backend.messaging import FanoutPublisher, NullPublisher, create_publisher, sink_names
 from copr_backend.notifications.dispatcher import NotificationDispatcher
-from copr_backend.notifications.sink import PROCESSING, QUEUE, EndpointSink
+from copr_backend.notifications.sink import EndpointSink
+from copr_backend.testing.helpers import running_build_dispatcher, wait_for
 from copr_common.backend_api import BackendApiClient
 from copr_common.enums import BuildSourceEnum, StatusEnum
+from copr_common.redis_keys import NOTIFICATIONS_PROCESSING, NOTIFICATIONS_QUEUE
 from copr_common.testing.receiver import HookReceiver, hook_receiver
 from copr_frontend.notifications import logic
 from copr_frontend.notifications.models import NotificationDelivery, NotificationEndpoint
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import running_build_dispatcher, wait_for
 
 CHROOT = "fedora-42-x86_64"
 RETRY_BASE = 1.0
 
 
 @pytest.fixture
-def frontend_settings(frontend_settings: Any) -> Any:
+def settings(settings: Any) -> Any:
     # Loopback endpoints over http, and retries soon enough for a test.
-    return frontend_settings.model_copy(
+    return settings.model_copy(
         update={
             "notification_allow_loopback_http": True,
             "notification_retry_base": RETRY_BASE,
@@ -69,8 +65,8 @@ class RunningDispatcher:
         self.thread.join(timeout=30)
 
 
-def add_endpoint(db_session, frontend_settings, project, url: str, secret: str, **kw: Any):
-    endpoint = logic.add_endpoint(db_session, frontend_settings, project, url, secret=secret, **kw)
+def add_endpoint(db_session, settings, project, url: str, secret: str, **kw: Any):
+    endpoint = logic.add_endpoint(db_session, settings, project, url, secret=secret, **kw)
     db_session.commit()
     return endpoint
 
@@ -92,7 +88,7 @@ def test_sinks_the_settings_name(make_backend) -> None:
     assert sink_names(both.settings) == ["amqp", "endpoints"]
     fanout = FanoutPublisher([EndpointSink.from_settings(backend.settings)] * 2)
     fanout.publish("copr.build.end", {"build": 1, "chroot": "srpm-builds", "status": 1})
-    assert backend.redis.llen(QUEUE) == 2
+    assert backend.redis.llen(NOTIFICATIONS_QUEUE) == 2
 
 
 def test_the_queue_is_capped_and_a_dead_redis_loses_only_the_message(make_backend) -> None:
@@ -100,7 +96,7 @@ def test_the_queue_is_capped_and_a_dead_redis_loses_only_the_message(make_backen
     sink = EndpointSink.from_settings(backend.settings)
     for build in range(1, 6):
         sink.publish("copr.build.start", {"build": build, "chroot": "srpm-builds", "status": 3})
-    queued = [json.loads(x)["build"] for x in backend.redis.lrange(QUEUE, 0, -1)]
+    queued = [json.loads(x)["build"] for x in backend.redis.lrange(NOTIFICATIONS_QUEUE, 0, -1)]
     assert queued == [3, 4, 5]
     import redis
 
@@ -109,11 +105,11 @@ def test_the_queue_is_capped_and_a_dead_redis_loses_only_the_message(make_backen
 
 
 def test_queued_messages_survive_a_frontend_that_is_down(
-    make_backend, factory, db_session, frontend_settings, good, caplog
+    make_backend, factory, db_session, settings, good, caplog
 ) -> None:
     backend = make_backend(message_sinks=["endpoints"])
     project = factory.project(name="queued", chroots=[CHROOT])
-    endpoint = add_endpoint(db_session, frontend_settings, project, good.url, "s" * 16)
+    endpoint = add_endpoint(db_session, settings, project, good.url, "s" * 16)
     build = factory.build(project, source_status=StatusEnum.running)
     sink = EndpointSink.from_settings(backend.settings)
     sink.publish("copr.build.start", {"build": build.id, "chroot": "srpm-builds", "status": 3})
@@ -126,7 +122,9 @@ def test_queued_messages_survive_a_frontend_that_is_down(
     with caplog.at_level("INFO", logger="copr_backend"):
         for _ in range(3):
             down.run_round()
-    assert backend.redis.llen(QUEUE) + backend.redis.llen(PROCESSING) == 1
+    assert (
+        backend.redis.llen(NOTIFICATIONS_QUEUE) + backend.redis.llen(NOTIFICATIONS_PROCESSING) == 1
+    )
     assert deliveries(db_session, endpoint) == []
     # One line for the outage, not one per round.
     said = [r.getMessage() for r in caplog.records if "127.0.0.1:1" in r.getMessage()]
@@ -135,7 +133,9 @@ def test_queued_messages_survive_a_frontend_that_is_down(
 
     up = NotificationDispatcher.from_settings(backend.settings)
     up.run_round()
-    assert backend.redis.llen(QUEUE) + backend.redis.llen(PROCESSING) == 0
+    assert (
+        backend.redis.llen(NOTIFICATIONS_QUEUE) + backend.redis.llen(NOTIFICATIONS_PROCESSING) == 0
+    )
     (delivery,) = deliveries(db_session, endpoint)
     assert delivery.state == "delivered"
     (request,) = good.received()
@@ -148,7 +148,7 @@ def test_queued_messages_survive_a_frontend_that_is_down(
 
 
 def test_a_dead_endpoint_is_disabled_with_the_reason(
-    make_backend, factory, db_session, frontend_settings, frontend
+    make_backend, factory, db_session, settings, frontend
 ) -> None:
     from copr_frontend.app import SETTINGS_KEY
 
@@ -157,11 +157,9 @@ def test_a_dead_endpoint_is_disabled_with_the_reason(
     )
     backend = make_backend(notification_timeout=2)
     project = factory.project(name="dead", chroots=[CHROOT])
-    endpoint = add_endpoint(
-        db_session, frontend_settings, project, "http://127.0.0.1:1/x", "d" * 16
-    )
+    endpoint = add_endpoint(db_session, settings, project, "http://127.0.0.1:1/x", "d" * 16)
     build = factory.build(project, source_status=StatusEnum.running)
-    logic.record_task_event(db_session, frontend_settings, "copr.build.start", build.id,
+    logic.record_task_event(db_session, settings, "copr.build.start", build.id,
                             "srpm-builds")  # fmt: skip
     db_session.commit()
     dispatcher = NotificationDispatcher.from_settings(backend.settings)
@@ -182,12 +180,12 @@ def test_a_dead_endpoint_is_disabled_with_the_reason(
 
 @pytest.mark.slow
 def test_a_build_notifies_and_a_failing_endpoint_is_retried_without_delaying_it(
-    make_backend, factory, db_session, frontend_settings, make_srpm, distgit, good, flaky
+    make_backend, factory, db_session, settings, make_srpm, distgit, good, flaky
 ) -> None:
     backend = make_backend(message_sinks=["endpoints"], notification_poll_interval=0.5)
     project = factory.project(name="notified", chroots=[CHROOT])
-    add_endpoint(db_session, frontend_settings, project, good.url, "good-secret-0123456")
-    failing = add_endpoint(db_session, frontend_settings, project, flaky.url,
+    add_endpoint(db_session, settings, project, good.url, "good-secret-0123456")
+    failing = add_endpoint(db_session, settings, project, flaky.url,
                            "flaky-secret-0123456", events=["build.started"])  # fmt: skip
     build = factory.build(
         project, source_type=BuildSourceEnum.link, source_json={"url": make_srpm("hello", "3.1")}
@@ -234,10 +232,7 @@ def test_a_build_notifies_and_a_failing_endpoint_is_retried_without_delaying_it(
     assert chroot_ended["chroot"]["result_url"].endswith(f"/{CHROOT}/{build.id:08d}-hello/")
     assert ended["build"]["state"] == "succeeded"
     assert ended["build"]["package"] == {"name": "hello", "version": "3.1-1"}
-    assert (
-        ended["build"]["repo_url"]
-        == f"{frontend_settings.results_url}/{project.ownername}/notified/"
-    )
+    assert ended["build"]["repo_url"] == f"{settings.results_url}/{project.ownername}/notified/"
     log_url = ended["build"]["chroots"][0]["log_url"]
     import urllib.request
 

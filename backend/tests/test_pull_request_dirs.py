@@ -3,18 +3,12 @@ action dispatcher on a real results tree."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
+from copr_backend.testing.helpers import running_action_dispatcher, wait_for
 from copr_common.enums import ActionTypeEnum, BackendResultEnum, StatusEnum
 from copr_frontend.actions.logic import queue_action
 from copr_frontend.actions.models import Action
 from copr_frontend.projects.logic import get_project_dir
 from copr_frontend.webhooks.logic import remove_dir
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import running_action_dispatcher, wait_for
 
 CHROOT = "fedora-42-x86_64"
 

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 import requests
 
+from copr_backend.testing.helpers import running_build_dispatcher, wait_for
 from copr_common.enums import StatusEnum
 from copr_frontend.builds.models import Build
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import running_build_dispatcher, wait_for
 
 
 def test_submission_wakes_an_idle_dispatcher(

@@ -21,13 +21,10 @@ from redis import Redis
 
 from copr_backend.pools import BuildRequest, PoolError
 from copr_backend.pools.local import LocalPool
+from copr_backend.testing.helpers import running_build_dispatcher, slow_source, wait_for
 from copr_common.enums import BuildSourceEnum, StatusEnum
 from copr_common.testing.services import RedisServer, ServiceRun, start_redis
 from copr_common.worker_manager import process_start_time
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import running_build_dispatcher, slow_source, wait_for
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
-from pathlib import Path
 
 import pytest
 
+from copr_backend.testing.helpers import running_build_dispatcher, slow_source, wait_for
 from copr_common.enums import BuildSourceEnum, StatusEnum
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import running_build_dispatcher, slow_source, wait_for
 
 WORKERS = "copr:backend-build:workers"
 

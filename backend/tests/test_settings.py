@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from copr_backend.settings import load
-from copr_common.settings import SettingsError
+from copr_common.settings import EXIT_CONFIG, SettingsError
 
 BIN = Path(sys.executable).parent
 _SSH_HOST = '[[ssh_hosts]]\naddress = "10.0.0.5"\nkey_file = "/id"\n'
@@ -80,7 +80,7 @@ def test_dispatcher_exits_with_a_clear_error_on_bad_settings(tmp_path):
         timeout=60,
         check=False,
     )
-    assert result.returncode == 6
+    assert result.returncode == EXIT_CONFIG
     assert "local_slots" in result.stderr
 
 

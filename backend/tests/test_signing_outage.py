@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,14 +14,12 @@ import pytest
 from werkzeug.serving import make_server
 
 from copr_backend.signing import KeygenSigner, SignerError, is_signed
+from copr_backend.testing.helpers import rpm_verify
 from copr_common.testing.services import free_port
 from copr_keygen.settings import KeygenSettings
+from copr_keygen.testing import SECRET as KEYGEN_SECRET
+from copr_keygen.testing import Keygen
 from copr_keygen_client.api import GenKeyResult, KeygenClient
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import rpm_verify
-from conftest import KEYGEN_SECRET
 
 
 def test_signing_waits_for_a_keygen_that_comes_back(
@@ -68,10 +65,10 @@ def test_signing_waits_for_a_keygen_that_comes_back(
     assert sum("is back after" in m for m in messages) == 1, messages
 
 
-def test_a_package_that_cannot_be_signed_fails_at_once(tmp_path: Path, keygen: str) -> None:
+def test_a_package_that_cannot_be_signed_fails_at_once(tmp_path: Path, keygen: Keygen) -> None:
     broken = tmp_path / "broken-1-1.noarch.rpm"
     broken.write_bytes(b"not a package at all")
-    signer = KeygenSigner(KeygenClient(keygen, KEYGEN_SECRET), "copr.test", retry_for=300)
+    signer = KeygenSigner(KeygenClient(keygen.url, KEYGEN_SECRET), "copr.test", retry_for=300)
     started = time.monotonic()
     with pytest.raises(SignerError, match="cannot sign the packages of alice/broken"):
         signer.sign("alice", "broken", [broken])
@@ -91,10 +88,10 @@ class CountingClient(KeygenClient):
 
 
 def test_keygen_makes_a_projects_key_once(
-    tmp_path: Path, tiny_rpms: list[Path], keygen: str
+    tmp_path: Path, tiny_rpms: list[Path], keygen: Keygen
 ) -> None:
     """A task ensures its project's key, publishes it and signs: one gen_key, not two."""
-    client = CountingClient(keygen, KEYGEN_SECRET)
+    client = CountingClient(keygen.url, KEYGEN_SECRET)
     signer = KeygenSigner(client, "copr.test")
     package = tmp_path / tiny_rpms[0].name
     shutil.copyfile(tiny_rpms[0], package)

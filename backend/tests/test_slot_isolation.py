@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import gzip
 import subprocess
-import sys
 from pathlib import Path
 
+from copr_backend.testing.helpers import running_build_dispatcher, wait_for
 from copr_common.enums import BuildSourceEnum, StatusEnum
 from copr_frontend.builds.transitions import cancel_build
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import running_build_dispatcher, wait_for
 
 MAX_PROCESSES = 48
 

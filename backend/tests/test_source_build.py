@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
-import sys
-from pathlib import Path
 
+from copr_backend.testing.helpers import rpm_verify, running_build_dispatcher, wait_for
 from copr_common.enums import BuildSourceEnum, StatusEnum
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import rpm_verify, running_build_dispatcher, wait_for
 
 
 def test_source_build_is_signed_and_reported(

@@ -11,28 +11,29 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from copr_backend.pools import BuildRequest, PoolError
+from copr_backend.pools.ssh import SshPool
+from copr_backend.testing.helpers import (
+    dnf,
+    rpm_verify,
+    running_build_dispatcher,
+    slow_source,
+    wait_for,
+)
 from copr_common.enums import BuildSourceEnum, StatusEnum
+from copr_common.redis_keys import BUILD_MANAGER, index_key
 from copr_common.testing.builder_hosts import BuilderHost, BuilderHostFactory
 from copr_common.worker_manager import process_start_time
 from copr_frontend.builds.transitions import cancel_build
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import rpm_verify, running_build_dispatcher, slow_source, wait_for
-from test_full_flow import _dnf
-
-from copr_backend.pools import BuildRequest, PoolError
-from copr_backend.pools.ssh import SshPool
-
 CHROOT = "fedora-42-x86_64"
-WORKERS = "copr:backend-build:workers"
+WORKERS = index_key(BUILD_MANAGER)
 SLOW_SCRIPT = "#!/bin/sh\necho started-sleeping\nsleep 300\n"
 
 
@@ -135,7 +136,7 @@ def test_srpm_built_on_ssh_builders_is_signed_published_and_installable(
         assert (status["busy"], status["result_files"]) == (False, [])
 
     repo_url = f"{backend.settings.results_url}/{project.ownername}/hello/{CHROOT}/"
-    installed = _dnf(tmp_path, repo_url, pubkey, "install", "hello")
+    installed = dnf(tmp_path, repo_url, pubkey, "install", "hello")
     assert installed.returncode == 0, installed.stdout + installed.stderr
     readme = tmp_path / "installroot" / "usr" / "share" / "hello" / "README"
     assert readme.read_text() == "hello 2.5\n"

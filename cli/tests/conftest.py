@@ -1,4 +1,5 @@
-"""copr-cli runs against the frontend's live server (its fixtures loaded by path).
+"""copr-cli runs against the frontend's live server (``live_server``, ``factory`` and the
+other frontend fixtures come from the ``copr_frontend.testing`` pytest plugin).
 
 ``cli`` runs ``copr_cli.main.main`` in-process and ``installed_cli`` the installed
 ``copr-cli`` script; both return a :class:`Result` with the exit code and both outputs.
@@ -6,14 +7,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -21,31 +19,8 @@ import pytest
 from copr_cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
-FRONTEND_CONFTEST = ROOT / "frontend" / "tests" / "conftest.py"
-MODULE_NAME = "copr_frontend_test_fixtures"
 OUR_CLI = ROOT / ".venv" / "bin" / "copr-cli"
 UPSTREAM_CLI = ROOT / ".venv-upstream" / "bin" / "copr-cli"
-
-
-def _frontend_fixtures() -> ModuleType:
-    if MODULE_NAME not in sys.modules:
-        spec = importlib.util.spec_from_file_location(MODULE_NAME, FRONTEND_CONFTEST)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[MODULE_NAME] = module
-        spec.loader.exec_module(module)
-    return sys.modules[MODULE_NAME]
-
-
-_frontend = _frontend_fixtures()
-template_database = _frontend.template_database
-database_url = _frontend.database_url
-settings = _frontend.settings
-app = _frontend.app
-db_session = _frontend.db_session
-factory = _frontend.factory
-live_server = _frontend.live_server
 
 
 @dataclass

@@ -36,7 +36,8 @@ from redis.client import PubSub
 from redis.exceptions import RedisError
 
 from copr_common.outage import Backoff, Outage
-from copr_common.worker_manager import QueueTask, ReapReport, WorkerManager, wakeup_channel
+from copr_common.redis_keys import wakeup_channel
+from copr_common.worker_manager import QueueTask, ReapReport, WorkerManager
 
 __all__ = ["Dispatcher", "RoundReport", "TaskSource", "TaskSourceError"]
 
@@ -156,6 +157,7 @@ class Dispatcher(Generic[TaskT]):
     def _subscribed(self) -> PubSub | None:
         if self._pubsub is None:
             try:
+                # redis-py leaves Redis.pubsub() unannotated; it returns a PubSub.
                 pubsub = self.manager.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
                 pubsub.subscribe(wakeup_channel(self.manager.name))
             except RedisError as error:

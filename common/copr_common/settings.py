@@ -12,20 +12,40 @@ Later sources win: the model's defaults, then the file, then environment variabl
 ``<prefix><FIELD>`` (a nested field as ``<prefix><FIELD>__<SUBFIELD>``).  A value that is
 missing or malformed stops start-up with a message that names the setting and where its
 value came from; unknown keys are errors too, so a typo never passes silently.
+
+A service finds its file with :func:`load_service_settings`: the ``--config`` option, else
+the ``<prefix>CONFIG`` environment variable, else its default path when that exists.  A
+command that cannot use its settings prints why and exits with :data:`EXIT_CONFIG`
+(:func:`exit_on_settings_error`), the same code for every service.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-__all__ = ["ServiceSettings", "SettingsError", "load_settings"]
+__all__ = [
+    "EXIT_CONFIG",
+    "ServiceSettings",
+    "SettingsError",
+    "exit_on_settings_error",
+    "load_service_settings",
+    "load_settings",
+]
+
+EXIT_CONFIG = 6
+"""The exit code of every service command whose settings are missing, unreadable or invalid.
+
+Distinct from copr-rpmbuild's build exit codes (0-5), so the backend, which reads those,
+never takes a builder's broken configuration for a build result.
+"""
 
 
 class ServiceSettings(BaseModel):
@@ -94,6 +114,36 @@ def load_settings(
         raise SettingsError(
             [_describe(err, sources, env_prefix, file) for err in error.errors()]
         ) from None
+
+
+def load_service_settings(
+    model: type[SettingsT],
+    env_prefix: str,
+    default_file: str | os.PathLike[str],
+    file: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> SettingsT:
+    """A service's settings: from ``file`` (its ``--config`` option), else the file named by
+    ``<env_prefix>CONFIG``, else ``default_file`` when it exists, else defaults and
+    environment alone.
+
+    ``<env_prefix>CONFIG`` names the file and is no setting, so it is left out of the
+    environment the settings are read from.
+    """
+    env = dict(os.environ if environ is None else environ)
+    from_env = env.pop(env_prefix + "CONFIG", None) or None
+    chosen: str | os.PathLike[str] | None = file if file is not None else from_env
+    if chosen is None and Path(default_file).exists():
+        chosen = default_file
+    return load_settings(model, env_prefix, file=chosen, environ=env, overrides=overrides)
+
+
+def exit_on_settings_error(prog: str, error: SettingsError) -> NoReturn:
+    """Print why the settings of ``prog`` cannot be used and exit with :data:`EXIT_CONFIG`."""
+    print(f"{prog}: {error}", file=sys.stderr)
+    raise SystemExit(EXIT_CONFIG)
 
 
 def _env_value(raw: str) -> Any:

@@ -58,6 +58,9 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from copr_common.log import LOG_FILE_MODE
+from copr_common.redis_keys import index_key as _index_key
+from copr_common.redis_keys import record_key as _record_key
+from copr_common.redis_keys import wakeup_channel
 
 __all__ = [
     "QueueTask",
@@ -82,23 +85,6 @@ DONE = "done"
 LOCK_DIR_ENV = "COPR_WORKER_LOCK_DIR"
 # How often a running worker checks that Redis still has its record.
 HEARTBEAT_SECONDS = 2.0
-
-
-def _key_prefix(name: str) -> str:
-    return f"copr:{name}"
-
-
-def _record_key(name: str, worker_id: str) -> str:
-    return f"{_key_prefix(name)}:worker:{worker_id}"
-
-
-def _index_key(name: str) -> str:
-    return f"{_key_prefix(name)}:workers"
-
-
-def wakeup_channel(name: str) -> str:
-    """The pub/sub channel a manager's dispatcher listens on for "there is new work"."""
-    return f"{_key_prefix(name)}:wakeup"
 
 
 def wakeup_dispatcher(redis: Redis, name: str) -> None:

@@ -5,7 +5,14 @@ from pathlib import Path
 import pytest
 from pydantic import AnyHttpUrl, BaseModel, Field, model_validator
 
-from copr_common.settings import ServiceSettings, SettingsError, load_settings
+from copr_common.settings import (
+    EXIT_CONFIG,
+    ServiceSettings,
+    SettingsError,
+    exit_on_settings_error,
+    load_service_settings,
+    load_settings,
+)
 
 
 class RedisSettings(BaseModel):
@@ -172,3 +179,40 @@ def test_a_whole_model_error_is_reported() -> None:
     with pytest.raises(SettingsError) as error:
         load_settings(PairSettings, PREFIX, environ={})
     assert error.value.problems == ["set exactly one of secret and secret_file"]
+
+
+def test_service_file_is_the_option_else_the_config_variable_else_the_default(
+    tmp_path: Path,
+) -> None:
+    option = tmp_path / "option.toml"
+    option.write_text('frontend_url = "http://option.example"\n')
+    from_env = tmp_path / "env.toml"
+    from_env.write_text('frontend_url = "http://env.example"\n')
+    default = tmp_path / "default.toml"
+    default.write_text('frontend_url = "http://default.example"\n')
+    environ = {"COPR_TEST_CONFIG": str(from_env)}
+
+    def url(file: Path | None, env: dict[str, str]) -> str:
+        loaded = load_service_settings(ExampleSettings, PREFIX, default, file, environ=env)
+        return str(loaded.frontend_url)
+
+    assert url(option, environ) == "http://option.example/"
+    # COPR_TEST_CONFIG names the file; it is no setting ("config" is not a known key).
+    assert url(None, environ) == "http://env.example/"
+    assert url(None, {}) == "http://default.example/"
+    default.unlink()
+    with pytest.raises(SettingsError, match="'frontend_url' is required"):
+        url(None, {})
+    # A file named explicitly must exist, from the option or the variable alike.
+    with pytest.raises(SettingsError, match="does not exist"):
+        url(None, {"COPR_TEST_CONFIG": str(tmp_path / "missing.toml")})
+
+
+def test_settings_error_exits_with_the_config_code(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        exit_on_settings_error("copr-test", SettingsError(["'workers' (from defaults): bad"]))
+    assert stopped.value.code == EXIT_CONFIG
+    assert (
+        "copr-test: invalid settings:\n  - 'workers' (from defaults): bad"
+        in capsys.readouterr().err
+    )

@@ -11,7 +11,7 @@ from typing import Any
 from copr_common.dispatcher import Dispatcher
 from copr_common.entrypoints import run_subcommand
 from copr_common.log import setup_logging
-from copr_common.settings import SettingsError
+from copr_common.settings import SettingsError, exit_on_settings_error
 from copr_distgit import settings as settings_module
 from copr_distgit.settings import DistGitSettings
 
@@ -20,8 +20,7 @@ def _settings(config: str | None) -> DistGitSettings:
     try:
         return settings_module.load(config)
     except SettingsError as error:
-        print(f"copr-distgit: {error}", file=sys.stderr)
-        raise SystemExit(6) from None
+        exit_on_settings_error("copr-distgit", error)
 
 
 def _dispatcher(args: argparse.Namespace) -> int:

@@ -8,11 +8,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from copr_common.settings import ServiceSettings, load_settings
+from copr_common.settings import ServiceSettings, load_service_settings
 from copr_distgit.licenses import normalize_identifiers
 
 ENV_PREFIX = "COPR_DISTGIT_"
-CONFIG_ENV = "COPR_DISTGIT_CONFIG"
 DEFAULT_CONFIG = Path("/etc/copr/dist-git.toml")
 
 
@@ -83,8 +82,4 @@ class DistGitSettings(ServiceSettings):
 
 def load(config: str | os.PathLike[str] | None = None) -> DistGitSettings:
     """Settings from ``config``, else ``$COPR_DISTGIT_CONFIG``, else /etc (when present)."""
-    path: str | os.PathLike[str] | None = config or os.environ.get(CONFIG_ENV)
-    if path is None and DEFAULT_CONFIG.exists():
-        path = DEFAULT_CONFIG
-    environ = {k: v for k, v in os.environ.items() if k != CONFIG_ENV}
-    return load_settings(DistGitSettings, ENV_PREFIX, file=path, environ=environ)
+    return load_service_settings(DistGitSettings, ENV_PREFIX, DEFAULT_CONFIG, config)

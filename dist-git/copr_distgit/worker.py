@@ -9,6 +9,7 @@ from typing import Any
 
 import redis
 
+from copr_common.redis_keys import IMPORT_MANAGER
 from copr_common.worker_manager import (
     WorkerAlreadyRunning,
     WorkerManager,
@@ -23,8 +24,6 @@ from copr_distgit.task import ImportTask, InvalidTaskError
 
 log = logging.getLogger("copr_distgit.worker")
 
-MANAGER_NAME = "distgit-import"
-
 
 class ImportWorkerManager(WorkerManager[ImportTask]):
     """Starts one import worker process per import task, up to ``max_workers``."""
@@ -38,7 +37,7 @@ class ImportWorkerManager(WorkerManager[ImportTask]):
     ) -> None:
         super().__init__(
             conn,
-            MANAGER_NAME,
+            IMPORT_MANAGER,
             max_workers=settings.max_workers,
             worker_timeout=settings.import_timeout,
             worker_log_dir=settings.state_dir / "worker-output",
@@ -70,7 +69,7 @@ def run_worker(settings: DistGitSettings, worker_id: str) -> int:
     client = frontend_client(settings)
     try:
         with WorkerSession(
-            conn, MANAGER_NAME, worker_id, lock_dir=settings.state_dir / "worker-locks"
+            conn, IMPORT_MANAGER, worker_id, lock_dir=settings.state_dir / "worker-locks"
         ) as session:
             try:
                 task = ImportTask.from_dict(session.task)

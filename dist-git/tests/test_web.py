@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from copr_common.settings import EXIT_CONFIG
 from copr_common.testing.services import free_port
 from copr_distgit.importer import ImportResult, import_srpm, per_task_log
 from copr_distgit.settings import DistGitSettings
@@ -198,5 +199,21 @@ def test_settings_error_stops_the_server(tmp_path: Path) -> None:
         text=True,
         check=False,
     )
-    assert result.returncode == 6
+    assert result.returncode == EXIT_CONFIG
     assert "'max_workers'" in result.stderr
+
+
+def test_bad_settings_file_stops_the_server(tmp_path: Path) -> None:
+    config = tmp_path / "dist-git.toml"
+    config.write_text("max_workers = -3\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COPR_DISTGIT_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "copr_distgit.cli", "--config", str(config), "http"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == EXIT_CONFIG
+    assert "copr-distgit: invalid settings" in result.stderr
+    assert "'max_workers' (from file" in result.stderr

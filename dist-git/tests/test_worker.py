@@ -17,11 +17,11 @@ import pygit2
 import pytest
 import redis
 
+from copr_common.redis_keys import IMPORT_MANAGER, record_key
 from copr_distgit.frontend import BackendApiClient, BackendApiError, ImportQueue
 from copr_distgit.importer import run_import
 from copr_distgit.settings import DistGitSettings
 from copr_distgit.task import ImportTask
-from copr_distgit.worker import MANAGER_NAME
 
 MakeSrpm = Callable[..., Path]
 MakeTask = Callable[..., ImportTask]
@@ -187,7 +187,7 @@ def start_dispatcher(config: Path, log: Path) -> subprocess.Popen[bytes]:
 
 def worker_pids(conn: redis.Redis) -> dict[str, int]:
     pids = {}
-    for key in conn.keys(f"copr:{MANAGER_NAME}:worker:*"):
+    for key in conn.keys(record_key(IMPORT_MANAGER, "*")):
         pid = conn.hget(key, "pid")
         if pid:
             pids[key.decode().rsplit(":", 1)[1]] = int(pid)

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from copr_common.settings import SettingsError
+from copr_common.settings import SettingsError, exit_on_settings_error
 from copr_frontend import db
 from copr_frontend.app import create_app
 from copr_frontend.migrate import upgrade_database
@@ -37,7 +37,7 @@ class Context:
             try:
                 self._settings = load_frontend_settings(self.config)
             except SettingsError as error:
-                raise click.ClickException(str(error)) from None
+                exit_on_settings_error("copr-frontend", error)
         return self._settings
 
     @contextmanager

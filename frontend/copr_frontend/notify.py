@@ -18,13 +18,10 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from copr_common.enums import StatusEnum
-from copr_common.worker_manager import wakeup_channel
+from copr_common.redis_keys import ACTION_MANAGER, BUILD_MANAGER, wakeup_channel
 
 log = logging.getLogger(__name__)
 
-# The worker-manager names of the backend's dispatchers (copr_backend).
-BUILD_DISPATCHER = "backend-build"
-ACTION_DISPATCHER = "backend-action"
 _PENDING_KEY = "copr_pending_wakeups"
 
 
@@ -40,14 +37,14 @@ def _work_of(session: Session) -> set[str]:
     wanted: set[str] = set()
     for obj in session.new:
         if isinstance(obj, Build | BuildChroot | CancelRequest):
-            wanted.add(BUILD_DISPATCHER)
+            wanted.add(BUILD_MANAGER)
         elif isinstance(obj, Action):
-            wanted.add(ACTION_DISPATCHER)
+            wanted.add(ACTION_MANAGER)
     for obj in session.dirty:
         if (isinstance(obj, BuildChroot) and _became_pending(obj, "status")) or (
             isinstance(obj, Build) and _became_pending(obj, "source_status")
         ):
-            wanted.add(BUILD_DISPATCHER)
+            wanted.add(BUILD_MANAGER)
     return wanted
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from copr_common.settings import ServiceSettings, load_settings
+from copr_common.settings import ServiceSettings, load_service_settings
 
 ENV_PREFIX = "COPR_FRONTEND_"
 DEFAULT_SETTINGS_FILE = "/etc/copr/frontend.toml"
@@ -95,11 +95,11 @@ def load_frontend_settings(
     overrides: dict[str, Any] | None = None,
 ) -> FrontendSettings:
     """Settings from ``file`` (or ``COPR_FRONTEND_CONFIG``, or the default path if it exists)."""
-    env = dict(os.environ if environ is None else environ)
-    if file is None:
-        file = env.pop(ENV_PREFIX + "CONFIG", None)
-        if file is None and Path(DEFAULT_SETTINGS_FILE).exists():
-            file = DEFAULT_SETTINGS_FILE
-    else:
-        env.pop(ENV_PREFIX + "CONFIG", None)
-    return load_settings(FrontendSettings, ENV_PREFIX, file=file, environ=env, overrides=overrides)
+    return load_service_settings(
+        FrontendSettings,
+        ENV_PREFIX,
+        DEFAULT_SETTINGS_FILE,
+        file,
+        environ=environ,
+        overrides=overrides,
+    )

@@ -1,18 +1,50 @@
-"""Test data factories for the frontend's tests (and other services' tests of it).
+"""Test fixtures and data factories for the frontend's tests and other services' tests of it.
 
-Every factory method commits, so an app using another session sees the rows.
+A pytest plugin (entry point ``copr_frontend``): every test run in this environment may
+use the fixtures, and nothing starts unless a test asks.  A test folder overrides one by
+defining a fixture of the same name in its conftest (e.g. ``settings``: the backend's tests
+point ``results_url`` at their results server); the others then use the override.
+
+Databases (PostgreSQL from ``copr_common.testing``):
+    ``template_database``  session: name of a database migrated once with Alembic
+    ``database_url``       a fresh copy of the template for one test, dropped afterwards
+
+Application:
+    ``settings``    :class:`FrontendSettings` for the test's database and a tmp upload dir
+    ``app``         ``create_app(settings)``
+    ``client``      Flask test client of ``app``
+    ``db_session``  a SQLAlchemy session on the test's database (expire_on_commit off);
+                    call ``db_session.expire_all()`` before reading what a request changed
+    ``factory``     :class:`Factory`: users, groups, mock chroots, projects, packages,
+                    builds (each call commits, so the app sees the rows)
+    ``live_server`` the app served by a real threaded WSGI server on 127.0.0.1:<random>
+                    (``live_server.url``, also the app's ``public_url``), for the real
+                    copr-cli, python-copr and dnf
+    ``backend_headers`` HTTP Basic headers with the backend password
+
+Helpers: ``basic_auth(login, secret)`` (headers dict for HTTP Basic), ``factory.token(user)``
+(api_login, token of a fresh API token), ``factory.auth(user)`` (HTTP Basic headers for
+that user's fresh token), :func:`serve_app` (a WSGI app on a loopback port).
 """
 
 from __future__ import annotations
 
 import base64
 import itertools
-from collections.abc import Iterable, Sequence
-from typing import Any
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import pytest
 from sqlalchemy.orm import Session
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from copr_common.enums import BuildSourceEnum, StatusEnum
+from copr_common.testing.services import PostgresServer, free_port
 from copr_frontend.builds.logic import add_build
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.states import set_chroot_status, set_source_status
@@ -25,6 +57,12 @@ from copr_frontend.projects.models import Project
 from copr_frontend.settings import FrontendSettings
 from copr_frontend.users.logic import add_member, create_group, create_user, issue_api_token
 from copr_frontend.users.models import Group, User
+
+if TYPE_CHECKING:
+    import flask
+    import flask.testing
+
+BACKEND_PASSWORD = "backend-password-for-tests"  # noqa: S105 (only ever a test frontend's)
 
 _counter = itertools.count(1)
 
@@ -170,3 +208,121 @@ class Factory:
                 set_chroot_status(chroot, chroot_status)
         self._commit()
         return build
+
+
+# --- pytest fixtures ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def template_database(postgres_server: PostgresServer) -> str:
+    """A database migrated once per session; each test's database is a copy of it."""
+    # Imported here: Alembic is needed only by tests that use a database.
+    from copr_frontend.migrate import upgrade_database
+
+    name = f"frontend_template_{uuid.uuid4().hex[:8]}"
+    upgrade_database(postgres_server.create_database(name))
+    return name
+
+
+@pytest.fixture
+def database_url(postgres_server: PostgresServer, template_database: str) -> Iterator[str]:
+    """A fresh copy of the migrated template for one test, dropped afterwards."""
+    name = f"frontend_{uuid.uuid4().hex[:16]}"
+    url = postgres_server.create_database(name, template=template_database)
+    yield url
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> FrontendSettings:
+    """The frontend's settings for the test's database and a tmp upload dir."""
+    return FrontendSettings(
+        database_url=database_url,
+        secret_key="test-secret-key-0123456789",  # noqa: S106 (a test app's)
+        backend_password=BACKEND_PASSWORD,
+        public_url="http://copr.test",
+        results_url="http://results.test/results",
+        dist_git_url="http://distgit.test/git",
+        upload_dir=tmp_path / "uploads",
+        max_upload_size=1024 * 1024,
+    )
+
+
+@pytest.fixture
+def app(settings: FrontendSettings) -> Iterator[flask.Flask]:
+    """``create_app(settings)``; its database connections are closed after the test."""
+    from copr_frontend.app import create_app
+
+    application = create_app(settings)
+    yield application
+    application.extensions["copr_database"].dispose()
+
+
+@pytest.fixture
+def client(app: flask.Flask) -> flask.testing.FlaskClient:
+    """A Flask test client of ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture
+def db_session(settings: FrontendSettings) -> Iterator[Session]:
+    """A session on the test's database, apart from the app's."""
+    from copr_frontend.db import Database
+
+    database = Database(settings.database_url)
+    session = database.sessionmaker()
+    yield session
+    session.close()
+    database.dispose()
+
+
+@pytest.fixture
+def factory(db_session: Session, settings: FrontendSettings) -> Factory:
+    """A :class:`Factory` on ``db_session``."""
+    return Factory(db_session, settings)
+
+
+@pytest.fixture
+def backend_headers() -> dict[str, str]:
+    """HTTP Basic headers with the backend password of ``settings``."""
+    return basic_auth("backend", BACKEND_PASSWORD)
+
+
+@dataclass
+class LiveServer:
+    """The app served on loopback: its URL, host, port and the app itself."""
+
+    url: str
+    host: str
+    port: int
+    app: flask.Flask
+
+
+@contextmanager
+def serve_app(app: Any, port: int | None = None) -> Iterator[str]:
+    """Serve the WSGI ``app`` on 127.0.0.1 (a free port unless given); its URL."""
+    port = port or free_port()
+    server: BaseWSGIServer = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.fixture
+def live_server(settings: FrontendSettings) -> Iterator[LiveServer]:
+    """The app on a real threaded WSGI server; its ``public_url`` is the server's URL."""
+    from copr_frontend.app import create_app
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    application = create_app(settings.model_copy(update={"public_url": url}))
+    try:
+        with serve_app(application, port):
+            yield LiveServer(url, "127.0.0.1", port, application)
+    finally:
+        application.extensions["copr_database"].dispose()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from copr_common.settings import EXIT_CONFIG
 from copr_frontend.cli import main
 from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.settings import FrontendSettings
@@ -49,8 +50,18 @@ def test_upgrade_db_on_a_new_sqlite_file(tmp_path: Path) -> None:
 
 def test_missing_settings_are_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--config", str(tmp_path / "none.toml"), "list-chroots"])
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_CONFIG
     assert "does not exist" in result.output
+
+
+def test_bad_settings_file_names_the_setting(tmp_path: Path) -> None:
+    config = tmp_path / "frontend.toml"
+    config.write_text('database_url = "sqlite://"\npublic_url = "ftp://copr.example.org"\n')
+    result = CliRunner().invoke(main, ["--config", str(config), "list-chroots"])
+    assert result.exit_code == EXIT_CONFIG
+    assert "copr-frontend: invalid settings" in result.output
+    assert "'public_url'" in result.output
+    assert "must be an http:// or https:// URL" in result.output
 
 
 def test_chroot_commands(run, factory: Factory) -> None:  # type: ignore[no-untyped-def]

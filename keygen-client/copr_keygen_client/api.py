@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from copr_common.settings import SettingsError, load_settings
+from copr_common.settings import SettingsError, load_service_settings
 from copr_keygen_client.settings import (
     CLIENT_ENV_PREFIX,
     DEFAULT_CLIENT_SETTINGS_FILE,
@@ -47,10 +47,12 @@ class SigningError(RuntimeError):
 def load_client_settings(
     file: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
 ) -> SignClientSettings:
-    """Settings from ``file`` (default ``/etc/copr/sign.toml`` if present) and ``COPR_SIGN_*``."""
-    if file is None and DEFAULT_CLIENT_SETTINGS_FILE.exists():
-        file = DEFAULT_CLIENT_SETTINGS_FILE
-    return load_settings(SignClientSettings, CLIENT_ENV_PREFIX, file=file, environ=environ)
+    """Settings from ``file``, else ``$COPR_SIGN_CONFIG``, else ``/etc/copr/sign.toml`` if
+    present; and ``COPR_SIGN_*``.
+    """
+    return load_service_settings(
+        SignClientSettings, CLIENT_ENV_PREFIX, DEFAULT_CLIENT_SETTINGS_FILE, file, environ=environ
+    )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from copr_common.settings import SettingsError
+from copr_common.settings import SettingsError, exit_on_settings_error
 from copr_keygen_client.api import KeygenClient, KeygenError, SigningError, load_client_settings
 
 
@@ -33,8 +33,11 @@ def main(ctx: click.Context, config: Path | None) -> None:
     """Ask keygen for keys and signatures; private keys never leave keygen."""
     try:
         ctx.obj = KeygenClient.from_settings(load_client_settings(config))
-    except (SettingsError, KeygenError) as error:
-        raise click.ClickException(str(error)) from None
+    except SettingsError as error:
+        exit_on_settings_error("copr-sign", error)
+    except KeygenError as error:
+        # from_settings fails only on the secret_file setting: a configuration error too.
+        exit_on_settings_error("copr-sign", SettingsError([str(error)]))
 
 
 @main.command("gen-key")

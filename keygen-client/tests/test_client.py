@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from copr_common.settings import EXIT_CONFIG
 from copr_keygen_client import KeygenClient, SigningError, sign_rpms
 from copr_keygen_client.cli import main as copr_sign
 from copr_keygen_client.gpg_compat import UsageError, parse_gpg_args
@@ -318,7 +319,7 @@ def test_cli_sign_rpms(
 def test_cli_settings_errors(env: dict[str, str], message: str) -> None:
     clean = {k: None for k in os.environ if k.startswith("COPR_SIGN_")}
     result = CliRunner().invoke(copr_sign, ["pubkey", "a#b@copr.example.org"], env={**clean, **env})
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_CONFIG
     assert message in result.output
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from copr_common.log import setup_logging
-from copr_common.settings import SettingsError
+from copr_common.settings import SettingsError, exit_on_settings_error
 from copr_keygen.gpg import GpgError, KeyRing
 from copr_keygen.keys import KeyService
 from copr_keygen.locks import LockTimeoutError
@@ -45,7 +45,7 @@ def main(ctx: click.Context, config: Path | None) -> None:
     try:
         ctx.obj = load_keygen_settings(config)
     except SettingsError as error:
-        raise click.ClickException(str(error)) from None
+        exit_on_settings_error("copr-keygen", error)
 
 
 @main.command()

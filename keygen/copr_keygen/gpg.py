@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# python-gnupg ships no type hints (no py.typed, no stubs package).
 import gnupg  # type: ignore[import-untyped]
 
 __all__ = ["GpgError", "KeyRecord", "KeyRing"]
@@ -229,6 +230,7 @@ class KeyRing:
             return self._gpg
 
 
+# gnupg.GPG is Any to mypy (untyped module): subclassing Any needs the ignore.
 class _BoundedGPG(gnupg.GPG):  # type: ignore[misc]
     """python-gnupg's GPG with a time limit per gpg run and ``--quick-set-expire``.
 
@@ -267,6 +269,7 @@ class _BoundedGPG(gnupg.GPG):  # type: ignore[misc]
             result.timed_out = getattr(process, "copr_killed", False)
 
 
+# As _BoundedGPG: the base class is Any to mypy.
 class _StatusRecorder(gnupg.StatusHandler):  # type: ignore[misc]
     """The result of a gpg run whose only outcome is its exit code and status lines."""
 
@@ -293,6 +296,7 @@ def _owner_only(paths: Any) -> None:
 def _kill(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         # Popen has no field for why it ended; _BoundedGPG reads this mark back.
+        # A mark of our own on the Popen object: mypy knows only Popen's own fields.
         process.copr_killed = True  # type: ignore[attr-defined]
         process.kill()
 

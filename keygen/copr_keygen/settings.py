@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from copr_common.settings import ServiceSettings, load_settings
+from copr_common.settings import ServiceSettings, load_service_settings
 
 __all__ = ["DEFAULT_SETTINGS_FILE", "ENV_PREFIX", "KeygenSettings", "load_keygen_settings"]
 
@@ -86,7 +86,9 @@ def load_keygen_settings(
     file: str | os.PathLike[str] | None = None,
     environ: dict[str, str] | None = None,
 ) -> KeygenSettings:
-    """Settings from ``file`` (default: ``/etc/copr/keygen.toml`` when it exists) and env."""
-    if file is None and DEFAULT_SETTINGS_FILE.exists():
-        file = DEFAULT_SETTINGS_FILE
-    return load_settings(KeygenSettings, ENV_PREFIX, file=file, environ=environ)
+    """Settings from ``file``, else ``$COPR_KEYGEN_CONFIG``, else ``/etc/copr/keygen.toml``
+    when it exists; and the environment.
+    """
+    return load_service_settings(
+        KeygenSettings, ENV_PREFIX, DEFAULT_SETTINGS_FILE, file, environ=environ
+    )

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from copr_common.settings import EXIT_CONFIG
 from copr_keygen.cli import main as copr_keygen
 from copr_keygen_client import KeygenClient, KeygenError
 
@@ -116,15 +117,21 @@ def test_extend_keys_bad_arguments(keygen: Any, args: list[str], message: str) -
 def test_settings_errors_name_the_setting(tmp_path: Path) -> None:
     env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("COPR_KEYGEN_")}
     result = CliRunner().invoke(copr_keygen, ["extend-keys"], env=env)
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_CONFIG
     assert "'secret' is required" in result.output
     assert "COPR_KEYGEN_SECRET" in result.output
 
     config = tmp_path / "keygen.toml"
     config.write_text('secret = "short"\nstate_dir = "relative"\n')
     result = CliRunner().invoke(copr_keygen, ["--config", str(config), "extend-keys"], env=env)
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_CONFIG
     assert "'secret'" in result.output
     assert "at least 16 characters long" in result.output
     assert "'state_dir'" in result.output
     assert "must be an absolute path" in result.output
+    # COPR_KEYGEN_CONFIG names the same file when there is no --config.
+    by_env = CliRunner().invoke(
+        copr_keygen, ["extend-keys"], env={**env, "COPR_KEYGEN_CONFIG": str(config)}
+    )
+    assert by_env.exit_code == EXIT_CONFIG
+    assert "'state_dir'" in by_env.output

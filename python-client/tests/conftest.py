@@ -1,42 +1,14 @@
-"""The frontend's fixtures (a live API server on a real PostgreSQL), plus a client config.
-
-The frontend's ``tests/conftest.py`` is loaded by path: test folders are not packages.
+"""A python-copr config for the frontend's live server (``live_server``, ``factory`` and
+the other frontend fixtures come from the ``copr_frontend.testing`` pytest plugin).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
-
-FRONTEND_CONFTEST = Path(__file__).resolve().parents[2] / "frontend" / "tests" / "conftest.py"
-MODULE_NAME = "copr_frontend_test_fixtures"
-
-
-def _frontend_fixtures() -> ModuleType:
-    if MODULE_NAME not in sys.modules:
-        spec = importlib.util.spec_from_file_location(MODULE_NAME, FRONTEND_CONFTEST)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[MODULE_NAME] = module
-        spec.loader.exec_module(module)
-    return sys.modules[MODULE_NAME]
-
-
-_frontend = _frontend_fixtures()
-template_database = _frontend.template_database
-database_url = _frontend.database_url
-settings = _frontend.settings
-app = _frontend.app
-db_session = _frontend.db_session
-factory = _frontend.factory
-live_server = _frontend.live_server
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from copr_common.settings import SettingsError
+from copr_common.settings import SettingsError, exit_on_settings_error
 from copr_rpmbuild import proctree
 from copr_rpmbuild.config import load_config
-from copr_rpmbuild.errors import EXIT_INFRASTRUCTURE, EXIT_USAGE
+from copr_rpmbuild.errors import EXIT_INFRASTRUCTURE
 from copr_rpmbuild.follow import _read_int, build_status
 from copr_rpmbuild.outbound import remove_stale_guards
 from copr_rpmbuild.workspace import sweep
@@ -36,8 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_config(args.config)
     except SettingsError as error:
-        print(f"copr-rpmbuild-cancel: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        exit_on_settings_error("copr-rpmbuild-cancel", error)
     pid = _read_int(settings.pidfile)
     running, _ = build_status(settings)
     if pid is None or not running:

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from copr_common.settings import SettingsError
+from copr_common.settings import SettingsError, exit_on_settings_error
 from copr_rpmbuild import proctree
 from copr_rpmbuild.config import RpmbuildSettings, load_config
 from copr_rpmbuild.context import BuildContext
@@ -40,7 +40,6 @@ from copr_rpmbuild.diagnosis import FAIL_REASON_FILE, describe_failure
 from copr_rpmbuild.errors import (
     EXIT_INFRASTRUCTURE,
     EXIT_SUCCESS,
-    EXIT_USAGE,
     CoprBuildError,
     InfrastructureError,
 )
@@ -130,8 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_config(args.config)
     except SettingsError as error:
-        print(f"copr-rpmbuild: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        exit_on_settings_error("copr-rpmbuild", error)
 
     detached: Detached | None = detach() if args.detached else None
     lock = BuildLock(settings.lockfile)

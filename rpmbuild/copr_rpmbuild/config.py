@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from copr_common.settings import ServiceSettings, load_settings
+from copr_common.settings import ServiceSettings, load_service_settings
 
 DEFAULT_CONFIG_FILE = Path("/etc/copr-rpmbuild/rpmbuild.toml")
 ENV_PREFIX = "COPR_RPMBUILD_"
@@ -191,8 +191,7 @@ class RpmbuildSettings(ServiceSettings):
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> RpmbuildSettings:
-    """Settings from ``path`` (or the default file when it exists) and the environment."""
-    file: Path | None = Path(path) if path is not None else None
-    if file is None and DEFAULT_CONFIG_FILE.exists():
-        file = DEFAULT_CONFIG_FILE
-    return load_settings(RpmbuildSettings, ENV_PREFIX, file=file)
+    """Settings from ``path``, else ``$COPR_RPMBUILD_CONFIG``, else the default file when it
+    exists; and the environment.
+    """
+    return load_service_settings(RpmbuildSettings, ENV_PREFIX, DEFAULT_CONFIG_FILE, path)

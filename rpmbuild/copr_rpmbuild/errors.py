@@ -6,12 +6,29 @@ infrastructure failure may succeed on another builder, and a cancel was asked fo
 
 from __future__ import annotations
 
-EXIT_SUCCESS = 0
-EXIT_BUILD_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INFRASTRUCTURE = 3
-EXIT_CANCELED = 4
-EXIT_TIMEOUT = 5
+from copr_common.exit_codes import (
+    EXIT_BUILD_FAILED,
+    EXIT_CANCELED,
+    EXIT_INFRASTRUCTURE,
+    EXIT_SUCCESS,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+)
+
+__all__ = [
+    "EXIT_BUILD_FAILED",
+    "EXIT_CANCELED",
+    "EXIT_INFRASTRUCTURE",
+    "EXIT_SUCCESS",
+    "EXIT_TIMEOUT",
+    "EXIT_USAGE",
+    "BuildCanceled",
+    "BuildFailure",
+    "BuildTimeout",
+    "CoprBuildError",
+    "InfrastructureError",
+    "LimitExceeded",
+]
 
 
 class CoprBuildError(Exception):

@@ -17,10 +17,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from copr_common.settings import SettingsError
+from copr_common.settings import SettingsError, exit_on_settings_error
 from copr_rpmbuild import proctree
 from copr_rpmbuild.config import RpmbuildSettings, load_config
-from copr_rpmbuild.errors import EXIT_INFRASTRUCTURE, EXIT_USAGE
+from copr_rpmbuild.errors import EXIT_INFRASTRUCTURE
 from copr_rpmbuild.workspace import sweep
 
 
@@ -120,8 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_config(args.config)
     except SettingsError as error:
-        print(f"copr-rpmbuild-log: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        exit_on_settings_error("copr-rpmbuild-log", error)
     try:
         return follow(settings, args.wait)
     except KeyboardInterrupt:

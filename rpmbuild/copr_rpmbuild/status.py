@@ -29,10 +29,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from copr_common.settings import SettingsError
+from copr_common.settings import SettingsError, exit_on_settings_error
 from copr_rpmbuild import proctree
 from copr_rpmbuild.config import RpmbuildSettings, load_config
-from copr_rpmbuild.errors import EXIT_USAGE
 from copr_rpmbuild.follow import _read_int, build_status, current_task
 
 
@@ -100,8 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_config(args.config)
     except SettingsError as error:
-        print(f"copr-rpmbuild-status: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        exit_on_settings_error("copr-rpmbuild-status", error)
     print(json.dumps(status(settings, args.wait_task)))
     return 0
 

@@ -20,10 +20,7 @@ from pathlib import Path
 
 import pytest
 
-# Test modules import the shared helpers module that sits next to this file.
-sys.path.insert(0, str(Path(__file__).parent))
-
-from rpmbuild_helpers import Builder, HttpServer, Internet, internet, write_config
+from copr_rpmbuild.testing import Builder, HttpServer, Internet, internet, write_config
 
 
 def _free_port() -> int:

@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rpmbuild_helpers import (
+
+from copr_common.settings import EXIT_CONFIG
+from copr_rpmbuild.errors import EXIT_BUILD_FAILED, EXIT_INFRASTRUCTURE, EXIT_USAGE
+from copr_rpmbuild.testing import (
     Builder,
     HttpServer,
     hostile_spec,
@@ -19,8 +22,6 @@ from rpmbuild_helpers import (
     srpm_task,
     write_config,
 )
-
-from copr_rpmbuild.errors import EXIT_BUILD_FAILED, EXIT_INFRASTRUCTURE, EXIT_USAGE
 
 
 def test_build_id_fetches_both_task_kinds_from_the_frontend(
@@ -75,7 +76,7 @@ def test_usage_errors(builder: Builder, args: list[str], message: str) -> None:
 def test_bad_settings(builder: Builder, tmp_path: Path) -> None:
     builder.config.write_text('resultdir = "/tmp/x"\nno_such_key = 1\nmax_log_size = -5\n')
     result = builder.run("--srpm", "--build-id", "1")
-    assert result.returncode == EXIT_USAGE
+    assert result.returncode == EXIT_CONFIG
     assert "'no_such_key'" in result.stderr
     assert "not a known setting" in result.stderr
     assert "'max_log_size'" in result.stderr
@@ -95,7 +96,7 @@ def test_bad_sandbox_settings(
 ) -> None:
     write_config(builder.config, builder.config.parent, http_server, **setting)
     result = builder.run("--srpm", "--build-id", "1")
-    assert result.returncode == EXIT_USAGE
+    assert result.returncode == EXIT_CONFIG
     assert message in result.stderr
     assert not builder.resultdir.exists()
 

@@ -12,7 +12,8 @@ import threading
 import time
 from pathlib import Path
 
-from rpmbuild_helpers import (
+from copr_rpmbuild.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE, EXIT_SUCCESS
+from copr_rpmbuild.testing import (
     BIN,
     Builder,
     HttpServer,
@@ -22,8 +23,6 @@ from rpmbuild_helpers import (
     srpm_task,
     write_config,
 )
-
-from copr_rpmbuild.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE, EXIT_SUCCESS
 
 CHROOT = "fedora-41-x86_64"
 

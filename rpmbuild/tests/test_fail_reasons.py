@@ -9,9 +9,9 @@ import socket
 from pathlib import Path
 
 import pytest
-from rpmbuild_helpers import Builder, HttpServer, publish_distgit, rpm_task, srpm_task
 
 from copr_rpmbuild.errors import EXIT_BUILD_FAILED, EXIT_INFRASTRUCTURE
+from copr_rpmbuild.testing import Builder, HttpServer, publish_distgit, rpm_task, srpm_task
 
 CHROOT = "fedora-41-x86_64"
 

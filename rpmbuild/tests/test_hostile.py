@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rpmbuild_helpers import (
+
+from copr_rpmbuild.errors import EXIT_BUILD_FAILED, EXIT_SUCCESS, EXIT_TIMEOUT
+from copr_rpmbuild.testing import (
     Builder,
     HttpServer,
     hostile_spec,
@@ -21,8 +23,6 @@ from rpmbuild_helpers import (
     rpm_task,
     write_config,
 )
-
-from copr_rpmbuild.errors import EXIT_BUILD_FAILED, EXIT_SUCCESS, EXIT_TIMEOUT
 
 CHROOT = "fedora-41-x86_64"
 
@@ -206,7 +206,7 @@ def test_endless_output_is_truncated_and_fails_cleanly(
 def test_links_planted_in_the_workspace_are_not_followed_by_the_host(
     builder: Builder, http_server: HttpServer, tmp_path: Path
 ) -> None:
-    from rpmbuild_helpers import make_spec, srpm_task
+    from copr_rpmbuild.testing import make_spec, srpm_task
 
     script = f"""#!/bin/sh
 cat > hello.spec <<'SPEC'
@@ -243,7 +243,7 @@ def test_memory_limit(builder: Builder, http_server: HttpServer, tmp_path: Path)
 
 
 def test_endless_custom_script_is_killed_at_its_timeout(builder: Builder, tmp_path: Path) -> None:
-    from rpmbuild_helpers import srpm_task
+    from copr_rpmbuild.testing import srpm_task
 
     seconds = str(700000 + os.getpid() % 1000)
     script = f"#!/bin/sh\nsleep {seconds} &\nsleep {seconds}\n"

@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from rpmbuild_helpers import (
+from copr_rpmbuild.testing import (
     Builder,
     HttpServer,
     make_spec,

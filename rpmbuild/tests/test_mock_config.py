@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rpmbuild_helpers import rpm_task
 
 from copr_rpmbuild.builders.mock import render_mock_config
 from copr_rpmbuild.config import RpmbuildSettings
 from copr_rpmbuild.errors import InfrastructureError
 from copr_rpmbuild.task import BuildTask
+from copr_rpmbuild.testing import rpm_task
 
 MOCK_CONFIGS = Path(__file__).resolve().parents[2] / "mock-configs"
 

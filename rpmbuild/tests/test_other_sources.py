@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rpmbuild_helpers import (
+
+from copr_rpmbuild.errors import EXIT_BUILD_FAILED
+from copr_rpmbuild.testing import (
     Builder,
     HttpServer,
     Internet,
@@ -19,8 +21,6 @@ from rpmbuild_helpers import (
     unpack_srpm,
     write_config,
 )
-
-from copr_rpmbuild.errors import EXIT_BUILD_FAILED
 
 
 def _run(builder: Builder, tmp_path: Path, kind: str, source: dict[str, Any]) -> int:

@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from rpmbuild_helpers import Builder, HttpServer, rpm_task
 
 from copr_rpmbuild.errors import EXIT_BUILD_FAILED, EXIT_SUCCESS
+from copr_rpmbuild.testing import Builder, HttpServer, rpm_task
 
 SPEC = """\
 Name:           uploaded

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rpmbuild_helpers import Builder, HttpServer, rpm_query, srpm_task, write_config
 
 from copr_rpmbuild.errors import EXIT_BUILD_FAILED
+from copr_rpmbuild.testing import Builder, HttpServer, rpm_query, srpm_task, write_config
 
 METADATA = """\
 Metadata-Version: 2.1

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from rpmbuild_helpers import (
+from copr_rpmbuild.testing import (
     Builder,
     HttpServer,
     make_spec,
@@ -77,7 +77,7 @@ def test_bind_mounts_reach_the_build_read_write(
 ) -> None:
     import tempfile
 
-    from rpmbuild_helpers import hostile_spec, write_config
+    from copr_rpmbuild.testing import hostile_spec, write_config
 
     # Reachable by the sandbox user (pytest's tmp dirs are root's alone).
     shared = Path(tempfile.mkdtemp(prefix="copr-rpmbuild-bind-", dir="/tmp"))

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from rpmbuild_helpers import (
+
+from copr_rpmbuild.errors import EXIT_INFRASTRUCTURE, EXIT_SUCCESS
+from copr_rpmbuild.testing import (
     BIN,
     Builder,
     DnsServer,
@@ -33,8 +35,6 @@ from rpmbuild_helpers import (
     srpm_task,
     write_config,
 )
-
-from copr_rpmbuild.errors import EXIT_INFRASTRUCTURE, EXIT_SUCCESS
 
 CHROOT = "fedora-41-x86_64"
 

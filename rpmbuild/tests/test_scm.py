@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from rpmbuild_helpers import (
+
+from copr_rpmbuild.errors import EXIT_BUILD_FAILED
+from copr_rpmbuild.testing import (
     Builder,
     HttpServer,
     git_repo,
@@ -16,8 +18,6 @@ from rpmbuild_helpers import (
     srpm_task,
     write_config,
 )
-
-from copr_rpmbuild.errors import EXIT_BUILD_FAILED
 
 MAKEFILE = """\
 srpm:
@@ -153,7 +153,7 @@ def test_missing_clone_url(builder: Builder, tmp_path: Path) -> None:
 def test_dist_git_checkout_gets_its_lookaside_sources(
     builder: Builder, http_server: HttpServer, tmp_path: Path
 ) -> None:
-    from rpmbuild_helpers import publish_distgit
+    from copr_rpmbuild.testing import publish_distgit
 
     tarball = make_tarball(tmp_path, "scmdg", "1.0")
     url, _ = publish_distgit(

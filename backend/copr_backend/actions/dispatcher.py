@@ -14,9 +14,9 @@ from redis import Redis
 from copr_backend.frontend import BackendApiClient, BackendApiError, frontend_client
 from copr_backend.settings import BackendSettings
 from copr_common.dispatcher import Dispatcher, TaskSourceError
+from copr_common.redis_keys import ACTION_MANAGER
 from copr_common.worker_manager import QueueTask, WorkerManager
 
-ACTION_MANAGER = "backend-action"
 log = logging.getLogger(__name__)
 
 

@@ -38,11 +38,14 @@ from copr_backend.results import ResultsTree, remove_tree
 from copr_backend.signing import Signer, SignerError
 from copr_common.chroots import ChrootNameError, parse_chroot
 from copr_common.enums import ActionTypeEnum
-from copr_common.names import InvalidNameError, ProjectDirName, parse_build_dir_name
+from copr_common.names import (
+    SRPM_BUILDS_DIR,
+    InvalidNameError,
+    ProjectDirName,
+    parse_build_dir_name,
+)
 
 log = logging.getLogger(__name__)
-
-SRPM_BUILDS = "srpm-builds"
 
 
 class ActionError(RuntimeError):
@@ -89,7 +92,7 @@ def _project_dirnames(data: dict[str, Any]) -> list[str]:
 
 
 def _checked_chroot(name: str) -> str:
-    if name == SRPM_BUILDS:
+    if name == SRPM_BUILDS_DIR:
         return name
     try:
         parse_chroot(name)
@@ -100,7 +103,7 @@ def _checked_chroot(name: str) -> str:
 
 def _checked_build_dir(chroot: str, name: str) -> str:
     try:
-        if chroot == SRPM_BUILDS:
+        if chroot == SRPM_BUILDS_DIR:
             if not (name.isdigit() and len(name) >= 8):
                 raise InvalidNameError(f"{name!r} is not a source build dir")
         else:
@@ -184,7 +187,7 @@ def fork(ctx: ActionContext, action: dict[str, Any]) -> str:
                 shutil.copy2(item, new_path / item.name)
         ctx.signer.sign(owner, project, sorted(new_path.glob("*.rpm")))
         copied += 1
-        if chroot != SRPM_BUILDS:
+        if chroot != SRPM_BUILDS_DIR:
             added.setdefault(new_path.parent, []).append(new_path.name)
     for chroot_dir, new_dirs in added.items():
         ctx.createrepo.update(chroot_dir, new_dirs)
@@ -202,15 +205,15 @@ def _delete_build_dirs(
         chroot = _checked_chroot(str(chroot))
         names = [dirs] if isinstance(dirs, str) else list(dirs or [])
         chroot_dir = (
-            ctx.tree.project_dir(owner, dirname) / SRPM_BUILDS
-            if chroot == SRPM_BUILDS
+            ctx.tree.project_dir(owner, dirname) / SRPM_BUILDS_DIR
+            if chroot == SRPM_BUILDS_DIR
             else ctx.tree.chroot_dir(owner, dirname, chroot)
         )
         for name in names:
             target = chroot_dir / _checked_build_dir(chroot, str(name))
             if remove_tree(target, ctx.tree.root):
                 removed += 1
-        if chroot != SRPM_BUILDS and (chroot_dir / "repodata").is_dir():
+        if chroot != SRPM_BUILDS_DIR and (chroot_dir / "repodata").is_dir():
             touched.append(chroot_dir)
     for chroot_dir in touched:
         ctx.createrepo.update(chroot_dir, full=True)

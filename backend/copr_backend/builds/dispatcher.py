@@ -22,9 +22,9 @@ from copr_backend.frontend import BackendApiClient, BackendApiError, frontend_cl
 from copr_backend.scheduling import BuildLimits, BuildQueueTask, assign_fair_counters
 from copr_backend.settings import BackendSettings
 from copr_common.dispatcher import Dispatcher, TaskSourceError
+from copr_common.redis_keys import BUILD_MANAGER
 from copr_common.worker_manager import WorkerManager, WorkerRecord
 
-BUILD_MANAGER = "backend-build"
 log = logging.getLogger(__name__)
 
 

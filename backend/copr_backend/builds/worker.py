@@ -43,13 +43,17 @@ from copr_backend.results import ResultsTree, gzip_logs
 from copr_backend.settings import BackendSettings
 from copr_backend.signing import Signer, SignerError, is_signed
 from copr_common.enums import StatusEnum
-from copr_common.names import MAX_PACKAGE_NAME_LENGTH, InvalidNameError
+from copr_common.exit_codes import (
+    EXIT_BUILD_FAILED,
+    EXIT_CANCELED,
+    EXIT_INFRASTRUCTURE,
+    EXIT_SUCCESS,
+    EXIT_TIMEOUT,
+)
+from copr_common.names import MAX_PACKAGE_NAME_LENGTH, SRPM_BUILDS_DIR, InvalidNameError
+from copr_common.settings import EXIT_CONFIG
 
 log = logging.getLogger(__name__)
-
-SRPM_CHROOT = "srpm-builds"
-# copr-rpmbuild's exit codes (see its README).
-EXIT_SUCCESS, EXIT_FAILED, EXIT_INFRA, EXIT_CANCELED, EXIT_TIMEOUT = 0, 1, 3, 4, 5
 
 
 BUILDROOT_FILE = "buildroot.json"
@@ -222,7 +226,7 @@ class BuildWorker:
                 time.sleep(0.2)
             code = follower.poll()
             if code is None:  # a follower says its code once it has ended
-                code = EXIT_INFRA
+                code = EXIT_INFRASTRUCTURE
         if stopped is not None:
             return stopped
         if code == EXIT_SUCCESS:
@@ -230,9 +234,10 @@ class BuildWorker:
         if code == EXIT_CANCELED:
             return Outcome(StatusEnum.canceled, "the build was canceled on the builder", True)
         reasons = {
-            EXIT_FAILED: "the build failed (see builder-live.log)",
-            EXIT_INFRA: "infrastructure failure on the builder (see builder-live.log)",
+            EXIT_BUILD_FAILED: "the build failed (see builder-live.log)",
+            EXIT_INFRASTRUCTURE: "infrastructure failure on the builder (see builder-live.log)",
             EXIT_TIMEOUT: f"the build ran longer than its timeout of {timeout} s",
+            EXIT_CONFIG: "copr-rpmbuild's settings on the builder are invalid (see the log)",
         }
         reason = reasons.get(code, f"copr-rpmbuild exited {code}")
         return Outcome(StatusEnum.failed, reason, True)
@@ -288,7 +293,7 @@ class BuildWorker:
         return {
             "id": int(task["build_id"]),
             "task_id": str(task["task_id"]),
-            "chroot": SRPM_CHROOT if is_source else str(task["chroot"]),
+            "chroot": SRPM_BUILDS_DIR if is_source else str(task["chroot"]),
         }
 
     def _report(self, task: dict[str, Any], data: dict[str, Any]) -> None:

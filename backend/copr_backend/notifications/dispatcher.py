@@ -32,9 +32,9 @@ import redis
 import requests
 
 from copr_backend.frontend import BackendApiClient, BackendApiError, frontend_client
-from copr_backend.notifications.sink import PROCESSING, QUEUE
 from copr_backend.settings import BackendSettings
 from copr_common.outage import Outage
+from copr_common.redis_keys import NOTIFICATIONS_PROCESSING, NOTIFICATIONS_QUEUE
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +96,12 @@ class NotificationDispatcher:
         made = 0
         batch_size = self.settings.notification_batch
         while True:
-            pending = self.redis.llen(PROCESSING)
-            while pending < batch_size and self.redis.lmove(QUEUE, PROCESSING, "LEFT", "RIGHT"):
+            pending = self.redis.llen(NOTIFICATIONS_PROCESSING)
+            while pending < batch_size and self.redis.lmove(
+                NOTIFICATIONS_QUEUE, NOTIFICATIONS_PROCESSING, "LEFT", "RIGHT"
+            ):
                 pending += 1
-            raw = self.redis.lrange(PROCESSING, 0, -1)
+            raw = self.redis.lrange(NOTIFICATIONS_PROCESSING, 0, -1)
             if not raw:
                 return made
             events = []
@@ -118,7 +120,7 @@ class NotificationDispatcher:
                     )
             if events:
                 made += self.api.notification_events(events)  # may raise: the batch stays
-            self.redis.ltrim(PROCESSING, len(raw), -1)
+            self.redis.ltrim(NOTIFICATIONS_PROCESSING, len(raw), -1)
 
     def deliver_due(self) -> int:
         """Attempt every due delivery; how many were attempted."""
@@ -159,8 +161,8 @@ class NotificationDispatcher:
             # BLMOVE takes a timeout in fractional seconds; redis-py types it as int (its
             # blpop takes a float), and rounding would turn 0.5 into "wait forever".
             self.redis.blmove(
-                QUEUE,
-                PROCESSING,
+                NOTIFICATIONS_QUEUE,
+                NOTIFICATIONS_PROCESSING,
                 self.settings.notification_poll_interval,  # type: ignore[arg-type]
                 "LEFT",
                 "RIGHT",

@@ -18,13 +18,9 @@ import redis
 
 from copr_backend.messaging import MessagePublisher
 from copr_backend.settings import BackendSettings
+from copr_common.redis_keys import NOTIFICATIONS_QUEUE
 
 log = logging.getLogger(__name__)
-
-QUEUE = "copr:backend:notifications"
-"""The Redis list of messages waiting for the dispatcher."""
-PROCESSING = "copr:backend:notifications:processing"
-"""Messages the dispatcher took and has not yet handed to the frontend."""
 
 # Only what the frontend needs to know which events happened: it reads the rest (states,
 # package, URLs) from its own records when it makes the deliveries.
@@ -49,8 +45,8 @@ class EndpointSink(MessagePublisher):
         entry = {"topic": topic, **{k: body.get(k) for k in _FIELDS}, "time": int(time.time())}
         try:
             with self.redis.pipeline() as pipe:
-                pipe.rpush(QUEUE, json.dumps(entry))
-                pipe.ltrim(QUEUE, -self.max_queued, -1)
+                pipe.rpush(NOTIFICATIONS_QUEUE, json.dumps(entry))
+                pipe.ltrim(NOTIFICATIONS_QUEUE, -self.max_queued, -1)
                 pipe.execute()
         except redis.RedisError as error:
             log.warning("cannot queue %s of build %s for notification: %s",

@@ -14,6 +14,7 @@ from typing import Any
 import flask
 from sqlalchemy import select
 
+from copr_common.names import srpm_build_dir
 from copr_frontend import db
 from copr_frontend.api import ApiError, BadRequest, Conflict, route
 from copr_frontend.api.auth import login_required_user, require_login
@@ -152,7 +153,7 @@ def source_chroot(build_id: int | None = None) -> flask.Response:
     build = build_or_404(get_params().get("build_id"))
     base = repo_url(build.project, build.dir.name)
     return flask.jsonify(
-        {"state": build.source_status.label, "result_url": f"{base}/srpm-builds/{build.id:08d}/"}
+        {"state": build.source_status.label, "result_url": f"{base}/{srpm_build_dir(build.id)}/"}
     )
 
 

@@ -25,14 +25,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from copr_common.enums import FINISHED_STATES, FailTypeEnum, StatusEnum
+from copr_common.names import SRPM_BUILDS_DIR
 from copr_frontend.builds.models import Build, BuildChroot, CancelRequest
 from copr_frontend.builds.states import refresh_state, set_chroot_status
 from copr_frontend.db import now
 from copr_frontend.packages.models import Package
 
 log = logging.getLogger(__name__)
-
-SRPM_CHROOT = "srpm-builds"
 
 # How far along a task is; a report that would move a task backwards is ignored.
 _SOURCE_RANK = {StatusEnum.pending: 0, StatusEnum.starting: 1, StatusEnum.running: 2}
@@ -79,7 +78,7 @@ def _int_or_none(data: Mapping[str, Any], key: str) -> int | None:
 def is_source_task(build: Build, data: Mapping[str, Any]) -> bool:
     if "task_id" in data and data["task_id"] is not None:
         return str(data["task_id"]) == build.task_id
-    return data.get("chroot") in (None, SRPM_CHROOT)
+    return data.get("chroot") in (None, SRPM_BUILDS_DIR)
 
 
 def _assign_package(session: Session, build: Build, name: str) -> None:
@@ -407,7 +406,7 @@ def reschedule(build: Build, task_id: str, chroot_name: str | None) -> tuple[str
     """Put a starting/running task back to pending (its builder died); (result, message)."""
     if build.canceled:
         return "noop", "build was canceled, ignoring"
-    if task_id == build.task_id or chroot_name in (None, SRPM_CHROOT):
+    if task_id == build.task_id or chroot_name in (None, SRPM_BUILDS_DIR):
         if build.source_status in _RUNNING:
             build.source_status = StatusEnum.pending
             refresh_state(build)

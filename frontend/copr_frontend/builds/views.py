@@ -18,6 +18,7 @@ import requests
 from flask_babel import gettext
 
 from copr_common.enums import BuildSourceEnum, StatusEnum
+from copr_common.names import SRPM_BUILDS_DIR, srpm_build_dir
 from copr_frontend import db
 from copr_frontend.api.errors import ApiError
 from copr_frontend.api.lookup import MAX_INT
@@ -42,7 +43,6 @@ from copr_frontend.web.routing import (
 
 blueprint = flask.Blueprint("builds", __name__)
 
-SOURCE_TASK = "srpm-builds"
 LOG_CHUNK = 256 * 1024
 """At most this much log text per request; the page asks again from the new offset."""
 LOG_TIMEOUT = 10
@@ -139,14 +139,14 @@ def build_redirect(build_id: int) -> Any:
 
 
 def source_result_url(build: Build) -> str:
-    return f"{repo_url(build.project, build.dir.name)}/srpm-builds/{build.id:08d}/"
+    return f"{repo_url(build.project, build.dir.name)}/{srpm_build_dir(build.id)}/"
 
 
 def _tasks(build: Build) -> list[dict[str, Any]]:
     """The source build and each chroot task, as the build page lists them."""
     tasks = [
         {
-            "name": SOURCE_TASK,
+            "name": SRPM_BUILDS_DIR,
             "label": gettext("source build"),
             "state": build.source_status,
             "started_on": build.started_on,
@@ -178,7 +178,7 @@ def _default_log_task(tasks: list[dict[str, Any]]) -> str:
     chroots = [t for t in tasks[1:] if t["result_url"] and t["state"] not in idle]
     if chroots:
         return str(chroots[-1]["name"])
-    return SOURCE_TASK
+    return SRPM_BUILDS_DIR
 
 
 @project_route(blueprint, "/build/<int:build_id>/")
@@ -271,7 +271,7 @@ def resubmit(project: Project, build_id: int) -> Any:
 
 
 def _log_base(build: Build, task: str) -> str | None:
-    if task == SOURCE_TASK:
+    if task == SRPM_BUILDS_DIR:
         return source_result_url(build)
     chroot = build.chroot(task)
     if chroot is None:
@@ -318,10 +318,10 @@ def _fetch_final(url: str, offset: int) -> bytes | None:
 def read_log(build: Build, task: str, name: str, offset: int) -> tuple[bytes | None, bool]:
     """A slice of a task's log and whether the task has ended (no more will come)."""
     base = _log_base(build, task)
-    state = build.source_status if task == SOURCE_TASK else build.chroot(task).status  # type: ignore[union-attr]
+    state = build.source_status if task == SRPM_BUILDS_DIR else build.chroot(task).status  # type: ignore[union-attr]
     finished = state.is_finished
     not_started = state in (StatusEnum.waiting, StatusEnum.pending, StatusEnum.importing)
-    if base is None or (not_started and task != SOURCE_TASK):
+    if base is None or (not_started and task != SRPM_BUILDS_DIR):
         return None, finished
     url = base + name
     data = _fetch_final(url, offset) if finished else _fetch(url, offset)

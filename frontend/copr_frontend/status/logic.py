@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from copr_common.enums import StatusEnum
+from copr_common.names import SRPM_BUILDS_DIR
+from copr_common.redis_keys import WORKER_INDEX_PATTERN, manager_of_index, record_key
 from copr_common.worker_manager import WorkerRecord
 from copr_frontend.builds.models import Build, BuildChroot
 from copr_frontend.mockchroots.models import MockChroot
@@ -59,14 +61,14 @@ def tasks_in(
     ).all()
     builds = _builds(session, {r[0] for r in sources} | {r[0] for r in chroots})
     tasks = [
-        Task(builds[i], "srpm-builds", StatusEnum(s), started or submitted)
+        Task(builds[i], SRPM_BUILDS_DIR, StatusEnum(s), started or submitted)
         for i, s, started, submitted in sources
     ]
     tasks += [
         Task(builds[i], name, StatusEnum(s), started or builds[i].submitted_on)
         for i, name, s, started in chroots
     ]
-    tasks.sort(key=lambda t: (t.build.id, t.chroot != "srpm-builds", t.chroot))
+    tasks.sort(key=lambda t: (t.build.id, t.chroot != SRPM_BUILDS_DIR, t.chroot))
     return tasks[:limit]
 
 
@@ -109,11 +111,11 @@ def builders(redis_url: str | None) -> list[tuple[str, WorkerRecord]]:
     rows: list[tuple[str, WorkerRecord]] = []
     try:
         client = Redis.from_url(redis_url, socket_timeout=2)
-        for index in client.scan_iter(match="copr:*:workers", count=100):
-            pool = _text(index).split(":")[1]
+        for index in client.scan_iter(match=WORKER_INDEX_PATTERN, count=100):
+            pool = manager_of_index(_text(index))
             for member in sorted(client.smembers(index)):
                 worker_id = _text(member)
-                raw = client.hgetall(f"copr:{pool}:worker:{worker_id}")
+                raw = client.hgetall(record_key(pool, worker_id))
                 if raw:
                     rows.append((pool, WorkerRecord.from_redis(worker_id, raw)))
     except RedisError:

@@ -143,7 +143,7 @@ def test_uploadrpm_with_the_real_clients(  # type: ignore[no-untyped-def]
 def _backend_auth() -> str:
     import base64
 
-    from ..conftest import BACKEND_PASSWORD
+    from copr_frontend.testing import BACKEND_PASSWORD
 
     return "Basic " + base64.b64encode(f"backend:{BACKEND_PASSWORD}".encode()).decode()
 

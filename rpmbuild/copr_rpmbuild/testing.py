@@ -1,4 +1,4 @@
-"""Helpers for copr-rpmbuild tests: the loopback HTTP server's API, the builder handle,
+"""Helpers for copr-rpmbuild's tests: the loopback HTTP server's API, the builder handle,
 specs, tarballs, git repos and task dicts; a network namespace that stands for the
 internet, a DNS server and TCP listeners for the network tests.
 """
@@ -36,6 +36,8 @@ def session_uid(n: int = 0) -> int:
 
 @dataclass
 class HttpServer:
+    """A loopback HTTP server over ``root``: tasks, sources and git repos to build from."""
+
     root: Path
     url: str
 
@@ -77,7 +79,8 @@ class Builder:
         )
 
     def results(self) -> dict[str, Any]:
-        return json.loads((self.resultdir / "results.json").read_text())
+        data: dict[str, Any] = json.loads((self.resultdir / "results.json").read_text())
+        return data
 
     def log(self) -> str:
         return (self.resultdir / "builder-live.log").read_text(errors="replace")
@@ -278,7 +281,8 @@ def publish_distgit(
     project: str = "demo",
 ) -> tuple[str, str]:
     """A dist-git repo as the dist-git service makes it: spec + ``sources`` in git, the
-    tarballs in the lookaside cache. Returns (clone URL, commit hash)."""
+    tarballs in the lookaside cache. Returns (clone URL, commit hash).
+    """
     import hashlib
 
     sources = sources or {}
@@ -376,7 +380,8 @@ _internets = itertools.count()
 class Internet:
     """A network namespace standing for the internet: the host reaches it through a veth
     pair, and an HTTP server listens there on ``address`` (not an address of the host).
-    ``host_address`` is the host's end of the pair: an address of the host itself."""
+    ``host_address`` is the host's end of the pair: an address of the host itself.
+    """
 
     namespace: str
     host_address: str

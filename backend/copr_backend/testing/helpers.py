@@ -1,4 +1,4 @@
-"""Helpers shared by the backend tests (imported through the tests' sys.path entry)."""
+"""Helpers shared by the backend tests: running dispatchers, waiting, checking packages."""
 
 from __future__ import annotations
 
@@ -102,4 +102,44 @@ def listed(chroot_dir: Path) -> list[str]:
         re.findall(
             r'<location [^>]*?href="([^"]+)"', gzip.decompress(primary.read_bytes()).decode()
         )
+    )
+
+
+def dnf(
+    tmp_path: Path, repo_url: str, pubkey: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """Debian's dnf on a fresh installroot with ``repo_url`` as its one repository
+    (gpgcheck on, ``pubkey`` its key): ``dnf(..., "install", "hello")``.
+    """
+    repos = tmp_path / "repos.d"
+    repos.mkdir(exist_ok=True)
+    (repos / "copr.repo").write_text(
+        "[copr-test]\n"
+        "name=copr test\n"
+        f"baseurl={repo_url}\n"
+        "enabled=1\n"
+        "gpgcheck=1\n"
+        f"gpgkey=file://{pubkey}\n"
+    )
+    root = tmp_path / "installroot"
+    for directory in (root, tmp_path / "dnf-cache", tmp_path / "dnf-log", tmp_path / "dnf-persist"):
+        directory.mkdir(exist_ok=True)
+    return subprocess.run(
+        [
+            "dnf",
+            "-y",
+            "--disableplugin=local",
+            f"--installroot={root}",
+            "--releasever=42",
+            f"--setopt=reposdir={repos}",
+            f"--setopt=cachedir={tmp_path / 'dnf-cache'}",
+            f"--setopt=logdir={tmp_path / 'dnf-log'}",
+            f"--setopt=persistdir={tmp_path / 'dnf-persist'}",
+            "--setopt=install_weak_deps=False",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
