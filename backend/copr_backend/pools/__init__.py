@@ -7,16 +7,18 @@ takes the task over leases again, gets the same builder back (``attached``) and 
 build up where it is — still running, or ended and waiting to be reported.  Which
 builder runs which task is known from the builders themselves, never only from Redis.
 
-Pools are chosen by the ``builder_pool`` setting.  ``local`` (this host, N slots) is the
-one implemented; ``ssh`` and ``resalloc`` fit the same interface (a lease is a host or a
-ticket, the commands run over ssh, results come back with rsync).
+Pools are chosen by the ``builder_pool`` setting: ``local`` (this host, N slots) and
+``resalloc`` (builders leased as tickets from a resalloc server, driven over SSH; see
+:mod:`copr_backend.pools.resalloc`).  A remote builder may die: :meth:`Builder.alive`
+says so, and the worker then :meth:`~BuilderPool.discard` s it and has the task
+rescheduled.
 """
 
 from __future__ import annotations
 
 import subprocess
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -80,6 +82,10 @@ class Builder(ABC):
         (a package signed by an earlier worker of the task is not replaced).
         """
 
+    def alive(self) -> bool:
+        """Whether the builder is still there and answers (a remote one may die)."""
+        return True
+
 
 class BuilderPool(ABC):
     """Leases builders to build workers and takes them back."""
@@ -96,6 +102,18 @@ class BuilderPool(ABC):
     def forget(self, builder: Builder) -> None:
         """Let go of the builder but keep it for its task, whose report is still due."""
 
+    def discard(self, builder: Builder) -> None:
+        """Give up a builder that died (its task is rescheduled onto another one)."""
+        self.release(builder)
+
+    def reap(self, queued: Collection[str]) -> list[int]:
+        """Free what builds that ended left held (their task ids are not in ``queued``,
+        the frontend's pending jobs); run by the build dispatcher every round.  The
+        leases freed (resalloc tickets); nothing for a pool whose builders free
+        themselves.
+        """
+        return []
+
 
 def create_pool(
     settings: BackendSettings, task_is_queued: Callable[[str], bool] | None = None
@@ -107,4 +125,8 @@ def create_pool(
         from copr_backend.pools.local import LocalPool
 
         return LocalPool(settings, task_is_queued)
+    if settings.builder_pool == "resalloc":
+        from copr_backend.pools.resalloc import create_resalloc_pool
+
+        return create_resalloc_pool(settings)
     raise PoolError(f"unknown builder pool {settings.builder_pool!r}")
