@@ -344,3 +344,65 @@ def test_a_server_restart_is_ridden_out(pool: ResallocPool, resalloc: ResallocSe
 def test_bad_task_ids_are_refused(pool: ResallocPool) -> None:
     with pytest.raises(PoolError, match="bad task id"):
         pool.lease(_request("49-../../etc"), 5)
+
+
+# --- the worker gives up a dead builder and has the frontend reschedule the task ----------
+
+
+class SleepingDirBuilder(DirBuilder):
+    """A build that runs until the "host" (its directory) goes away."""
+
+    def follow_log(self, output: IO[bytes]) -> subprocess.Popen[bytes]:
+        script = f'while [ -d "{self.dir}" ]; do sleep 0.2; done; exit 3'
+        return subprocess.Popen(["sh", "-c", script], stdout=output)
+
+
+class SleepingDirConnector(DirConnector):
+    def connect(self, address: str, request: BuildRequest) -> Builder:
+        super().connect(address, request)
+        return SleepingDirBuilder(address, request)
+
+
+@pytest.mark.slow
+def test_a_worker_whose_builder_dies_closes_the_ticket_and_reschedules_the_task(
+    resalloc: ResallocServer, make_backend, factory, db_session
+) -> None:
+    import threading
+
+    from copr_backend.builds.worker import BuildWorker
+    from copr_backend.createrepo import Createrepo
+    from copr_backend.frontend import frontend_client
+    from copr_backend.signing import create_signer
+    from copr_common.enums import StatusEnum
+
+    backend = make_backend(
+        builder_pool="resalloc", resalloc_url=resalloc.url, builder_check_interval=0.5
+    )
+    settings = backend.settings
+    client = ResallocClient(resalloc.url, timeout=10, patience=30, poll_interval=0.2)
+    pool = ResallocPool(settings, SleepingDirConnector(), client)
+    frontend = frontend_client(settings)
+    worker = BuildWorker(
+        settings, frontend, pool, create_signer(settings), Createrepo(settings.createrepo_dir)
+    )
+    project = factory.project(name="dies")
+    build = factory.build(project)
+    queued = {"task_id": str(build.id), "build_id": build.id, "chroot": None}
+    result: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: result.update(worker.run(queued)), daemon=True)
+    thread.start()
+
+    def running() -> bool:
+        db_session.expire_all()
+        return build.source_status == StatusEnum.running and bool(pool.tickets())
+
+    wait_for(running, 60, "the build to run on a resalloc builder")
+    ticket = pool.tickets()[str(build.id)]
+    address = client.collect(ticket).output
+    Path(address).rename(Path(address + ".dead"))  # the builder host dies
+    thread.join(timeout=60)
+    assert result["outcome"] == "rescheduled", result
+    db_session.expire_all()
+    assert build.source_status == StatusEnum.pending
+    assert pool.tickets() == {}
+    assert not any(line.startswith(f"{ticket} ") for line in resalloc.open_tickets())
