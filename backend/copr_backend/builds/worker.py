@@ -236,8 +236,7 @@ class BuildWorker:
                 if now >= next_alive_check:
                     next_alive_check = now + self.settings.builder_check_interval
                     if not builder.alive():
-                        follower.kill()
-                        follower.wait()
+                        # The follower goes with the builder's connection (discard).
                         raise BuilderLost(f"{builder.name} stopped answering mid-build")
                 if stopped is None and now >= next_check:
                     next_check = now + self.settings.cancel_check_interval
