@@ -81,8 +81,14 @@ class ResallocClient:
         self._sleep = sleep
         self._outage = Outage(f"the resalloc server at {self.url}", log)
 
-    def _call(self, method: str, *params: Any, patience: float | None = None) -> Any:
-        """``method(*params)`` on the server, retried while it cannot be reached."""
+    def _call(
+        self, method: str, *params: Any, patience: float | None = None, once: bool = False
+    ) -> Any:
+        """``method(*params)`` on the server, retried while it cannot be reached.
+
+        With ``once`` (a call that must not be done twice), only a refused connection is
+        retried: after a timeout or a broken connection the server may have done it.
+        """
         patience = self.patience if patience is None else patience
         deadline = time.monotonic() + patience
         backoff = Backoff(first=0.5, cap=10.0)
@@ -103,6 +109,8 @@ class ResallocClient:
                 transient = not isinstance(error, xmlrpc.client.ProtocolError) or (
                     error.errcode in (502, 503, 504)
                 )
+                if once and not isinstance(error, ConnectionRefusedError):
+                    transient = False
                 if not transient:
                     raise PoolError(f"resalloc {method}: {error}") from None
                 self._outage.failed(error, f"{method}")
@@ -121,7 +129,8 @@ class ResallocClient:
 
     def take(self, tags: Sequence[str], sandbox: str | None = None) -> int:
         """A new ticket for a resource with every one of ``tags``; its id."""
-        ticket = self._call("takeTicket", list(tags), sandbox or None)
+        # Once: a ticket taken twice would be one nobody closes.
+        ticket = self._call("takeTicket", list(tags), sandbox or None, once=True)
         if not isinstance(ticket, int):
             raise PoolError(f"resalloc takeTicket answered {ticket!r}, not a ticket id")
         return ticket
