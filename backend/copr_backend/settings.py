@@ -11,13 +11,50 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from copr_common.settings import ServiceSettings, load_settings
 
 ENV_PREFIX = "COPR_BACKEND_"
 CONFIG_ENV = "COPR_BACKEND_CONFIG"
 DEFAULT_CONFIG = Path("/etc/copr/backend.toml")
+
+
+class SshBuilderHost(BaseModel):
+    """One builder host of the ``ssh`` pool (an entry of ``ssh_hosts``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Its name in logs and lease files (default: the address).
+    name: str = ""
+    address: str
+    port: int = Field(22, ge=1, le=65535)
+    user: str = "copr"
+    # The private key the backend logs in with.
+    key_file: Path
+    # The chroot arches it builds for (source builds go to any host).
+    arches: list[str] = Field(default_factory=lambda: ["x86_64"])
+    # A task with tags lands only on a host that has all of them.
+    tags: list[str] = Field(default_factory=list)
+    # Builds at once; each needs a copr-rpmbuild config of its own on the host.
+    max_builds: int = Field(1, ge=1)
+    # The copr-rpmbuild settings file on the host ("-c"; "{slot}" is 0 .. max_builds - 1);
+    # empty: copr-rpmbuild's default (one build at once only).
+    rpmbuild_config: str = ""
+
+    @model_validator(mode="after")
+    def _slots(self) -> SshBuilderHost:
+        if not self.name:
+            self.name = self.address
+        if self.max_builds > 1 and "{slot}" not in self.rpmbuild_config:
+            raise ValueError(
+                f"ssh host {self.name}: max_builds > 1 needs an rpmbuild_config with {{slot}}"
+            )
+        return self
+
+    def config_of(self, slot: int) -> str:
+        """The ``-c`` value for ``slot`` (empty: copr-rpmbuild's default)."""
+        return self.rpmbuild_config.replace("{slot}", str(slot))
 
 
 class BackendSettings(ServiceSettings):
@@ -56,9 +93,9 @@ class BackendSettings(ServiceSettings):
     tag_limits: dict[str, int] = Field(default_factory=dict)
     blocked_owners: list[str] = Field(default_factory=list)
 
-    # The builder pool (see copr_backend.pools): "local" (slots on this host) or
-    # "resalloc" (builders leased from a resalloc server, driven over SSH).
-    builder_pool: Literal["local", "resalloc"] = "local"
+    # The builder pool (see copr_backend.pools): "local" (slots on this host), "ssh"
+    # (ssh_hosts) or "resalloc" (builders leased from a resalloc server, driven over SSH).
+    builder_pool: Literal["local", "ssh", "resalloc"] = "local"
     local_slots: int = Field(2, ge=1)
     # Slot directories; must be reachable by the slots' sandbox uids (0755 path).
     local_pool_dir: Path = Path("/var/lib/copr/local-pool")
@@ -69,11 +106,22 @@ class BackendSettings(ServiceSettings):
     rpmbuild_command: str = "copr-rpmbuild"
     rpmbuild_log_command: str = "copr-rpmbuild-log"
     rpmbuild_cancel_command: str = "copr-rpmbuild-cancel"
+    rpmbuild_status_command: str = "copr-rpmbuild-status"
     # Extra copr-rpmbuild settings written into every slot's rpmbuild.toml (distgit URLs,
     # buildroot, ...); the slot's own paths, sandbox_uid and frontend_url are always set.
     rpmbuild_settings: dict[str, object] = Field(default_factory=dict)
     # Seconds copr-rpmbuild-cancel gives a build to stop by itself before killing it.
     cancel_grace: float = Field(3.0, ge=0)
+    # Builders whose copr-rpmbuild is older, or of another major version, are refused.
+    builder_min_version: str = Field("0.1", pattern=r"^\d+\.\d+(\.\d+)?$")
+
+    # The ssh pool: its hosts, the known-hosts file their host keys are checked against
+    # (a host whose key is not there is refused, never added), seconds to connect, and
+    # the frontend URL builders fetch their tasks from (unset: frontend_url).
+    ssh_hosts: list[SshBuilderHost] = Field(default_factory=list)
+    ssh_known_hosts: Path | None = None
+    ssh_connect_timeout: float = Field(15.0, gt=0)
+    builder_frontend_url: str | None = None
     # How long a worker waits for a free builder before giving its task back.
     lease_timeout: float = Field(600.0, gt=0)
     # How often a running build's worker checks that its (remote) builder is alive; a
@@ -89,6 +137,13 @@ class BackendSettings(ServiceSettings):
     resalloc_retry_for: float = Field(300.0, ge=0)
     resalloc_max_builds: int = Field(10, ge=1)
     resalloc_source_arch: str = "x86_64"
+    # How the backend logs in to a resalloc builder (its host key is checked against
+    # ssh_known_hosts, as for the ssh pool), and copr-rpmbuild's settings file there
+    # ("-c"; "{address}" is the builder's address; empty: copr-rpmbuild's default).
+    resalloc_ssh_user: str = "copr"
+    resalloc_ssh_port: int = Field(22, ge=1, le=65535)
+    resalloc_ssh_key_file: Path | None = None
+    resalloc_rpmbuild_config: str = ""
 
     # Signing through keygen; off means RPMs are published unsigned (development only).
     sign_rpms: bool = True
@@ -139,6 +194,8 @@ class BackendSettings(ServiceSettings):
         """Builds at once: the pool's builders (one worker process each)."""
         if self.builder_pool == "resalloc":
             return self.resalloc_max_builds
+        if self.builder_pool == "ssh":
+            return sum(host.max_builds for host in self.ssh_hosts)
         return self.local_slots
 
     @property
@@ -164,6 +221,25 @@ class BackendSettings(ServiceSettings):
             raise ValueError(
                 "local_uid_base + local_slots must stay below 2147483648 and clear of 65535"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _ssh_pool(self) -> BackendSettings:
+        if self.builder_pool == "resalloc":
+            if self.ssh_known_hosts is None or self.resalloc_ssh_key_file is None:
+                raise ValueError(
+                    'builder_pool = "resalloc" needs ssh_known_hosts and resalloc_ssh_key_file'
+                )
+            return self
+        if self.builder_pool != "ssh":
+            return self
+        if not self.ssh_hosts:
+            raise ValueError('builder_pool = "ssh" needs ssh_hosts')
+        if self.ssh_known_hosts is None:
+            raise ValueError('builder_pool = "ssh" needs ssh_known_hosts')
+        names = [host.name for host in self.ssh_hosts]
+        if len(set(names)) != len(names):
+            raise ValueError("ssh_hosts: two hosts of the same name")
         return self
 
     @field_validator("frontend_url", "results_url", "keygen_url", "resalloc_url")

@@ -205,6 +205,12 @@ class DirConnector:
             raise PoolError(f"{address}: no route to host")
         return DirBuilder(address, request)
 
+    def alive(self, builder: Builder) -> bool:
+        return builder.alive()
+
+    def done(self, builder: Builder) -> None:
+        self.disconnected.append(builder.name)
+
     def disconnect(self, builder: Builder) -> None:
         self.disconnected.append(builder.name)
 
@@ -217,6 +223,9 @@ def pool(resalloc: ResallocServer, tmp_path: Path) -> Iterator[ResallocPool]:
         resalloc_timeout=10,
         resalloc_retry_for=30,
         state_dir=tmp_path / "state",
+        # Unused by the stand-in connector; the settings want them for the SSH one.
+        ssh_known_hosts=tmp_path / "known_hosts",
+        resalloc_ssh_key_file=tmp_path / "id_ed25519",
     )
     client = ResallocClient(resalloc.url, timeout=10, patience=30, poll_interval=0.2)
     pool = ResallocPool(settings, DirConnector(), client)
@@ -365,7 +374,7 @@ class SleepingDirConnector(DirConnector):
 
 @pytest.mark.slow
 def test_a_worker_whose_builder_dies_closes_the_ticket_and_reschedules_the_task(
-    resalloc: ResallocServer, make_backend, factory, db_session
+    resalloc: ResallocServer, make_backend, factory, db_session, tmp_path
 ) -> None:
     import threading
 
@@ -376,7 +385,11 @@ def test_a_worker_whose_builder_dies_closes_the_ticket_and_reschedules_the_task(
     from copr_common.enums import StatusEnum
 
     backend = make_backend(
-        builder_pool="resalloc", resalloc_url=resalloc.url, builder_check_interval=0.5
+        builder_pool="resalloc",
+        resalloc_url=resalloc.url,
+        builder_check_interval=0.5,
+        ssh_known_hosts=str(tmp_path / "known_hosts"),
+        resalloc_ssh_key_file=str(tmp_path / "id_ed25519"),
     )
     settings = backend.settings
     client = ResallocClient(resalloc.url, timeout=10, patience=30, poll_interval=0.2)
@@ -406,3 +419,12 @@ def test_a_worker_whose_builder_dies_closes_the_ticket_and_reschedules_the_task(
     assert build.source_status == StatusEnum.pending
     assert pool.tickets() == {}
     assert not any(line.startswith(f"{ticket} ") for line in resalloc.open_tickets())
+
+
+def test_the_resalloc_pool_needs_a_known_hosts_file_and_a_key(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="needs ssh_known_hosts and resalloc_ssh_key_file"):
+        BackendSettings(builder_pool="resalloc", ssh_known_hosts=tmp_path / "known_hosts")
+    with pytest.raises(ValidationError, match="resalloc_url"):
+        BackendSettings(resalloc_url="localhost:49100")

@@ -24,21 +24,23 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import importlib
 import json
 import logging
 import os
-import subprocess
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError
+from copr_backend.pools import Builder, BuilderPool, BuildRequest, LogFollower, PoolError
 from copr_backend.pools.resalloc_client import ResallocClient, TicketFailed
-from copr_backend.settings import BackendSettings
+from copr_backend.pools.ssh import SshBuilder, SshPool
+from copr_backend.settings import BackendSettings, SshBuilderHost
 
 log = logging.getLogger(__name__)
+
+# How long a look at a builder waits for a starting build there to say its task.
+_TASK_ID_WAIT = 10.0
 
 
 class HostConnector(Protocol):
@@ -48,6 +50,16 @@ class HostConnector(Protocol):
         """A builder on the host at ``address`` for ``request``; ``attached`` when the
         host already runs (or ran) this very task.  Raises :class:`PoolError` when the
         host cannot be reached.
+        """
+        ...
+
+    def alive(self, builder: Builder) -> bool:
+        """Whether the builder's host still answers."""
+        ...
+
+    def done(self, builder: Builder) -> None:
+        """The build on the host was reported: clean up there (the host may be reused
+        for another build of the same sandbox) and close the connection.
         """
         ...
 
@@ -149,7 +161,7 @@ class ResallocBuilder(Builder):
         self.inner.start(request)
         self.attached = self.inner.attached
 
-    def follow_log(self, output: IO[bytes]) -> subprocess.Popen[bytes]:
+    def follow_log(self, output: IO[bytes]) -> LogFollower:
         return self.inner.follow_log(output)
 
     def is_running(self) -> bool:
@@ -174,11 +186,11 @@ class ResallocBuilder(Builder):
         except PoolError as error:
             # The resalloc server being away says nothing of the builder.
             log.debug("cannot look at ticket %d: %s", self.ticket, error)
-            return self.inner.alive()
+            return self.pool.connector.alive(self.inner)
         if not state.usable:
             log.warning("%s: the ticket is %s", self.name, "failed" if state.failed else "gone")
             return False
-        return self.inner.alive()
+        return self.pool.connector.alive(self.inner)
 
 
 class ResallocPool(BuilderPool):
@@ -279,8 +291,11 @@ class ResallocPool(BuilderPool):
 
     def release(self, builder: Builder) -> None:
         ours = self._own(builder)
-        with contextlib.suppress(PoolError):
-            self.connector.disconnect(ours.inner)
+        with contextlib.suppress(PoolError, OSError):
+            self.connector.done(ours.inner)
+        self._end(ours)
+
+    def _end(self, ours: ResallocBuilder) -> None:
         try:
             self._close(ours.ticket)
         except PoolError:
@@ -291,7 +306,10 @@ class ResallocPool(BuilderPool):
 
     def discard(self, builder: Builder) -> None:
         """The builder died: close its ticket (resalloc deletes it), forget the record."""
-        self.release(builder)
+        ours = self._own(builder)
+        with contextlib.suppress(PoolError, OSError):
+            self.connector.disconnect(ours.inner)
+        self._end(ours)
 
     def forget(self, builder: Builder) -> None:
         ours = self._own(builder)
@@ -329,14 +347,76 @@ class ResallocPool(BuilderPool):
         return closed
 
 
+class SshConnector:
+    """Reaches resalloc builders over SSH as the ssh pool reaches its hosts, one build
+    at a time each: as ``resalloc_ssh_user`` with ``resalloc_ssh_key_file``, host keys
+    checked against ``ssh_known_hosts``, copr-rpmbuild's settings at
+    ``resalloc_rpmbuild_config`` (``{address}`` is the builder's address).
+    """
+
+    def __init__(self, settings: BackendSettings) -> None:
+        key_file = settings.resalloc_ssh_key_file
+        if settings.ssh_known_hosts is None or key_file is None:
+            raise PoolError(
+                'builder_pool = "resalloc" needs ssh_known_hosts and resalloc_ssh_key_file'
+            )
+        self.settings = settings
+        self.key_file: Path = key_file
+        self.ssh = SshPool(settings)
+
+    def host(self, address: str) -> SshBuilderHost:
+        return SshBuilderHost(
+            name=address,
+            address=address,
+            port=self.settings.resalloc_ssh_port,
+            user=self.settings.resalloc_ssh_user,
+            key_file=self.key_file,
+            max_builds=1,
+            rpmbuild_config=self.settings.resalloc_rpmbuild_config.replace("{address}", address),
+        )
+
+    def connect(self, address: str, request: BuildRequest) -> Builder:
+        host = self.host(address)
+        connection = self.ssh.connect(host)
+        try:
+            # A starting build says its task within seconds (a worker died starting it).
+            status = self.ssh.slot_status(connection, host, 0, _TASK_ID_WAIT)
+        except PoolError:
+            connection.close()
+            raise
+        attached = status.task_id == request.task_id and (status.busy or bool(status.result_files))
+        return SshBuilder(self.ssh, host, 0, request.task_id, attached, connection, None)
+
+    def alive(self, builder: Builder) -> bool:
+        if not isinstance(builder, SshBuilder):
+            return builder.alive()
+        timeout = self.settings.ssh_connect_timeout
+        try:
+            code, _, _ = builder.connection.run(["true"], timeout=timeout)
+        except PoolError as error:
+            log.warning("%s does not answer over its connection: %s", builder.name, error)
+        else:
+            return code == 0
+        # The connection may be what broke: a host that takes a new one is alive.
+        try:
+            self.ssh.connect(builder.host).close()
+        except PoolError as error:
+            log.warning("%s is gone: %s", builder.name, error)
+            return False
+        return True
+
+    def done(self, builder: Builder) -> None:
+        if isinstance(builder, SshBuilder):
+            try:
+                builder.clean()
+            finally:
+                builder.connection.close()
+
+    def disconnect(self, builder: Builder) -> None:
+        if isinstance(builder, SshBuilder):
+            builder.connection.close()
+
+
 def create_resalloc_pool(settings: BackendSettings) -> ResallocPool:
     """The resalloc pool the settings describe, driving its builders over SSH."""
-    try:
-        ssh = importlib.import_module("copr_backend.pools.ssh")
-    except ImportError:
-        raise PoolError(
-            "the resalloc pool runs builds over SSH (copr_backend.pools.ssh), "
-            "which this installation lacks"
-        ) from None
-    connector: HostConnector = ssh.SshConnector(settings)
-    return ResallocPool(settings, connector)
+    return ResallocPool(settings, SshConnector(settings))
