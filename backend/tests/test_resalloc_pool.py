@@ -66,9 +66,10 @@ class ResallocStack:
 
     def pool_of(self, address: str) -> str:
         """The resalloc pool whose ``cmd_new`` made the builder at ``address``."""
-        for line in (self.hosts_dir / "resources.log").read_text().splitlines():
-            made_address, pool, _ = line.split()
-            if made_address == address:
+        # Addresses are reused: the last host made at the address (and by this stack).
+        for line in reversed((self.hosts_dir / "resources.log").read_text().splitlines()):
+            made_address, pool, name = line.split()
+            if made_address == address and name.startswith(self.prefix):
                 return pool
         raise AssertionError(f"no builder host was made at {address}")
 
@@ -200,7 +201,12 @@ def test_a_builder_host_killed_mid_build_gets_the_task_rescheduled_onto_a_new_on
              "--base-dir", str(stack.hosts_dir)],
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
-        wait_for(_finished(db_session, build), 240, "the build to finish elsewhere", interval=0.3)
+
+        def imported() -> bool:
+            db_session.expire_all()
+            return build.source_status in (StatusEnum.importing, StatusEnum.failed)
+
+        wait_for(imported, 240, "the source build to succeed elsewhere", interval=0.3)
     assert build.source_status == StatusEnum.importing, backend.worker_logs()
     log = backend.worker_logs()
     assert "rescheduling it" in log, log
@@ -223,7 +229,10 @@ def test_a_task_tagged_on_demand_powerful_lands_only_on_the_pool_with_that_tag(
     db_session.commit()
     project = factory.project(name="big", chroots=[CHROOT])
     build = factory.build(
-        project, source_status=StatusEnum.succeeded, chroot_status=StatusEnum.pending
+        project,
+        package=factory.package(project, "big"),
+        source_status=StatusEnum.succeeded,
+        chroot_status=StatusEnum.pending,
     )
     task_id = f"{build.id}-{CHROOT}"
     with running_build_dispatcher(stack.backend):
