@@ -119,6 +119,11 @@ class BackendSettings(ServiceSettings):
     # (a host whose key is not there is refused, never added), seconds to connect, and
     # the frontend URL builders fetch their tasks from (unset: frontend_url).
     ssh_hosts: list[SshBuilderHost] = Field(default_factory=list)
+    """Tables of ``address``, ``port`` (22), ``user`` ("copr"), ``key_file`` (the private
+    key to log in with), ``arches`` (["x86_64"]; source builds go to any host), ``tags``
+    (a task with tags lands only on a host with all of them), ``max_builds`` (1) and
+    ``rpmbuild_config`` (copr-rpmbuild's settings file on the host, ``{slot}`` standing for
+    0 .. max_builds - 1; empty: its default), ``name`` (default: the address)."""
     ssh_known_hosts: Path | None = None
     ssh_connect_timeout: float = Field(15.0, gt=0)
     builder_frontend_url: str | None = None
@@ -241,6 +246,11 @@ class BackendSettings(ServiceSettings):
         if len(set(names)) != len(names):
             raise ValueError("ssh_hosts: two hosts of the same name")
         return self
+
+    @field_validator("builder_frontend_url")
+    @classmethod
+    def _optional_http_url(cls, value: str | None) -> str | None:
+        return None if value is None else cls._http_url(value)
 
     @field_validator("frontend_url", "results_url", "keygen_url", "resalloc_url")
     @classmethod

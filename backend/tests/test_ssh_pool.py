@@ -302,3 +302,66 @@ def test_incompatible_copr_rpmbuild_is_refused_with_a_reason(
     assert "needs 99.0 or later" in build.fail_reason
     # Nothing ran on the host.
     assert not (hosts[0].rpmbuild_config().parent / "state" / "pid").exists()
+
+
+def _session_processes(host: BuilderHost) -> list[int]:
+    """The host's sshd processes serving connections (children of its listener)."""
+    listener = int((host.path / "sshd.pid").read_text())
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rfind(")") + 2 :].split()[1]) == listener:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+def test_broken_connection_mid_build_is_made_again(
+    factory, db_session, make_backend, frontend, www, distgit_url, tmp_path, builder_hosts
+):
+    backend, (host,) = _ssh_backend(
+        make_backend, builder_hosts, [frontend.url, www.url, distgit_url], tmp_path
+    )
+    project = factory.project(name="flaky")
+    build = factory.build(
+        project, source_type=BuildSourceEnum.custom, source_json=slow_source("flaky", 6)
+    )
+    result_dir = (
+        backend.settings.results_dir / project.ownername / "flaky" / "srpm-builds"
+        / f"{build.id:08d}"
+    )  # fmt: skip
+    live_log = result_dir / "builder-live.log"
+    with running_build_dispatcher(backend):
+
+        def sleeping():
+            return live_log.exists() and "started-sleeping" in live_log.read_text()
+
+        wait_for(sleeping, 60, "the script to run")
+        # Every connection to the host drops; the host and its build stay.
+        sessions = _session_processes(host)
+        assert sessions
+        for pid in sessions:
+            os.kill(pid, signal.SIGKILL)
+
+        def finished():
+            db_session.expire_all()
+            return build.source_status == StatusEnum.importing and not backend.redis.smembers(
+                WORKERS
+            )
+
+        wait_for(finished, 90, "the build to finish over a new connection")
+    log = _worker_log(backend, build.task_id)
+    assert "following the log again" in log, log
+    assert log.count("starting on builder0") == 1, log
+    assert len(list(result_dir.glob("*.src.rpm"))) == 1
+    live = subprocess.run(
+        ["gzip", "-dc", str(result_dir / "builder-live.log.gz")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    # Followed again from its start into the emptied file: whole, and once.
+    assert live.stdout.count("started-sleeping") == 1
+    assert "Build succeeded" in live.stdout

@@ -127,18 +127,31 @@ class SshConnection:
 
 
 class RemoteLogFollower:
-    """``copr-rpmbuild-log`` on the host, its output copied into a local file as it comes."""
+    """``copr-rpmbuild-log`` on the host, its output copied into a local file as it comes.
 
-    def __init__(self, channel: paramiko.Channel, output: IO[bytes], where: str) -> None:
-        self.channel = channel
+    When the connection breaks (the channel ends without an exit status), ``reopen`` is
+    asked for a new channel for up to ``retry_for`` seconds: the log is followed again
+    from its start into the emptied file, and the build goes on undisturbed on the host.
+    """
+
+    def __init__(
+        self,
+        reopen: Callable[[], paramiko.Channel],
+        output: IO[bytes],
+        where: str,
+        retry_for: float = 60.0,
+    ) -> None:
+        self.reopen = reopen
         self.output = output
         self.where = where
+        self.retry_for = retry_for
         self.returncode: int | None = None
-        self._thread = threading.Thread(target=self._copy, daemon=True)
+        self.channel = reopen()
+        self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def _copy(self) -> None:
-        code = EXIT_INFRASTRUCTURE
+    def _copy(self) -> int:
+        """The log's exit code, or -1 when the stream broke first."""
         try:
             while True:
                 chunk = self.channel.recv(65536)
@@ -146,12 +159,27 @@ class RemoteLogFollower:
                     break
                 self.output.write(chunk)
                 self.output.flush()
-            code = self.channel.recv_exit_status()
+            return self.channel.recv_exit_status()
         except (OSError, paramiko.SSHException, EOFError) as error:
-            log.error("%s: the live log stream broke: %s", self.where, error)
+            log.warning("%s: the live log stream broke: %s", self.where, error)
+            return -1
         finally:
             self.channel.close()
-        # -1: the channel closed without an exit status (the connection was lost).
+
+    def _run(self) -> None:
+        code = self._copy()
+        deadline = time.monotonic() + self.retry_for
+        while code < 0 and time.monotonic() < deadline:
+            log.warning("%s: the ssh connection broke; following the log again", self.where)
+            try:
+                self.channel = self.reopen()
+            except PoolError as error:
+                log.warning("%s", error)
+                time.sleep(2)
+                continue
+            self.output.seek(0)
+            self.output.truncate()
+            code = self._copy()
         self.returncode = code if code >= 0 else EXIT_INFRASTRUCTURE
 
     def poll(self) -> int | None:
@@ -189,11 +217,11 @@ class SshBuilder(Builder):
         return ["-c", config] if config else []
 
     def status(self, wait_task: float = 0.0) -> BuilderStatus:
-        return self.pool.slot_status(self.connection, self.host, self.slot, wait_task)
+        return self.pool.slot_status(self._live(), self.host, self.slot, wait_task)
 
     def check(self) -> None:
         """Refuse a host without a compatible copr-rpmbuild (:class:`PoolError`)."""
-        code, out, err = self.connection.run(["copr-rpmbuild", "--version"], timeout=60)
+        code, out, err = self._live().run(["copr-rpmbuild", "--version"], timeout=60)
         if code == _NOT_FOUND:
             raise PoolError(f"{self.name}: copr-rpmbuild is not installed on the host")
         if code != 0:
@@ -215,7 +243,7 @@ class SshBuilder(Builder):
         else:
             url = f"{base}/backend/get-build-task/{request.task_id}/"
             command += ["--chroot", str(request.chroot), "--task-url", url]
-        code, _, err = self.connection.run(command, timeout=120)
+        code, _, err = self._live().run(command, timeout=120)
         if code == 0:
             return
         # A worker that died while starting the build may have got that far.
@@ -226,7 +254,31 @@ class SshBuilder(Builder):
 
     def follow_log(self, output: IO[bytes]) -> RemoteLogFollower:
         command = ["copr-rpmbuild-log", *self._config(), "--wait", "60"]
-        return RemoteLogFollower(self.connection.channel(command), output, self.name)
+        first = True
+
+        def reopen() -> paramiko.Channel:
+            nonlocal first
+            if not first:
+                self.reconnect()
+            first = False
+            return self.connection.channel(command)
+
+        return RemoteLogFollower(reopen, output, self.name)
+
+    def _live(self) -> SshConnection:
+        """The connection, made anew when the old one broke (the build goes on there)."""
+        transport = self.connection.client.get_transport()
+        if transport is None or not transport.is_active():
+            log.warning("%s: the ssh connection broke; connecting again", self.name)
+            self.reconnect()
+        return self.connection
+
+    def reconnect(self) -> None:
+        """A new connection to the host in place of one that broke."""
+        connection = self.pool.connect(self.host)
+        with contextlib.suppress(Exception):
+            self.connection.close()
+        self.connection = connection
 
     def is_running(self) -> bool:
         return self.status().running
@@ -238,14 +290,17 @@ class SshBuilder(Builder):
     def cancel(self) -> None:
         grace = self.pool.settings.cancel_grace
         command = ["copr-rpmbuild-cancel", *self._config(), "--grace", str(grace)]
-        code, _, err = self.connection.run(command, timeout=grace + 30)
+        code, _, err = self._live().run(command, timeout=grace + 30)
         if code != 0:
             raise PoolError(f"{self.name}: copr-rpmbuild-cancel exited {code}: {err.strip()}")
 
     def fetch_results(
         self, destination: Path, keep: Callable[[Path], bool] | None = None
     ) -> list[Path]:
-        resultdir = self.status().resultdir
+        try:
+            resultdir = self.status().resultdir
+        except PoolError as error:
+            raise OSError(str(error)) from None
         destination.mkdir(parents=True, exist_ok=True)
         copied: list[Path] = []
         sftp = self.connection.sftp()

@@ -16,12 +16,16 @@ Command line (the resalloc pool's ``cmd_new`` / ``cmd_delete``)::
 
     python -m copr_common.testing.builder_hosts create NAME --authorized-key FILE
         [--base-dir DIR] [--slots N] [--rpmbuild-config TOML] [--forward PORT ...]
+        [--known-hosts FILE]
     python -m copr_common.testing.builder_hosts delete NAME [--base-dir DIR]
+        [--known-hosts FILE]
     python -m copr_common.testing.builder_hosts delete-all PREFIX [--base-dir DIR]
 
-``create`` prints the builder's address; ``delete`` kills the sshd and every process of
-the namespace (and what they started elsewhere), removes the namespace and the host's dir,
-and succeeds when there is nothing to delete.  Needs root, ``ip``, ``sshd``, ``ssh-keygen``.
+``create`` prints the builder's address (and adds its host key to ``--known-hosts``, the
+file the backend checks host keys against; ``delete`` takes it out again); ``delete``
+kills the sshd and every process of the namespace (and what they started elsewhere),
+removes the namespace and the host's dir, and succeeds when there is nothing to delete.
+Needs root, ``ip``, ``sshd``, ``ssh-keygen``.
 """
 
 from __future__ import annotations
@@ -410,6 +414,32 @@ class BuilderHostFactory:
         return delete_all(self.prefix, self.base_dir)
 
 
+def add_known_host(path: Path, host: BuilderHost) -> None:
+    """Add the host's key to the known-hosts file ``path`` (its lines for the address go)."""
+    _edit_known_hosts(path, host.address, host.known_hosts_line())
+
+
+def remove_known_host(path: Path, address: str) -> None:
+    """Take the lines of ``address`` out of the known-hosts file ``path``."""
+    _edit_known_hosts(path, address, "")
+
+
+def _edit_known_hosts(path: Path, address: str, line: str) -> None:
+    # Hosts are made and deleted at once (resalloc): one writer at a time, whole-file swaps.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_name(f".{path.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            lines = path.read_text().splitlines(keepends=True)
+        except FileNotFoundError:
+            lines = []
+        names = {address, f"[{address}]:22"}
+        kept = [entry for entry in lines if entry.split(" ", 1)[0] not in names]
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text("".join(kept) + line)
+        partial.replace(path)
+
+
 # The relay: serves ports on the namespace's loopback, connecting to the host's.
 
 
@@ -510,8 +540,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     make.add_argument("--slots", type=int, default=1, help="builds at once")
     make.add_argument("--rpmbuild-config", type=Path, help="copr-rpmbuild settings (TOML)")
     make.add_argument("--forward", type=int, action="append", default=[], metavar="PORT")
+    make.add_argument("--known-hosts", type=Path, help="add the host key to this file")
     remove = sub.add_parser("delete", help="remove a builder host (fine when it is gone)")
     remove.add_argument("name")
+    remove.add_argument("--known-hosts", type=Path, help="take the host key out of it")
     remove_all = sub.add_parser("delete-all", help="remove every builder host of a prefix")
     remove_all.add_argument("prefix")
     relay = sub.add_parser("forward", help="(internal) the relay of a builder host")
@@ -532,9 +564,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rpmbuild_settings=settings,
                 forward_ports=args.forward,
             )
+            if args.known_hosts is not None:
+                add_known_host(args.known_hosts, host)
             print(host.address)
         elif args.command == "delete":
+            gone = load(args.name, args.base_dir)
             delete(args.name, args.base_dir)
+            if args.known_hosts is not None and gone is not None:
+                remove_known_host(args.known_hosts, gone.address)
         elif args.command == "delete-all":
             for name in delete_all(args.prefix, args.base_dir):
                 print(name)
