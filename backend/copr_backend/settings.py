@@ -92,9 +92,9 @@ class BackendSettings(ServiceSettings):
     tag_limits: dict[str, int] = Field(default_factory=dict)
     blocked_owners: list[str] = Field(default_factory=list)
 
-    # The builder pool: "local" (slots on this host) or "ssh" (ssh_hosts); see
-    # copr_backend.pools.
-    builder_pool: Literal["local", "ssh"] = "local"
+    # The builder pool (see copr_backend.pools): "local" (slots on this host), "ssh"
+    # (ssh_hosts) or "resalloc" (builders leased from a resalloc server, driven over SSH).
+    builder_pool: Literal["local", "ssh", "resalloc"] = "local"
     local_slots: int = Field(2, ge=1)
     # Slot directories; must be reachable by the slots' sandbox uids (0755 path).
     local_pool_dir: Path = Path("/var/lib/copr/local-pool")
@@ -128,6 +128,26 @@ class BackendSettings(ServiceSettings):
     builder_frontend_url: str | None = None
     # How long a worker waits for a free builder before giving its task back.
     lease_timeout: float = Field(600.0, gt=0)
+    # How often a running build's worker checks that its (remote) builder is alive; a
+    # dead one has its task rescheduled onto another builder.
+    builder_check_interval: float = Field(30.0, gt=0)
+
+    # The resalloc pool: the server's XML-RPC URL, the timeout of each call, how long an
+    # unreachable server is retried before a call fails, builds at once (worker
+    # processes), and the arch of the builders of source builds (tag arch_<arch>).  The
+    # builders are SSH hosts; how to reach them is in the ssh_* settings.
+    resalloc_url: str = "http://127.0.0.1:49100/RPC2"
+    resalloc_timeout: float = Field(30.0, gt=0)
+    resalloc_retry_for: float = Field(300.0, ge=0)
+    resalloc_max_builds: int = Field(10, ge=1)
+    resalloc_source_arch: str = "x86_64"
+    # How the backend logs in to a resalloc builder (its host key is checked against
+    # ssh_known_hosts, as for the ssh pool), and copr-rpmbuild's settings file there
+    # ("-c"; "{address}" is the builder's address; empty: copr-rpmbuild's default).
+    resalloc_ssh_user: str = "copr"
+    resalloc_ssh_port: int = Field(22, ge=1, le=65535)
+    resalloc_ssh_key_file: Path | None = None
+    resalloc_rpmbuild_config: str = ""
 
     # Signing through keygen; off means RPMs are published unsigned (development only).
     sign_rpms: bool = True
@@ -174,6 +194,15 @@ class BackendSettings(ServiceSettings):
     log_file: Path | None = None
 
     @property
+    def max_builds(self) -> int:
+        """Builds at once: the pool's builders (one worker process each)."""
+        if self.builder_pool == "resalloc":
+            return self.resalloc_max_builds
+        if self.builder_pool == "ssh":
+            return sum(host.max_builds for host in self.ssh_hosts)
+        return self.local_slots
+
+    @property
     def worker_lock_dir(self) -> Path:
         return self.state_dir / "worker-locks"
 
@@ -200,6 +229,12 @@ class BackendSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _ssh_pool(self) -> BackendSettings:
+        if self.builder_pool == "resalloc":
+            if self.ssh_known_hosts is None or self.resalloc_ssh_key_file is None:
+                raise ValueError(
+                    'builder_pool = "resalloc" needs ssh_known_hosts and resalloc_ssh_key_file'
+                )
+            return self
         if self.builder_pool != "ssh":
             return self
         if not self.ssh_hosts:
@@ -216,7 +251,7 @@ class BackendSettings(ServiceSettings):
     def _optional_http_url(cls, value: str | None) -> str | None:
         return None if value is None else cls._http_url(value)
 
-    @field_validator("frontend_url", "results_url", "keygen_url")
+    @field_validator("frontend_url", "results_url", "keygen_url", "resalloc_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):

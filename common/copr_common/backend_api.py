@@ -247,6 +247,15 @@ class BackendApiClient:
         """``POST update/`` with build reports (states, results, reasons)."""
         return self._object(self.request("POST", "update/", {"builds": builds}), "update")
 
+    def reschedule(self, build_id: int, task_id: str, chroot: str | None) -> dict[str, Any]:
+        """``POST reschedule_build_chroot/``: the task's builder died; make it pending again."""
+        data: dict[str, Any] = {"build_id": build_id, "task_id": task_id}
+        if chroot:
+            data["chroot"] = chroot
+        return self._object(
+            self.request("POST", "reschedule_build_chroot/", data), "reschedule_build_chroot"
+        )
+
     def cancel_requests(self) -> list[str]:
         """``GET build-tasks/cancel-requests/``: the task ids someone asked to cancel."""
         return [str(what) for what in self._list("build-tasks/cancel-requests/")]

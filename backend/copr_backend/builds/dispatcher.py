@@ -19,6 +19,7 @@ from pathlib import Path
 from redis import Redis
 
 from copr_backend.frontend import BackendApiClient, BackendApiError, frontend_client
+from copr_backend.pools import BuilderPool, PoolError, create_pool
 from copr_backend.scheduling import BuildLimits, BuildQueueTask, assign_fair_counters
 from copr_backend.settings import BackendSettings
 from copr_common.dispatcher import Dispatcher, TaskSourceError
@@ -29,11 +30,21 @@ log = logging.getLogger(__name__)
 
 
 class BuildTaskSource:
-    """Reads the frontend's pending jobs as queue tasks, skipping malformed ones."""
+    """Reads the frontend's pending jobs as queue tasks, skipping malformed ones.
 
-    def __init__(self, frontend: BackendApiClient, manager: BuildWorkerManager) -> None:
+    Each round also has the builder pool free what ended tasks left held (the resalloc
+    pool's tickets of tasks no longer pending; see :meth:`BuilderPool.reap`).
+    """
+
+    def __init__(
+        self,
+        frontend: BackendApiClient,
+        manager: BuildWorkerManager,
+        pool: BuilderPool | None = None,
+    ) -> None:
         self.frontend = frontend
         self.manager = manager
+        self.pool = pool
 
     def get_tasks(self) -> Sequence[BuildQueueTask]:
         try:
@@ -47,7 +58,16 @@ class BuildTaskSource:
             except (KeyError, TypeError, ValueError) as error:
                 log.error("skipping a malformed pending job %r: %s", job, error)
         self._answer_orphan_cancels()
+        self._reap({str(job.get("task_id")) for job in jobs if isinstance(job, dict)})
         return assign_fair_counters(tasks)
+
+    def _reap(self, queued: set[str]) -> None:
+        if self.pool is None:
+            return
+        try:
+            self.pool.reap(queued)
+        except (PoolError, OSError) as error:
+            log.warning("cannot check the builder pool for leaked leases: %s", error)
 
     def _answer_orphan_cancels(self) -> None:
         try:
@@ -73,7 +93,7 @@ class BuildWorkerManager(WorkerManager[BuildQueueTask]):
         super().__init__(
             redis,
             BUILD_MANAGER,
-            max_workers=settings.local_slots,
+            max_workers=settings.max_builds,
             start_timeout=settings.worker_start_timeout,
             worker_log_dir=settings.worker_log_dir,
             lock_dir=settings.worker_lock_dir,
@@ -108,5 +128,5 @@ def create_build_dispatcher(
 ) -> Dispatcher[BuildQueueTask]:
     redis = Redis.from_url(settings.redis_url)
     manager = BuildWorkerManager(redis, settings, config_file=config_file)
-    source = BuildTaskSource(frontend_client(settings), manager)
+    source = BuildTaskSource(frontend_client(settings), manager, create_pool(settings))
     return Dispatcher(source, manager, sleep_time=settings.sleep_time)

@@ -11,6 +11,8 @@
    and meanwhile honour cancel requests and the fail-safe deadline (timeout + grace).
 5. Fetch the results, sign every RPM and SRPM, write ``pubkey.gpg``, regenerate the
    chroot's repodata, gzip the logs.
+   A remote builder that dies meanwhile (:meth:`Builder.alive` turns false) is given up
+   and the task rescheduled (``reschedule_build_chroot/``): another builder runs it.
 6. Always send the final state; anything not succeeded is failed (or canceled), and the
    reason goes with it and into ``backend.log``.  Only a reported build frees its
    builder: a worker that cannot report (the frontend is away for longer than the
@@ -61,6 +63,10 @@ BUILDROOT_FILE = "buildroot.json"
 FAIL_REASON_FILE = "fail-reason.txt"
 """What copr-rpmbuild leaves in the result dir when a build fails: why, in words."""
 _MAX_REASON = 4000
+
+
+class BuilderLost(Exception):
+    """The builder died or stopped answering mid-build; the task runs again elsewhere."""
 
 
 @dataclass
@@ -132,6 +138,9 @@ class BuildWorker:
         logging.getLogger("copr_backend").addHandler(handler)
         try:
             outcome = self._build(task, request, builder, destination)
+        except BuilderLost as error:
+            log.error("task %s: %s; rescheduling it", task_id, error)
+            return self._reschedule(request, builder, str(error))
         finally:
             logging.getLogger("copr_backend").removeHandler(handler)
             handler.close()
@@ -145,6 +154,22 @@ class BuildWorker:
             raise
         self.pool.release(builder)
         return result
+
+    def _reschedule(self, request: BuildRequest, builder: Builder, why: str) -> dict[str, Any]:
+        try:
+            self.pool.discard(builder)
+        except PoolError as error:
+            # Left to the pool's periodic check (the task is not pending on it any more).
+            log.warning("task %s: cannot give up %s: %s", request.task_id, builder.name, error)
+        answer = self.frontend.reschedule(
+            request.build_id, request.task_id, request.chroot or SRPM_CHROOT
+        )
+        log.info("task %s: %s", request.task_id, answer.get("msg") or answer.get("result"))
+        return {"task_id": request.task_id, "outcome": "rescheduled", "reason": why}
+
+    def _check_alive(self, builder: Builder, what: str) -> None:
+        if not builder.alive():
+            raise BuilderLost(f"{builder.name} is gone ({what})")
 
     def _destination(self, task: dict[str, Any], is_source: bool) -> Path:
         owner, dirname = str(task["project_owner"]), str(task["project_dirname"])
@@ -167,6 +192,7 @@ class BuildWorker:
                 log.info("task %s: starting on %s", task_id, builder.name)
                 builder.start(request)
         except PoolError as error:
+            self._check_alive(builder, f"the build did not start: {error}")
             return Outcome(StatusEnum.failed, f"the build did not start: {error}")
         self._report(task, {"status": int(StatusEnum.running), "started_on": int(time.time())})
         chroot = self._entry(task)["chroot"]
@@ -176,7 +202,8 @@ class BuildWorker:
         try:
             # What an earlier worker of this task signed (and indexed) stays as it is.
             builder.fetch_results(destination, keep=is_signed)
-        except OSError as error:
+        except (OSError, PoolError) as error:
+            self._check_alive(builder, f"cannot fetch the results: {error}")
             return Outcome(StatusEnum.failed, f"cannot fetch the results: {error}")
         if outcome.status != StatusEnum.succeeded:
             said = _builder_fail_reason(destination)
@@ -204,11 +231,17 @@ class BuildWorker:
         timeout = int(task.get("timeout") or self.settings.default_build_timeout)
         deadline = time.monotonic() + timeout + self.settings.build_grace
         next_check = 0.0
+        next_alive_check = time.monotonic() + self.settings.builder_check_interval
         stopped: Outcome | None = None
         with (destination / "builder-live.log").open("wb") as live_log:
             follower = builder.follow_log(live_log)
             while follower.poll() is None:
                 now = time.monotonic()
+                if now >= next_alive_check:
+                    next_alive_check = now + self.settings.builder_check_interval
+                    if not builder.alive():
+                        # The follower goes with the builder's connection (discard).
+                        raise BuilderLost(f"{builder.name} stopped answering mid-build")
                 if stopped is None and now >= next_check:
                     next_check = now + self.settings.cancel_check_interval
                     if task_id in self._cancel_requests():
@@ -231,6 +264,8 @@ class BuildWorker:
             return stopped
         if code == EXIT_SUCCESS:
             return Outcome(StatusEnum.succeeded)
+        # A follower that lost its builder ends with a failure of its own.
+        self._check_alive(builder, f"the log follower exited {code}")
         if code == EXIT_CANCELED:
             return Outcome(StatusEnum.canceled, "the build was canceled on the builder", True)
         reasons = {

@@ -8,15 +8,18 @@ build up where it is — still running, or ended and waiting to be reported.  Wh
 builder runs which task is known from the builders themselves, never only from Redis.
 
 Pools are chosen by the ``builder_pool`` setting: ``local`` (this host, N slots, see
-:mod:`copr_backend.pools.local`) and ``ssh`` (builder hosts the settings list, driven
-over SSH, see :mod:`copr_backend.pools.ssh`).  Either drives copr-rpmbuild only through
-its commands (:mod:`copr_backend.pools.rpmbuild`).
+:mod:`copr_backend.pools.local`), ``ssh`` (builder hosts the settings list, driven over
+SSH, see :mod:`copr_backend.pools.ssh`) and ``resalloc`` (builders leased as tickets from
+a resalloc server, driven over SSH; see :mod:`copr_backend.pools.resalloc`).  Each drives
+copr-rpmbuild only through its commands (:mod:`copr_backend.pools.rpmbuild`).  A remote
+builder may die: :meth:`Builder.alive` says so, and the worker then
+:meth:`~BuilderPool.discard` s it and has the task rescheduled.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
@@ -93,6 +96,10 @@ class Builder(ABC):
         (a package signed by an earlier worker of the task is not replaced).
         """
 
+    def alive(self) -> bool:
+        """Whether the builder is still there and answers (a remote one may die)."""
+        return True
+
 
 class BuilderPool(ABC):
     """Leases builders to build workers and takes them back."""
@@ -109,6 +116,18 @@ class BuilderPool(ABC):
     def forget(self, builder: Builder) -> None:
         """Let go of the builder but keep it for its task, whose report is still due."""
 
+    def discard(self, builder: Builder) -> None:
+        """Give up a builder that died (its task is rescheduled onto another one)."""
+        self.release(builder)
+
+    def reap(self, queued: Collection[str]) -> list[int]:
+        """Free what builds that ended left held (their task ids are not in ``queued``,
+        the frontend's pending jobs); run by the build dispatcher every round.  The
+        leases freed (resalloc tickets); nothing for a pool whose builders free
+        themselves.
+        """
+        return []
+
 
 def create_pool(
     settings: BackendSettings, task_is_queued: Callable[[str], bool] | None = None
@@ -124,4 +143,8 @@ def create_pool(
         from copr_backend.pools.ssh import SshPool
 
         return SshPool(settings, task_is_queued)
+    if settings.builder_pool == "resalloc":
+        from copr_backend.pools.resalloc import create_resalloc_pool
+
+        return create_resalloc_pool(settings)
     raise PoolError(f"unknown builder pool {settings.builder_pool!r}")

@@ -1,0 +1,300 @@
+"""A real resalloc-server for tests, on a random loopback port, with pools the test names.
+
+resalloc is neither on PyPI nor in Debian: ``make setup`` installs it into
+``.venv-resalloc`` from its release tarball, unless an installed ``resalloc-server`` is
+on PATH (Fedora's package).  :func:`find_resalloc` says where it is, or why it is not
+there (the tests that need it skip with that reason).
+
+Each server has a config directory of its own (``server.yaml``, ``pools.yaml``, its
+SQLite database and logs) under the session's scratch dir.  A pool is a dict as in
+``pools.yaml``: ``max``, ``max_starting``, ``max_prealloc``, ``cmd_new`` (prints the
+resource's data, e.g. a builder's address), ``cmd_delete``, ``tags``, ...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import xmlrpc.client
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from copr_common.testing.services import (
+    ServiceRun,
+    ServiceStartError,
+    _start_on_free_port,
+)
+
+__all__ = ["ResallocServer", "builder_host_commands", "find_resalloc", "start_resalloc"]
+
+# common/copr_common/testing/resalloc.py -> the checkout.
+_ROOT = Path(__file__).resolve().parents[3]
+
+
+def find_resalloc() -> tuple[Path | None, str]:
+    """The directory holding ``resalloc-server`` and ``resalloc-maint``; else None and why."""
+    installed = shutil.which("resalloc-server")
+    if installed:
+        return Path(installed).parent, ""
+    venv = _ROOT / ".venv-resalloc" / "bin"
+    if (venv / "resalloc-server").exists() and (venv / "resalloc-maint").exists():
+        return venv, ""
+    return None, (
+        "resalloc-server is not installed and .venv-resalloc does not exist: "
+        "`make setup` installs it from ../shared/third-party/resalloc-*.tar.gz "
+        "(or $RESALLOC_TARBALL)"
+    )
+
+
+@dataclass
+class ResallocServer:
+    """A running resalloc-server: its XML-RPC URL, config dir and process."""
+
+    run: ServiceRun
+    name: str
+    bindir: Path
+    config_dir: Path
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/RPC2"
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "CONFIG_DIR": str(self.config_dir)}
+
+    def maint(self, *args: str) -> str:
+        """The output of ``resalloc-maint ARGS`` against this server's database."""
+        result = subprocess.run(
+            [str(self.bindir / "resalloc-maint"), *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return result.stdout
+
+    def open_tickets(self) -> list[str]:
+        """``resalloc-maint ticket-list``: a line per ticket not yet closed."""
+        return [line for line in self.maint("ticket-list").splitlines() if line.strip()]
+
+    def resources(self) -> list[str]:
+        """``resalloc-maint resource-list``: a line per resource not yet deleted."""
+        return [line for line in self.maint("resource-list").splitlines() if line.strip()]
+
+    def proxy(self) -> xmlrpc.client.ServerProxy:
+        return xmlrpc.client.ServerProxy(self.url, allow_none=True)
+
+    def stop(self) -> None:
+        """Stop the server (its resources stay as they are, as in an outage)."""
+        self.run.stop(self.process)
+
+    def start(self, timeout: float = 60) -> None:
+        """Start the server again on its port, with its database (after :meth:`stop`)."""
+        self.process = _launch(self.run, self.name, self.bindir, self.config_dir)
+        _wait_ready(self, timeout)
+
+
+def _launch(run: ServiceRun, name: str, bindir: Path, config_dir: Path) -> subprocess.Popen[bytes]:
+    return run.spawn(
+        name,
+        [str(bindir / "resalloc-server")],
+        env={**os.environ, "CONFIG_DIR": str(config_dir)},
+        cwd=config_dir,
+    )
+
+
+def _answers(url: str) -> bool:
+    proxy = xmlrpc.client.ServerProxy(url, allow_none=True)
+    try:
+        proxy.collectTicket(0)
+    except (OSError, xmlrpc.client.Error):
+        return False
+    return True
+
+
+def _wait_ready(server: ResallocServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not _answers(server.url):
+        if server.process.poll() is not None:
+            raise ServiceStartError(
+                f"{server.name} exited with {server.process.returncode}:\n"
+                f"{server.run.log_tail(server.name)}"
+            )
+        if time.monotonic() > deadline:
+            raise ServiceStartError(
+                f"{server.name} did not answer within {timeout:g} s:\n"
+                f"{server.run.log_tail(server.name)}"
+            )
+        time.sleep(0.2)
+
+
+def start_resalloc(
+    run: ServiceRun,
+    pools: dict[str, dict[str, Any]],
+    *,
+    name: str = "resalloc",
+    sleeptime: float = 1.0,
+    timeout: float = 60,
+) -> ResallocServer:
+    """A new resalloc-server with ``pools``; it answers XML-RPC when this returns.
+
+    ``sleeptime`` is how long its manager sleeps between rounds: short, so that tickets
+    get their resources within a second or two.
+    """
+    bindir, why = find_resalloc()
+    if bindir is None:
+        raise ServiceStartError(why)
+    config_dir = run.root / name
+    (config_dir / "logs").mkdir(parents=True)
+    # JSON is YAML: no YAML library needed here.
+    (config_dir / "pools.yaml").write_text(json.dumps(pools, indent=1))
+
+    def launch(port: int) -> subprocess.Popen[bytes]:
+        settings = {
+            "db_url": f"sqlite:///{config_dir / 'db.sqlite'}",
+            "logdir": str(config_dir / "logs"),
+            "hostname": "127.0.0.1",
+            "port": port,
+            "sleeptime": sleeptime,
+            "loglevel": "debug",
+        }
+        (config_dir / "server.yaml").write_text(json.dumps(settings, indent=1))
+        return _launch(run, name, bindir, config_dir)
+
+    def ready(port: int) -> bool:
+        return _answers(f"http://127.0.0.1:{port}/RPC2")
+
+    port, proc = _start_on_free_port(run, name, launch, ready, "Address already in use", timeout)
+    return ResallocServer(run, name, bindir, config_dir, port, proc)
+
+
+def kill(server: ResallocServer) -> None:
+    """Kill -9 the server."""
+    server.run.stop(server.process, signal.SIGKILL)
+
+
+# --- builder hosts as a pool's resources ---------------------------------------------------
+#
+# A pool whose ``cmd_new`` is ``python -m copr_common.testing.resalloc new --base-dir DIR
+# ...`` gets builder hosts (:mod:`copr_common.testing.builder_hosts`: a network namespace
+# with an sshd and copr-rpmbuild) as its resources; ``delete`` is its ``cmd_delete``.
+# ``new`` prints the host's address (the ticket's output), adds its host key to the
+# known-hosts file the backend checks (``DIR/known_hosts``) and links ``DIR/by-address/
+# ADDRESS`` to the host's dir: every test host shares this machine's file system, so the
+# backend finds a host's copr-rpmbuild settings by its address
+# (``resalloc_rpmbuild_config = "DIR/by-address/{address}/slot-0/rpmbuild.toml"``).
+
+
+def builder_host_commands(
+    base_dir: Path,
+    authorized_key: Path,
+    rpmbuild_settings: dict[str, Any],
+    forward_ports: list[int],
+    prefix: str,
+) -> tuple[str, str]:
+    """``cmd_new`` and ``cmd_delete`` of a pool of builder hosts under ``base_dir``."""
+    import shlex
+    import sys
+
+    base_dir.mkdir(parents=True, exist_ok=True)
+    settings_file = base_dir / "rpmbuild-settings.json"
+    settings_file.write_text(json.dumps(rpmbuild_settings))
+    command = [sys.executable, "-m", "copr_common.testing.resalloc"]
+    common = ["--base-dir", str(base_dir), "--prefix", prefix]
+    new = [*command, "new", *common, "--authorized-key", str(authorized_key)]
+    new += ["--rpmbuild-settings", str(settings_file)]
+    for port in forward_ports:
+        new += ["--forward", str(port)]
+    return shlex.join(new), shlex.join([*command, "delete", *common])
+
+
+def _host_name(prefix: str) -> str:
+    # The resource id is unique on the server; the prefix keeps test sessions apart.
+    return f"{prefix}{os.environ['RESALLOC_ID']}"
+
+
+def _edit_known_hosts(base_dir: Path, drop: str | None, add: str | None) -> None:
+    import fcntl
+
+    path = base_dir / "known_hosts"
+    with (base_dir / "known_hosts.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        lines = path.read_text().splitlines(keepends=True) if path.exists() else []
+        if drop is not None:
+            lines = [line for line in lines if line.split(" ", 1)[0] != drop]
+        if add is not None:
+            lines.append(add)
+        partial = path.with_name(".known_hosts.partial")
+        partial.write_text("".join(lines))
+        partial.replace(path)
+
+
+def _new(args: Any) -> int:
+    from copr_common.testing import builder_hosts
+
+    name = _host_name(args.prefix)
+    settings = json.loads(Path(args.rpmbuild_settings).read_text())
+    host = builder_hosts.create(
+        name,
+        Path(args.authorized_key).read_text(),
+        base_dir=args.base_dir,
+        rpmbuild_settings=settings,
+        forward_ports=args.forward,
+    )
+    line = host.known_hosts_line()
+    _edit_known_hosts(args.base_dir, line.split(" ", 1)[0], line)
+    links = args.base_dir / "by-address"
+    links.mkdir(exist_ok=True)
+    link = links / host.address
+    link.unlink(missing_ok=True)
+    link.symlink_to(host.path)
+    # Which pool made which host, for tests that check where a ticket landed.
+    with (args.base_dir / "resources.log").open("a") as journal:
+        journal.write(f"{host.address} {os.environ.get('RESALLOC_POOL_ID', '?')} {name}\n")
+    print(host.address)
+    return 0
+
+
+def _delete(args: Any) -> int:
+    from copr_common.testing import builder_hosts
+
+    name = _host_name(args.prefix)
+    host = builder_hosts.load(name, base_dir=args.base_dir)
+    builder_hosts.delete(name, base_dir=args.base_dir)
+    if host is not None:
+        where = host.address if host.port == 22 else f"[{host.address}]:{host.port}"
+        _edit_known_hosts(args.base_dir, where, None)
+        link = args.base_dir / "by-address" / host.address
+        if link.is_symlink() and link.readlink() == host.path:
+            link.unlink()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``new`` / ``delete``: a resalloc pool's ``cmd_new`` / ``cmd_delete`` (see above)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m copr_common.testing.resalloc")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for command in ("new", "delete"):
+        sub = commands.add_parser(command)
+        sub.add_argument("--base-dir", type=Path, required=True)
+        sub.add_argument("--prefix", required=True)
+        if command == "new":
+            sub.add_argument("--authorized-key", required=True)
+            sub.add_argument("--rpmbuild-settings", required=True)
+            sub.add_argument("--forward", type=int, action="append", default=[])
+    args = parser.parse_args(argv)
+    return _new(args) if args.command == "new" else _delete(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
