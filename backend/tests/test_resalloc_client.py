@@ -23,12 +23,9 @@ from copr_backend.pools import Builder, BuildRequest, PoolError
 from copr_backend.pools.resalloc import ResallocBuilder, ResallocPool, ticket_tags
 from copr_backend.pools.resalloc_client import ResallocClient, TicketFailed
 from copr_backend.settings import BackendSettings
+from copr_backend.testing.helpers import wait_for
 from copr_common.testing.resalloc import ResallocServer, find_resalloc, start_resalloc
 from copr_common.testing.services import ServiceRun
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import wait_for
 
 RESALLOC_DIR, WHY_NOT = find_resalloc()
 pytestmark = pytest.mark.skipif(RESALLOC_DIR is None, reason=WHY_NOT)

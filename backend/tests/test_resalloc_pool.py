@@ -20,7 +20,15 @@ from typing import Any
 
 import pytest
 
+from copr_backend.testing.helpers import (
+    dnf,
+    rpm_verify,
+    running_build_dispatcher,
+    slow_source,
+    wait_for,
+)
 from copr_common.enums import BuildSourceEnum, StatusEnum
+from copr_common.redis_keys import BUILD_MANAGER, index_key
 from copr_common.testing.builder_hosts import BuilderHostFactory
 from copr_common.testing.resalloc import (
     ResallocServer,
@@ -30,16 +38,11 @@ from copr_common.testing.resalloc import (
 )
 from copr_common.testing.services import ServiceRun
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from backend_helpers import rpm_verify, running_build_dispatcher, slow_source, wait_for
-from test_full_flow import _dnf
-
 RESALLOC_DIR, WHY_NOT = find_resalloc()
 pytestmark = [pytest.mark.skipif(RESALLOC_DIR is None, reason=WHY_NOT), pytest.mark.slow]
 
 CHROOT = "fedora-42-x86_64"
-WORKERS = "copr:backend-build:workers"
+WORKERS = index_key(BUILD_MANAGER)
 
 
 def _port(url: str) -> int:
@@ -164,7 +167,7 @@ def test_an_srpm_built_on_resalloc_builders_is_signed_published_and_installable(
     for package in rpms:
         assert "digests signatures OK" in rpm_verify(package, pubkey, tmp_path / "rpmdb")
     assert (chroot_dir / "repodata" / "repomd.xml").exists()
-    installed = _dnf(
+    installed = dnf(
         tmp_path,
         f"{backend.settings.results_url}/{project.ownername}/hello/{CHROOT}/",
         pubkey,

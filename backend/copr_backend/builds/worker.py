@@ -162,7 +162,7 @@ class BuildWorker:
             # Left to the pool's periodic check (the task is not pending on it any more).
             log.warning("task %s: cannot give up %s: %s", request.task_id, builder.name, error)
         answer = self.frontend.reschedule(
-            request.build_id, request.task_id, request.chroot or SRPM_CHROOT
+            request.build_id, request.task_id, request.chroot or SRPM_BUILDS_DIR
         )
         log.info("task %s: %s", request.task_id, answer.get("msg") or answer.get("result"))
         return {"task_id": request.task_id, "outcome": "rescheduled", "reason": why}
