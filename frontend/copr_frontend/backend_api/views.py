@@ -18,11 +18,9 @@ from copr_frontend import db
 from copr_frontend.actions.logic import action_to_json, finish_action, waiting_actions
 from copr_frontend.actions.models import Action
 from copr_frontend.api.errors import AuthError, BadRequest, ObjectNotFound
-from copr_frontend.app import settings
 from copr_frontend.backend_api import tasks
 from copr_frontend.builds.logic import lock_build, lock_builds
 from copr_frontend.builds.models import Build, CancelRequest
-from copr_frontend.builds.rpm_upload_api import forget_upload
 from copr_frontend.builds.transitions import (
     UpdateError,
     apply_update,
@@ -33,6 +31,8 @@ from copr_frontend.builds.transitions import (
     starting,
     task_canceled,
 )
+from copr_frontend.builds.uploads import forget_upload
+from copr_frontend.context import settings
 
 FE_BE_API_VERSION = "6"
 

@@ -33,7 +33,7 @@ from copr_frontend.api.lookup import (
     to_text,
 )
 from copr_frontend.api.params import get_params, json_body, paginate
-from copr_frontend.app import settings
+from copr_frontend.context import settings
 from copr_frontend.notifications import logic
 from copr_frontend.notifications.logic import NotificationError
 from copr_frontend.notifications.models import (

@@ -19,8 +19,8 @@ import flask
 
 from copr_frontend import db
 from copr_frontend.api.errors import BadRequest
-from copr_frontend.app import settings
 from copr_frontend.backend_api.views import _int, _json_object, _route, backend_authenticated
+from copr_frontend.context import settings
 from copr_frontend.notifications import logic
 
 MAX_BATCH = 1000

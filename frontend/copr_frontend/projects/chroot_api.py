@@ -22,9 +22,10 @@ from copr_frontend.api.lookup import (
     to_list,
 )
 from copr_frontend.api.params import get_params, json_body
-from copr_frontend.app import settings
+from copr_frontend.context import settings
 from copr_frontend.projects.logic import project_chroot
 from copr_frontend.projects.models import Project, ProjectChroot
+from copr_frontend.projects.serialize import project_chroot_to_json
 from copr_frontend.repos.buildroot import additional_repos, buildroot_repos
 
 CHROOT_BOOTSTRAP = ("unchanged", "default", "on", "off", "image", "custom_image")
@@ -59,26 +60,6 @@ def chroot_additional_repos(
     """The project's and the chroot's extra repos as mock config entries."""
     urls = list(project.additional_repos) + (list(copr_chroot.repos) if copr_chroot else [])
     return additional_repos(db.session(), urls, chroot, settings())
-
-
-def project_chroot_to_json(copr_chroot: ProjectChroot) -> dict[str, Any]:
-    project = copr_chroot.project
-    return {
-        "mock_chroot": copr_chroot.name,
-        "projectname": project.name,
-        "ownername": project.ownername,
-        "comps_name": copr_chroot.comps_name,
-        "additional_repos": list(copr_chroot.repos),
-        "additional_packages": list(copr_chroot.buildroot_pkgs),
-        "additional_modules": list(copr_chroot.module_toggle),
-        "with_opts": list(copr_chroot.with_opts),
-        "without_opts": list(copr_chroot.without_opts),
-        "delete_after_days": None,
-        "isolation": copr_chroot.isolation,
-        "bootstrap": copr_chroot.bootstrap,
-        "bootstrap_image": copr_chroot.bootstrap_image,
-        "follow_fedora_branching": project.follow_fedora_branching,
-    }
 
 
 def _project_chroot(params: dict[str, Any]) -> ProjectChroot:
