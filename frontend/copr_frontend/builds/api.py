@@ -17,14 +17,7 @@ from copr_common.enums import BuildSourceEnum
 from copr_frontend import db
 from copr_frontend.api import ApiError, BadRequest, Conflict, route
 from copr_frontend.api.auth import login_required_user, require_login
-from copr_frontend.api.lookup import (
-    build_or_404,
-    project_or_404,
-    require_builder,
-    to_list,
-    to_status,
-    to_text,
-)
+from copr_frontend.api.lookup import build_or_404, project_or_404, require_builder
 from copr_frontend.api.params import get_params, json_body, paginate
 from copr_frontend.builds import sources
 from copr_frontend.builds.models import Build
@@ -36,6 +29,7 @@ from copr_frontend.builds.transitions import cancel_build
 from copr_frontend.builds.uploads import forget_upload, stored_upload
 from copr_frontend.context import settings
 from copr_frontend.permissions.logic import can_admin, can_build
+from copr_frontend.validation import to_list, to_status, to_text
 
 # --- reading ------------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from copr_common.enums import BuildSourceEnum, StatusEnum
 from copr_frontend import db
 from copr_frontend.api import BadRequest, ObjectNotFound, route
 from copr_frontend.api.auth import login_required_user, require_login
-from copr_frontend.api.lookup import conflict_on_duplicate, to_text
+from copr_frontend.api.lookup import conflict_on_duplicate
 from copr_frontend.api.params import json_body
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.rpmheader import RpmHeaderError, RpmIdentity, read_identity
@@ -40,6 +40,7 @@ from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.packages.logic import PackageError, add_package, get_package
 from copr_frontend.packages.models import Package
 from copr_frontend.projects.models import Project
+from copr_frontend.validation import to_text
 
 SOURCE_SUFFIXES = (".src.rpm", ".nosrc.rpm")
 

@@ -20,7 +20,6 @@ from flask_babel import gettext
 from copr_common.enums import BuildSourceEnum, StatusEnum
 from copr_frontend import db
 from copr_frontend.api.errors import ApiError
-from copr_frontend.api.lookup import MAX_INT
 from copr_frontend.builds import logic
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.options import parse_build_request
@@ -32,6 +31,7 @@ from copr_frontend.permissions.logic import can_admin, can_build
 from copr_frontend.projects.models import Project
 from copr_frontend.projects.views import before_arg
 from copr_frontend.users.models import User
+from copr_frontend.validation import MAX_INT
 from copr_frontend.web.routing import (
     login_required,
     project_rights,

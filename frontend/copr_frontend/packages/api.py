@@ -21,7 +21,6 @@ from copr_frontend.api.lookup import (
     project_or_404,
     require_admin,
     require_builder,
-    to_bool,
 )
 from copr_frontend.api.params import get_params, json_body, paginate
 from copr_frontend.builds.options import parse_build_request, source_or_400
@@ -35,6 +34,7 @@ from copr_frontend.packages.models import Package
 from copr_frontend.packages.options import parse_package_options
 from copr_frontend.packages.serialize import package_to_json
 from copr_frontend.projects.models import Project
+from copr_frontend.validation import to_bool
 
 # Input names copr-cli uses → the names the source parsers read, for merging an edit.
 _STORED_TO_INPUT = {"type": "scm_type", "srpm_build_method": "source_build_method"}

@@ -21,16 +21,7 @@ from copr_frontend import db
 from copr_frontend.api import AccessRestricted, BadRequest, Conflict, ObjectNotFound, route
 from copr_frontend.api.auth import login_required_user, require_login
 from copr_frontend.api.form import FieldErrors
-from copr_frontend.api.lookup import (
-    conflict_on_duplicate,
-    project_or_404,
-    require_admin,
-    to_bool,
-    to_choice,
-    to_int,
-    to_list,
-    to_text,
-)
+from copr_frontend.api.lookup import conflict_on_duplicate, project_or_404, require_admin
 from copr_frontend.api.params import get_params, json_body, paginate
 from copr_frontend.db import now
 from copr_frontend.mockchroots.logic import list_chroots
@@ -40,6 +31,7 @@ from copr_frontend.projects.models import Project
 from copr_frontend.projects.serialize import project_to_json
 from copr_frontend.users.logic import get_group, get_user, is_member
 from copr_frontend.users.models import Group, User
+from copr_frontend.validation import to_bool, to_choice, to_int, to_list, to_text
 
 PROJECT_BOOTSTRAP = ("default", "on", "off", "image")
 PROJECT_ISOLATION = ("default", "simple", "nspawn")

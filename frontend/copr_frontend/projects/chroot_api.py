@@ -14,19 +14,14 @@ import flask
 from copr_frontend import db
 from copr_frontend.api import BadRequest, ObjectNotFound, route
 from copr_frontend.api.auth import require_login
-from copr_frontend.api.lookup import (
-    project_or_404,
-    require_admin,
-    to_bool,
-    to_choice,
-    to_list,
-)
+from copr_frontend.api.lookup import project_or_404, require_admin
 from copr_frontend.api.params import get_params, json_body
 from copr_frontend.context import settings
 from copr_frontend.projects.logic import project_chroot
 from copr_frontend.projects.models import Project, ProjectChroot
 from copr_frontend.projects.serialize import project_chroot_to_json
 from copr_frontend.repos.buildroot import additional_repos, buildroot_repos
+from copr_frontend.validation import to_bool, to_choice, to_list
 
 CHROOT_BOOTSTRAP = ("unchanged", "default", "on", "off", "image", "custom_image")
 CHROOT_ISOLATION = ("unchanged", "default", "simple", "nspawn")
