@@ -126,7 +126,7 @@ def to_text(value: Any, name: str, *, max_length: int = MAX_TEXT) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str | int | float) or isinstance(value, bool):
-        raise InvalidInput(f"Field {name!r} must be text, got {type(value).__name__}")
+        raise InvalidInput(f"Field {name!r} must be text")
     text = str(value)
     if len(text) > max_length:
         raise InvalidInput(f"Field {name!r} is too long (at most {max_length} characters)")
