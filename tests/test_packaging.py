@@ -3,6 +3,9 @@ its pyproject and units say; tito builds each from a fresh clone as a release wo
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -28,6 +31,8 @@ RELEASED = {
     "python-client": "python-copr",
     "selinux": "copr-selinux",
 }
+# The npm packages the frontend's spec carries as sources (the web UI's own, not axe-core).
+WEB_PACKAGES = ("bootstrap", "chart.js")
 
 
 def test_every_service_has_a_spec() -> None:
@@ -80,6 +85,39 @@ def test_srpm_tarball_holds_the_folder(srpms: dict[str, Path], tmp_path: Path) -
     assert not [p for p in listing if "__pycache__" in p]
 
 
+def test_frontend_srpm_carries_the_locked_web_packages(
+    srpms: dict[str, Path], tmp_path: Path
+) -> None:
+    """The npm tarballs in the SRPM are the very ones package-lock.json pins (integrity)."""
+    lock = json.loads((ROOT / "frontend" / "package-lock.json").read_text())["packages"]
+    payload = subprocess.run(
+        ["rpm2cpio", str(srpms["copr-frontend"])], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["cpio", "-idm", "--quiet"], input=payload, cwd=tmp_path, check=True)
+    for package in WEB_PACKAGES:
+        locked = lock[f"node_modules/{package}"]
+        tarball = tmp_path / f"{package}-{locked['version']}.tgz"
+        algorithm, _, digest = locked["integrity"].partition("-")
+        assert algorithm == "sha512"
+        actual = base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
+        assert actual == digest, package
+
+
+def test_frontend_installs_every_served_web_file() -> None:
+    """The spec and the ansible role (venv install) put each served file where the frontend
+    looks for it when there is no checkout."""
+    from copr_frontend.web import assets
+
+    spec = parsed_spec("copr-frontend")
+    assert f"{assets.INSTALLED}/$file" in spec
+    role = (ROOT / "ansible/roles/frontend/defaults/main/role.yml").read_text()
+    tasks = (ROOT / "ansible/roles/frontend/tasks/main.yml").read_text()
+    assert f"dest: {assets.INSTALLED}/{{{{ item }}}}" in tasks
+    for relative in assets.FILES.values():
+        assert relative in spec, relative
+        assert f"  - {relative}\n" in role, relative
+
+
 @pytest.mark.parametrize(
     "name", sorted(n for n, folder in packages().items() if (folder / "pyproject.toml").exists())
 )
@@ -109,7 +147,11 @@ def test_tito_builds_every_package_from_a_fresh_clone(tmp_path: Path) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     outdir = tmp_path / "out"
-    env = {**os.environ, "HOME": str(tmp_path)}
+    # A HOME of its own (tito's settings), with npm's cache where make setup filled it.
+    npm_cache = subprocess.run(
+        ["npm", "config", "get", "cache"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    env = {**os.environ, "HOME": str(tmp_path), "npm_config_cache": npm_cache}
     for name, folder in packages().items():
         result = subprocess.run(
             [str(TITO), "build", "--srpm", "--test", "-o", str(outdir)],
@@ -118,4 +160,11 @@ def test_tito_builds_every_package_from_a_fresh_clone(tmp_path: Path) -> None:
         assert result.returncode == 0, f"{name}: {result.stdout}{result.stderr}"
         made = list(outdir.glob(f"{name}-[0-9]*.git.*.src.rpm"))
         assert len(made) == 1, f"{name}: {sorted(p.name for p in outdir.iterdir())}"
+        if name == "copr-frontend":
+            listed = subprocess.run(
+                ["rpm", "-qpl", str(made[0])], capture_output=True, text=True, check=True
+            ).stdout.split()
+            lock = json.loads((ROOT / "frontend/package-lock.json").read_text())["packages"]
+            wanted = {f"{n}-{lock[f'node_modules/{n}']['version']}.tgz" for n in WEB_PACKAGES}
+            assert wanted <= set(listed), listed
     shutil.rmtree(clone)

@@ -43,6 +43,7 @@ from pathlib import Path
 
 from copr_backend.appstream import AppstreamError, add_appstream, has_appstream
 from copr_common.chroots import ChrootNameError, parse_chroot
+from copr_common.files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +80,6 @@ class CreaterepoRequest:
             str(data["id"]), tuple(data.get("add") or ()), bool(data.get("full")),
             bool(data.get("appstream")),
         )  # fmt: skip
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text)
-    partial.replace(path)
 
 
 @contextlib.contextmanager
@@ -155,7 +150,7 @@ class Createrepo:
         # Requests are batched per output dir: the devel repo's runs are its own.
         target = RepoTarget(directory, devel_baseurl)
         base = self._dir(target.output)
-        _write_atomically(base / "queue" / f"{request.request_id}.json", request.to_json())
+        write_atomically(base / "queue" / f"{request.request_id}.json", request.to_json())
         result = base / "results" / f"{request.request_id}.json"
         deadline = time.monotonic() + self.timeout * 2 + 60
         while True:
@@ -195,12 +190,12 @@ class Createrepo:
         error = None
         try:
             if self._createrepo(target, batch, lock):
-                _write_atomically(base / "runs", str(self.runs(target.output) + 1))
+                write_atomically(base / "runs", str(self.runs(target.output) + 1))
         except CreaterepoError as failure:
             error = str(failure)
             log.error("%s", failure)
         for request in batch:
-            _write_atomically(
+            write_atomically(
                 base / "results" / f"{request.request_id}.json", json.dumps({"error": error})
             )
         now = time.time()

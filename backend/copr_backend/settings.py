@@ -11,13 +11,50 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from copr_common.settings import ServiceSettings, load_settings
 
 ENV_PREFIX = "COPR_BACKEND_"
 CONFIG_ENV = "COPR_BACKEND_CONFIG"
 DEFAULT_CONFIG = Path("/etc/copr/backend.toml")
+
+
+class SshBuilderHost(BaseModel):
+    """One builder host of the ``ssh`` pool (an entry of ``ssh_hosts``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Its name in logs and lease files (default: the address).
+    name: str = ""
+    address: str
+    port: int = Field(22, ge=1, le=65535)
+    user: str = "copr"
+    # The private key the backend logs in with.
+    key_file: Path
+    # The chroot arches it builds for (source builds go to any host).
+    arches: list[str] = Field(default_factory=lambda: ["x86_64"])
+    # A task with tags lands only on a host that has all of them.
+    tags: list[str] = Field(default_factory=list)
+    # Builds at once; each needs a copr-rpmbuild config of its own on the host.
+    max_builds: int = Field(1, ge=1)
+    # The copr-rpmbuild settings file on the host ("-c"; "{slot}" is 0 .. max_builds - 1);
+    # empty: copr-rpmbuild's default (one build at once only).
+    rpmbuild_config: str = ""
+
+    @model_validator(mode="after")
+    def _slots(self) -> SshBuilderHost:
+        if not self.name:
+            self.name = self.address
+        if self.max_builds > 1 and "{slot}" not in self.rpmbuild_config:
+            raise ValueError(
+                f"ssh host {self.name}: max_builds > 1 needs an rpmbuild_config with {{slot}}"
+            )
+        return self
+
+    def config_of(self, slot: int) -> str:
+        """The ``-c`` value for ``slot`` (empty: copr-rpmbuild's default)."""
+        return self.rpmbuild_config.replace("{slot}", str(slot))
 
 
 class BackendSettings(ServiceSettings):
@@ -56,8 +93,9 @@ class BackendSettings(ServiceSettings):
     tag_limits: dict[str, int] = Field(default_factory=dict)
     blocked_owners: list[str] = Field(default_factory=list)
 
-    # The builder pool. Only "local" exists so far (see copr_backend.pools).
-    builder_pool: Literal["local"] = "local"
+    # The builder pool: "local" (slots on this host) or "ssh" (ssh_hosts); see
+    # copr_backend.pools.
+    builder_pool: Literal["local", "ssh"] = "local"
     local_slots: int = Field(2, ge=1)
     # Slot directories; must be reachable by the slots' sandbox uids (0755 path).
     local_pool_dir: Path = Path("/var/lib/copr/local-pool")
@@ -68,11 +106,27 @@ class BackendSettings(ServiceSettings):
     rpmbuild_command: str = "copr-rpmbuild"
     rpmbuild_log_command: str = "copr-rpmbuild-log"
     rpmbuild_cancel_command: str = "copr-rpmbuild-cancel"
+    rpmbuild_status_command: str = "copr-rpmbuild-status"
     # Extra copr-rpmbuild settings written into every slot's rpmbuild.toml (distgit URLs,
     # buildroot, ...); the slot's own paths, sandbox_uid and frontend_url are always set.
     rpmbuild_settings: dict[str, object] = Field(default_factory=dict)
     # Seconds copr-rpmbuild-cancel gives a build to stop by itself before killing it.
     cancel_grace: float = Field(3.0, ge=0)
+    # Builders whose copr-rpmbuild is older, or of another major version, are refused.
+    builder_min_version: str = Field("0.1", pattern=r"^\d+\.\d+(\.\d+)?$")
+
+    # The ssh pool: its hosts, the known-hosts file their host keys are checked against
+    # (a host whose key is not there is refused, never added), seconds to connect, and
+    # the frontend URL builders fetch their tasks from (unset: frontend_url).
+    ssh_hosts: list[SshBuilderHost] = Field(default_factory=list)
+    """Tables of ``address``, ``port`` (22), ``user`` ("copr"), ``key_file`` (the private
+    key to log in with), ``arches`` (["x86_64"]; source builds go to any host), ``tags``
+    (a task with tags lands only on a host with all of them), ``max_builds`` (1) and
+    ``rpmbuild_config`` (copr-rpmbuild's settings file on the host, ``{slot}`` standing for
+    0 .. max_builds - 1; empty: its default), ``name`` (default: the address)."""
+    ssh_known_hosts: Path | None = None
+    ssh_connect_timeout: float = Field(15.0, gt=0)
+    builder_frontend_url: str | None = None
     # How long a worker waits for a free builder before giving its task back.
     lease_timeout: float = Field(600.0, gt=0)
 
@@ -144,6 +198,24 @@ class BackendSettings(ServiceSettings):
                 "local_uid_base + local_slots must stay below 2147483648 and clear of 65535"
             )
         return self
+
+    @model_validator(mode="after")
+    def _ssh_pool(self) -> BackendSettings:
+        if self.builder_pool != "ssh":
+            return self
+        if not self.ssh_hosts:
+            raise ValueError('builder_pool = "ssh" needs ssh_hosts')
+        if self.ssh_known_hosts is None:
+            raise ValueError('builder_pool = "ssh" needs ssh_known_hosts')
+        names = [host.name for host in self.ssh_hosts]
+        if len(set(names)) != len(names):
+            raise ValueError("ssh_hosts: two hosts of the same name")
+        return self
+
+    @field_validator("builder_frontend_url")
+    @classmethod
+    def _optional_http_url(cls, value: str | None) -> str | None:
+        return None if value is None else cls._http_url(value)
 
     @field_validator("frontend_url", "results_url", "keygen_url")
     @classmethod

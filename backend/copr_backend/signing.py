@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from copr_backend.settings import BackendSettings
+from copr_common.files import write_atomically
 from copr_common.key_identity import key_identity
 from copr_common.outage import Backoff, Outage
 from copr_keygen_client.api import KeygenClient, KeygenError, SigningError
@@ -112,6 +113,9 @@ class KeygenSigner(Signer):
         self.retry_for = retry_for
         self._sleep = sleep
         self._outage = Outage(f"keygen at {client.url}", log)
+        # Keys known to exist: a task asks for its project's key before it signs, and
+        # signing needs it too; keygen is asked once.
+        self._keys_made: set[str] = set()
 
     def identity(self, owner: str, project: str) -> str:
         return str(key_identity(owner, project, self.domain))
@@ -150,7 +154,10 @@ class KeygenSigner(Signer):
 
     def ensure_key(self, owner: str, project: str) -> None:
         identity = self.identity(owner, project)
+        if identity in self._keys_made:
+            return
         self._patiently(f"make the key of {owner}/{project}", lambda: self.client.gen_key(identity))
+        self._keys_made.add(identity)
 
     def write_pubkey(self, owner: str, project: str, target: Path) -> None:
         identity = self.identity(owner, project)
@@ -158,9 +165,8 @@ class KeygenSigner(Signer):
             f"get the key of {owner}/{project}", lambda: self.client.public_key(identity)
         )
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.partial")
-        partial.write_text(armored)
-        partial.replace(target)
+        # Workers of one project publish its key at the same time.
+        write_atomically(target, armored)
 
     def sign(self, owner: str, project: str, packages: list[Path]) -> None:
         if not packages:

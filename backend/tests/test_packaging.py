@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tomllib
 from pathlib import Path
@@ -20,3 +21,15 @@ def test_spec_ships_every_command() -> None:
     for command in project["scripts"]:
         assert f"/usr/bin/{command}\n" in parsed, command
     assert f"Version:        {project['version']}" in parsed
+
+
+def test_backend_never_imports_copr_rpmbuild() -> None:
+    # Builders are driven through copr-rpmbuild's commands alone (they may be other hosts).
+    importing = [
+        str(path.relative_to(FOLDER))
+        for path in sorted((FOLDER / "copr_backend").rglob("*.py"))
+        if re.search(r"^\s*(from|import)\s+copr_rpmbuild\b", path.read_text(), re.MULTILINE)
+    ]
+    assert importing == []
+    dependencies = tomllib.loads((FOLDER / "pyproject.toml").read_text())["project"]
+    assert not any(dep.startswith("copr-rpmbuild") for dep in dependencies["dependencies"])

@@ -12,6 +12,7 @@ from copr_backend.settings import load
 from copr_common.settings import SettingsError
 
 BIN = Path(sys.executable).parent
+_SSH_HOST = '[[ssh_hosts]]\naddress = "10.0.0.5"\nkey_file = "/id"\n'
 
 
 def test_file_and_environment(tmp_path, monkeypatch):
@@ -27,6 +28,17 @@ def test_file_and_environment(tmp_path, monkeypatch):
     assert settings.max_builds_per_owner == 4
 
 
+def test_ssh_hosts_defaults(tmp_path):
+    config = tmp_path / "backend.toml"
+    config.write_text(
+        'builder_pool = "ssh"\nssh_known_hosts = "/k"\n' + _SSH_HOST
+        + 'max_builds = 2\nrpmbuild_config = "/etc/copr-rpmbuild/slot-{slot}.toml"\n'
+    )  # fmt: skip
+    (host,) = load(config).ssh_hosts
+    assert (host.name, host.port, host.user, host.arches) == ("10.0.0.5", 22, "copr", ["x86_64"])
+    assert host.config_of(1) == "/etc/copr-rpmbuild/slot-1.toml"
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
@@ -40,6 +52,15 @@ def test_file_and_environment(tmp_path, monkeypatch):
         ("local_uid_base = 0", "local_uid_base"),
         ("local_uid_base = 2147483647\nlocal_slots = 2", "below 2147483648"),
         ("local_uid_base = 65534\nlocal_slots = 2", "clear of 65535"),
+        ('builder_pool = "ssh"\nssh_known_hosts = "/k"', "needs ssh_hosts"),
+        ('builder_pool = "ssh"\n' + _SSH_HOST, "needs ssh_known_hosts"),
+        (f'builder_pool = "ssh"\nssh_known_hosts = "/k"\n{_SSH_HOST}{_SSH_HOST}', "same name"),
+        (_SSH_HOST + "max_builds = 2\n", r"needs an rpmbuild_config with \{slot\}"),
+        (_SSH_HOST + "port = 0\n", "port"),
+        (_SSH_HOST.replace('key_file = "/id"\n', ""), "key_file"),
+        (_SSH_HOST + "colour = 1\n", "colour"),
+        ('builder_min_version = "new"', "builder_min_version"),
+        ('builder_frontend_url = "fe:5000"', r"an http\(s\) URL"),
     ],
 )
 def test_bad_settings_are_refused(tmp_path, text, problem):

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from werkzeug.serving import make_server
@@ -16,7 +17,7 @@ from werkzeug.serving import make_server
 from copr_backend.signing import KeygenSigner, SignerError, is_signed
 from copr_common.testing.services import free_port
 from copr_keygen.settings import KeygenSettings
-from copr_keygen_client.api import KeygenClient
+from copr_keygen_client.api import GenKeyResult, KeygenClient
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -77,3 +78,30 @@ def test_a_package_that_cannot_be_signed_fails_at_once(tmp_path: Path, keygen: s
     # A few quick tries at most, not the five minutes of patience.
     assert time.monotonic() - started < 60
     assert not is_signed(broken)
+
+
+class CountingClient(KeygenClient):
+    """The real client, counting the keys it asks keygen to make."""
+
+    gen_key_calls = 0
+
+    def gen_key(self, identity: str, *args: Any, **kwargs: Any) -> GenKeyResult:
+        self.gen_key_calls += 1
+        return super().gen_key(identity, *args, **kwargs)
+
+
+def test_keygen_makes_a_projects_key_once(
+    tmp_path: Path, tiny_rpms: list[Path], keygen: str
+) -> None:
+    """A task ensures its project's key, publishes it and signs: one gen_key, not two."""
+    client = CountingClient(keygen, KEYGEN_SECRET)
+    signer = KeygenSigner(client, "copr.test")
+    package = tmp_path / tiny_rpms[0].name
+    shutil.copyfile(tiny_rpms[0], package)
+    signer.ensure_key("alice", "once")
+    signer.write_pubkey("alice", "once", tmp_path / "pubkey.gpg")
+    signer.sign("alice", "once", [package])
+    assert is_signed(package)
+    assert client.gen_key_calls == 1
+    signer.ensure_key("alice", "other")
+    assert client.gen_key_calls == 2

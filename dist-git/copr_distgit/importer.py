@@ -23,6 +23,7 @@ from typing import Any
 import pygit2
 import requests
 
+from copr_distgit.licenses import LicenseRefused, check_license
 from copr_distgit.lookaside import LookasideCache
 from copr_distgit.repos import PackageRepos
 from copr_distgit.settings import DistGitSettings
@@ -55,6 +56,14 @@ def import_srpm(settings: DistGitSettings, task: ImportTask, srpm: Path) -> Impo
     settings.work_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=settings.work_root, prefix="unpack-") as scratch:
         package = inspect_and_unpack(srpm, Path(scratch) / "files", settings.max_srpm_size)
+        if settings.license_check:
+            try:
+                identifiers = check_license(
+                    package.license, settings.license_allowed, settings.license_denied
+                )
+            except LicenseRefused as error:
+                raise ImportFailure(str(error)) from None
+            log.info("License %r: %s accepted", package.license, ", ".join(identifiers))
         if package.name != task.pkg_name:
             # As in Copr: the build belongs to the package it was submitted for, whatever
             # its spec calls itself; the repo is the package's, the spec keeps its name.

@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from copr_common.settings import ServiceSettings, load_settings
+from copr_distgit.licenses import normalize_identifiers
 
 ENV_PREFIX = "COPR_DISTGIT_"
 CONFIG_ENV = "COPR_DISTGIT_CONFIG"
@@ -41,6 +42,13 @@ class DistGitSettings(ServiceSettings):
     download_timeout: float = Field(300.0, gt=0)
     lookaside_hash: Literal["sha512", "sha256"] = "sha512"
 
+    # The licence check of imports (copr_distgit.licenses): off as in Copr; on, the spec's
+    # License must be an SPDX expression of known identifiers, each on license_allowed
+    # (when that list is not empty) and none on license_denied.
+    license_check: bool = False
+    license_allowed: list[str] = []
+    license_denied: list[str] = []
+
     git_author_name: str = "Copr dist-git"
     git_author_email: str = "copr-dist-git@localhost"
 
@@ -50,6 +58,11 @@ class DistGitSettings(ServiceSettings):
 
     log_level: str = "INFO"
     log_file: Path | None = None
+
+    @field_validator("license_allowed", "license_denied")
+    @classmethod
+    def _spdx_identifiers(cls, value: list[str]) -> list[str]:
+        return normalize_identifiers(value)
 
     @property
     def git_root(self) -> Path:

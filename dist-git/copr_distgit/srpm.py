@@ -42,6 +42,8 @@ class SourcePackage:
     spec: str
     patches: tuple[str, ...]
     sources: tuple[str, ...]
+    # The spec's License tag, as written.
+    license: str = ""
 
     @property
     def evr(self) -> str:
@@ -102,12 +104,14 @@ def inspect_and_unpack(path: Path, destination: Path, max_size: int) -> SourcePa
         path,
         _FIELD_SEP.join(["%{SOURCEPACKAGE}", "%{NAME}", "%{EPOCHNUM}", "%{EPOCH}", "%{VERSION}"])
         + _FIELD_SEP
-        + "%{RELEASE}\\n",
+        + "%{RELEASE}"
+        + _FIELD_SEP
+        + "%{LICENSE}\\n",
     )
     fields = header.rstrip("\n").split(_FIELD_SEP)
-    if len(fields) != 6:
+    if len(fields) != 7:
         raise SrpmError("cannot read the SRPM's header: unexpected query output")
-    source_flag, name, _, epoch, version, release = fields
+    source_flag, name, _, epoch, version, release, license_tag = fields
     if source_flag != "1":
         raise SrpmError(
             f"{name or 'the package'} is a binary RPM, not a source RPM (.src.rpm): "
@@ -149,6 +153,7 @@ def inspect_and_unpack(path: Path, destination: Path, max_size: int) -> SourcePa
         spec=spec,
         patches=tuple(sorted(f for f in files if f in patches and f != spec)),
         sources=tuple(sorted(f for f in files if f not in patches and f != spec)),
+        license="" if license_tag == "(none)" else license_tag,
     )
 
 

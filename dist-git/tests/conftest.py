@@ -26,7 +26,7 @@ Name:           {name}
 Version:        {version}
 Release:        1
 Summary:        A package for dist-git tests
-License:        MIT
+License:        {license}
 BuildArch:      noarch
 Source0:        {name}-{version}.tar.gz
 Patch0:         {name}-fix.patch
@@ -95,6 +95,7 @@ def make_srpm(tmp_path_factory: pytest.TempPathFactory) -> MakeSrpm:
         version: str = "1.0",
         description: str = "Says hello.",
         spec_prefix: bytes = b"",
+        license: str = "MIT",
     ) -> Path:
         workdir = tmp_path_factory.mktemp(f"srpm-{name}-{version}")
         tree = workdir / f"{name}-{version}"
@@ -104,7 +105,7 @@ def make_srpm(tmp_path_factory: pytest.TempPathFactory) -> MakeSrpm:
             tar.add(tree, arcname=tree.name)
         (workdir / f"{name}-fix.patch").write_text(PATCH.format(name=name, version=version))
         spec = workdir / f"{name}.spec"
-        text = SPEC.format(name=name, version=version, description=description)
+        text = SPEC.format(name=name, version=version, description=description, license=license)
         spec.write_bytes(spec_prefix + text.encode())
         return rpmbuild(workdir, spec)
 

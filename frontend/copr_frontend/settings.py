@@ -49,7 +49,8 @@ class FrontendSettings(ServiceSettings):
     log_level: str = "INFO"
     web_assets_dir: Path | None = None
     """The web UI's npm packages (``node_modules``); default: the checkout's
-    ``frontend/node_modules`` that ``make setup`` fills from the lock file."""
+    ``frontend/node_modules`` that ``make setup`` fills from the lock file, else
+    ``/usr/share/copr-frontend/node_modules`` where the RPM and the ansible role put them."""
     oidc_issuer: str | None = None
     """OpenID Connect provider for web logins (its ``/.well-known/openid-configuration``
     is read); without it the login page offers local passwords only.  Register the client

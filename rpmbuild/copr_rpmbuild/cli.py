@@ -48,6 +48,7 @@ from copr_rpmbuild.livelog import LiveLog, LiveLogHandler
 from copr_rpmbuild.rpm import run_rpm_phase
 from copr_rpmbuild.runner import CancelFlag, Limits
 from copr_rpmbuild.srpm import run_srpm_phase
+from copr_rpmbuild.status import version
 from copr_rpmbuild.task import BuildTask, SrpmTask, Task, fetch_task, parse_task, read_task_file
 from copr_rpmbuild.workspace import Workspace, make_workspace, sweep
 
@@ -76,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-c", "--config", type=Path, help="settings file (TOML)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging details")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"copr-rpmbuild {version()}",
+        help="print the version",
+    )
     return parser
 
 

@@ -192,12 +192,60 @@ def test_the_state_dir_says_which_task_runs_from_the_moment_the_build_starts(
     # Known before the detached build reports back: a backend that lost track of its
     # builds (Redis restarted empty) finds this one by its state dir.
     assert current_task(settings) == (f"72-{CHROOT}", True)
+    # The same through copr-rpmbuild-status, all a remote backend can see.
+    running = _status(builder)
+    assert running["task_id"] == f"72-{CHROOT}"
+    assert (running["build_id"], running["chroot"]) == (72, CHROOT)
+    assert (running["busy"], running["running"]) == (True, True)
+    assert running["pid"] == int(started.stdout)
+    assert running["pids"][0] == running["pid"]  # type: ignore[index]
+    assert running["exit_code"] is None
+    assert running["resultdir"] == str(builder.resultdir)
     follower = subprocess.run(
         _tool("copr-rpmbuild-log", builder), capture_output=True, text=True, timeout=120
     )
     assert follower.returncode == EXIT_SUCCESS, follower.stdout[-2000:]
     assert current_task(settings) == (f"72-{CHROOT}", False)
     assert (builder.state / "exit-status").read_text().strip() == "0"
+    ended = _status(builder)
+    assert (ended["task_id"], ended["busy"], ended["running"]) == (f"72-{CHROOT}", False, False)
+    assert (ended["pids"], ended["exit_code"]) == ([], EXIT_SUCCESS)
+    assert "success" in ended["result_files"]  # type: ignore[operator]
+
+
+def _status(builder: Builder) -> dict[str, object]:
+    result = subprocess.run(
+        _tool("copr-rpmbuild-status", builder), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    data: dict[str, object] = json.loads(result.stdout)
+    return data
+
+
+def test_status_and_version_of_an_idle_builder(builder: Builder, tmp_path: Path) -> None:
+    idle = _status(builder)
+    assert (idle["task_id"], idle["busy"], idle["running"], idle["pids"]) == (
+        None,
+        False,
+        False,
+        [],
+    )
+    version = subprocess.run(
+        [str(BIN / "copr-rpmbuild"), "--version"], capture_output=True, text=True, timeout=30
+    )
+    assert version.returncode == 0
+    assert version.stdout == f"copr-rpmbuild {idle['version']}\n"
+    bad = tmp_path / "bad.toml"
+    bad.write_text("max_log_size = 'lots'\n")
+    broken = subprocess.run(
+        [str(BIN / "copr-rpmbuild-status"), "-c", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert broken.returncode == 2
+    assert "max_log_size" in broken.stderr
+    assert broken.stdout == ""
 
 
 # --- workspaces: gone once the build is over, however it ended -----------------------------

@@ -220,7 +220,9 @@ class BuildWorker:
                         f"the build ran past its timeout of {timeout} s and was stopped",
                     )
                 time.sleep(0.2)
-            code = follower.returncode
+            code = follower.poll()
+            if code is None:  # a follower says its code once it has ended
+                code = EXIT_INFRA
         if stopped is not None:
             return stopped
         if code == EXIT_SUCCESS:

@@ -7,19 +7,19 @@ takes the task over leases again, gets the same builder back (``attached``) and 
 build up where it is — still running, or ended and waiting to be reported.  Which
 builder runs which task is known from the builders themselves, never only from Redis.
 
-Pools are chosen by the ``builder_pool`` setting.  ``local`` (this host, N slots) is the
-one implemented; ``ssh`` and ``resalloc`` fit the same interface (a lease is a host or a
-ticket, the commands run over ssh, results come back with rsync).
+Pools are chosen by the ``builder_pool`` setting: ``local`` (this host, N slots, see
+:mod:`copr_backend.pools.local`) and ``ssh`` (builder hosts the settings list, driven
+over SSH, see :mod:`copr_backend.pools.ssh`).  Either drives copr-rpmbuild only through
+its commands (:mod:`copr_backend.pools.rpmbuild`).
 """
 
 from __future__ import annotations
 
-import subprocess
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from copr_backend.settings import BackendSettings
 
@@ -43,6 +43,16 @@ class BuildRequest:
         return self.chroot is None
 
 
+class LogFollower(Protocol):
+    """A running ``copr-rpmbuild-log`` (a local process, or one on a remote builder)."""
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None:
+        """The build's exit code once the log has ended, else None."""
+
+
 class Builder(ABC):
     """One leased builder."""
 
@@ -55,7 +65,7 @@ class Builder(ABC):
         """Start the build detached; returns once it runs (raises :class:`PoolError`)."""
 
     @abstractmethod
-    def follow_log(self, output: IO[bytes]) -> subprocess.Popen[bytes]:
+    def follow_log(self, output: IO[bytes]) -> LogFollower:
         """Stream the live log into ``output``; the process exits with the build's code."""
 
     @abstractmethod
@@ -64,7 +74,10 @@ class Builder(ABC):
 
     @abstractmethod
     def build_pids(self) -> list[int]:
-        """The processes of the build on this host, for checks (empty when remote)."""
+        """The build's processes (the build and all below it) as the builder's host
+        numbers them: the backend's own pids for a local builder, the remote host's for
+        another (meaningful only there; they come from ``copr-rpmbuild-status``).
+        """
 
     @abstractmethod
     def cancel(self) -> None:
@@ -107,4 +120,8 @@ def create_pool(
         from copr_backend.pools.local import LocalPool
 
         return LocalPool(settings, task_is_queued)
+    if settings.builder_pool == "ssh":
+        from copr_backend.pools.ssh import SshPool
+
+        return SshPool(settings, task_is_queued)
     raise PoolError(f"unknown builder pool {settings.builder_pool!r}")

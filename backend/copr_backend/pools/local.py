@@ -36,10 +36,8 @@ from typing import IO, Any
 import tomli_w
 
 from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError
+from copr_backend.pools.rpmbuild import BuilderStatus
 from copr_backend.settings import BackendSettings
-from copr_rpmbuild import proctree
-from copr_rpmbuild.config import load_config
-from copr_rpmbuild.follow import build_status, current_task
 
 log = logging.getLogger(__name__)
 
@@ -124,22 +122,11 @@ class LocalBuilder(Builder):
             [*command, "--wait", "60"], stdout=output, stderr=subprocess.DEVNULL
         )
 
-    def _rpmbuild_settings(self) -> Any:
-        return load_config(self.config)
-
     def is_running(self) -> bool:
-        running, _ = build_status(self._rpmbuild_settings())
-        return running
+        return self.pool.status(self.slot).running
 
     def build_pids(self) -> list[int]:
-        settings = self._rpmbuild_settings()
-        try:
-            pid = int(settings.pidfile.read_text().strip())
-        except (OSError, ValueError):
-            return []
-        if not proctree.is_alive(pid):
-            return []
-        return [pid, *proctree.descendants(pid)]
+        return self.pool.status(self.slot).pids
 
     def cancel(self) -> None:
         settings = self.pool.settings
@@ -213,25 +200,31 @@ class LocalPool(BuilderPool):
         partial.write_text(f"{task_id}\n")
         partial.replace(path)
 
+    def status(self, slot: int, wait_task: float = 0.0) -> BuilderStatus:
+        """What ``copr-rpmbuild-status`` says of the slot (nothing for a slot never set up)."""
+        config = self.slot_dir(slot) / "rpmbuild.toml"
+        if not config.exists():
+            return BuilderStatus(task_id=None, busy=False, running=False)
+        command = [self.settings.rpmbuild_status_command, "-c", str(config)]
+        command += ["--wait-task", str(wait_task)]
+        try:
+            result = subprocess.run(
+                command, capture_output=True, text=True, timeout=wait_task + 60, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise PoolError(f"local-{slot}: cannot run {command[0]}: {error}") from None
+        if result.returncode != 0:
+            raise PoolError(
+                f"local-{slot}: {command[0]} exited {result.returncode}: {result.stderr.strip()}"
+            )
+        return BuilderStatus.parse(result.stdout, f"local-{slot}")
+
     def slot_runs(self, slot: int) -> str | None:
         """The task whose build runs in the slot, or ended there (None: nothing, or unknown)."""
-        config = self.slot_dir(slot) / "rpmbuild.toml"
-        if not config.exists():
-            return None
-        settings = load_config(config)
-        deadline = time.monotonic() + _TASK_ID_WAIT
-        while True:
-            task_id, running = current_task(settings)
-            if task_id is not None or not running or time.monotonic() > deadline:
-                return task_id
-            time.sleep(0.1)
+        return self.status(slot, wait_task=_TASK_ID_WAIT).task_id
 
     def _build_running(self, slot: int) -> bool:
-        config = self.slot_dir(slot) / "rpmbuild.toml"
-        if not config.exists():
-            return False
-        _, running = current_task(load_config(config))
-        return running
+        return self.status(slot).busy
 
     def _prepare(self, slot: int) -> None:
         base = self.slot_dir(slot)

@@ -7,6 +7,9 @@ Session fixtures (started lazily, only when a test asks for them):
     ``rabbitmq_server``   :class:`RabbitMQServer`
 
 Per-test fixtures:
+    ``builder_hosts``     :class:`~copr_common.testing.builder_hosts.BuilderHostFactory`:
+                          builder hosts (network namespace, sshd, copr-rpmbuild), all
+                          removed after the test (and any left at the session's end)
     ``git_forge``         :class:`~copr_common.testing.forge.GitForge`: bare repositories
                           served by ``git http-backend`` on loopback (clone and push)
     ``postgres_database`` URL of a fresh, empty database, dropped after the test
@@ -16,12 +19,16 @@ Per-test fixtures:
 from __future__ import annotations
 
 import itertools
+import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from copr_common.testing.builder_hosts import BuilderHostFactory, delete_all
 from copr_common.testing.forge import GitForge
 from copr_common.testing.forge import git_forge as _git_forge
 from copr_common.testing.services import (
@@ -38,6 +45,29 @@ from copr_common.testing.services import (
 )
 
 _redis_db = itertools.count(1)
+_builder_hosts = itertools.count(1)
+# Builder hosts (network namespaces) of this test session carry this prefix.
+_BUILDER_HOST_PREFIX = f"cbt{os.getpid()}-"
+
+
+@pytest.fixture(scope="session")
+def _builder_hosts_dir() -> Iterator[Path]:
+    # Builds run as other uids and walk into the hosts' dirs: a 0755 dir, not pytest's.
+    base = Path(tempfile.mkdtemp(prefix="copr-builder-hosts-", dir="/tmp"))
+    base.chmod(0o755)
+    yield base
+    # A safety net: every test removes its own hosts.
+    delete_all(_BUILDER_HOST_PREFIX, base)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def builder_hosts(_builder_hosts_dir: Path) -> Iterator[BuilderHostFactory]:
+    factory = BuilderHostFactory(
+        f"{_BUILDER_HOST_PREFIX}{next(_builder_hosts)}-", _builder_hosts_dir
+    )
+    yield factory
+    factory.delete_all()
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,13 @@
 """The OpenAPI 3.0 description of API v3, served at ``/api_3/openapi.json``.
 
-It is built from the table below, one entry per operation.  Tests check that every
-API v3 route of the app is described here and that each description names a real route,
-and a seeded fuzzer sends generated input to every operation and checks that each answer
-is a documented status whose body matches its schema.  Parameters carry the types and
-name patterns the routes accept; routes declared PUT or DELETE are described with their
-POST alias too, as they answer it.  Keep the table next to the routes' behaviour.
+It is built from the table below, one entry per operation; the ``build/create/*``
+operations come from the registry of source types (:mod:`copr_frontend.builds.source_types`).
+Tests check that every API v3 route of the app is described here and that each
+description names a real route, and a seeded fuzzer sends generated input to every
+operation and checks that each answer is a documented status whose body matches its
+schema.  Parameters carry the types and name patterns the routes accept; routes declared
+PUT or DELETE are described with their POST alias too, as they answer it.  Keep the table
+next to the routes' behaviour.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import flask
 from copr_common.enums import StatusEnum
 from copr_frontend.api import API_PREFIX, route
 from copr_frontend.api import openapi_schemas as out
+from copr_frontend.builds.source_types import PACKAGE_SOURCE_TYPES, SOURCE_TYPES, SourceType
 
 MAX_INT = 2**31 - 1
 
@@ -28,9 +31,8 @@ MAX_INT = 2**31 - 1
 OWNER = {"type": "string", "pattern": r"^@?[A-Za-z0-9][A-Za-z0-9_.-]*$", "maxLength": 101}
 USER = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", "maxLength": 100}
 PROJECT_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9_.+-]+$", "maxLength": 100}
-PACKAGE_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9_.+-]+$", "maxLength": 200}
-CHROOT = {"type": "string", "pattern": r"^[a-z][a-z0-9_.+-]*-[a-z0-9][a-z0-9._]*-[a-z0-9_]+$",
-          "maxLength": 100}  # fmt: skip
+PACKAGE_NAME = out.PACKAGE_NAME
+CHROOT = out.CHROOT_NAME
 BOOLEAN = {"type": "boolean"}
 
 PARAMETERS: dict[str, dict[str, Any]] = {
@@ -41,10 +43,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "package_name": PACKAGE_NAME,
     "who": USER,
     "build_id": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
-    "source_type_text": {
-        "type": "string",
-        "enum": ["scm", "pypi", "rubygems", "custom", "distgit"],
-    },  # fmt: skip
+    "source_type_text": {"type": "string", "enum": list(PACKAGE_SOURCE_TYPES)},
     "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
     "offset": {"type": "integer", "minimum": 0, "maximum": 2**62},
     "order_type": {"type": "string", "enum": ["ASC", "DESC"]},
@@ -109,22 +108,13 @@ BUILD_OPTIONS: dict[str, Any] = {
     "after_build_id": {"type": "integer", "minimum": 1, "maximum": MAX_INT, "nullable": True},
     "with_build_id": {"type": "integer", "minimum": 1, "maximum": MAX_INT, "nullable": True},
 }  # fmt: skip
-SCM_FIELDS: dict[str, Any] = {
-    "clone_url": {"type": "string", "pattern": r"^(https?|git)://[A-Za-z0-9]\S*$"},
-    "committish": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_./+@-]*$"},
-    "subdirectory": {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"},
-    "spec": {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"},
-    "scm_type": {"type": "string", "enum": ["git", "svn"]},
-    "source_build_method": {"type": "string", "enum": ["rpkg", "tito", "tito_test",
-                                                       "make_srpm"]},
-}  # fmt: skip
-PYPI_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$", "maxLength": 200}
+# A package's body: every package source type's fields, and the package options.
 SOURCE_FIELDS: dict[str, Any] = {
-    **SCM_FIELDS,
-    "pypi_package_name": PYPI_NAME,
-    "gem_name": PYPI_NAME,
-    "script": {"type": "string", "pattern": r"\S", "maxLength": 10000},
-    "distgit": {"type": "string", "enum": ["fedora", "centos"]},
+    **{
+        name: schema
+        for source in SOURCE_TYPES
+        for name, schema in (source.package_fields or {}).items()
+    },
     "webhook_rebuild": {"type": "boolean", "nullable": True},
     "max_builds": {"type": "integer", "minimum": 0, "maximum": 1000, "nullable": True},
 }
@@ -189,6 +179,19 @@ PROJECT_QUERY = ("ownername", "projectname")
 CHROOT_QUERY = ("ownername", "projectname", "chrootname")
 BUILD_CHROOT_QUERY = ("build_id", "chrootname")
 
+
+def _create_operation(source: SourceType) -> Operation:
+    """The ``build/create/<route>`` operation of a source type."""
+    path = f"/build/create/{source.route}"
+    if source.multipart:
+        return Operation(path, "post", source.summary, multipart=True, auth=True,
+                         response=out.BUILD, errors=(*WRITE, 413))  # fmt: skip
+    body = _build_body(source.build_required, **source.build_fields)
+    response = out.BUILDS_CREATED if source.batch_field else out.BUILD
+    return Operation(path, "post", source.summary, body=body, auth=True, response=response,
+                     errors=WRITE)  # fmt: skip
+
+
 OPERATIONS = [
     Operation("/", "get", "The API's home: its version", response=out.HOME, errors=()),
     Operation("/auth-check", "get", "Who am I", auth=True, response=out.USER, errors=(401,)),
@@ -251,36 +254,11 @@ OPERATIONS = [
               auth=True, response=out.DELETED_BUILDS, errors=(*WRITE, 409)),
     Operation("/build/check-before-build", "post", "Check build options",
               body=_build_body(), auth=True, response=out.MESSAGE, errors=WRITE),
-    Operation("/build/create/url", "post", "Build from URLs",
-              body=_build_body(("pkgs",), pkgs={"type": "array", "minItems": 1, "items": {
-                  "type": "string", "pattern": r"^https?://[A-Za-z0-9][^\s/]*/\S*\.(src\.rpm|spec)$"}}),
-              auth=True, response=out.BUILDS_CREATED, errors=WRITE),
-    Operation("/build/create/upload", "post", "Build an uploaded SRPM or spec",
-              multipart=True, auth=True, response=out.BUILD, errors=(*WRITE, 413)),
+    *(_create_operation(source) for source in SOURCE_TYPES),
     Operation("/build/create/rpm-upload", "post",
               "Publish an uploaded, already-built RPM into one chroot (when the instance "
               "allows it: 404 otherwise)",
               multipart=True, auth=True, response=out.BUILD, errors=(*WRITE, 409, 413)),
-    Operation("/build/create/scm", "post", "Build from SCM",
-              body=_build_body(("clone_url",), **SCM_FIELDS), auth=True, response=out.BUILD,
-              errors=WRITE),
-    Operation("/build/create/distgit", "post", "Build from dist-git",
-              body=_build_body(("package_name",), package_name=PACKAGE_NAME,
-                               distgit=SOURCE_FIELDS["distgit"],
-                               committish=SCM_FIELDS["committish"]),
-              auth=True, response=out.BUILD, errors=WRITE),
-    Operation("/build/create/pypi", "post", "Build from PyPI",
-              body=_build_body(("pypi_package_name",), pypi_package_name=PYPI_NAME,
-                               pypi_package_version=SCM_FIELDS["committish"],
-                               spec_generator={"type": "string",
-                                               "enum": ["pyp2spec", "pyp2rpm"]}),
-              auth=True, response=out.BUILD, errors=WRITE),
-    Operation("/build/create/rubygems", "post", "Build from RubyGems",
-              body=_build_body(("gem_name",), gem_name=PYPI_NAME), auth=True, response=out.BUILD,
-              errors=WRITE),
-    Operation("/build/create/custom", "post", "Build from a custom script",
-              body=_build_body(("script",), script=SOURCE_FIELDS["script"], chroot=CHROOT),
-              auth=True, response=out.BUILD, errors=WRITE),
     Operation("/build-chroot", "get", "A build chroot", BUILD_CHROOT_QUERY, BUILD_CHROOT_QUERY,
               response=out.BUILD_CHROOT),
     Operation("/build-chroot/list", "get", "Chroots of a build", ("build_id", *PAGE),

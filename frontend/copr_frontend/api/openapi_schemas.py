@@ -20,6 +20,12 @@ BOOLEAN: Schema = {"type": "boolean"}
 STRINGS: Schema = {"type": "array", "items": STRING}
 STATE: Schema = {"type": "string", "enum": StatusEnum.labels()}
 
+# Names as requests carry them (parameters and body fields, see copr_frontend.api.openapi).
+PACKAGE_NAME: Schema = {"type": "string", "pattern": r"^[A-Za-z0-9_.+-]+$", "maxLength": 200}
+CHROOT_NAME: Schema = {"type": "string",
+                       "pattern": r"^[a-z][a-z0-9_.+-]*-[a-z0-9][a-z0-9._]*-[a-z0-9_]+$",
+                       "maxLength": 100}  # fmt: skip
+
 
 def nullable(schema: Schema) -> Schema:
     return {**schema, "nullable": True}

@@ -13,9 +13,13 @@ from sqlalchemy.orm import Session, aliased, object_session
 
 from copr_common.enums import FINISHED_STATES, BuildSourceEnum, StatusEnum
 from copr_frontend.builds.models import Batch, Build, BuildChroot
+from copr_frontend.projects.build_config import (
+    additional_repos,
+    chroot_build_config,
+    task_config_json,
+)
 from copr_frontend.projects.logic import project_chroot
 from copr_frontend.projects.models import ProjectChroot
-from copr_frontend.repos.buildroot import additional_repos, buildroot_repos
 from copr_frontend.settings import FrontendSettings
 
 TODO_STATES = [StatusEnum.pending, StatusEnum.starting, StatusEnum.running]
@@ -100,21 +104,6 @@ def build_task_short(chroot: BuildChroot) -> dict[str, Any]:
     }
 
 
-def build_repos(build: Build, chroot_name: str, settings: FrontendSettings) -> list[Any]:
-    project = build.project
-    return buildroot_repos(
-        object_session(build), project, build.dir, project_chroot(project, chroot_name),
-        chroot_name, settings,
-    )  # fmt: skip
-
-
-def _choose(build_value: str | None, chroot_value: str | None, project_value: str) -> str:
-    for value in (build_value, chroot_value):
-        if value and value != "unchanged":
-            return value
-    return project_value
-
-
 def build_task(chroot: BuildChroot, settings: FrontendSettings) -> dict[str, Any] | None:
     """The full RPM task a builder runs; None if the chroot is no longer in the project."""
     build = chroot.build
@@ -123,15 +112,15 @@ def build_task(chroot: BuildChroot, settings: FrontendSettings) -> dict[str, Any
     if copr_chroot is None:
         return None
     package_name = build.package_name
+    config = chroot_build_config(
+        object_session(build), project, copr_chroot, chroot.name, settings, build=build
+    )
     task = build_task_short(chroot)
     task.update(
         {
             "project_name": project.name,
             "project_dirname": build.dir.name,
             "submitter": build.submitter,
-            "memory_reqs": build.memory_reqs,
-            "timeout": build.timeout,
-            "enable_net": build.enable_net,
             "git_repo": (
                 f"{settings.dist_git_url}/{project.ownername}/{build.dir.name}/{package_name}.git"
                 if package_name
@@ -144,12 +133,6 @@ def build_task(chroot: BuildChroot, settings: FrontendSettings) -> dict[str, Any
             "fedora_review": project.fedora_review,
             "appstream": build.appstream,
             "repo_priority": project.repo_priority,
-            "repos": build_repos(build, chroot.name, settings),
-            "buildroot_pkgs": list(copr_chroot.buildroot_pkgs),
-            "with_opts": list(copr_chroot.with_opts),
-            "without_opts": list(copr_chroot.without_opts),
-            "isolation": _choose(build.isolation, copr_chroot.isolation, project.isolation),
-            "bootstrap": _choose(build.bootstrap, copr_chroot.bootstrap, project.bootstrap),
             "require_real_buildroot": project.require_real_buildroot,
         }
     )
@@ -159,11 +142,7 @@ def build_task(chroot: BuildChroot, settings: FrontendSettings) -> dict[str, Any
         base = f"{settings.public_url}/tmp/{build.source_json.get('tmp')}"  # noqa: S108 - a URL
         names = build.source_json.get("files") or []
         task["prebuilt_rpm_urls"] = [f"{base}/{name}" for name in names]
-    image = build.bootstrap_image or copr_chroot.bootstrap_image
-    if task["bootstrap"] == "image" and image:
-        task["bootstrap_image"] = image
-    if copr_chroot.module_toggle:
-        task["modules"] = {"toggle": list(copr_chroot.module_toggle)}
+    task.update(task_config_json(config))
     return task
 
 

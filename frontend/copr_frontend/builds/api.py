@@ -8,12 +8,11 @@ stored after that), and answers with the build's JSON (``create/url`` with a lis
 
 from __future__ import annotations
 
-from typing import Any
+import functools
 
 import flask
 from sqlalchemy import select
 
-from copr_common.enums import BuildSourceEnum
 from copr_frontend import db
 from copr_frontend.api import ApiError, BadRequest, Conflict, route
 from copr_frontend.api.auth import login_required_user, require_login
@@ -24,12 +23,13 @@ from copr_frontend.builds.models import Build
 from copr_frontend.builds.options import source_or_400
 from copr_frontend.builds.removal import BuildRemovalError, delete_build
 from copr_frontend.builds.serialize import build_to_json, built_packages, repo_url
+from copr_frontend.builds.source_types import SOURCE_TYPES, SourceType, build_source
 from copr_frontend.builds.submit import created, prepare
 from copr_frontend.builds.transitions import cancel_build
 from copr_frontend.builds.uploads import forget_upload, stored_upload
 from copr_frontend.context import settings
 from copr_frontend.permissions.logic import can_admin, can_build
-from copr_frontend.validation import to_list, to_status, to_text
+from copr_frontend.validation import to_list, to_status
 
 # --- reading ------------------------------------------------------------------------------
 
@@ -162,23 +162,27 @@ def check_before_build() -> flask.Response:
     return flask.jsonify({"message": f"It should be possible to build in {project.full_name}"})
 
 
-@route("/build/create/url", methods=["POST"])
-@require_login
-def create_from_url() -> flask.Response:
+def _create_from_data(source: SourceType) -> flask.Response:
+    """A ``build/create/<route>`` of a source parsed from the JSON body."""
     data = json_body()
     _project, request = prepare(data)
-    urls = to_list(data.get("pkgs"), "pkgs")
-    if not urls:
-        raise BadRequest("Field 'pkgs' must name at least one URL of a .src.rpm or .spec file")
-    parsed = [source_or_400(lambda u=u: sources.link_source(u)) for u in urls]
+    dist_git = settings().dist_git_url
     user = login_required_user()
-    builds = [request.submit(db.session(), user, source) for source in parsed]
-    return created(builds, as_list=True)
+    if source.batch_field is None:
+        parsed = source_or_400(lambda: build_source(source, data, dist_git))
+        return created([request.submit(db.session(), user, parsed)])
+    # One build per listed source (create/url's pkgs), all checked before any is stored.
+    items = to_list(data.get(source.batch_field), source.batch_field)
+    if not items:
+        raise BadRequest(
+            f"Field {source.batch_field!r} must name at least one URL of a .src.rpm or .spec file"
+        )
+    batch = [source_or_400(lambda u=u: build_source(source, {"url": u}, dist_git)) for u in items]
+    return created([request.submit(db.session(), user, one) for one in batch], as_list=True)
 
 
-@route("/build/create/upload", methods=["POST"])
-@require_login
-def create_from_upload() -> flask.Response:
+def _create_from_upload() -> flask.Response:
+    """A ``build/create/<route>`` of an uploaded SRPM or spec (multipart ``pkgs``)."""
     data = json_body()
     _project, request = prepare(data)
     upload = flask.request.files.get("pkgs")
@@ -189,49 +193,15 @@ def create_from_upload() -> flask.Response:
     return created([build])
 
 
-def _create_from(data: dict[str, Any], parse: Any) -> flask.Response:
-    _project, request = prepare(data)
-    source = source_or_400(parse)
-    return created([request.submit(db.session(), login_required_user(), source)])
+def _register_create_routes() -> None:
+    """``build/create/<route>`` of every source type in the registry."""
+    for source in SOURCE_TYPES:
+        if source.multipart:
+            view = _create_from_upload
+        else:
+            view = functools.partial(_create_from_data, source)
+        route(f"/build/create/{source.route}", methods=["POST"],
+              endpoint=f"create_from_{source.name}")(require_login(view))  # fmt: skip
 
 
-@route("/build/create/scm", methods=["POST"])
-@require_login
-def create_from_scm() -> flask.Response:
-    data = json_body()
-    return _create_from(data, lambda: (BuildSourceEnum.scm, sources.scm_source(data)))
-
-
-@route("/build/create/pypi", methods=["POST"])
-@require_login
-def create_from_pypi() -> flask.Response:
-    data = json_body()
-    return _create_from(data, lambda: (BuildSourceEnum.pypi, sources.pypi_source(data)))
-
-
-@route("/build/create/rubygems", methods=["POST"])
-@require_login
-def create_from_rubygems() -> flask.Response:
-    data = json_body()
-    return _create_from(data, lambda: (BuildSourceEnum.rubygems, sources.rubygems_source(data)))
-
-
-@route("/build/create/custom", methods=["POST"])
-@require_login
-def create_from_custom() -> flask.Response:
-    data = json_body()
-    return _create_from(data, lambda: (BuildSourceEnum.custom, sources.custom_source(data)))
-
-
-@route("/build/create/distgit", methods=["POST"])
-@require_login
-def create_from_distgit() -> flask.Response:
-    data = json_body()
-    name = to_text(data.get("package_name"), "package_name") or ""
-    if not name:
-        raise BadRequest("Missing required field 'package_name'")
-    dist_git = settings().dist_git_url
-    return _create_from(
-        data,
-        lambda: (BuildSourceEnum.distgit, sources.distgit_source(data, name, dist_git)),
-    )
+_register_create_routes()

@@ -1,4 +1,7 @@
-"""Where a build's sources come from: API input → ``(source_type, source_json)``.
+"""The validators of build sources: API input → the stored ``source_json`` of each type.
+
+:mod:`.source_types` is the registry that names them per source type (with their routes
+and OpenAPI schemas); the API routes, web forms and package edits call them through it.
 
 Packages keep the same ``source_json`` so a package build (or a webhook) reuses it.  The
 keys are the ones ``copr-rpmbuild`` reads.  Field names follow Copr's clients; the names
@@ -20,7 +23,6 @@ from copr_frontend.validation import text_field
 SCM_TYPES = ("git", "svn")
 SRPM_BUILD_METHODS = ("rpkg", "tito", "tito_test", "make_srpm")
 SPEC_GENERATORS = ("pyp2spec", "pyp2rpm")
-PACKAGE_SOURCE_TYPES = ("scm", "pypi", "rubygems", "custom", "distgit")
 
 # Dist-git instances a ``distgit`` source may name; ``{namespace}`` is required where used.
 DISTGIT_INSTANCES = {
@@ -185,26 +187,6 @@ def distgit_source(data: Mapping[str, Any], package_name: str, dist_git_url: str
     if committish:
         source["committish"] = committish
     return source
-
-
-def package_source(
-    source_type_text: str, data: Mapping[str, Any], package_name: str, dist_git_url: str
-) -> tuple[BuildSourceEnum, dict[str, Any]]:
-    """The source of a package of type ``source_type_text`` (scm, pypi, rubygems, ...)."""
-    if source_type_text == "scm":
-        return BuildSourceEnum.scm, scm_source(data)
-    if source_type_text == "pypi":
-        return BuildSourceEnum.pypi, pypi_source(data)
-    if source_type_text == "rubygems":
-        return BuildSourceEnum.rubygems, rubygems_source(data)
-    if source_type_text == "custom":
-        return BuildSourceEnum.custom, custom_source(data)
-    if source_type_text == "distgit":
-        return BuildSourceEnum.distgit, distgit_source(data, package_name, dist_git_url)
-    raise SourceError(
-        f"Unsupported package source type {source_type_text!r}: choose from "
-        + ", ".join(PACKAGE_SOURCE_TYPES)
-    )
 
 
 def source_dict_for_api(source_json: Mapping[str, Any]) -> dict[str, Any]:

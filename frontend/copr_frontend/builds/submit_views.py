@@ -3,7 +3,7 @@ dist-git), each with every build option.
 
 A form posts the API v3 ``build/create/*`` field names, and the page goes through the
 same parsers (:func:`~copr_frontend.builds.options.parse_build_request` and
-:mod:`copr_frontend.builds.sources`), so it refuses what the API refuses, with the same
+:mod:`copr_frontend.builds.source_types`), so it refuses what the API refuses, with the same
 message next to the field.
 """
 
@@ -18,7 +18,6 @@ from flask_babel import gettext, lazy_gettext
 from copr_common.enums import BuildSourceEnum
 from copr_frontend import db
 from copr_frontend.api.errors import BadRequest
-from copr_frontend.builds import sources
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.options import (
     BUILD_BOOTSTRAP,
@@ -26,6 +25,7 @@ from copr_frontend.builds.options import (
     parse_build_request,
     source_or_400,
 )
+from copr_frontend.builds.source_types import BY_ROUTE, build_source
 from copr_frontend.builds.uploads import stored_upload
 from copr_frontend.context import settings
 from copr_frontend.projects.models import Project
@@ -74,19 +74,8 @@ def build_form_body(form: Any) -> dict[str, Any]:
 def _parse_source(
     kind: str, data: dict[str, Any]
 ) -> Callable[[], tuple[BuildSourceEnum, dict[str, Any]]]:
-    parsers: dict[str, Callable[[], tuple[BuildSourceEnum, dict[str, Any]]]] = {
-        "scm": lambda: (BuildSourceEnum.scm, sources.scm_source(data)),
-        "pypi": lambda: (BuildSourceEnum.pypi, sources.pypi_source(data)),
-        "rubygems": lambda: (BuildSourceEnum.rubygems, sources.rubygems_source(data)),
-        "custom": lambda: (BuildSourceEnum.custom, sources.custom_source(data)),
-        "distgit": lambda: (
-            BuildSourceEnum.distgit,
-            sources.distgit_source(
-                data, str(data.get("package_name") or ""), settings().dist_git_url
-            ),
-        ),
-    }
-    return parsers[kind]
+    source = BY_ROUTE[kind]
+    return lambda: build_source(source, data, settings().dist_git_url)
 
 
 def _submit(project: Project, kind: str, data: dict[str, Any]) -> list[Build]:
@@ -97,7 +86,9 @@ def _submit(project: Project, kind: str, data: dict[str, Any]) -> list[Build]:
         urls = [u for u in str(data.get("pkgs") or "").split() if u]
         if not urls:
             raise BadRequest("Field 'pkgs' must name at least one URL of a .src.rpm or .spec file")
-        parsed = [source_or_400(lambda u=u: sources.link_source(u)) for u in urls]
+        link = BY_ROUTE["url"]
+        dist_git = settings().dist_git_url
+        parsed = [source_or_400(lambda u=u: build_source(link, {"url": u}, dist_git)) for u in urls]
         return [request.submit(session, user, source) for source in parsed]
     if kind == "upload":
         upload = flask.request.files.get("pkgs")

@@ -25,7 +25,7 @@ from copr_frontend.api.lookup import (
 from copr_frontend.api.params import get_params, json_body, paginate
 from copr_frontend.builds.options import parse_build_request, source_or_400
 from copr_frontend.builds.serialize import build_to_json
-from copr_frontend.builds.sources import package_source
+from copr_frontend.builds.source_types import package_source, package_source_type
 from copr_frontend.builds.uploads import UNREPEATABLE
 from copr_frontend.context import settings
 from copr_frontend.packages import logic
@@ -35,16 +35,6 @@ from copr_frontend.packages.options import parse_package_options
 from copr_frontend.packages.serialize import package_to_json
 from copr_frontend.projects.models import Project
 from copr_frontend.validation import to_bool
-
-# Input names copr-cli uses → the names the source parsers read, for merging an edit.
-_STORED_TO_INPUT = {"type": "scm_type", "srpm_build_method": "source_build_method"}
-# copr-cli sends a custom package's fields by these names; the stored ones must not win.
-_INPUT_ALIASES = {
-    "script_chroot": "chroot",
-    "script_builddeps": "builddeps",
-    "script_resultdir": "resultdir",
-    "script_repos": "repos",
-}
 
 
 def _package_or_404(project: Project, name: Any) -> Package:
@@ -138,9 +128,12 @@ def edit_package(**_path: Any) -> flask.Response:
     type_text = params.get("source_type_text") or package.source_type.label
     given = {k: v for k, v in data.items() if v is not None}
     if type_text == package.source_type.label:
-        # Fields not sent keep their values: an edit changes only what it names.
-        stored = {_STORED_TO_INPUT.get(k, k): v for k, v in package.source_json.items()}
-        for alias, name in _INPUT_ALIASES.items():
+        # Fields not sent keep their values: an edit changes only what it names.  The
+        # stored keys go back under their input names, and a field copr-cli sends under
+        # another name (custom's script_*) replaces the stored one.
+        source = source_or_400(lambda: package_source_type(type_text))
+        stored = {source.stored_as.get(k, k): v for k, v in package.source_json.items()}
+        for alias, name in source.aliases.items():
             if alias in given:
                 stored.pop(name, None)
         given = {**stored, **given}

@@ -3,7 +3,7 @@ source, webhook rebuild), a new package per source type, and the monitor (packag
 chroots with the latest state and version).
 
 The forms post the API v3 package fields and go through the API's parsers
-(:func:`copr_frontend.builds.sources.package_source` and the package options).
+(:func:`copr_frontend.builds.source_types.package_source` and the package options).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from copr_frontend import db
 from copr_frontend.api.errors import BadRequest, Conflict
 from copr_frontend.builds.logic import latest_chroot_builds, list_builds
 from copr_frontend.builds.options import parse_build_request, source_or_400
-from copr_frontend.builds.sources import PACKAGE_SOURCE_TYPES, package_source
+from copr_frontend.builds.source_types import PACKAGE_SOURCE_TYPES, package_source
 from copr_frontend.builds.submit_views import SOURCES, build_form_body
 from copr_frontend.context import settings
 from copr_frontend.packages import logic

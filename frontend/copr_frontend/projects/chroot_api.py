@@ -17,10 +17,10 @@ from copr_frontend.api.auth import require_login
 from copr_frontend.api.lookup import project_or_404, require_admin
 from copr_frontend.api.params import get_params, json_body
 from copr_frontend.context import settings
+from copr_frontend.projects.build_config import chroot_build_config, project_chroot_config_json
 from copr_frontend.projects.logic import project_chroot
-from copr_frontend.projects.models import Project, ProjectChroot
+from copr_frontend.projects.models import ProjectChroot
 from copr_frontend.projects.serialize import project_chroot_to_json
-from copr_frontend.repos.buildroot import additional_repos, buildroot_repos
 from copr_frontend.validation import to_bool, to_choice, to_list
 
 CHROOT_BOOTSTRAP = ("unchanged", "default", "on", "off", "image", "custom_image")
@@ -41,22 +41,6 @@ RESETTABLE: dict[str, tuple[str, Callable[[], Any]]] = {
 }
 
 
-def choose(build_value: str | None, chroot_value: str | None, project_value: str) -> str:
-    """The first set value of build, chroot, project (``unchanged`` means not set)."""
-    for value in (build_value, chroot_value):
-        if value and value != "unchanged":
-            return value
-    return project_value
-
-
-def chroot_additional_repos(
-    project: Project, copr_chroot: ProjectChroot | None, chroot: str
-) -> list[Any]:
-    """The project's and the chroot's extra repos as mock config entries."""
-    urls = list(project.additional_repos) + (list(copr_chroot.repos) if copr_chroot else [])
-    return additional_repos(db.session(), urls, chroot, settings())
-
-
 def _project_chroot(params: dict[str, Any]) -> ProjectChroot:
     project = project_or_404(params.get("ownername"), params.get("projectname"))
     name = params.get("chrootname")
@@ -73,33 +57,13 @@ def get_project_chroot() -> flask.Response:
     return flask.jsonify(project_chroot_to_json(_project_chroot(get_params())))
 
 
-def build_config(copr_chroot: ProjectChroot) -> dict[str, Any]:
-    """What a mock config for this chroot needs (``copr-cli mock-config`` renders it)."""
-    project = copr_chroot.project
-    conf = settings()
-    name = copr_chroot.name
-    repos = buildroot_repos(db.session(), project, project.main_dir, copr_chroot, name, conf)
-    extra = chroot_additional_repos(project, copr_chroot, name)
-    config: dict[str, Any] = {
-        "chroot": name,
-        "repos": repos,
-        "additional_repos": extra,
-        "additional_packages": list(copr_chroot.buildroot_pkgs),
-        "additional_modules": list(copr_chroot.module_toggle),
-        "enable_net": project.enable_net,
-        "with_opts": list(copr_chroot.with_opts),
-        "without_opts": list(copr_chroot.without_opts),
-        "isolation": choose(None, copr_chroot.isolation, project.isolation),
-        "bootstrap": choose(None, copr_chroot.bootstrap, project.bootstrap),
-    }
-    if copr_chroot.bootstrap_image:
-        config["bootstrap_image"] = copr_chroot.bootstrap_image
-    return config
-
-
 @route("/project-chroot/build-config")
 def get_build_config() -> flask.Response:
-    return flask.jsonify(build_config(_project_chroot(get_params())))
+    copr_chroot = _project_chroot(get_params())
+    config = chroot_build_config(
+        db.session(), copr_chroot.project, copr_chroot, copr_chroot.name, settings()
+    )
+    return flask.jsonify(project_chroot_config_json(config))
 
 
 @route(

@@ -2,7 +2,9 @@
 
 ``make setup`` runs ``npm ci`` in ``frontend/`` from its lock file; only the files named
 in :data:`FILES` are served, under ``/static/vendor/<name>``, with a long cache lifetime
-(the lock file pins their versions).  Nothing is fetched from elsewhere at run time.
+(the lock file pins their versions).  Nothing is fetched from elsewhere at run time.  An
+installed frontend (the RPM, or the ansible role's virtual environment) has the same files
+under :data:`INSTALLED`.
 """
 
 from __future__ import annotations
@@ -22,14 +24,18 @@ FILES = {
 }
 """Served name → path inside ``node_modules``."""
 
+CHECKOUT = Path(__file__).resolve().parents[2] / "node_modules"
+INSTALLED = Path("/usr/share/copr-frontend/node_modules")
+
 assets = flask.Blueprint("assets", __name__)
 
 
 def node_modules() -> Path:
+    """The setting, else a checkout's ``frontend/node_modules``, else the installed copy."""
     configured = settings().web_assets_dir
     if configured is not None:
         return configured
-    return Path(__file__).resolve().parents[2] / "node_modules"
+    return CHECKOUT if CHECKOUT.is_dir() else INSTALLED
 
 
 @assets.route("/static/vendor/<name>")

@@ -4,7 +4,7 @@ A page's POST handler turns the submitted form into the same dict an API client 
 calls the same validation and logic.  What the API would have answered with a 400 (or a
 403/404/409 about an input) becomes a :class:`FormErrors`: each message goes next to the
 field it names (``Field 'name' ...``, or ``name: ...`` when the API lists every
-problem), the rest above the form, and the template refills
+problem, shown without the ``name:``), the rest above the form, and the template refills
 every field from :attr:`FormErrors.values`.
 """
 
@@ -48,7 +48,9 @@ class FormErrors:
             listed = _LISTED_FIELD.match(line)
             if name is None and listed and listed.group(1) in known:
                 # "<field>: " alone could be any text: only a field of this form counts.
+                # Under its field's label the name would be said twice: it goes.
                 name = listed.group(1)
+                line = line[listed.end() :]
             if name is not None and (not known or name in known):
                 self.fields.setdefault(name, []).append(line)
             elif line.strip():

@@ -210,6 +210,8 @@ def test_project_dirname(client: FlaskClient, world: World) -> None:
         ("url", {"pkgs": []}, 400, "at least one URL"),
         ("url", {"pkgs": ["ftp://e.org/a.src.rpm"]}, 400, "http/https URL"),
         ("url", {"pkgs": ["https://e.org/a.tar.gz"]}, 400, ".src.rpm or .spec"),
+        # One bad URL of several: no build at all.
+        ("url", {"pkgs": ["https://e.org/a.spec", "https://e.org/b"]}, 400, ".src.rpm or .spec"),
         (
             "url",
             {"pkgs": ["https://e.org/a.spec"], "chroots": ["fedora-1-x86_64"]},
@@ -273,6 +275,7 @@ def test_project_dirname(client: FlaskClient, world: World) -> None:
         ("custom", {"script": ""}, 400, "script"),
         ("custom", {"script": "x", "resultdir": "/etc"}, 400, "resultdir"),
         ("distgit", {}, 400, "package_name"),
+        ("distgit", {"package_name": ["tar"]}, 400, "'package_name' must be text"),
         ("distgit", {"package_name": "tar", "distgit": "gitlab"}, 400, "Unknown dist-git"),
         ("distgit", {"package_name": "tar", "distgit": "copr"}, 400, "namespace"),
     ],

@@ -144,6 +144,9 @@ def test_every_bad_field_is_shown_next_to_itself(client, site, db_session) -> No
     chroot_errors = html.split('id="chroots-errors">', 1)[1].split("</div></div>", 1)[0]
     assert "name" in name_errors
     assert "no-such-chroot" in chroot_errors
+    # Under its label, a field's message does not repeat the field's name.
+    assert ">name:" not in name_errors
+    assert ">chroots:" not in chroot_errors
     assert "kept text" in html
     db_session.expire_all()
     assert client.get("/coprs/owner/bad%20name!/").status_code == 404
