@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from copr_common.enums import BuildSourceEnum
 from copr_common.names import InvalidNameError, validate_package_name
-from copr_frontend.validation import text_field
+from copr_frontend.validation import InvalidInput, text_field
 
 SCM_TYPES = ("git", "svn")
 SRPM_BUILD_METHODS = ("rpkg", "tito", "tito_test", "make_srpm")
@@ -37,8 +37,9 @@ _NAMESPACE = re.compile(r"^@?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.+:-]+)*$")
 _COMMITTISH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./+@-]*$")
 
 
-class SourceError(ValueError):
-    """Source input that cannot be used; the message says which field and why."""
+# Source input that cannot be used; the message says which field and why.  The coercers'
+# error itself (a 400), so a parser's own checks and the coercers it calls raise alike.
+SourceError = InvalidInput
 
 
 def _words(data: Mapping[str, Any], *names: str) -> str:
