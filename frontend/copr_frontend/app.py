@@ -12,11 +12,12 @@ from typing import Any
 import flask
 
 from copr_common.log import setup_logging
-from copr_frontend import db
+from copr_frontend import context, db
 from copr_frontend.api import json_limits
 from copr_frontend.settings import FrontendSettings, load_frontend_settings
 
-SETTINGS_KEY = "COPR_SETTINGS"
+SETTINGS_KEY = context.SETTINGS_KEY
+"""Kept here for tests that replace an app's settings."""
 
 # Modules that register routes on the API v3 blueprint (each defines routes on
 # ``copr_frontend.api.api_v3`` at import).  Add a resource by adding its module here.
@@ -74,7 +75,7 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
         JSON_SORT_KEYS=False,
     )
-    app.config[SETTINGS_KEY] = settings
+    context.install(app, settings)
     json_limits.install(app, settings.max_json_size)
     database = db.Database(settings.database_url)
     db.init_app(app, database)
@@ -111,12 +112,6 @@ def create_app(settings: FrontendSettings | None = None) -> flask.Flask:
     )
     oidc.init_app(app, settings)
     return app
-
-
-def settings() -> FrontendSettings:
-    """The settings of the current app."""
-    value: FrontendSettings = flask.current_app.config[SETTINGS_KEY]
-    return value
 
 
 def configure_logging(settings: FrontendSettings) -> None:

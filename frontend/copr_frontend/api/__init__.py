@@ -28,6 +28,9 @@ What the framework gives every route:
   exception a 500 JSON body, never an HTML page;
 * :func:`copr_frontend.api.auth.current_user` reads HTTP Basic ``login:token``;
   :func:`~copr_frontend.api.auth.require_login` turns "no user" into a 401;
+* a NUL character anywhere in the input (path, query, JSON or form body) is a 400;
+* input values are checked with :mod:`copr_frontend.validation` (``to_int``,
+  ``to_text``, ``to_bool``, ...), whose ``InvalidInput`` is a 400 naming the field;
 * :func:`copr_frontend.api.params.get_params` merges path values and the query string
   (values in the path may also come as query parameters), and
   :func:`~copr_frontend.api.params.paginate` turns a select into
@@ -110,6 +113,34 @@ def make_route(blueprint: flask.Blueprint) -> Callable[..., Callable[[F], F]]:
 
 
 route = make_route(api_v3)
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+@api_v3.before_request
+def reject_nul_characters() -> None:
+    """A 400 for NUL characters anywhere in the input: no name or text may hold one, and
+    PostgreSQL refuses them in text (a query would fail with a 500 instead).
+    """
+    request = flask.request
+    if "\x00" in request.path or any(
+        _holds_nul(k) or _holds_nul(v) for k, v in request.args.items(multi=True)
+    ):
+        raise BadRequest("The request holds a NUL character")
+    if request.is_json and _holds_nul(request.get_json(silent=True)):
+        raise BadRequest("The request body holds a NUL character")
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded") and any(
+        _holds_nul(v) for v in request.form.values()
+    ):
+        raise BadRequest("The request body holds a NUL character")
 
 
 def register_api(app: flask.Flask, blueprint: flask.Blueprint) -> None:

@@ -18,6 +18,7 @@ import flask
 from flask.json.provider import DefaultJSONProvider
 
 from copr_frontend.api.errors import BadRequest
+from copr_frontend.context import settings
 
 MAX_JSON_DEPTH = 64
 """Deepest nesting of arrays and objects accepted; Copr's own payloads need about 6."""
@@ -32,8 +33,6 @@ class JsonLimitError(BadRequest):
 
 
 def max_json_size() -> int:
-    from copr_frontend.app import settings
-
     return settings().max_json_size
 
 

@@ -1,4 +1,6 @@
-"""Request parameters and pagination for API v3 views."""
+"""Where API v3 views read their input (query string, path, JSON or form body) and how
+they answer a page of a list; the values are checked with :mod:`copr_frontend.validation`.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from copr_frontend.api.errors import BadRequest
 from copr_frontend.api.json_limits import loads_bounded, max_json_size
+from copr_frontend.validation import to_int
 
 T = TypeVar("T")
 
@@ -25,16 +28,6 @@ def get_params() -> dict[str, str]:
     params = dict(flask.request.args.items())
     params.update({k: str(v) for k, v in (flask.request.view_args or {}).items()})
     return params
-
-
-def int_param(params: Mapping[str, Any], name: str, default: int | None = None) -> int | None:
-    value = params.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise BadRequest(f"Parameter {name!r} must be an integer, got {value!r}") from None
 
 
 def json_body() -> dict[str, Any]:
@@ -83,9 +76,10 @@ def paginate(
     ``orderable`` maps the names a client may pass in ``order`` to columns; anything
     else is a 400, so a client never sorts on an unindexed expression by accident.
     """
-    given_limit = int_param(params, "limit")
+    given_limit = to_int(params.get("limit"), "limit", limit=MAX_OFFSET)
     limit = DEFAULT_LIMIT if given_limit is None else given_limit
-    offset = int_param(params, "offset") or 0
+    # A larger offset than MAX_OFFSET is refused below, with the limit in the message.
+    offset = to_int(params.get("offset"), "offset", limit=2**63) or 0
     if limit < 1 or limit > MAX_LIMIT:
         raise BadRequest(f"Parameter 'limit' must be between 1 and {MAX_LIMIT}, got {limit}")
     if offset < 0:

@@ -18,11 +18,9 @@ from copr_frontend import db
 from copr_frontend.actions.logic import action_to_json, finish_action, waiting_actions
 from copr_frontend.actions.models import Action
 from copr_frontend.api.errors import AuthError, BadRequest, ObjectNotFound
-from copr_frontend.app import settings
 from copr_frontend.backend_api import tasks
 from copr_frontend.builds.logic import lock_build, lock_builds
 from copr_frontend.builds.models import Build, CancelRequest
-from copr_frontend.builds.rpm_upload_api import forget_upload
 from copr_frontend.builds.transitions import (
     UpdateError,
     apply_update,
@@ -33,6 +31,9 @@ from copr_frontend.builds.transitions import (
     starting,
     task_canceled,
 )
+from copr_frontend.builds.uploads import forget_upload
+from copr_frontend.context import settings
+from copr_frontend.validation import to_int, to_timestamp
 
 FE_BE_API_VERSION = "6"
 
@@ -86,15 +87,6 @@ def _json_object() -> dict[str, Any]:
     return data
 
 
-def _int(value: Any, what: str) -> int:
-    if isinstance(value, bool):
-        raise BadRequest(f"{what} must be an integer, got {value!r}")
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise BadRequest(f"{what} must be an integer, got {value!r}") from None
-
-
 # --- build queue ----------------------------------------------------------------------------
 
 
@@ -123,7 +115,7 @@ def get_build_task(task_id: str) -> flask.Response:
 
 @_route("/get-srpm-build-task/<build_id>/")
 def get_srpm_build_task(build_id: str) -> flask.Response:
-    build = db.session().get(Build, _int(build_id, "build id"))
+    build = db.session().get(Build, to_int(build_id, "build_id", required=True))
     if build is None:
         raise ObjectNotFound(f"Build {build_id} does not exist")
     return flask.jsonify(tasks.srpm_task(build, settings()))
@@ -134,7 +126,7 @@ def get_srpm_build_task(build_id: str) -> flask.Response:
 def starting_build() -> flask.Response:
     data = _json_object()
     session = db.session()
-    build = lock_build(session, _int(data.get("build_id"), "build_id"))
+    build = lock_build(session, to_int(data.get("build_id"), "build_id", required=True))
     if build is None:
         return flask.jsonify({"can_start": False})
     can_start = starting(build, data)
@@ -165,7 +157,7 @@ def update() -> flask.Response:
         for entry in entries:
             if not isinstance(entry, dict) or "id" not in entry:
                 raise BadRequest(f"every entry of {kind!r} must be an object with an 'id'")
-            by_id.setdefault(_int(entry["id"], f"{kind} id"), entry)
+            by_id.setdefault(to_int(entry["id"], f"{kind} id", required=True), entry)
         parsed[kind] = by_id
 
     builds = parsed.get("builds", {})
@@ -188,7 +180,7 @@ def update() -> flask.Response:
     existing_actions = {a.id: a for a in session.query(Action).filter(Action.id.in_(actions))}
     for action_id, entry in actions.items():
         try:
-            outcome = BackendResultEnum(_int(entry.get("result"), "action result"))
+            outcome = BackendResultEnum(to_int(entry.get("result"), "result", required=True))
         except ValueError:
             session.rollback()
             raise BadRequest(
@@ -201,7 +193,7 @@ def update() -> flask.Response:
                 action,
                 outcome,
                 str(entry["message"]) if entry.get("message") is not None else None,
-                _int(ended_on, "ended_on") if ended_on is not None else None,
+                to_timestamp(ended_on, "ended_on"),
             )
     if "actions" in parsed:
         result["updated_actions_ids"] = sorted(existing_actions)
@@ -217,7 +209,7 @@ def update() -> flask.Response:
 def reschedule_build_chroot() -> flask.Response:
     data = _json_object()
     session = db.session()
-    build_id = _int(data.get("build_id"), "build_id")
+    build_id = to_int(data.get("build_id"), "build_id", required=True)
     build = lock_build(session, build_id)
     if build is None:
         return flask.jsonify({"result": "noop", "msg": f"Build {build_id} wasn't found"})
@@ -295,7 +287,7 @@ def pending_action_count() -> flask.Response:
 
 @_route("/action/<action_id>/")
 def get_action(action_id: str) -> flask.Response:
-    action = db.session().get(Action, _int(action_id, "action id"))
+    action = db.session().get(Action, to_int(action_id, "action_id", required=True))
     if action is None:
         raise ObjectNotFound(f"Action {action_id} does not exist")
     return flask.jsonify(action_to_json(action))
@@ -311,7 +303,7 @@ def importing() -> flask.Response:
 
 @_route("/get-import-task/<build_id>/")
 def get_import_task(build_id: str) -> flask.Response:
-    build = db.session().get(Build, _int(build_id, "build id"))
+    build = db.session().get(Build, to_int(build_id, "build_id", required=True))
     if build is None:
         raise ObjectNotFound(f"Build {build_id} does not exist")
     return flask.jsonify(tasks.import_task(build))
@@ -332,7 +324,7 @@ def import_completed_view() -> flask.Response:
     ):
         raise BadRequest("'branch_commits' must map branch names to commit hashes")
     session = db.session()
-    build = lock_build(session, _int(data.get("build_id"), "build_id"))
+    build = lock_build(session, to_int(data.get("build_id"), "build_id", required=True))
     if build is None:
         return flask.jsonify({"updated": False})
     version = data.get("pkg_version")

@@ -9,7 +9,6 @@ stored after that), and answers with the build's JSON (``create/url`` with a lis
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import flask
 from sqlalchemy import select
@@ -18,108 +17,20 @@ from copr_common.names import srpm_build_dir
 from copr_frontend import db
 from copr_frontend.api import ApiError, BadRequest, Conflict, route
 from copr_frontend.api.auth import login_required_user, require_login
-from copr_frontend.api.lookup import (
-    build_or_404,
-    project_or_404,
-    require_builder,
-    to_list,
-    to_status,
-)
+from copr_frontend.api.lookup import build_or_404, project_or_404, require_builder
 from copr_frontend.api.params import get_params, json_body, paginate
-from copr_frontend.app import settings
 from copr_frontend.builds import sources
-from copr_frontend.builds.models import Build, BuildChroot
-from copr_frontend.builds.options import BuildRequest, parse_build_request, source_or_400
+from copr_frontend.builds.models import Build
+from copr_frontend.builds.options import source_or_400
 from copr_frontend.builds.removal import BuildRemovalError, delete_build
+from copr_frontend.builds.serialize import build_to_json, built_packages, repo_url
 from copr_frontend.builds.source_types import SOURCE_TYPES, SourceType, build_source
+from copr_frontend.builds.submit import created, prepare
 from copr_frontend.builds.transitions import cancel_build
-from copr_frontend.builds.uploads import stored_upload
+from copr_frontend.builds.uploads import forget_upload, stored_upload
+from copr_frontend.context import settings
 from copr_frontend.permissions.logic import can_admin, can_build
-from copr_frontend.projects.models import Project
-
-# --- JSON ---------------------------------------------------------------------------------
-
-
-def repo_url(project: Project, dirname: str) -> str:
-    return f"{settings().results_url}/{project.ownername}/{dirname}"
-
-
-def build_to_json(build: Build) -> dict[str, Any]:
-    started = [c.started_on for c in build.chroots if c.started_on is not None]
-    if build.started_on is not None:
-        started.append(build.started_on)
-    return {
-        "id": build.id,
-        "state": build.state.label,
-        "ownername": build.project.ownername,
-        "projectname": build.project.name,
-        "project_dirname": build.dir.name,
-        "repo_url": repo_url(build.project, build.dir.name),
-        "source_package": {
-            "name": build.package_name,
-            "version": build.pkg_version,
-            "url": build.srpm_url,
-        },
-        "submitted_on": build.submitted_on,
-        "started_on": min(started) if started else None,
-        "ended_on": build.ended_on,
-        "submitter": build.submitter,
-        "chroots": [c.name for c in build.chroots],
-        "is_background": build.is_background,
-        # Ours, not Copr's: why the source build or the import failed (real clients ignore it).
-        "fail_reason": build.fail_reason,
-    }
-
-
-def chroot_result_url(chroot: BuildChroot) -> str | None:
-    build = chroot.build
-    return task_result_url(
-        repo_url(build.project, build.dir.name), chroot.name, build.id, build.package_name,
-        chroot.result_dir,
-    )  # fmt: skip
-
-
-def task_result_url(
-    repo: str, chroot: str, build_id: int, package_name: str | None, result_dir: str
-) -> str | None:
-    """Where a task's results are: ``<repo>/<chroot>/<result dir>/`` (the result dir
-    defaults to ``<build id, 8 digits>-<package>``), None while neither is known.
-    """
-    result_dir = result_dir or (f"{build_id:08d}-{package_name}" if package_name else "")
-    if not result_dir:
-        return None
-    return f"{repo}/{chroot}/{result_dir}/"
-
-
-def build_chroot_to_json(chroot: BuildChroot) -> dict[str, Any]:
-    return {
-        "name": chroot.name,
-        "started_on": chroot.started_on,
-        "ended_on": chroot.ended_on,
-        "result_url": chroot_result_url(chroot),
-        "state": chroot.status.label,
-        "fail_reason": chroot.fail_reason,
-        # Ours, not Copr's (real clients ignore them): what built it — "mock" or "host" —
-        # and the BuildRequires that buildroot did not install.
-        "buildroot": chroot.buildroot,
-        "buildrequires_not_installed": chroot.buildrequires_not_installed,
-    }
-
-
-_NEVRA = ("name", "epoch", "version", "release", "arch")
-
-
-def built_packages(chroot: BuildChroot) -> dict[str, Any]:
-    """The packages the backend reported, each as its NEVRA fields (and only those)."""
-    packages = (chroot.results or {}).get("packages") or []
-    return {
-        "packages": [
-            {key: package[key] for key in _NEVRA if key in package}
-            for package in packages
-            if isinstance(package, dict) and isinstance(package.get("name"), str)
-        ]
-    }
-
+from copr_frontend.validation import to_list, to_status
 
 # --- reading ------------------------------------------------------------------------------
 
@@ -189,9 +100,6 @@ def cancel(build_id: int | None = None) -> flask.Response:
     if not cancel_build(session, build):
         raise Conflict(f"Cannot cancel build {build.id}: it is already {build.state.label}")
     session.commit()
-    # Imported here: that module builds on this one.
-    from copr_frontend.builds.rpm_upload_api import forget_upload
-
     forget_upload(build)
     return flask.jsonify(build_to_json(build))
 
@@ -245,25 +153,12 @@ def delete_list() -> flask.Response:
 # --- submitting ---------------------------------------------------------------------------
 
 
-def _prepare(data: dict[str, Any]) -> tuple[Project, BuildRequest]:
-    project = project_or_404(data.get("ownername"), data.get("projectname"))
-    require_builder(project)
-    return project, parse_build_request(db.session(), project, data, settings())
-
-
-def _created(builds: list[Build], as_list: bool = False) -> flask.Response:
-    db.session().commit()
-    if as_list:
-        return flask.jsonify({"items": [build_to_json(b) for b in builds], "meta": {}})
-    return flask.jsonify(build_to_json(builds[0]))
-
-
 @route("/build/check-before-build", methods=["POST"])
 @require_login
 def check_before_build() -> flask.Response:
     """Would a build with these options be accepted?  Nothing is stored."""
     data = json_body()
-    project, _request = _prepare(data)
+    project, _request = prepare(data)
     db.session().rollback()
     return flask.jsonify({"message": f"It should be possible to build in {project.full_name}"})
 
@@ -271,12 +166,12 @@ def check_before_build() -> flask.Response:
 def _create_from_data(source: SourceType) -> flask.Response:
     """A ``build/create/<route>`` of a source parsed from the JSON body."""
     data = json_body()
-    _project, request = _prepare(data)
+    _project, request = prepare(data)
     dist_git = settings().dist_git_url
     user = login_required_user()
     if source.batch_field is None:
         parsed = source_or_400(lambda: build_source(source, data, dist_git))
-        return _created([request.submit(db.session(), user, parsed)])
+        return created([request.submit(db.session(), user, parsed)])
     # One build per listed source (create/url's pkgs), all checked before any is stored.
     items = to_list(data.get(source.batch_field), source.batch_field)
     if not items:
@@ -284,19 +179,19 @@ def _create_from_data(source: SourceType) -> flask.Response:
             f"Field {source.batch_field!r} must name at least one URL of a .src.rpm or .spec file"
         )
     batch = [source_or_400(lambda u=u: build_source(source, {"url": u}, dist_git)) for u in items]
-    return _created([request.submit(db.session(), user, one) for one in batch], as_list=True)
+    return created([request.submit(db.session(), user, one) for one in batch], as_list=True)
 
 
 def _create_from_upload() -> flask.Response:
     """A ``build/create/<route>`` of an uploaded SRPM or spec (multipart ``pkgs``)."""
     data = json_body()
-    _project, request = _prepare(data)
+    _project, request = prepare(data)
     upload = flask.request.files.get("pkgs")
     if upload is None or not upload.filename:
         raise BadRequest("Missing the uploaded file: send it as the multipart part 'pkgs'")
     with stored_upload(upload, settings()) as source:
         build = request.submit(db.session(), login_required_user(), source)
-    return _created([build])
+    return created([build])
 
 
 def _register_create_routes() -> None:

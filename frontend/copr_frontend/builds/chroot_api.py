@@ -11,9 +11,9 @@ from copr_frontend import db
 from copr_frontend.api import BadRequest, ObjectNotFound, route
 from copr_frontend.api.lookup import build_or_404
 from copr_frontend.api.params import get_params, paginate
-from copr_frontend.app import settings
-from copr_frontend.builds.api import build_chroot_to_json, built_packages
 from copr_frontend.builds.models import BuildChroot
+from copr_frontend.builds.serialize import build_chroot_to_json, built_packages
+from copr_frontend.context import settings
 from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.projects.build_config import build_chroot_config_json, chroot_build_config
 from copr_frontend.projects.logic import project_chroot

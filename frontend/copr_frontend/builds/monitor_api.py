@@ -12,9 +12,9 @@ import flask
 from copr_frontend import db
 from copr_frontend.api import BadRequest, ObjectNotFound, route
 from copr_frontend.api.lookup import project_or_404
-from copr_frontend.app import settings
-from copr_frontend.builds.api import repo_url, task_result_url
 from copr_frontend.builds.logic import MonitorCell, latest_chroot_builds
+from copr_frontend.builds.serialize import repo_url, task_result_url
+from copr_frontend.context import settings
 from copr_frontend.projects.logic import get_project_dir
 
 ADDITIONAL_FIELDS = ("url_build_log", "url_backend_log", "url_build")

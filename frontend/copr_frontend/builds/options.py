@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from copr_frontend.api.errors import BadRequest, ObjectNotFound
 from copr_frontend.api.form import FieldErrors
-from copr_frontend.api.lookup import to_bool, to_choice, to_int, to_list, to_text
 from copr_frontend.builds.logic import BuildError, add_build
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.sources import SourceError
@@ -26,6 +25,7 @@ from copr_frontend.projects.logic import ProjectError, get_or_create_dir, resolv
 from copr_frontend.projects.models import Project, ProjectDir
 from copr_frontend.settings import FrontendSettings
 from copr_frontend.users.models import User
+from copr_frontend.validation import to_bool, to_choice, to_int, to_list, to_text
 
 BUILD_BOOTSTRAP = ("unchanged", "default", "on", "off", "image")
 BUILD_ISOLATION = ("unchanged", "default", "simple", "nspawn")

@@ -28,24 +28,21 @@ from copr_common.enums import BuildSourceEnum, StatusEnum
 from copr_frontend import db
 from copr_frontend.api import BadRequest, ObjectNotFound, route
 from copr_frontend.api.auth import login_required_user, require_login
-from copr_frontend.api.lookup import conflict_on_duplicate, to_text
+from copr_frontend.api.lookup import conflict_on_duplicate
 from copr_frontend.api.params import json_body
-from copr_frontend.app import settings
-from copr_frontend.builds.api import _created, _prepare
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.rpmheader import RpmHeaderError, RpmIdentity, read_identity
 from copr_frontend.builds.states import refresh_state
+from copr_frontend.builds.submit import created, prepare
 from copr_frontend.builds.uploads import store_upload
+from copr_frontend.context import settings
 from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.packages.logic import PackageError, add_package, get_package
 from copr_frontend.packages.models import Package
 from copr_frontend.projects.models import Project
+from copr_frontend.validation import to_text
 
 SOURCE_SUFFIXES = (".src.rpm", ".nosrc.rpm")
-UNREPEATABLE = (
-    "{name} was published from an uploaded RPM, which is not kept: upload the RPM again "
-    "(copr-cli uploadrpm) instead of rebuilding it"
-)
 
 
 def _chroot(project: Project, data: dict[str, Any], selected: list[MockChroot]) -> MockChroot:
@@ -103,7 +100,7 @@ def create_from_rpm_upload() -> flask.Response:
             "direct_rpm_upload): build from sources instead"
         )
     data = json_body()
-    project, request = _prepare(data)
+    project, request = prepare(data)
     chroot = _chroot(project, data, request.chroots)
     files = flask.request.files.getlist("pkgs")
     if not files or not files[0].filename:
@@ -133,7 +130,7 @@ def create_from_rpm_upload() -> flask.Response:
             pkg_version=identity.evr,
         )
         _published_as_is(build)
-        return _created([build])
+        return created([build])
     except BaseException:
         shutil.rmtree(settings().upload_dir.absolute() / token, ignore_errors=True)
         raise
@@ -145,14 +142,3 @@ def _published_as_is(build: Build) -> None:
     for chroot in build.chroots:
         chroot.status = StatusEnum.pending
     refresh_state(build)
-
-
-def forget_upload(build: Build) -> None:
-    """Remove the uploaded RPM of an ended ``rpm_upload`` build (called after the commit
-    that ended it: the builder has fetched it, the results tree has it signed).
-    """
-    if build.source_type != BuildSourceEnum.rpm_upload or not build.state.is_finished:
-        return
-    token = build.source_json.get("tmp")
-    if isinstance(token, str) and token.isalnum():
-        shutil.rmtree(settings().upload_dir.absolute() / token, ignore_errors=True)

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from copr_common.enums import BuildSourceEnum
-from copr_frontend.api.lookup import to_text
 from copr_frontend.api.openapi_schemas import CHROOT_NAME, PACKAGE_NAME
 from copr_frontend.builds import sources
 from copr_frontend.builds.sources import SourceError
+from copr_frontend.validation import to_text
 
 Schema = dict[str, Any]
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from copr_common.enums import BuildSourceEnum
 from copr_common.names import InvalidNameError, validate_package_name
+from copr_frontend.validation import InvalidInput, text_field
 
 SCM_TYPES = ("git", "svn")
 SRPM_BUILD_METHODS = ("rpkg", "tito", "tito_test", "make_srpm")
@@ -36,24 +37,9 @@ _NAMESPACE = re.compile(r"^@?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.+:-]+)*$")
 _COMMITTISH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./+@-]*$")
 
 
-class SourceError(ValueError):
-    """Source input that cannot be used; the message says which field and why."""
-
-
-def _text(data: Mapping[str, Any], *names: str, required: bool = False) -> str:
-    for name in names:
-        value = data.get(name)
-        if value is None or value == "":
-            continue
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise SourceError(f"Field {name!r} must be text")
-        text = str(value).strip()
-        if "\x00" in text or len(text) > 100_000:
-            raise SourceError(f"Field {name!r} is not acceptable text")
-        return text
-    if required:
-        raise SourceError(f"Missing required field {names[0]!r}")
-    return ""
+# Source input that cannot be used; the message says which field and why.  The coercers'
+# error itself (a 400), so a parser's own checks and the coercers it calls raise alike.
+SourceError = InvalidInput
 
 
 def _words(data: Mapping[str, Any], *names: str) -> str:
@@ -68,12 +54,12 @@ def _words(data: Mapping[str, Any], *names: str) -> str:
             value = " ".join(item.strip() for item in value if item.strip())
         if value is None or value == "":
             continue
-        return " ".join(_text({name: value}, name).split())
+        return " ".join(text_field({name: value}, name).split())
     return ""
 
 
 def _choice(data: Mapping[str, Any], name: str, choices: tuple[str, ...], default: str) -> str:
-    value = _text(data, name) or default
+    value = text_field(data, name) or default
     if value not in choices:
         raise SourceError(f"Field {name!r} must be one of {', '.join(choices)}; got {value!r}")
     return value
@@ -110,19 +96,19 @@ def link_source(url: str) -> tuple[BuildSourceEnum, dict[str, Any]]:
 
 
 def scm_source(data: Mapping[str, Any]) -> dict[str, Any]:
-    clone_url = _text(data, "clone_url", required=True)
+    clone_url = text_field(data, "clone_url", required=True)
     check_url(clone_url, "clone_url", ("http", "https", "git"))
-    committish = _text(data, "committish")
+    committish = text_field(data, "committish")
     if committish and not _COMMITTISH.match(committish):
         raise SourceError(f"Field 'committish' is not a branch, tag or commit: {committish!r}")
     return {
         "type": _choice(data, "scm_type", SCM_TYPES, "git"),
         "clone_url": clone_url,
         "committish": committish,
-        "subdirectory": _relative_path(_text(data, "subdirectory"), "subdirectory"),
-        "spec": _relative_path(_text(data, "spec"), "spec"),
+        "subdirectory": _relative_path(text_field(data, "subdirectory"), "subdirectory"),
+        "spec": _relative_path(text_field(data, "spec"), "spec"),
         "srpm_build_method": _choice(
-            {"srpm_build_method": _text(data, "source_build_method", "srpm_build_method")},
+            {"srpm_build_method": text_field(data, "source_build_method", "srpm_build_method")},
             "srpm_build_method",
             SRPM_BUILD_METHODS,
             "rpkg",
@@ -131,7 +117,7 @@ def scm_source(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def pypi_source(data: Mapping[str, Any]) -> dict[str, Any]:
-    name = _text(data, "pypi_package_name", required=True)
+    name = text_field(data, "pypi_package_name", required=True)
     if not _NAME.match(name):
         raise SourceError(f"Field 'pypi_package_name' is not a PyPI project name: {name!r}")
     versions_raw = data.get("python_versions") or ["3"]
@@ -142,29 +128,29 @@ def pypi_source(data: Mapping[str, Any]) -> dict[str, Any]:
     versions = [str(v) for v in versions_raw]
     if not versions or any(v not in ("2", "3") for v in versions):
         raise SourceError("Field 'python_versions' must be a list of 2 and/or 3")
-    version = _text(data, "pypi_package_version")
+    version = text_field(data, "pypi_package_version")
     if version and not _COMMITTISH.match(version):
         raise SourceError(f"Field 'pypi_package_version' is not a version: {version!r}")
     return {
         "pypi_package_name": name,
         "pypi_package_version": version,
         "spec_generator": _choice(data, "spec_generator", SPEC_GENERATORS, "pyp2spec"),
-        "spec_template": _text(data, "spec_template"),
+        "spec_template": text_field(data, "spec_template"),
         "python_versions": versions,
     }
 
 
 def rubygems_source(data: Mapping[str, Any]) -> dict[str, Any]:
-    gem = _text(data, "gem_name", required=True)
+    gem = text_field(data, "gem_name", required=True)
     if not _NAME.match(gem):
         raise SourceError(f"Field 'gem_name' is not a gem name: {gem!r}")
     return {"gem_name": gem}
 
 
 def custom_source(data: Mapping[str, Any]) -> dict[str, Any]:
-    script = _text(data, "script", required=True)
-    chroot = _text(data, "chroot", "script_chroot")
-    resultdir = _relative_path(_text(data, "resultdir", "script_resultdir"), "resultdir")
+    script = text_field(data, "script", required=True)
+    chroot = text_field(data, "chroot", "script_chroot")
+    resultdir = _relative_path(text_field(data, "resultdir", "script_resultdir"), "resultdir")
     return {
         "script": script if script.endswith("\n") else script + "\n",
         "chroot": chroot or None,
@@ -179,17 +165,17 @@ def distgit_source(data: Mapping[str, Any], package_name: str, dist_git_url: str
         validate_package_name(package_name)
     except InvalidNameError as error:
         raise SourceError(str(error)) from None
-    instance = _text(data, "distgit") or DEFAULT_DISTGIT
+    instance = text_field(data, "distgit") or DEFAULT_DISTGIT
     if instance not in DISTGIT_INSTANCES:
         raise SourceError(
             f"Unknown dist-git instance {instance!r}: choose from "
             + ", ".join(sorted(DISTGIT_INSTANCES))
         )
-    namespace = _text(data, "namespace")
+    namespace = text_field(data, "namespace")
     template = DISTGIT_INSTANCES[instance]
     if "{namespace}" in template and not _NAMESPACE.match(namespace):
         raise SourceError(f"Dist-git instance {instance!r} needs a namespace (owner/project)")
-    committish = _text(data, "committish")
+    committish = text_field(data, "committish")
     if committish and not _COMMITTISH.match(committish):
         raise SourceError(f"Field 'committish' is not a branch, tag or commit: {committish!r}")
     clone_url = template.format(

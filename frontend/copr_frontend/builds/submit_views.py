@@ -18,7 +18,6 @@ from flask_babel import gettext, lazy_gettext
 from copr_common.enums import BuildSourceEnum
 from copr_frontend import db
 from copr_frontend.api.errors import BadRequest
-from copr_frontend.app import settings
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.options import (
     BUILD_BOOTSTRAP,
@@ -28,6 +27,7 @@ from copr_frontend.builds.options import (
 )
 from copr_frontend.builds.source_types import BY_ROUTE, build_source
 from copr_frontend.builds.uploads import stored_upload
+from copr_frontend.context import settings
 from copr_frontend.projects.models import Project
 from copr_frontend.web.forms import FormErrors, collecting, form_data, render_form
 from copr_frontend.web.routing import project_rights, project_route, purl, require_builder

@@ -30,6 +30,7 @@ from copr_frontend.builds.models import Build, BuildChroot, CancelRequest
 from copr_frontend.builds.states import refresh_state, set_chroot_status
 from copr_frontend.db import now
 from copr_frontend.packages.models import Package
+from copr_frontend.validation import to_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +64,6 @@ def parse_status(value: Any) -> StatusEnum:
         return StatusEnum.from_label(str(value))
     except ValueError:
         raise UpdateError(f"unknown status {value!r}") from None
-
-
-def _int_or_none(data: Mapping[str, Any], key: str) -> int | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        raise UpdateError(f"{key!r} must be a Unix time, got {value!r}") from None
 
 
 def is_source_task(build: Build, data: Mapping[str, Any]) -> bool:
@@ -125,8 +116,8 @@ def _skip_reason(chroot: BuildChroot, results: Mapping[str, Any] | None) -> str 
 def update_source(session: Session, build: Build, data: Mapping[str, Any]) -> bool:
     """Apply a source-build report; returns whether anything changed."""
     status = parse_status(data["status"]) if data.get("status") is not None else None
-    started_on = _int_or_none(data, "started_on")
-    ended_on = _int_or_none(data, "ended_on")
+    started_on = to_timestamp(data.get("started_on"), "started_on")
+    ended_on = to_timestamp(data.get("ended_on"), "ended_on")
     if build.canceled:
         return False
     current = build.source_status
@@ -198,8 +189,8 @@ def update_chroot(build: Build, data: Mapping[str, Any]) -> bool:
     if chroot is None:
         raise UpdateError(f"build {build.id} has no chroot {name!r}")
     status = parse_status(data["status"]) if data.get("status") is not None else None
-    started_on = _int_or_none(data, "started_on")
-    ended_on = _int_or_none(data, "ended_on")
+    started_on = to_timestamp(data.get("started_on"), "started_on")
+    ended_on = to_timestamp(data.get("ended_on"), "ended_on")
     buildroot, not_installed = _buildroot(data)
     if build.canceled or status is None:
         return False

@@ -31,7 +31,8 @@ from werkzeug.utils import secure_filename
 
 from copr_common.enums import FINISHED_STATES, BuildSourceEnum
 from copr_frontend.api.errors import ApiError, BadRequest
-from copr_frontend.app import settings
+from copr_frontend.builds.models import Build
+from copr_frontend.context import settings
 from copr_frontend.settings import FrontendSettings
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,12 @@ uploads = flask.Blueprint("uploads", __name__)
 
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 _DONE_KEY = "copr_uploads_done"
+
+# Why a build (or package) published from an uploaded RPM cannot be built again.
+UNREPEATABLE = (
+    "{name} was published from an uploaded RPM, which is not kept: upload the RPM again "
+    "(copr-cli uploadrpm) instead of rebuilding it"
+)
 
 _SOURCE_SUFFIXES = (".src.rpm", ".spec")
 RPM_MAGIC = b"\xed\xab\xee\xdb"
@@ -169,3 +176,14 @@ def stored_upload(
     except BaseException:
         shutil.rmtree(config.upload_dir.absolute() / token, ignore_errors=True)
         raise
+
+
+def forget_upload(build: Build) -> None:
+    """Remove the uploaded RPM of an ended ``rpm_upload`` build (called after the commit
+    that ended it: the builder has fetched it, the results tree has it signed).
+    """
+    if build.source_type != BuildSourceEnum.rpm_upload or not build.state.is_finished:
+        return
+    token = build.source_json.get("tmp")
+    if isinstance(token, str) and token.isalnum():
+        shutil.rmtree(settings().upload_dir.absolute() / token, ignore_errors=True)

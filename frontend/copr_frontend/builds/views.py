@@ -21,18 +21,18 @@ from copr_common.enums import BuildSourceEnum, StatusEnum
 from copr_common.names import SRPM_BUILDS_DIR, srpm_build_dir
 from copr_frontend import db
 from copr_frontend.api.errors import ApiError
-from copr_frontend.api.lookup import MAX_INT
-from copr_frontend.app import settings
 from copr_frontend.builds import logic
-from copr_frontend.builds.api import chroot_result_url, repo_url
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.options import parse_build_request
 from copr_frontend.builds.removal import BuildRemovalError, delete_build
+from copr_frontend.builds.serialize import chroot_result_url, repo_url
 from copr_frontend.builds.transitions import cancel_build
+from copr_frontend.context import settings
 from copr_frontend.permissions.logic import can_admin, can_build
 from copr_frontend.projects.models import Project
 from copr_frontend.projects.views import before_arg
 from copr_frontend.users.models import User
+from copr_frontend.validation import MAX_INT
 from copr_frontend.web.routing import (
     login_required,
     project_rights,

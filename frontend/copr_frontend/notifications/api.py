@@ -22,18 +22,9 @@ import flask
 from copr_frontend import db
 from copr_frontend.api import BadRequest, ObjectNotFound, route
 from copr_frontend.api.auth import require_login
-from copr_frontend.api.lookup import (
-    MAX_INT,
-    project_or_404,
-    require_admin,
-    to_bool,
-    to_choice,
-    to_int,
-    to_list,
-    to_text,
-)
+from copr_frontend.api.lookup import project_or_404, require_admin
 from copr_frontend.api.params import get_params, json_body, paginate
-from copr_frontend.app import settings
+from copr_frontend.context import settings
 from copr_frontend.notifications import logic
 from copr_frontend.notifications.logic import NotificationError
 from copr_frontend.notifications.models import (
@@ -42,6 +33,7 @@ from copr_frontend.notifications.models import (
     NotificationEndpoint,
 )
 from copr_frontend.projects.models import Project
+from copr_frontend.validation import MAX_INT, to_bool, to_choice, to_int, to_list, to_text
 
 
 def endpoint_to_json(endpoint: NotificationEndpoint) -> dict[str, Any]:

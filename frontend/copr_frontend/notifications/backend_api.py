@@ -19,12 +19,15 @@ import flask
 
 from copr_frontend import db
 from copr_frontend.api.errors import BadRequest
-from copr_frontend.app import settings
-from copr_frontend.backend_api.views import _int, _json_object, _route, backend_authenticated
+from copr_frontend.backend_api.views import _json_object, _route, backend_authenticated
+from copr_frontend.context import settings
 from copr_frontend.notifications import logic
+from copr_frontend.validation import to_int
 
 MAX_BATCH = 1000
 MAX_ID = 2**31 - 1
+# An id beyond MAX_ID names no row (it is skipped), but is still an id, not an error.
+ANY_ID = 2**63
 DEFAULT_DUE = 50
 
 
@@ -46,7 +49,7 @@ def notification_events() -> flask.Response:
         topic, chroot = entry.get("topic"), entry.get("chroot")
         if not isinstance(topic, str) or not isinstance(chroot, str):
             raise BadRequest("every event needs a 'topic' and a 'chroot' (text)")
-        build_id = _int(entry.get("build"), "build")
+        build_id = to_int(entry.get("build"), "build", required=True, limit=ANY_ID)
         if 0 < build_id <= MAX_ID:  # no such build otherwise: nothing to notify
             parsed.append((topic, build_id, chroot))
     session = db.session()
@@ -61,7 +64,8 @@ def notification_events() -> flask.Response:
 @backend_authenticated
 def pending_deliveries() -> flask.Response:
     raw = flask.request.args.get("limit")
-    limit = DEFAULT_DUE if raw in (None, "") else _int(raw, "limit")
+    given = to_int(raw, "limit")
+    limit = DEFAULT_DUE if given is None else given
     if not 1 <= limit <= MAX_BATCH:
         raise BadRequest(f"'limit' must be between 1 and {MAX_BATCH}")
     due = logic.due_deliveries(db.session(), limit)
@@ -82,7 +86,7 @@ def delivery_results() -> flask.Response:
             raise BadRequest("'error' must be text or null")
         if not isinstance(entry.get("ok"), bool):
             raise BadRequest("'ok' must be true or false")
-        delivery_id = _int(entry.get("id"), "id")
+        delivery_id = to_int(entry.get("id"), "id", required=True, limit=ANY_ID)
         if 0 < delivery_id <= MAX_ID:
             results.append(
                 {"id": delivery_id, "ok": entry["ok"], "status_code": code, "error": error}

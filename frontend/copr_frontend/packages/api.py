@@ -21,46 +21,20 @@ from copr_frontend.api.lookup import (
     project_or_404,
     require_admin,
     require_builder,
-    to_bool,
 )
 from copr_frontend.api.params import get_params, json_body, paginate
-from copr_frontend.app import settings
-from copr_frontend.builds.api import build_to_json
 from copr_frontend.builds.options import parse_build_request, source_or_400
-from copr_frontend.builds.rpm_upload_api import UNREPEATABLE
+from copr_frontend.builds.serialize import build_to_json
 from copr_frontend.builds.source_types import package_source, package_source_type
-from copr_frontend.builds.sources import source_dict_for_api
+from copr_frontend.builds.uploads import UNREPEATABLE
+from copr_frontend.context import settings
 from copr_frontend.packages import logic
 from copr_frontend.packages.logic import DuplicatePackageError, PackageError
 from copr_frontend.packages.models import Package
 from copr_frontend.packages.options import parse_package_options
+from copr_frontend.packages.serialize import package_to_json
 from copr_frontend.projects.models import Project
-
-
-def package_to_json(
-    package: Package, with_latest: bool = False, with_latest_succeeded: bool = False
-) -> dict[str, Any]:
-    session = db.session()
-    latest = logic.latest_build(session, package) if with_latest else None
-    succeeded = (
-        logic.latest_build(session, package, succeeded=True) if with_latest_succeeded else None
-    )
-    return {
-        "id": package.id,
-        "name": package.name,
-        "projectname": package.project.name,
-        "ownername": package.project.ownername,
-        "source_type": package.source_type.label,
-        "source_dict": source_dict_for_api(package.source_json),
-        "auto_rebuild": package.webhook_rebuild,
-        "max_builds": package.max_builds,
-        "chroot_denylist": list(package.chroot_denylist),
-        "timeout": package.timeout,
-        "builds": {
-            "latest": build_to_json(latest) if latest else None,
-            "latest_succeeded": build_to_json(succeeded) if succeeded else None,
-        },
-    }
+from copr_frontend.validation import to_bool
 
 
 def _package_or_404(project: Project, name: Any) -> Package:

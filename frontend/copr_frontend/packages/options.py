@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from copr_frontend.api.lookup import to_bool, to_int, to_list
 from copr_frontend.builds.options import MIN_TIMEOUT
+from copr_frontend.validation import to_bool, to_int, to_list
 
 
 def parse_package_options(data: dict[str, Any], *, timeout_max: int) -> dict[str, Any]:

@@ -16,11 +16,11 @@ from flask_babel import gettext
 from copr_common.enums import BuildSourceEnum
 from copr_frontend import db
 from copr_frontend.api.errors import BadRequest, Conflict
-from copr_frontend.app import settings
 from copr_frontend.builds.logic import latest_chroot_builds, list_builds
 from copr_frontend.builds.options import parse_build_request, source_or_400
 from copr_frontend.builds.source_types import PACKAGE_SOURCE_TYPES, package_source
 from copr_frontend.builds.submit_views import SOURCES, build_form_body
+from copr_frontend.context import settings
 from copr_frontend.packages import logic
 from copr_frontend.packages.models import Package
 from copr_frontend.packages.options import parse_package_options

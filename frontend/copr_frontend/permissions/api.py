@@ -13,7 +13,7 @@ import flask
 from copr_frontend import db
 from copr_frontend.api import BadRequest, ObjectNotFound, route
 from copr_frontend.api.auth import login_required_user, require_login
-from copr_frontend.api.lookup import project_or_404, require_admin, to_bool
+from copr_frontend.api.lookup import project_or_404, require_admin
 from copr_frontend.api.params import get_params
 from copr_frontend.permissions.logic import (
     PermissionChangeError,
@@ -23,6 +23,7 @@ from copr_frontend.permissions.logic import (
     set_permission,
 )
 from copr_frontend.users.logic import get_user
+from copr_frontend.validation import to_bool
 
 
 def _json_object() -> dict[str, Any]:

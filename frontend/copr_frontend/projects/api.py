@@ -9,7 +9,6 @@ and site admins edit, delete and regenerate; only site admins may make a project
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
@@ -22,25 +21,17 @@ from copr_frontend import db
 from copr_frontend.api import AccessRestricted, BadRequest, Conflict, ObjectNotFound, route
 from copr_frontend.api.auth import login_required_user, require_login
 from copr_frontend.api.form import FieldErrors
-from copr_frontend.api.lookup import (
-    conflict_on_duplicate,
-    project_or_404,
-    require_admin,
-    to_bool,
-    to_choice,
-    to_int,
-    to_list,
-    to_text,
-)
+from copr_frontend.api.lookup import conflict_on_duplicate, project_or_404, require_admin
 from copr_frontend.api.params import get_params, json_body, paginate
-from copr_frontend.app import settings
 from copr_frontend.db import now
 from copr_frontend.mockchroots.logic import list_chroots
 from copr_frontend.projects import logic
 from copr_frontend.projects.logic import ProjectError
 from copr_frontend.projects.models import Project
+from copr_frontend.projects.serialize import project_to_json
 from copr_frontend.users.logic import get_group, get_user, is_member
 from copr_frontend.users.models import Group, User
+from copr_frontend.validation import to_bool, to_choice, to_int, to_list, to_text
 
 PROJECT_BOOTSTRAP = ("default", "on", "off", "image")
 PROJECT_ISOLATION = ("default", "simple", "nspawn")
@@ -63,46 +54,6 @@ _BOOL_FIELDS = (
     "require_real_buildroot",
 )
 ORDERABLE = {"id": Project.id, "name": Project.name, "ownername": Project.ownername}
-
-
-def project_to_json(project: Project) -> dict[str, Any]:
-    results = f"{settings().results_url}/{project.ownername}/{project.name}"
-    delete_after_days = (
-        max(0, math.ceil((project.delete_after - now()) / _DAY))
-        if project.delete_after is not None
-        else None
-    )
-    return {
-        "id": project.id,
-        "name": project.name,
-        "ownername": project.ownername,
-        "full_name": project.full_name,
-        "homepage": project.homepage,
-        "contact": project.contact,
-        "description": project.description,
-        "instructions": project.instructions,
-        "devel_mode": project.devel_mode,
-        "persistent": project.persistent,
-        "unlisted_on_hp": project.unlisted_on_hp,
-        "auto_prune": project.auto_prune,
-        "chroot_repos": {c.name: f"{results}/{c.name}/" for c in project.active_chroots},
-        "additional_repos": list(project.additional_repos),
-        "enable_net": project.enable_net,
-        "bootstrap": project.bootstrap,
-        "isolation": project.isolation,
-        "module_hotfixes": project.module_hotfixes,
-        "appstream": project.appstream,
-        "runtime_dependencies": list(project.runtime_dependencies),
-        "packit_forge_projects_allowed": list(project.packit_forge_projects_allowed),
-        "follow_fedora_branching": project.follow_fedora_branching,
-        "repo_priority": project.repo_priority,
-        "fedora_review": project.fedora_review,
-        # Ours, not Copr's (real clients ignore it): see Project.require_real_buildroot.
-        "require_real_buildroot": project.require_real_buildroot,
-        "delete_after_days": delete_after_days,
-        "forked_from": project.forked_from.full_name if project.forked_from else None,
-        "storage": "backend",
-    }
 
 
 # --- input ----------------------------------------------------------------------------------

@@ -14,18 +14,14 @@ import flask
 from copr_frontend import db
 from copr_frontend.api import BadRequest, ObjectNotFound, route
 from copr_frontend.api.auth import require_login
-from copr_frontend.api.lookup import (
-    project_or_404,
-    require_admin,
-    to_bool,
-    to_choice,
-    to_list,
-)
+from copr_frontend.api.lookup import project_or_404, require_admin
 from copr_frontend.api.params import get_params, json_body
-from copr_frontend.app import settings
+from copr_frontend.context import settings
 from copr_frontend.projects.build_config import chroot_build_config, project_chroot_config_json
 from copr_frontend.projects.logic import project_chroot
 from copr_frontend.projects.models import ProjectChroot
+from copr_frontend.projects.serialize import project_chroot_to_json
+from copr_frontend.validation import to_bool, to_choice, to_list
 
 CHROOT_BOOTSTRAP = ("unchanged", "default", "on", "off", "image", "custom_image")
 CHROOT_ISOLATION = ("unchanged", "default", "simple", "nspawn")
@@ -43,26 +39,6 @@ RESETTABLE: dict[str, tuple[str, Callable[[], Any]]] = {
     "bootstrap_image": ("bootstrap_image", lambda: None),
     "comps_name": ("comps_name", lambda: None),
 }
-
-
-def project_chroot_to_json(copr_chroot: ProjectChroot) -> dict[str, Any]:
-    project = copr_chroot.project
-    return {
-        "mock_chroot": copr_chroot.name,
-        "projectname": project.name,
-        "ownername": project.ownername,
-        "comps_name": copr_chroot.comps_name,
-        "additional_repos": list(copr_chroot.repos),
-        "additional_packages": list(copr_chroot.buildroot_pkgs),
-        "additional_modules": list(copr_chroot.module_toggle),
-        "with_opts": list(copr_chroot.with_opts),
-        "without_opts": list(copr_chroot.without_opts),
-        "delete_after_days": None,
-        "isolation": copr_chroot.isolation,
-        "bootstrap": copr_chroot.bootstrap,
-        "bootstrap_image": copr_chroot.bootstrap_image,
-        "follow_fedora_branching": project.follow_fedora_branching,
-    }
 
 
 def _project_chroot(params: dict[str, Any]) -> ProjectChroot:

@@ -15,8 +15,7 @@ from flask_babel import gettext
 from copr_frontend import db
 from copr_frontend.api.errors import AccessRestricted, BadRequest
 from copr_frontend.api.form import FieldErrors
-from copr_frontend.api.lookup import to_choice, to_list
-from copr_frontend.app import settings
+from copr_frontend.context import settings
 from copr_frontend.mockchroots.logic import list_chroots
 from copr_frontend.permissions.logic import can_admin
 from copr_frontend.projects import api as project_api
@@ -24,6 +23,7 @@ from copr_frontend.projects import chroot_api, logic
 from copr_frontend.projects.models import Project
 from copr_frontend.projects.views import ADD_FIELDS, chosen_chroots, project_form_body
 from copr_frontend.users.models import User
+from copr_frontend.validation import to_choice, to_list
 from copr_frontend.web.forms import FormErrors, collecting, form_data, render_form
 from copr_frontend.web.routing import (
     login_required,

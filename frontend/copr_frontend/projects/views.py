@@ -16,7 +16,7 @@ from copr_common.names import InvalidNameError, validate_project_name
 from copr_frontend import db
 from copr_frontend.api.errors import BadRequest
 from copr_frontend.api.form import FieldErrors
-from copr_frontend.app import settings
+from copr_frontend.context import settings
 from copr_frontend.mockchroots.logic import list_chroots
 from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.projects import api as project_api

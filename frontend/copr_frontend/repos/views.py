@@ -23,7 +23,7 @@ import flask
 
 from copr_common.names import InvalidNameError, ProjectDirName
 from copr_frontend import db
-from copr_frontend.app import settings
+from copr_frontend.context import settings
 from copr_frontend.projects.logic import get_project, get_project_dir
 from copr_frontend.projects.models import Project
 

@@ -11,7 +11,7 @@ from flask_babel import gettext
 
 from copr_common.enums import StatusEnum
 from copr_frontend import db
-from copr_frontend.app import settings
+from copr_frontend.context import settings
 from copr_frontend.db import now
 from copr_frontend.status import logic
 

@@ -9,7 +9,7 @@ import flask
 from copr_frontend import db
 from copr_frontend.api import route
 from copr_frontend.api.auth import login_required_user, require_login
-from copr_frontend.app import settings
+from copr_frontend.context import settings
 from copr_frontend.users.logic import issue_api_token
 
 

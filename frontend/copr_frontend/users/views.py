@@ -12,7 +12,7 @@ from flask_babel import gettext
 
 from copr_frontend import db
 from copr_frontend.api.auth import SESSION_USER_KEY
-from copr_frontend.app import settings
+from copr_frontend.context import settings
 from copr_frontend.redirects import local_redirect_target
 from copr_frontend.users import oidc
 from copr_frontend.users.logic import AccountError, authenticate_password, issue_api_token

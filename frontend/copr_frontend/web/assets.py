@@ -13,7 +13,7 @@ from pathlib import Path
 
 import flask
 
-from copr_frontend.app import settings
+from copr_frontend.context import settings
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 

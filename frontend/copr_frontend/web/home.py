@@ -9,8 +9,8 @@ import flask
 from flask_babel import gettext
 
 from copr_frontend import db
-from copr_frontend.app import settings
 from copr_frontend.builds.logic import list_builds
+from copr_frontend.context import settings
 from copr_frontend.projects.logic import list_projects
 from copr_frontend.users.views import safe_next_target
 from copr_frontend.web import i18n

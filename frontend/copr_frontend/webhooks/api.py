@@ -20,10 +20,11 @@ import flask
 from copr_frontend import db
 from copr_frontend.api import BadRequest, route
 from copr_frontend.api.auth import require_login
-from copr_frontend.api.lookup import project_or_404, require_admin, to_bool, to_text
+from copr_frontend.api.lookup import project_or_404, require_admin
 from copr_frontend.api.params import get_params, json_body
-from copr_frontend.app import settings
+from copr_frontend.context import settings
 from copr_frontend.projects.models import Project
+from copr_frontend.validation import to_bool, to_text
 from copr_frontend.webhooks import logic
 from copr_frontend.webhooks.forges import forges
 

@@ -32,11 +32,11 @@ from copr_common.enums import BuildSourceEnum
 from copr_common.names import InvalidNameError, ProjectDirName
 from copr_frontend import db
 from copr_frontend.api.errors import ApiError
-from copr_frontend.api.lookup import MAX_INT
-from copr_frontend.app import settings
+from copr_frontend.context import settings
 from copr_frontend.packages.logic import get_package
 from copr_frontend.projects.logic import get_or_create_dir, get_project
 from copr_frontend.projects.models import Project
+from copr_frontend.validation import MAX_INT
 from copr_frontend.webhooks import logic
 from copr_frontend.webhooks.forges import HookRequest, PayloadError, SignatureError, forges
 

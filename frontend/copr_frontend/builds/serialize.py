@@ -1,0 +1,94 @@
+"""The JSON of builds and build chroots as API v3 answers it, and where their results are.
+
+Every route that answers with a build (the build, package and upload routes) and the
+pages that link to results use these, so a field means the same wherever it appears.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from copr_frontend.builds.models import Build, BuildChroot
+from copr_frontend.context import settings
+from copr_frontend.projects.models import Project
+
+
+def repo_url(project: Project, dirname: str) -> str:
+    return f"{settings().results_url}/{project.ownername}/{dirname}"
+
+
+def build_to_json(build: Build) -> dict[str, Any]:
+    started = [c.started_on for c in build.chroots if c.started_on is not None]
+    if build.started_on is not None:
+        started.append(build.started_on)
+    return {
+        "id": build.id,
+        "state": build.state.label,
+        "ownername": build.project.ownername,
+        "projectname": build.project.name,
+        "project_dirname": build.dir.name,
+        "repo_url": repo_url(build.project, build.dir.name),
+        "source_package": {
+            "name": build.package_name,
+            "version": build.pkg_version,
+            "url": build.srpm_url,
+        },
+        "submitted_on": build.submitted_on,
+        "started_on": min(started) if started else None,
+        "ended_on": build.ended_on,
+        "submitter": build.submitter,
+        "chroots": [c.name for c in build.chroots],
+        "is_background": build.is_background,
+        # Ours, not Copr's: why the source build or the import failed (real clients ignore it).
+        "fail_reason": build.fail_reason,
+    }
+
+
+def chroot_result_url(chroot: BuildChroot) -> str | None:
+    build = chroot.build
+    return task_result_url(
+        repo_url(build.project, build.dir.name), chroot.name, build.id, build.package_name,
+        chroot.result_dir,
+    )  # fmt: skip
+
+
+def task_result_url(
+    repo: str, chroot: str, build_id: int, package_name: str | None, result_dir: str
+) -> str | None:
+    """Where a task's results are: ``<repo>/<chroot>/<result dir>/`` (the result dir
+    defaults to ``<build id, 8 digits>-<package>``), None while neither is known.
+    """
+    result_dir = result_dir or (f"{build_id:08d}-{package_name}" if package_name else "")
+    if not result_dir:
+        return None
+    return f"{repo}/{chroot}/{result_dir}/"
+
+
+def build_chroot_to_json(chroot: BuildChroot) -> dict[str, Any]:
+    return {
+        "name": chroot.name,
+        "started_on": chroot.started_on,
+        "ended_on": chroot.ended_on,
+        "result_url": chroot_result_url(chroot),
+        "state": chroot.status.label,
+        "fail_reason": chroot.fail_reason,
+        # Ours, not Copr's (real clients ignore them): what built it — "mock" or "host" —
+        # and the BuildRequires that buildroot did not install.
+        "buildroot": chroot.buildroot,
+        "buildrequires_not_installed": chroot.buildrequires_not_installed,
+    }
+
+
+_NEVRA = ("name", "epoch", "version", "release", "arch")
+
+
+def built_packages(chroot: BuildChroot) -> dict[str, Any]:
+    """The packages the backend reported, each as its NEVRA fields (and only those)."""
+    packages = (chroot.results or {}).get("packages") or []
+    return {
+        "packages": [
+            {key: package[key] for key in _NEVRA if key in package}
+            for package in packages
+            if isinstance(package, dict) and isinstance(package.get("name"), str)
+        ]
+    }
