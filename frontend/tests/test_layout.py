@@ -16,7 +16,8 @@ from pathlib import Path
 import copr_frontend
 
 PACKAGE = Path(copr_frontend.__file__).parent
-APP_IMPORTERS = {"cli.py", "app.py"}
+# The entry points that make apps: the CLI, the factory itself, the tests' pytest plugin.
+APP_IMPORTERS = {"cli.py", "app.py", "testing.py"}
 # The framework package ``copr_frontend.api`` is not a resource module.
 FRAMEWORK = "copr_frontend.api"
 
