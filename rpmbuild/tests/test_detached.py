@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+from copr_common.settings import EXIT_CONFIG
 from copr_rpmbuild.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE, EXIT_SUCCESS
 from copr_rpmbuild.testing import (
     BIN,
@@ -242,7 +243,7 @@ def test_status_and_version_of_an_idle_builder(builder: Builder, tmp_path: Path)
         text=True,
         timeout=30,
     )
-    assert broken.returncode == 2
+    assert broken.returncode == EXIT_CONFIG
     assert "max_log_size" in broken.stderr
     assert broken.stdout == ""
 
