@@ -37,7 +37,6 @@ only follows.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -57,6 +56,7 @@ from typing import IO, Any, Generic, TypeVar
 from redis import Redis
 from redis.exceptions import RedisError
 
+from copr_common.files import lock_file
 from copr_common.log import LOG_FILE_MODE
 from copr_common.redis_keys import index_key as _index_key
 from copr_common.redis_keys import record_key as _record_key
@@ -262,22 +262,10 @@ class TaskLock:
     def acquire(self) -> bool:
         """True when taken; False when a live process holds it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                return False
-            # The previous holder unlinks the file as it lets go: a lock taken on a file
-            # that is no longer at the path guards nothing, so take the new one instead.
-            try:
-                same = self.path.stat().st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                break
-            os.close(fd)
+        # The holder unlinks the file as it lets go (lock_file takes the new one then).
+        fd = lock_file(self.path)
+        if fd is None:
+            return False
         os.ftruncate(fd, 0)
         pid = os.getpid()
         os.write(fd, f"{pid} {process_start_time(pid)}\n".encode())

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
 import pytest
 
-from copr_common.files import write_atomically
+from copr_common.files import lock_file, write_atomically
 
 
 def test_replaces_with_the_given_mode(tmp_path: Path) -> None:
@@ -51,3 +52,25 @@ def test_a_failed_rename_leaves_no_temporary_file(tmp_path: Path) -> None:
     with pytest.raises(IsADirectoryError):
         write_atomically(target, "new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_lock_file_is_exclusive_and_follows_an_unlinked_holder(tmp_path: Path) -> None:
+    path = tmp_path / "task.lock"
+    held = lock_file(path)
+    assert held is not None
+    assert lock_file(path) is None  # another descriptor of this process counts too
+    # The holder lets go by unlinking: the next taker gets the new file, not the old.
+    path.unlink()
+    os.close(held)
+    again = lock_file(path)
+    assert again is not None
+    assert os.fstat(again).st_ino == path.stat().st_ino
+    os.close(again)
+
+
+def test_lock_file_never_follows_a_link(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    target.write_text("not a lock")
+    (tmp_path / "task.lock").symlink_to(target)
+    with pytest.raises(OSError, match="Too many levels of symbolic links"):
+        lock_file(tmp_path / "task.lock")

@@ -18,11 +18,14 @@ builder may die: :meth:`Builder.alive` says so, and the worker then
 
 from __future__ import annotations
 
+import logging
+import random
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Protocol, TypeVar
 
 from copr_backend.settings import BackendSettings
 
@@ -99,6 +102,43 @@ class Builder(ABC):
     def alive(self) -> bool:
         """Whether the builder is still there and answers (a remote one may die)."""
         return True
+
+
+log = logging.getLogger(__name__)
+
+BuilderT = TypeVar("BuilderT", bound=Builder)
+
+
+def wait_for_builder(
+    try_lease: Callable[[BuildRequest], BuilderT | None],
+    request: BuildRequest,
+    timeout: float,
+    what: str,
+    *,
+    why: Callable[[], str] = str,
+    pause: tuple[float, float] = (0.3, 0.8),
+) -> BuilderT:
+    """Ask ``try_lease`` until it gives a builder, for ``timeout`` seconds at most.
+
+    ``what`` names the builders in the log and in the :class:`PoolError` of a timeout,
+    which also says ``why()`` when that is not empty.  The pauses between tries are
+    random, so that workers waiting together do not ask together.
+    """
+    deadline = time.monotonic() + timeout
+    waiting = False
+    while True:
+        builder = try_lease(request)
+        if builder is not None:
+            return builder
+        if not waiting:
+            log.info("task %s: every %s is busy; waiting", request.task_id, what)
+            waiting = True
+        if time.monotonic() > deadline:
+            details = why()
+            raise PoolError(
+                f"no free {what} within {timeout:g} s" + (f" ({details})" if details else "")
+            )
+        time.sleep(random.uniform(*pause))
 
 
 class BuilderPool(ABC):

@@ -22,22 +22,21 @@ nobody — or for a task that no longer needs it: one the frontend does not list
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import random
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import tomli_w
 
-from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError
+from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError, wait_for_builder
 from copr_backend.pools.rpmbuild import BuilderStatus
 from copr_backend.settings import BackendSettings
+from copr_common.files import lock_file
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +53,8 @@ class SlotLease:
         self._fd: int | None = None
 
     def acquire(self) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
+        self._fd = lock_file(self.path)
+        return self._fd is not None
 
     def release(self) -> None:
         if self._fd is not None:
@@ -294,18 +287,7 @@ class LocalPool(BuilderPool):
         return None
 
     def lease(self, request: BuildRequest, timeout: float) -> Builder:
-        deadline = time.monotonic() + timeout
-        waiting = False
-        while True:
-            builder = self._try_lease(request)
-            if builder is not None:
-                return builder
-            if not waiting:
-                log.info("task %s: every builder slot is busy; waiting", request.task_id)
-                waiting = True
-            if time.monotonic() > deadline:
-                raise PoolError(f"no free local builder slot within {timeout:g} s")
-            time.sleep(random.uniform(0.3, 0.8))
+        return wait_for_builder(self._try_lease, request, timeout, "local builder slot")
 
     def release(self, builder: Builder) -> None:
         if not isinstance(builder, LocalBuilder) or builder.lease is None:

@@ -23,7 +23,6 @@ reschedule the task (``/backend/reschedule_build_chroot/``), which another build
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -36,6 +35,7 @@ from copr_backend.pools import Builder, BuilderPool, BuildRequest, LogFollower, 
 from copr_backend.pools.resalloc_client import ResallocClient, TicketFailed
 from copr_backend.pools.ssh import SshBuilder, SshPool
 from copr_backend.settings import BackendSettings, SshBuilderHost
+from copr_common.files import lock_file
 
 log = logging.getLogger(__name__)
 
@@ -91,23 +91,9 @@ class TicketRecord:
 
     def lock(self, *, block: bool = False) -> bool:
         """Take the record's lock (creating the record); False when another holds it."""
-        while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
-            except BlockingIOError:
-                os.close(fd)
-                return False
-            # The reaper may have removed the record while this waited for its lock:
-            # a lock on a file that is no longer the record locks nothing.
-            try:
-                same = self.path.stat().st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                self._fd = fd
-                return True
-            os.close(fd)
+        # The reaper may remove the record while this waits: lock_file then takes the new.
+        self._fd = lock_file(self.path, block=block)
+        return self._fd is not None
 
     def unlock(self) -> None:
         if self._fd is not None:

@@ -35,7 +35,7 @@ from typing import IO
 
 import paramiko
 
-from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError
+from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError, wait_for_builder
 from copr_backend.pools.local import SlotLease
 from copr_backend.pools.rpmbuild import EXIT_INFRASTRUCTURE, BuilderStatus, check_version
 from copr_backend.settings import BackendSettings, SshBuilderHost
@@ -483,21 +483,13 @@ class SshPool(BuilderPool):
         return None
 
     def lease(self, request: BuildRequest, timeout: float) -> SshBuilder:
-        deadline = time.monotonic() + timeout
-        waiting = False
-        while True:
-            builder = self._try_lease(request)
-            if builder is not None:
-                return builder
-            if not waiting:
-                log.info("task %s: every ssh builder is busy; waiting", request.task_id)
-                waiting = True
-            if time.monotonic() > deadline:
-                why = "; ".join(f"{name}: {text}" for name, text in sorted(self.problems.items()))
-                raise PoolError(
-                    f"no free ssh builder within {timeout:g} s" + (f" ({why})" if why else "")
-                )
-            time.sleep(random.uniform(0.5, 1.5))
+        def why() -> str:
+            return "; ".join(f"{name}: {text}" for name, text in sorted(self.problems.items()))
+
+        # Longer pauses than local: each try opens a connection per candidate host.
+        return wait_for_builder(
+            self._try_lease, request, timeout, "ssh builder", why=why, pause=(0.5, 1.5)
+        )
 
     def release(self, builder: Builder) -> None:
         if not isinstance(builder, SshBuilder) or builder.lease is None:
