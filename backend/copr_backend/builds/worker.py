@@ -51,6 +51,7 @@ from copr_common.exit_codes import (
     EXIT_INFRASTRUCTURE,
     EXIT_SUCCESS,
     EXIT_TIMEOUT,
+    EXIT_USAGE,
 )
 from copr_common.names import MAX_PACKAGE_NAME_LENGTH, SRPM_BUILDS_DIR, InvalidNameError
 from copr_common.settings import EXIT_CONFIG
@@ -63,6 +64,11 @@ BUILDROOT_FILE = "buildroot.json"
 FAIL_REASON_FILE = "fail-reason.txt"
 """What copr-rpmbuild leaves in the result dir when a build fails: why, in words."""
 _MAX_REASON = 4000
+# What copr-rpmbuild exits with: a follower that says one of these saw the build end.
+_BUILD_CODES = frozenset(
+    {EXIT_SUCCESS, EXIT_BUILD_FAILED, EXIT_USAGE, EXIT_INFRASTRUCTURE, EXIT_CANCELED}
+    | {EXIT_TIMEOUT, EXIT_CONFIG}
+)
 
 
 class BuilderLost(Exception):
@@ -266,6 +272,15 @@ class BuildWorker:
             return Outcome(StatusEnum.succeeded)
         # A follower that lost its builder ends with a failure of its own.
         self._check_alive(builder, f"the log follower exited {code}")
+        if code not in _BUILD_CODES and self._still_running(builder):
+            # The follower died, not the build (its code is none of copr-rpmbuild's):
+            # the build is stopped, or the builder would go to the next task busy.
+            log.error("task %s: the log follower exited %s mid-build; stopping it", task_id, code)
+            builder.cancel()
+            return Outcome(
+                StatusEnum.failed,
+                f"the log follower exited {code} while the build ran; the build was stopped",
+            )
         if code == EXIT_CANCELED:
             return Outcome(StatusEnum.canceled, "the build was canceled on the builder", True)
         reasons = {
@@ -276,6 +291,13 @@ class BuildWorker:
         }
         reason = reasons.get(code, f"copr-rpmbuild exited {code}")
         return Outcome(StatusEnum.failed, reason, True)
+
+    def _still_running(self, builder: Builder) -> bool:
+        try:
+            return builder.is_running()
+        except PoolError as error:
+            log.warning("cannot tell whether the build on %s runs: %s", builder.name, error)
+            return False
 
     def _cancel_requests(self) -> list[str]:
         try:

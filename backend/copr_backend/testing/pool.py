@@ -127,6 +127,9 @@ class ScriptBuilder(Builder):
         self.name = f"script-{workdir.name}"
         self.attached = False
         self.process: subprocess.Popen[bytes] | None = None
+        # Whether the worker stopped the build while it held the builder (release stops
+        # whatever is left too, but a real pool would hand that builder on busy).
+        self.canceled_while_leased = False
 
     def start(self, request: BuildRequest) -> None:
         build = self.pool.build_for(request.task_id)
@@ -170,6 +173,8 @@ class ScriptBuilder(Builder):
 
     def cancel(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            if self.request.task_id in self.pool.leased:
+                self.canceled_while_leased = True
             os.killpg(self.process.pid, signal.SIGTERM)
 
     def fetch_results(
