@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,6 +16,7 @@ from copr_rpmbuild.errors import EXIT_BUILD_FAILED, EXIT_SUCCESS, EXIT_TIMEOUT
 from copr_rpmbuild.testing import (
     Builder,
     HttpServer,
+    Listener,
     hostile_spec,
     publish_distgit,
     rpm_task,
@@ -43,35 +42,6 @@ def build_hostile(
     started = time.monotonic()
     result = builder.run("--task-file", str(task_file), timeout=wait)
     return result.returncode, time.monotonic() - started
-
-
-class Listener:
-    """A TCP listener on the host's loopback that records whether anyone connected."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(5)
-        self.sock.settimeout(0.2)
-        self.port = int(self.sock.getsockname()[1])
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sock.close()
 
 
 @pytest.fixture
