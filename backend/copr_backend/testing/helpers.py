@@ -8,7 +8,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,28 +19,24 @@ from copr_backend.builds.dispatcher import create_build_dispatcher
 
 
 @contextmanager
-def running_build_dispatcher(backend) -> Iterator[object]:  # type: ignore[no-untyped-def]
+def _running(dispatcher: Any) -> Iterator[Any]:
+    thread = threading.Thread(target=dispatcher.run, daemon=True)
+    thread.start()
+    try:
+        yield dispatcher
+    finally:
+        dispatcher.stop()
+        thread.join(timeout=30)
+
+
+def running_build_dispatcher(backend: Any) -> AbstractContextManager[Any]:
     """The build dispatcher in a thread of the test (its workers are real processes)."""
-    dispatcher = create_build_dispatcher(backend.settings, config_file=backend.config)
-    thread = threading.Thread(target=dispatcher.run, daemon=True)
-    thread.start()
-    try:
-        yield dispatcher
-    finally:
-        dispatcher.stop()
-        thread.join(timeout=30)
+    return _running(create_build_dispatcher(backend.settings, config_file=backend.config))
 
 
-@contextmanager
-def running_action_dispatcher(backend) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    dispatcher = create_action_dispatcher(backend.settings, config_file=backend.config)
-    thread = threading.Thread(target=dispatcher.run, daemon=True)
-    thread.start()
-    try:
-        yield dispatcher
-    finally:
-        dispatcher.stop()
-        thread.join(timeout=30)
+def running_action_dispatcher(backend: Any) -> AbstractContextManager[Any]:
+    """The action dispatcher in a thread of the test (its workers are real processes)."""
+    return _running(create_action_dispatcher(backend.settings, config_file=backend.config))
 
 
 def rpm_verify(package: Path, pubkey: Path, dbpath: Path) -> str:
