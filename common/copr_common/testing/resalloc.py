@@ -221,22 +221,6 @@ def _host_name(prefix: str) -> str:
     return f"{prefix}{os.environ['RESALLOC_ID']}"
 
 
-def _edit_known_hosts(base_dir: Path, drop: str | None, add: str | None) -> None:
-    import fcntl
-
-    path = base_dir / "known_hosts"
-    with (base_dir / "known_hosts.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        lines = path.read_text().splitlines(keepends=True) if path.exists() else []
-        if drop is not None:
-            lines = [line for line in lines if line.split(" ", 1)[0] != drop]
-        if add is not None:
-            lines.append(add)
-        partial = path.with_name(".known_hosts.partial")
-        partial.write_text("".join(lines))
-        partial.replace(path)
-
-
 def _new(args: Any) -> int:
     from copr_common.testing import builder_hosts
 
@@ -249,8 +233,7 @@ def _new(args: Any) -> int:
         rpmbuild_settings=settings,
         forward_ports=args.forward,
     )
-    line = host.known_hosts_line()
-    _edit_known_hosts(args.base_dir, line.split(" ", 1)[0], line)
+    builder_hosts.add_known_host(args.base_dir / "known_hosts", host)
     links = args.base_dir / "by-address"
     links.mkdir(exist_ok=True)
     link = links / host.address
@@ -270,8 +253,7 @@ def _delete(args: Any) -> int:
     host = builder_hosts.load(name, base_dir=args.base_dir)
     builder_hosts.delete(name, base_dir=args.base_dir)
     if host is not None:
-        where = host.address if host.port == 22 else f"[{host.address}]:{host.port}"
-        _edit_known_hosts(args.base_dir, where, None)
+        builder_hosts.remove_known_host(args.base_dir / "known_hosts", host.address)
         link = args.base_dir / "by-address" / host.address
         if link.is_symlink() and link.readlink() == host.path:
             link.unlink()
