@@ -115,7 +115,7 @@ def wait_for_builder(
     timeout: float,
     what: str,
     *,
-    why: Callable[[], str] = str,
+    why: Callable[[], str] | None = None,
     pause: tuple[float, float] = (0.3, 0.8),
 ) -> BuilderT:
     """Ask ``try_lease`` until it gives a builder, for ``timeout`` seconds at most.
@@ -134,7 +134,7 @@ def wait_for_builder(
             log.info("task %s: every %s is busy; waiting", request.task_id, what)
             waiting = True
         if time.monotonic() > deadline:
-            details = why()
+            details = why() if why is not None else ""
             raise PoolError(
                 f"no free {what} within {timeout:g} s" + (f" ({details})" if details else "")
             )
