@@ -142,7 +142,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # --config may also come after the subcommand.
     result: int = args.func(args)
     return result
 
