@@ -227,13 +227,14 @@ def test_a_task_tagged_on_demand_powerful_lands_only_on_the_pool_with_that_tag(
             "powerful": {"max": 1, "tags": tags, "tags_on_demand": ["on_demand_powerful"]},
         }
     )
-    chroot = factory.mock_chroot(CHROOT)
-    chroot.tags = ["on_demand_powerful"]
-    db_session.commit()
     project = factory.project(name="big", chroots=[CHROOT])
+    package = factory.package(project, "big")
+    # The package's own tags (copr-frontend builder-tags), as an admin gives them.
+    package.builder_tags = ["on_demand_powerful"]
+    db_session.commit()
     build = factory.build(
         project,
-        package=factory.package(project, "big"),
+        package=package,
         source_status=StatusEnum.succeeded,
         chroot_status=StatusEnum.pending,
     )

@@ -12,6 +12,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased, object_session
 
 from copr_common.enums import FINISHED_STATES, BuildSourceEnum, StatusEnum
+from copr_frontend.builds.builder_tags import builder_tags
 from copr_frontend.builds.models import Batch, Build, BuildChroot
 from copr_frontend.projects.build_config import (
     additional_repos,
@@ -91,7 +92,7 @@ def _srpm_chroot(build: Build) -> str | None:
     return None
 
 
-def build_task_short(chroot: BuildChroot) -> dict[str, Any]:
+def build_task_short(chroot: BuildChroot, settings: FrontendSettings) -> dict[str, Any]:
     build = chroot.build
     return {
         "task_id": chroot.task_id,
@@ -100,7 +101,7 @@ def build_task_short(chroot: BuildChroot) -> dict[str, Any]:
         "sandbox": build.sandbox,
         "background": build.is_background,
         "chroot": chroot.name,
-        "tags": list(chroot.mock_chroot.tags or []),
+        "tags": builder_tags(chroot, settings.builder_resource_tags),
     }
 
 
@@ -115,7 +116,7 @@ def build_task(chroot: BuildChroot, settings: FrontendSettings) -> dict[str, Any
     config = chroot_build_config(
         object_session(build), project, copr_chroot, chroot.name, settings, build=build
     )
-    task = build_task_short(chroot)
+    task = build_task_short(chroot, settings)
     task.update(
         {
             "project_name": project.name,

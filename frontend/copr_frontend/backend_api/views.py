@@ -95,7 +95,8 @@ def pending_jobs() -> flask.Response:
     """Runnable tasks: source builds first, then RPM tasks; background ones last in each."""
     session = db.session()
     jobs = [tasks.srpm_task_short(b) for b in tasks.pending_srpm_builds(session)]
-    jobs += [tasks.build_task_short(c) for c in tasks.pending_build_chroots(session)]
+    rpm_tasks = tasks.pending_build_chroots(session)
+    jobs += [tasks.build_task_short(c, settings()) for c in rpm_tasks]
     return flask.jsonify(jobs)
 
 

@@ -136,6 +136,9 @@ class ProjectChroot(Base):
     isolation: Mapped[str] = mapped_column(String(20), default="unchanged")
     bootstrap: Mapped[str] = mapped_column(String(20), default="unchanged")
     bootstrap_image: Mapped[str | None] = mapped_column(String(300))
+    builder_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Builder tags every build in this chroot of the project asks for; set by an admin
+    with ``copr-frontend builder-tags``."""
     deleted: Mapped[bool] = mapped_column(default=False, index=True)
     """Disabled in the project; the results stay until ``delete_after``."""
     delete_after: Mapped[int | None] = mapped_column(Integer, index=True)

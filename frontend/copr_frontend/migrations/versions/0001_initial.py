@@ -225,6 +225,7 @@ def upgrade() -> None:
         sa.Column("max_builds", sa.Integer(), nullable=False),
         sa.Column("chroot_denylist", sa.JSON(), nullable=False),
         sa.Column("timeout", sa.Integer(), nullable=True),
+        sa.Column("builder_tags", sa.JSON(), nullable=False),
         sa.Column("created_on", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"],
@@ -258,6 +259,7 @@ def upgrade() -> None:
         sa.Column("isolation", sa.String(length=20), nullable=False),
         sa.Column("bootstrap", sa.String(length=20), nullable=False),
         sa.Column("bootstrap_image", sa.String(length=300), nullable=True),
+        sa.Column("builder_tags", sa.JSON(), nullable=False),
         sa.Column("deleted", sa.Boolean(), nullable=False),
         sa.Column("delete_after", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
