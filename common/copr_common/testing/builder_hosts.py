@@ -314,6 +314,12 @@ def _namespace_pids(name: str) -> set[int]:
     return {int(pid) for pid in out.split() if pid.isdigit()}
 
 
+def processes(name: str) -> set[int]:
+    """Every process of the builder host ``name``: those in its namespace and below them."""
+    _check_name(name)
+    return _with_descendants(_namespace_pids(name))
+
+
 def _forwarder_pid(directory: Path) -> set[int]:
     try:
         pid = int((directory / "forward.pid").read_text())
