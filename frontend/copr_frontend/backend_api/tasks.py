@@ -135,6 +135,7 @@ def build_task(chroot: BuildChroot, settings: FrontendSettings) -> dict[str, Any
             "appstream": build.appstream,
             "repo_priority": project.repo_priority,
             "require_real_buildroot": project.require_real_buildroot,
+            "rpmlint_fail_on_errors": project.rpmlint_fail_on_errors,
         }
     )
     if build.source_type == BuildSourceEnum.rpm_upload:

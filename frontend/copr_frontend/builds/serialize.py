@@ -76,7 +76,43 @@ def build_chroot_to_json(chroot: BuildChroot) -> dict[str, Any]:
         # and the BuildRequires that buildroot did not install.
         "buildroot": chroot.buildroot,
         "buildrequires_not_installed": chroot.buildrequires_not_installed,
+        # Ours as well: what rpmlint found in the packages (None before it ran).
+        "rpmlint": rpmlint_to_json(chroot),
     }
+
+
+_FINDING_FIELDS = ("package", "level", "check", "detail")
+
+
+def rpmlint_to_json(chroot: BuildChroot) -> dict[str, Any] | None:
+    """The rpmlint entry of the builder's results.json, checked, with its report's URL.
+
+    The builder wrote it: anything not of the expected shape is left out, not passed on.
+    """
+    lint = (chroot.results or {}).get("rpmlint")
+    if not isinstance(lint, dict) or not isinstance(lint.get("ran"), bool):
+        return None
+    if not lint["ran"]:
+        return {"ran": False, "reason": str(lint.get("reason") or "")}
+    findings = [
+        {key: str(finding[key]) for key in _FINDING_FIELDS}
+        for finding in lint.get("findings") or []
+        if isinstance(finding, dict)
+        and all(isinstance(finding.get(key), str) for key in _FINDING_FIELDS)
+        and finding["level"] in ("E", "W")
+    ]
+    result_url = chroot_result_url(chroot)
+    return {
+        "ran": True,
+        "errors": _count(lint.get("errors")),
+        "warnings": _count(lint.get("warnings")),
+        "findings": findings,
+        "report_url": f"{result_url}rpmlint.txt" if result_url else None,
+    }
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 _NEVRA = ("name", "epoch", "version", "release", "arch")

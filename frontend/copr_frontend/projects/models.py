@@ -54,6 +54,9 @@ class Project(Base):
     follow_fedora_branching: Mapped[bool] = mapped_column(default=True)
     fedora_review: Mapped[bool] = mapped_column(default=False)
     require_real_buildroot: Mapped[bool] = mapped_column(default=False)
+    rpmlint_fail_on_errors: Mapped[bool] = mapped_column(default=False)
+    """A build whose packages rpmlint reports an error in fails (rpmlint runs on every
+    build; this makes its errors count)."""
     """Builds must run in a mock chroot: on a host-only builder (which does not install
     BuildRequires) they fail instead of succeeding without their build dependencies."""
     webhook_secret: Mapped[str] = mapped_column(String(64), default="")

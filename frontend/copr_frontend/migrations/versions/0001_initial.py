@@ -152,6 +152,7 @@ def upgrade() -> None:
         sa.Column("follow_fedora_branching", sa.Boolean(), nullable=False),
         sa.Column("fedora_review", sa.Boolean(), nullable=False),
         sa.Column("require_real_buildroot", sa.Boolean(), nullable=False),
+        sa.Column("rpmlint_fail_on_errors", sa.Boolean(), nullable=False),
         sa.Column("webhook_secret", sa.String(length=64), nullable=False),
         sa.Column("forked_from_id", sa.Integer(), nullable=True),
         sa.Column("created_on", sa.Integer(), nullable=False),
