@@ -263,10 +263,11 @@ def describe(layout: StackLayout, state: StackState) -> str:
     """What ``copr-local status`` says about the builders."""
     if state.builders == "local":
         return "Builders: local (sandboxed slots on this host)\n"
+    count = f"{state.builder_hosts} builder host{'' if state.builder_hosts == 1 else 's'}"
     if state.builders == "ssh":
-        head = f"Builders: ssh, {state.builder_hosts} builder hosts"
+        head = f"Builders: ssh, {count}"
     else:
-        head = f"Builders: resalloc (up to {state.builder_hosts} builder hosts)"
+        head = f"Builders: resalloc (up to {count})"
     hosts = stack_hosts(layout)
     lines = [f"{head}; now {len(hosts)}:"]
     lines += [f"  {host.name} {host.address}" for host in hosts]

@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from copr_local.state import (
     StackState,
     assign_ports,
 )
+from copr_local.supervisor import stack_processes
 
 from copr_backend.settings import ENV_PREFIX, BackendSettings
 from copr_common.builder_hosts import namespaces
@@ -236,3 +239,76 @@ def test_ssh_hosts_go_when_the_stack_does_not_start(public_dir: Path) -> None:
     assert builders.stack_hosts(layout) == []
     assert not list(layout.builder_hosts_dir.glob(f"{layout.builder_host_prefix}*"))
     assert not (state_dir / "state.json").exists()
+
+
+def _sshd_runs(pid: int, host_dir: Path) -> str:
+    """What the process is, if it is still the sshd of the host at ``host_dir`` (pids are
+    reused; a daemon's zombie waits for init and counts as gone); else empty."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+    if stat.rsplit(")", 1)[1].split()[0] == "Z" or str(host_dir) not in cmdline:
+        return ""
+    return f"{stat.strip()} | {cmdline}"
+
+
+def _sshd_pid(layout: StackLayout, index: int) -> int:
+    path = layout.builder_hosts_dir / f"{layout.builder_host_prefix}ssh{index}" / "sshd.pid"
+    return int(path.read_text())
+
+
+@needs_root
+@pytest.mark.slow
+def test_up_over_a_killed_stack_starts_over_and_ctrl_c_removes_the_hosts(
+    public_dir: Path,
+) -> None:
+    """A stack whose supervisord was killed leaves its hosts; the next ``up`` (in the
+    foreground, the builders remembered) replaces them, and Ctrl-C removes them."""
+    state_dir = public_dir / "stack"
+    layout = StackLayout(state_dir)
+    first = subprocess.run(
+        [COPR_LOCAL, "up", "--detach", "--state-dir", str(state_dir), "--builders", "ssh",
+         "--builder-hosts", "1"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stdout + first.stderr
+    old_sshd = _sshd_pid(layout, 0)
+    os.kill(int((state_dir / "supervisord.pid").read_text()), signal.SIGKILL)
+    assert [host.name for host in builders.stack_hosts(layout)] == [
+        f"{layout.builder_host_prefix}ssh0"
+    ]
+
+    # As in a terminal: the process group gets SIGINT (copr-local and supervisord).
+    process = subprocess.Popen(
+        [COPR_LOCAL, "up", "--state-dir", str(state_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    lines = []
+    deadline = time.monotonic() + 300
+    for line in process.stdout:
+        lines.append(line)
+        if "press Ctrl-C" in line or time.monotonic() > deadline:
+            break
+    assert "The stack runs; press Ctrl-C to stop it.\n" in lines, "".join(lines)
+    (host,) = builders.stack_hosts(layout)
+    assert f"Builder host {host.name} at {host.address}\n" in lines
+    new_sshd = _sshd_pid(layout, 0)
+    assert new_sshd != old_sshd
+    assert _sshd_runs(new_sshd, host.path)
+    assert _sshd_runs(old_sshd, host.path) == ""
+    assert builders.describe(layout, StackState.load(layout)) == (
+        f"Builders: ssh, 1 builder host; now 1:\n  {host.name} {host.address}\n"
+    )
+
+    os.killpg(process.pid, signal.SIGINT)
+    rest, _ = process.communicate(timeout=120)
+    assert "Stopped.\n" in rest
+    assert "Traceback" not in rest
+    assert builders.stack_hosts(layout) == []
+    assert [name for name in namespaces() if name.startswith(layout.builder_host_prefix)] == []
+    assert stack_processes(layout) == []
+    assert _sshd_runs(new_sshd, host.path) == ""
+    assert not host.path.exists()
