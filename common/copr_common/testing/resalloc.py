@@ -3,7 +3,9 @@
 resalloc is neither on PyPI nor in Debian: ``make setup`` installs it into
 ``.venv-resalloc`` from its release tarball, unless an installed ``resalloc-server`` is
 on PATH (Fedora's package).  :func:`find_resalloc` says where it is, or why it is not
-there (the tests that need it skip with that reason).
+there (the tests that need it skip with that reason).  It and
+:func:`builder_host_commands` (a pool whose resources are builder hosts) live in
+:mod:`copr_common.resalloc_hosts`, which ``copr-local`` uses too.
 
 Each server has a config directory of its own (``server.yaml``, ``pools.yaml``, its
 SQLite database and logs) under the session's scratch dir.  A pool is a dict as in
