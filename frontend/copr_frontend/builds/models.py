@@ -20,6 +20,15 @@ from copr_frontend.projects.models import Project, ProjectDir
 from copr_frontend.users.models import User
 
 
+def sandbox_name(ownername: str, dirname: str, submitter: str | None) -> str:
+    """Builds of one owner, project dir and submitter may share a builder.
+
+    A function of the three names, so that the backend's queue, which reads them as
+    plain columns, names the sandbox as :attr:`Build.sandbox` does.
+    """
+    return f"{ownername}/{dirname}--{submitter or 'unknown'}"
+
+
 class Batch(Base):
     """Builds submitted together; a batch waits until ``blocked_by`` has finished.
 
@@ -132,8 +141,7 @@ class Build(Base):
 
     @property
     def sandbox(self) -> str:
-        """Builds of one owner, project dir and submitter may share a builder."""
-        return f"{self.project.ownername}/{self.dir.name}--{self.submitter or 'unknown'}"
+        return sandbox_name(self.project.ownername, self.dir.name, self.submitter)
 
     @property
     def package_name(self) -> str | None:
