@@ -97,7 +97,7 @@ def statements(app: flask.Flask, client: flask.testing.FlaskClient, path: str) -
     return run
 
 
-def _api(busy: Busy) -> dict[str, str]:
+def api_reads(busy: Busy) -> dict[str, str]:
     project = f"ownername={busy.ownername}&projectname={busy.projectname}"
     build = busy.build.id
     return {
@@ -144,7 +144,7 @@ def test_backend_feeds_run_a_fixed_number_of_queries(app, client, busy, path: st
 
 def test_api_reads_run_a_fixed_number_of_queries(app, client, busy) -> None:  # type: ignore[no-untyped-def]
     too_many = {}
-    for path, what in _api(busy).items():
+    for path, what in api_reads(busy).items():
         run = statements(app, client, path)
         if len(run) > BOUND:
             too_many[what] = (len(run), run)
@@ -153,7 +153,7 @@ def test_api_reads_run_a_fixed_number_of_queries(app, client, busy) -> None:  # 
 
 def test_the_bounds_do_not_grow(app, client, factory: Factory) -> None:
     busy = fill(factory, owners=3)
-    paths = [*BACKEND_FEEDS, *_api(busy)]
+    paths = [*BACKEND_FEEDS, *api_reads(busy)]
     few = {path: len(statements(app, client, path)) for path in paths}
     fill(factory, owners=6, offset=3)
     many = {path: len(statements(app, client, path)) for path in paths}
