@@ -206,3 +206,15 @@ def test_pending_jobs_empty_and_in_debug_mode(app, client, factory: Factory) -> 
     indented = client.get("/backend/pending-jobs/").get_data(as_text=True)
     assert json.loads(indented) == json.loads(compact)
     assert indented == json.dumps(json.loads(compact), sort_keys=True, indent=2) + "\n"
+
+
+def test_a_client_that_goes_away_ends_the_query(app, client, factory: Factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(views, "STREAM_CHUNK", 1)
+    fill(factory, owners=2)
+    pool = app.extensions["copr_database"].engine.pool
+    response = client.get("/backend/pending-jobs/", buffered=False)
+    first = next(iter(response.response))
+    assert first.startswith(b'[{"background":')
+    assert pool.checkedout() == 1  # the stream's session, its cursor still open
+    response.close()
+    assert pool.checkedout() == 0

@@ -89,20 +89,22 @@ def pending_jobs(session: Session) -> Iterator[dict[str, Any]]:
         .order_by(Build.is_background, Build.id)
         .execution_options(yield_per=QUEUE_FETCH)
     )
-    for row in session.execute(srpm_query):
-        yield _short_task(
-            str(row.build_id), row, _srpm_chroot_of(row.source_type, row.custom_chroot)
-        )
+    # Each result closed as soon as it is left, also half-read (the reader went away).
+    with session.execute(srpm_query) as rows:
+        for row in rows:
+            chroot = _srpm_chroot_of(row.source_type, row.custom_chroot)
+            yield _short_task(str(row.build_id), row, chroot)
     chroot_query = (
         _queue_query(MockChroot.name.label("chroot"), MockChroot.tags, chroots=True)
         .where(BuildChroot.status.in_(TODO_STATES))
         .order_by(Build.is_background, Build.id, BuildChroot.id)
         .execution_options(yield_per=QUEUE_FETCH)
     )
-    for row in session.execute(chroot_query):
-        task = _short_task(f"{row.build_id}-{row.chroot}", row, row.chroot)
-        task["tags"] = list(row.tags or [])
-        yield task
+    with session.execute(chroot_query) as rows:
+        for row in rows:
+            task = _short_task(f"{row.build_id}-{row.chroot}", row, row.chroot)
+            task["tags"] = list(row.tags or [])
+            yield task
 
 
 def _short_task(task_id: str, row: Row[Any], chroot: str | None) -> dict[str, Any]:

@@ -157,7 +157,9 @@ def _json_array(items: Generator[Any, None, None]) -> flask.Response:
         finally:
             items.close()  # a client that went away: end the query now
 
-    return app.response_class(flask.stream_with_context(chunks()), mimetype=provider.mimetype)
+    # No stream_with_context: the items read on their own session and the chunks need
+    # nothing of the request.
+    return app.response_class(chunks(), mimetype=provider.mimetype)
 
 
 _END = object()
