@@ -33,12 +33,31 @@ def builder_tags(chroot: BuildChroot, rules: Sequence[ResourceTagRule]) -> list[
     """Every builder tag the task of ``chroot`` asks for."""
     build = chroot.build
     copr_chroot = project_chroot(build.project, chroot.name)
+    return combined_tags(
+        chroot.mock_chroot.tags,
+        copr_chroot.builder_tags if copr_chroot is not None else None,
+        build.package.builder_tags if build.package is not None else None,
+        rules,
+        build.memory_reqs,
+        build.timeout,
+    )
+
+
+def combined_tags(
+    mock_chroot_tags: Iterable[str] | None,
+    project_chroot_tags: Iterable[str] | None,
+    package_tags: Iterable[str] | None,
+    rules: Sequence[ResourceTagRule],
+    memory_reqs: int | None,
+    timeout: int | None,
+) -> list[str]:
+    """A task's tags from what its sources give (None: nothing), in this order."""
     return _unique(
         [
-            *(chroot.mock_chroot.tags or []),
-            *(copr_chroot.builder_tags if copr_chroot is not None else []),
-            *(build.package.builder_tags if build.package is not None else []),
-            *resource_tags(rules, build.memory_reqs, build.timeout),
+            *(mock_chroot_tags or []),
+            *(project_chroot_tags or []),
+            *(package_tags or []),
+            *resource_tags(rules, memory_reqs, timeout),
         ]
     )
 

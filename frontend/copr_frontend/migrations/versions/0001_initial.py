@@ -429,6 +429,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_builds_state"), ["state"], unique=False)
         batch_op.create_index(batch_op.f("ix_builds_submitted_on"), ["submitted_on"], unique=False)
         batch_op.create_index(batch_op.f("ix_builds_user_id"), ["user_id"], unique=False)
+        batch_op.create_index(
+            "ix_builds_unfinished_batch_id",
+            ["batch_id"],
+            unique=False,
+            postgresql_where=sa.text("state NOT IN (0, 1, 2, 5, 8)"),
+            sqlite_where=sa.text("state NOT IN (0, 1, 2, 5, 8)"),
+        )
 
     op.create_table(
         "build_chroot_exclusions",
@@ -588,6 +595,7 @@ def downgrade() -> None:
     op.drop_table("build_chroots")
     op.drop_table("build_chroot_exclusions")
     with op.batch_alter_table("builds", schema=None) as batch_op:
+        batch_op.drop_index("ix_builds_unfinished_batch_id")
         batch_op.drop_index(batch_op.f("ix_builds_user_id"))
         batch_op.drop_index(batch_op.f("ix_builds_submitted_on"))
         batch_op.drop_index(batch_op.f("ix_builds_state"))
