@@ -167,6 +167,9 @@ class BackendSettings(ServiceSettings):
     # Each chroot of a project's main dir gets copr-<owner>-<project>-release, a signed
     # package holding the project's .repo file and key (copr_backend.release_package).
     release_packages: bool = True
+    # Each RPM build chroot gets <package>.spdx.json, <package>.cdx.json and a signed
+    # provenance.intoto.json (copr_backend.sbom).
+    sbom: bool = True
     # Makes the AppStream catalog of the repos of projects with appstream on.
     appstream_command: str = "appstream-generator"
     createrepo_timeout: float = Field(3600.0, gt=0)

@@ -81,6 +81,13 @@ class Signer(ABC):
     def sign(self, owner: str, project: str, packages: list[Path]) -> None:
         """Sign RPMs and SRPMs in place."""
 
+    @abstractmethod
+    def sign_file(self, owner: str, project: str, path: Path) -> Path | None:
+        """Sign ``path`` with the project's key: a detached armored ``<path>.asc``.
+
+        Returns the signature's path; None where nothing signs.
+        """
+
 
 class NullSigner(Signer):
     """Publishes unsigned packages; only for setups without keygen."""
@@ -95,6 +102,9 @@ class NullSigner(Signer):
         log.warning(
             "signing is off: %d packages of %s/%s stay unsigned", len(packages), owner, project
         )
+
+    def sign_file(self, owner: str, project: str, path: Path) -> Path | None:
+        return None
 
 
 class KeygenSigner(Signer):
@@ -176,6 +186,14 @@ class KeygenSigner(Signer):
         self._patiently(
             f"sign the packages of {owner}/{project}",
             lambda: self.client.sign_rpms(packages, identity),
+        )
+
+    def sign_file(self, owner: str, project: str, path: Path) -> Path | None:
+        self.ensure_key(owner, project)
+        identity = self.identity(owner, project)
+        return self._patiently(
+            f"sign {path.name} of {owner}/{project}",
+            lambda: self.client.sign_file(path, identity, armor=True),
         )
 
 

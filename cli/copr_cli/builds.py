@@ -18,9 +18,11 @@ from copr_cli.download import (
     SPEC_PATTERNS,
     download_tree,
 )
+from copr_cli.errors import BadArgument
 from copr_cli.options import build_parent, buildopts_from_args, project_help
 from copr_cli.output import Field, Printer, add_output_format, colorize
 from copr_cli.progress import ProgressBar
+from copr_cli.verify import VerificationFailed, verify_files
 from copr_cli.watch import watch_builds
 
 
@@ -211,6 +213,23 @@ def action_download_build(ctx: Context, args: argparse.Namespace) -> None:
         print(f"{chroot.name}: {len(written)} file(s) in {destination}")
 
 
+def action_verify_rpm(ctx: Context, args: argparse.Namespace) -> None:
+    build = ctx.client.build_proxy.get(args.build_id)
+    chroots = [
+        c for c in ctx.client.build_chroot_proxy.get_list(args.build_id)
+        if (not args.chroot or c.name == args.chroot) and c.get("attestations")
+    ]  # fmt: skip
+    if not chroots:
+        where = f"chroot {args.chroot} of build" if args.chroot else "build"
+        raise VerificationFailed(f"{where} {args.build_id} has no signed provenance")
+    if len(chroots) > 1:
+        names = ", ".join(str(c.name) for c in chroots)
+        raise BadArgument(f"build {args.build_id} has several chroots ({names}): name one with -r")
+    pubkey_url = f"{str(build.repo_url).rstrip('/')}/pubkey.gpg"
+    for line in verify_files(chroots[0], pubkey_url, [Path(f) for f in args.files]):
+        print(line)
+
+
 def positive_build_id(value: str) -> int:
     try:
         number = int(value)
@@ -380,6 +399,15 @@ def register(subparsers: Any, sources: dict[str, argparse.ArgumentParser]) -> No
     parser.add_argument("--review", action="store_true", help="Only the fedora-review files.")
     parser.add_argument("--logs", action="store_true", help="Only the log files.")
     parser.set_defaults(func=action_download_build)
+
+    parser = subparsers.add_parser(
+        "verify-rpm",
+        help="Check RPM files against their build's provenance, signed by the project's key",
+    )
+    parser.add_argument("build_id", type=positive_build_id, help="Build ID")
+    parser.add_argument("files", nargs="+", metavar="RPM", help="The package files to check.")
+    parser.add_argument("-r", "--chroot", help="The build's chroot (needed when it has several).")
+    parser.set_defaults(func=action_verify_rpm)
 
     parser = subparsers.add_parser("cancel", help="Cancel a build")
     parser.add_argument("build_id", type=positive_build_id, help="Build ID")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ from copr_rpmbuild.lookaside import Lookaside, fetch_sources, split_repo_path
 from copr_rpmbuild.providers.base import regular_file, single_spec
 from copr_rpmbuild.rpmlint import lint_packages
 from copr_rpmbuild.runner import disk_usage
+from copr_rpmbuild.status import version
 from copr_rpmbuild.task import BuildTask
 
 LOOKASIDE_PATTERN = "{namespace}/{name}/{filename}/{hashtype}/{hash}/{filename}"
@@ -72,8 +74,28 @@ def record_buildroot(ctx: BuildContext, buildroot: str, missing: list[str]) -> N
     install (the backend reports both on the build chroot).
     """
     ctx.resultdir.mkdir(parents=True, exist_ok=True)
-    record = {"buildroot": buildroot, "buildrequires_not_installed": missing}
+    record = {
+        "buildroot": buildroot,
+        "buildrequires_not_installed": missing,
+        # What built it, for the SBOM the backend writes.
+        "tools": _tool_versions(buildroot),
+    }
     (ctx.resultdir / BUILDROOT_FILE).write_text(json.dumps(record, indent=4) + "\n")
+
+
+def _tool_versions(buildroot: str) -> dict[str, str]:
+    tools = {"copr-rpmbuild": version()}
+    for tool in ("rpmbuild", "mock") if buildroot == "mock" else ("rpmbuild",):
+        try:
+            done = subprocess.run(
+                [tool, "--version"], capture_output=True, text=True, timeout=30, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        words = done.stdout.split()
+        if done.returncode == 0 and words:
+            tools[tool] = words[-1]
+    return tools
 
 
 def publish_prebuilt(ctx: BuildContext, task: BuildTask) -> dict[str, Any]:

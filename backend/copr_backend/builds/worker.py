@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from copr_backend.createrepo import Createrepo, CreaterepoError
 from copr_backend.frontend import BackendApiClient, BackendApiError
@@ -43,6 +44,7 @@ from copr_backend.messaging import (
 from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError
 from copr_backend.release_package import RELEASE_DIR, ReleasePackageError, ReleasePackages
 from copr_backend.results import ResultsTree, gzip_logs
+from copr_backend.sbom import PROVENANCE_FILE, BuildFacts, write_documents
 from copr_backend.settings import BackendSettings
 from copr_backend.signing import Signer, SignerError, is_signed
 from copr_common.enums import StatusEnum
@@ -331,6 +333,8 @@ class BuildWorker:
             )
         self.signer.sign(owner, project, packages)
         log.info("signed %s", ", ".join(p.name for p in packages))
+        if not request.is_source and self.settings.sbom:
+            self._describe(task, destination)
         if not request.is_source:
             if task.get("uses_devel_repo"):
                 # The project publishes by hand: its builds go into the devel repo only.
@@ -352,6 +356,33 @@ class BuildWorker:
                     appstream=bool(task.get("appstream")),
                 )
                 log.info("repodata of %s regenerated", destination.parent)
+
+    def _describe(self, task: dict[str, Any], destination: Path) -> None:
+        """The SBOMs and the signed provenance of the chroot's packages (sbom.py)."""
+        owner, project = str(task["project_owner"]), str(task["project_name"])
+        results = urlsplit(self.settings.results_url)
+        facts = BuildFacts(
+            build_id=int(task["build_id"]),
+            task_id=str(task["task_id"]),
+            owner=owner,
+            project=project,
+            chroot=str(task["chroot"]),
+            package=_package_of(task, destination),
+            results_url=self.tree.url_of(destination, self.settings.results_url) + "/",
+            builder_id=f"{results.scheme}://{results.netloc}/copr-backend/"
+            f"{self.settings.builder_pool}",
+            ended_on=int(time.time()),
+            git_repo=task.get("git_repo"),
+            git_hash=task.get("git_hash"),
+            buildroot=_read_json(destination / BUILDROOT_FILE),
+        )
+        written = write_documents(facts, destination)
+        provenance = destination / PROVENANCE_FILE
+        signature = self.signer.sign_file(owner, project, provenance)
+        log.info(
+            "described the packages: %s",
+            ", ".join([p.name for p in written] + ([signature.name] if signature else [])),
+        )
 
     def _release_package(
         self, owner: str, project: str, dirname: str, chroot_dir: Path
@@ -401,6 +432,9 @@ class BuildWorker:
             # A failed source build names no package (its name may be the reason).
             if results is not None and ("-" in task_id or outcome.status == StatusEnum.succeeded):
                 data["results"] = results
+                attestations = _attestations(destination)
+                if attestations:
+                    results["attestations"] = attestations
             data.update(_read_buildroot(destination))
             if "-" not in task_id and outcome.status == StatusEnum.succeeded:
                 srpms = sorted(destination.glob("*.src.rpm"))
@@ -428,6 +462,35 @@ def _builder_fail_reason(destination: Path) -> str | None:
     except OSError:
         return None
     return text or None
+
+
+def _attestations(destination: Path) -> dict[str, str]:
+    """The SBOMs and provenance files the build chroot has (sbom.py), by kind."""
+    found: dict[str, str] = {}
+    for kind, pattern in (
+        ("spdx", "*.spdx.json"),
+        ("cyclonedx", "*.cdx.json"),
+        ("provenance", PROVENANCE_FILE),
+        ("provenance_signature", f"{PROVENANCE_FILE}.asc"),
+    ):
+        matches = sorted(destination.glob(pattern))
+        if matches:
+            found[kind] = matches[0].name
+    return found
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _package_of(task: dict[str, Any], destination: Path) -> str:
+    """The build's package name: the task's, else the build dir's (``<id>-<package>``)."""
+    name = task.get("package_name")
+    return str(name) if name else destination.name.partition("-")[2] or "build"
 
 
 def _read_buildroot(destination: Path) -> dict[str, Any]:

@@ -128,6 +128,9 @@ BUILD_CHROOT = strict(
             report_url=nullable(STRING),
         )
     ),
+    attestations=nullable(
+        strict((), spdx=STRING, cyclonedx=STRING, provenance=STRING, provenance_signature=STRING)
+    ),
 )
 
 # ``source_json`` of every source type, as clients read it; absent keys do not apply.

@@ -92,7 +92,29 @@ def build_chroot_to_json(chroot: BuildChroot) -> dict[str, Any]:
         "buildrequires_not_installed": chroot.buildrequires_not_installed,
         # Ours as well: what rpmlint found in the packages (None before it ran).
         "rpmlint": rpmlint_to_json(chroot),
+        # And the SBOMs and signed provenance the backend wrote beside the packages.
+        "attestations": attestations_to_json(chroot),
     }
+
+
+ATTESTATION_KINDS = ("spdx", "cyclonedx", "provenance", "provenance_signature")
+
+
+def attestations_to_json(chroot: BuildChroot) -> dict[str, str] | None:
+    """URLs of the build chroot's SBOMs and provenance, from what the backend reported."""
+    found = (chroot.results or {}).get("attestations")
+    result_url = chroot_result_url(chroot)
+    if not isinstance(found, dict) or not result_url:
+        return None
+    urls = {
+        kind: f"{result_url}{name}"
+        for kind in ATTESTATION_KINDS
+        if isinstance(name := found.get(kind), str)
+        and name
+        and "/" not in name
+        and not name.startswith(".")
+    }
+    return urls or None
 
 
 _FINDING_FIELDS = ("package", "level", "check", "detail")
