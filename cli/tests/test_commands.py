@@ -207,3 +207,25 @@ def test_debug_output(run_script: Any, config_file: Path, proj: str) -> None:
     assert result.code == 0
     assert result.err.startswith("#  Debug log enabled  #\n")
     assert "/api_3/project" in result.err
+
+
+def test_cancel_many_and_cancel_pending(cli: Any, proj: str) -> None:
+    def submit() -> int:
+        url = "https://example.org/hello-1-1.src.rpm"
+        return submitted_id(ok(cli("build", "proj", url, "--nowait", "-r", "fedora-42-x86_64")))
+
+    first, second, third = submit(), submit(), submit()
+    result = ok(cli("cancel", str(first), str(second)))
+    assert result.out == f"Build(s) {first}, {second} were canceled.\n"
+    # All or none: the canceled one makes the request fail, and the third stays pending.
+    result = cli("cancel", str(first), str(third))
+    assert result.code == 1
+    assert f"already ended: {first} (canceled)" in result.err
+    assert ok(cli("status", str(third))).out == "pending\n"
+    assert cli("cancel", str(third), "x").code == 2
+    result = ok(cli("cancel-pending", "proj"))
+    assert result.out == f"Build(s) {third} were canceled.\n"
+    assert ok(cli("status", str(third))).out == "canceled\n"
+    result = ok(cli("cancel-pending", "alice/proj"))
+    assert result.out == "No build of alice/proj was waiting for a builder.\n"
+    assert cli("cancel-pending", "nope").code == 1

@@ -204,6 +204,21 @@ def test_cancel_delete_and_wait(client: Client, project: Any) -> None:
     assert sorted(result.builds) == sorted(b.id for b in others)
 
 
+def test_cancel_list_and_cancel_pending(client: Client, project: Any) -> None:
+    proxy = client.build_proxy
+    url = "https://example.org/hello-1-1.src.rpm"
+    builds = [proxy.create_from_url("alice", "proj", url).id for _ in range(3)]
+    assert proxy.cancel_list(builds[:2]).builds == builds[:2]
+    with pytest.raises(CoprRequestException, match="already ended"):
+        proxy.cancel_list(builds[1:])
+    assert proxy.get(builds[2]).state == "pending"
+    assert client.project_proxy.cancel_pending("alice", "proj").builds == builds[2:]
+    assert proxy.get(builds[2]).state == "canceled"
+    assert client.project_proxy.cancel_pending("alice", "proj").builds == []
+    with pytest.raises(CoprNoResultException):
+        client.project_proxy.cancel_pending("alice", "nope")
+
+
 def test_packages(client: Client, project: Any) -> None:
     proxy = client.package_proxy
     source = {"clone_url": "https://example.org/hello.git", "committish": "", "subdirectory": "",

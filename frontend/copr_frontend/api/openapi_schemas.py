@@ -286,7 +286,7 @@ PERMISSIONS = strict(permissions=mapping(strict(admin=ROLE_STATE, builder=ROLE_S
 PERMISSIONS_SET = strict(updated=STRINGS)
 PERMISSIONS_REQUESTED = strict(updated=BOOLEAN)
 CAN_BUILD_IN = strict(who=STRING, ownername=STRING, projectname=STRING, can_build_in=BOOLEAN)
-DELETED_BUILDS = strict(builds={"type": "array", "items": INTEGER})
+BUILD_IDS = strict(builds={"type": "array", "items": INTEGER})
 MESSAGE = strict(message=STRING)
 MOCK_CHROOTS = mapping(STRING)
 

@@ -213,6 +213,17 @@ class ProjectProxy(BaseProxy):
             authenticate=True,
         )
 
+    def cancel_pending(self, ownername: str, projectname: str) -> Any:
+        """Cancel the project's builds no builder has taken yet (queued, importing or
+        waiting for their source build); the result lists their ids as ``builds``.
+        """
+        return self._call(
+            "/project/cancel-pending/{ownername}/{projectname}",
+            PUT,
+            params={"ownername": ownername, "projectname": projectname},
+            authenticate=True,
+        )
+
     # The permission calls live on the project proxy in python-copr; they are kept here
     # for scripts and also offered as their own proxy (``client.permissions_proxy``).
     def _permissions(self) -> PermissionsProxy:
