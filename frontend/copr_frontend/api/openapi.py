@@ -89,6 +89,7 @@ PROJECT_FIELDS: dict[str, Any] = {
     "bootstrap": {"type": "string", "enum": ["default", "on", "off", "image"], "nullable": True},
     "isolation": {"type": "string", "enum": ["default", "simple", "nspawn"], "nullable": True},
     "delete_after_days": {"type": "integer", "minimum": -1, "maximum": 60, "nullable": True},
+    "keep_builds": {"type": "integer", "minimum": 0, "maximum": 1000, "nullable": True},
     "repo_priority": {"type": "integer", "minimum": 1, "maximum": 99, "nullable": True},
     "require_real_buildroot": {"type": "boolean", "nullable": True},
 }

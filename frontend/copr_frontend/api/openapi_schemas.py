@@ -62,6 +62,7 @@ PROJECT = strict(
     persistent=BOOLEAN,
     unlisted_on_hp=BOOLEAN,
     auto_prune=BOOLEAN,
+    keep_builds=nullable(INTEGER),
     chroot_repos=mapping(STRING),
     additional_repos=STRINGS,
     enable_net=BOOLEAN,
