@@ -34,6 +34,7 @@ PUBLIC = [
     "/coprs/owner/hello/", "/coprs/owner/hello/builds/", "/coprs/owner/hello/packages/",
     "/coprs/owner/hello/package/hello/", "/coprs/owner/hello/monitor/",
     "/coprs/owner/hello/repositories/", "/coprs/owner/hello/forks/",
+    "/coprs/owner/hello/history/",
     "/coprs/g/team/shared/", "/coprs/g/team/shared/builds/",
     "/status/pending/", "/status/running/", "/status/importing/", "/status/stats/",
     "/status/builders/", "/rss/", "/login/",
