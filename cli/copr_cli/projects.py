@@ -58,6 +58,7 @@ def _common_settings(args: argparse.Namespace) -> dict[str, Any]:
         "packit_forge_projects_allowed": args.packit_forge_projects_allowed,
         "repo_priority": args.repo_priority,
         "require_real_buildroot": on_off(args.require_real_buildroot),
+        "keep_builds": args.keep_builds,
     }
 
 
@@ -193,6 +194,11 @@ def _add_settings(parser: argparse.ArgumentParser, creating: bool) -> None:
         "--require-real-buildroot", choices=ON_OFF, default=default("off"),
         help="Build only in mock chroots: on a builder with only its host system (which does "
         "not install BuildRequires) builds fail instead of succeeding" + keep,
+    )  # fmt: skip
+    parser.add_argument(
+        "--keep-builds", type=int, default=None, metavar="N",
+        help="Keep only the newest N finished builds of each package in each chroot; "
+        "older ones are pruned daily" + ("" if creating else "; 0 removes the limit"),
     )  # fmt: skip
     parser.add_argument(
         "--follow-fedora-branching", choices=ON_OFF, default=default("on"),

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 CHROOTS = ["fedora-42-x86_64", "epel-9-x86_64"]
 
@@ -229,3 +230,20 @@ def test_cancel_many_and_cancel_pending(cli: Any, proj: str) -> None:
     result = ok(cli("cancel-pending", "alice/proj"))
     assert result.out == "No build of alice/proj was waiting for a builder.\n"
     assert cli("cancel-pending", "nope").code == 1
+
+
+def test_keep_builds(cli: Any, chroots: list[str], live_server: Any) -> None:
+    def keep_builds(name: str) -> Any:
+        url = f"{live_server.url}/api_3/project?ownername=alice&projectname={name}"
+        return requests.get(url, timeout=10).json()["keep_builds"]
+
+    ok(cli("create", "kept", "--chroot", chroots[0], "--keep-builds", "3"))
+    assert keep_builds("kept") == 3
+    ok(cli("modify", "kept", "--description", "x"))
+    assert keep_builds("kept") == 3
+    ok(cli("modify", "kept", "--keep-builds", "0"))
+    assert keep_builds("kept") is None
+    result = cli("modify", "kept", "--keep-builds", "-2")
+    assert result.code == 1
+    assert "keep_builds" in result.err
+    assert cli("modify", "kept", "--keep-builds", "many").code == 2

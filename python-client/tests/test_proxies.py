@@ -49,9 +49,14 @@ def test_project_add_get_edit(client: Client, project: Any) -> None:
     assert got.description == "A project"
     assert sorted(got.chroot_repos) == sorted(CHROOTS)
     edited = client.project_proxy.edit(
-        "alice", "proj", description="Changed", additional_repos=["http://x/repo/"]
-    )
+        "alice", "proj", description="Changed", additional_repos=["http://x/repo/"],
+        keep_builds=4,
+    )  # fmt: skip
     assert edited.description == "Changed"
+    assert edited.keep_builds == 4
+    assert client.project_proxy.edit("alice", "proj", keep_builds=0).keep_builds is None
+    kept = client.project_proxy.add("alice", "kept", CHROOTS, keep_builds=2)
+    assert kept.keep_builds == 2
     assert client.project_proxy.get("alice", "proj").additional_repos == ["http://x/repo/"]
 
 

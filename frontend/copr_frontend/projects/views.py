@@ -42,7 +42,7 @@ ADD_FIELDS = (
     "name", "description", "instructions", "homepage", "contact", "chroots",
     "additional_repos", "enable_net", "unlisted_on_hp", "delete_after_days",
     "bootstrap", "isolation", "appstream", "module_hotfixes", "follow_fedora_branching",
-    "repo_priority", "runtime_dependencies", "fedora_review", "devel_mode",
+    "repo_priority", "runtime_dependencies", "fedora_review", "devel_mode", "keep_builds",
 )  # fmt: skip
 BOOL_FIELDS = (
     "enable_net", "unlisted_on_hp", "appstream", "module_hotfixes", "follow_fedora_branching",
@@ -142,6 +142,8 @@ def project_form_body(form: Any) -> dict[str, Any]:
         values = form.getlist(name)
         if values:
             data[name] = "on" in values
+    if form.get("keep_builds") == "":
+        data["keep_builds"] = 0  # the field is shown filled in: emptied, it lifts the limit
     return data
 
 

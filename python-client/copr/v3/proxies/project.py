@@ -70,8 +70,13 @@ class ProjectProxy(BaseProxy):
         exist_ok: bool = False,
         storage: str | None = None,
         require_real_buildroot: bool | None = None,
+        keep_builds: int | None = None,
     ) -> Any:
-        """Create a project; ``exist_ok`` returns the existing one instead of a 409."""
+        """Create a project; ``exist_ok`` returns the existing one instead of a 409.
+
+        ``keep_builds`` (this project's own, not Copr's): keep only the newest this many
+        finished builds of each package per chroot (0 or None: no limit).
+        """
         data: dict[str, Any] = {
             "name": projectname,
             "chroots": chroots,
@@ -99,6 +104,7 @@ class ProjectProxy(BaseProxy):
             "repo_priority": repo_priority,
             "storage": storage,
             "require_real_buildroot": require_real_buildroot,
+            "keep_builds": keep_builds,
         }
         _bootstrap_compat(data, use_bootstrap_container)
         return self._call(
@@ -137,11 +143,14 @@ class ProjectProxy(BaseProxy):
         packit_forge_projects_allowed: list[str] | None = None,
         repo_priority: int | str | None = None,
         require_real_buildroot: bool | None = None,
+        keep_builds: int | None = None,
     ) -> Any:
         """Change a project; None leaves a field as it is.
 
         ``require_real_buildroot`` (this project's own, not Copr's): builds must run in a
-        mock chroot; on a builder with only the host system they fail.
+        mock chroot; on a builder with only the host system they fail.  ``keep_builds``
+        (ours too): keep only the newest this many finished builds of each package per
+        chroot; 0 removes the limit.
         """
         data: dict[str, Any] = {
             "chroots": chroots,
@@ -167,6 +176,7 @@ class ProjectProxy(BaseProxy):
             "packit_forge_projects_allowed": packit_forge_projects_allowed,
             "repo_priority": repo_priority,
             "require_real_buildroot": require_real_buildroot,
+            "keep_builds": keep_builds,
         }
         _bootstrap_compat(data, use_bootstrap_container)
         return self._call(
