@@ -152,8 +152,21 @@ def action_status(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def action_cancel(ctx: Context, args: argparse.Namespace) -> None:
-    build = ctx.client.build_proxy.cancel(args.build_id)
-    print(build.state)
+    # One id goes through build/cancel/<id> and prints the state, as copr-cli 2.6 does.
+    if len(args.build_id) == 1:
+        print(ctx.client.build_proxy.cancel(args.build_id[0]).state)
+        return
+    result = ctx.client.build_proxy.cancel_list(args.build_id)
+    print(f"Build(s) {', '.join(map(str, result['builds']))} were canceled.")
+
+
+def action_cancel_pending(ctx: Context, args: argparse.Namespace) -> None:
+    owner, project = ctx.parse_name(args.project)
+    result = ctx.client.project_proxy.cancel_pending(owner, project)
+    if result["builds"]:
+        print(f"Build(s) {', '.join(map(str, result['builds']))} were canceled.")
+    else:
+        print(f"No build of {owner}/{project} was waiting for a builder.")
 
 
 def action_watch_build(ctx: Context, args: argparse.Namespace) -> None:
@@ -409,9 +422,18 @@ def register(subparsers: Any, sources: dict[str, argparse.ArgumentParser]) -> No
     parser.add_argument("-r", "--chroot", help="The build's chroot (needed when it has several).")
     parser.set_defaults(func=action_verify_rpm)
 
-    parser = subparsers.add_parser("cancel", help="Cancel a build")
-    parser.add_argument("build_id", type=positive_build_id, help="Build ID")
+    parser = subparsers.add_parser(
+        "cancel", help="Cancel builds (all of them, or none when one has already ended)"
+    )
+    parser.add_argument("build_id", nargs="+", type=positive_build_id, help="Build ID")
     parser.set_defaults(func=action_cancel, needs_auth=True)
+
+    parser = subparsers.add_parser(
+        "cancel-pending",
+        help="Cancel every build of a project that no builder has taken yet",
+    )
+    parser.add_argument("project", help=project_help())
+    parser.set_defaults(func=action_cancel_pending, needs_auth=True)
 
     parser = subparsers.add_parser(
         "watch-build", help="Follow the state of builds, and of their chroots, until they end"

@@ -59,6 +59,7 @@ def _common_settings(args: argparse.Namespace) -> dict[str, Any]:
         "repo_priority": args.repo_priority,
         "require_real_buildroot": on_off(args.require_real_buildroot),
         "rpmlint_fail_on_errors": on_off(args.rpmlint_fail_on_errors),
+        "keep_builds": args.keep_builds,
     }
 
 
@@ -199,6 +200,11 @@ def _add_settings(parser: argparse.ArgumentParser, creating: bool) -> None:
         "--rpmlint-fail-on-errors", choices=ON_OFF, default=default("off"),
         help="Fail builds whose packages rpmlint finds errors in (rpmlint runs on every "
         "build; its report is rpmlint.txt in the results)" + keep,
+    )  # fmt: skip
+    parser.add_argument(
+        "--keep-builds", type=int, default=None, metavar="N",
+        help="Keep only the newest N finished builds of each package in each chroot; "
+        "older ones are pruned daily" + ("" if creating else "; 0 removes the limit"),
     )  # fmt: skip
     parser.add_argument(
         "--follow-fedora-branching", choices=ON_OFF, default=default("on"),

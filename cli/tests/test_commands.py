@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 CHROOTS = ["fedora-42-x86_64", "epel-9-x86_64"]
 
@@ -207,3 +208,42 @@ def test_debug_output(run_script: Any, config_file: Path, proj: str) -> None:
     assert result.code == 0
     assert result.err.startswith("#  Debug log enabled  #\n")
     assert "/api_3/project" in result.err
+
+
+def test_cancel_many_and_cancel_pending(cli: Any, proj: str) -> None:
+    def submit() -> int:
+        url = "https://example.org/hello-1-1.src.rpm"
+        return submitted_id(ok(cli("build", "proj", url, "--nowait", "-r", "fedora-42-x86_64")))
+
+    first, second, third = submit(), submit(), submit()
+    result = ok(cli("cancel", str(first), str(second)))
+    assert result.out == f"Build(s) {first}, {second} were canceled.\n"
+    # All or none: the canceled one makes the request fail, and the third stays pending.
+    result = cli("cancel", str(first), str(third))
+    assert result.code == 1
+    assert f"already ended: {first} (canceled)" in result.err
+    assert ok(cli("status", str(third))).out == "pending\n"
+    assert cli("cancel", str(third), "x").code == 2
+    result = ok(cli("cancel-pending", "proj"))
+    assert result.out == f"Build(s) {third} were canceled.\n"
+    assert ok(cli("status", str(third))).out == "canceled\n"
+    result = ok(cli("cancel-pending", "alice/proj"))
+    assert result.out == "No build of alice/proj was waiting for a builder.\n"
+    assert cli("cancel-pending", "nope").code == 1
+
+
+def test_keep_builds(cli: Any, chroots: list[str], live_server: Any) -> None:
+    def keep_builds(name: str) -> Any:
+        url = f"{live_server.url}/api_3/project?ownername=alice&projectname={name}"
+        return requests.get(url, timeout=10).json()["keep_builds"]
+
+    ok(cli("create", "kept", "--chroot", chroots[0], "--keep-builds", "3"))
+    assert keep_builds("kept") == 3
+    ok(cli("modify", "kept", "--description", "x"))
+    assert keep_builds("kept") == 3
+    ok(cli("modify", "kept", "--keep-builds", "0"))
+    assert keep_builds("kept") is None
+    result = cli("modify", "kept", "--keep-builds", "-2")
+    assert result.code == 1
+    assert "keep_builds" in result.err
+    assert cli("modify", "kept", "--keep-builds", "many").code == 2

@@ -365,6 +365,52 @@ def prune_deliveries(ctx: Context, days: int) -> None:
     click.echo(f"{removed} deliveries older than {days} days forgotten")
 
 
+@main.command("prune-builds")
+@click.option("--dry-run", is_flag=True, help="Only print what would be pruned.")
+@pass_context
+def prune_builds(ctx: Context, dry_run: bool) -> None:
+    """Prune the results of projects with a retention policy (auto_prune, keep_builds).
+
+    Meant for a daily timer.  Each project's pruning is committed on its own, as one
+    delete action for the backend.
+    """
+    from copr_frontend.builds import retention
+
+    total = 0
+    with ctx.session() as session:
+        dependencies = retention.DependencyIndex(session, ctx.settings)
+        for project in retention.prunable_projects(session):
+            plan = retention.plan_pruning(session, project, ctx.settings, dependencies)
+            ids = plan.build_ids
+            if not ids:
+                continue
+            total += len(ids)
+            verb = "would prune" if dry_run else "pruned"
+            click.echo(f"{project.full_name}: {verb} builds {', '.join(map(str, ids))}")
+            if not dry_run:
+                retention.prune(session, plan)
+                session.commit()
+        if dry_run:
+            session.rollback()
+    click.echo(f"{total} builds {'would be ' if dry_run else ''}pruned")
+
+
+@main.command("remove-expired-projects")
+@pass_context
+def remove_expired_projects(ctx: Context) -> None:
+    """Delete the projects whose delete_after_days ran out (and queue their removal).
+
+    Meant for a timer that runs at least daily.
+    """
+    from copr_frontend.builds import retention
+
+    with ctx.session() as session:
+        names = retention.remove_expired(session, retention.expired_projects(session))
+    for name in names:
+        click.echo(f"removed {name}")
+    click.echo(f"{len(names)} expired projects removed")
+
+
 def copr_cli_config(
     url: str, username: str, login: str, token: str, expires_on: int
 ) -> str:  # fmt: skip

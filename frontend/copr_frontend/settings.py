@@ -100,6 +100,12 @@ class FrontendSettings(ServiceSettings):
     """``copr-frontend remove-stale-pr-dirs`` removes pull-request dirs whose newest
     build is older than this (Copr's 40 days)."""
 
+    # Retention (``copr_frontend/builds/retention``, ``copr-frontend prune-builds``).
+    prune_days: int = Field(default=14, ge=1)
+    """Auto-pruning (projects with ``auto_prune``) keeps, per chroot, the newest succeeded
+    build of each package and every build that ended less than this many days ago
+    (Copr's 14 days)."""
+
     # Outbound build notifications (``copr_frontend/notifications``).
     notification_allow_loopback_http: bool = False
     """Accept ``http://`` endpoints on loopback addresses (tests and local stacks); every

@@ -250,6 +250,20 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
             umask=PRIVATE_UMASK,
         ),
         Program(
+            # The frontend's systemd timers (pruning, expired projects, stale PR dirs).
+            "frontend-timers",
+            [
+                sys.executable,
+                "-m",
+                "copr_local.periodic",
+                "--frontend-command",
+                venv_command("copr-frontend"),
+                "--config",
+                str(config("frontend")),
+            ],
+            umask=PRIVATE_UMASK,
+        ),  # fmt: skip
+        Program(
             "keygen",
             [venv_command("copr-keygen"), "--config", str(config("keygen")), "serve"],
             ready_url=state.url("keygen") + "/ping",

@@ -146,7 +146,8 @@ def test_supervisord_config(stack: tuple[StackLayout, StackState]) -> None:
         names
     )
     assert set(names) == {
-        "redis", "frontend", "keygen", "dist-git-http", "dist-git-dispatcher", "results",
+        "redis", "frontend", "frontend-timers", "keygen", "dist-git-http", "dist-git-dispatcher",
+        "results",
         "backend-build-dispatcher", "backend-action-dispatcher", "backend-notification-dispatcher",
     }  # fmt: skip
     assert parser.get("supervisord", "pidfile") == str(layout.supervisord_pid)
@@ -160,6 +161,7 @@ def test_supervisord_config(stack: tuple[StackLayout, StackState]) -> None:
     assert {name for name, umask in umasks.items() if umask == "077"} == {
         "redis",
         "frontend",
+        "frontend-timers",
         "keygen",
     }
     assert set(umasks.values()) == {"077", "022"}

@@ -49,9 +49,14 @@ def test_project_add_get_edit(client: Client, project: Any) -> None:
     assert got.description == "A project"
     assert sorted(got.chroot_repos) == sorted(CHROOTS)
     edited = client.project_proxy.edit(
-        "alice", "proj", description="Changed", additional_repos=["http://x/repo/"]
-    )
+        "alice", "proj", description="Changed", additional_repos=["http://x/repo/"],
+        keep_builds=4,
+    )  # fmt: skip
     assert edited.description == "Changed"
+    assert edited.keep_builds == 4
+    assert client.project_proxy.edit("alice", "proj", keep_builds=0).keep_builds is None
+    kept = client.project_proxy.add("alice", "kept", CHROOTS, keep_builds=2)
+    assert kept.keep_builds == 2
     assert client.project_proxy.get("alice", "proj").additional_repos == ["http://x/repo/"]
 
 
@@ -202,6 +207,21 @@ def test_cancel_delete_and_wait(client: Client, project: Any) -> None:
         proxy.cancel(other.id)
     result = proxy.delete_list([b.id for b in others])
     assert sorted(result.builds) == sorted(b.id for b in others)
+
+
+def test_cancel_list_and_cancel_pending(client: Client, project: Any) -> None:
+    proxy = client.build_proxy
+    url = "https://example.org/hello-1-1.src.rpm"
+    builds = [proxy.create_from_url("alice", "proj", url).id for _ in range(3)]
+    assert proxy.cancel_list(builds[:2]).builds == builds[:2]
+    with pytest.raises(CoprRequestException, match="already ended"):
+        proxy.cancel_list(builds[1:])
+    assert proxy.get(builds[2]).state == "pending"
+    assert client.project_proxy.cancel_pending("alice", "proj").builds == builds[2:]
+    assert proxy.get(builds[2]).state == "canceled"
+    assert client.project_proxy.cancel_pending("alice", "proj").builds == []
+    with pytest.raises(CoprNoResultException):
+        client.project_proxy.cancel_pending("alice", "nope")
 
 
 def test_packages(client: Client, project: Any) -> None:

@@ -75,6 +75,21 @@ def waiting_action_count(session: Session) -> int:
     return session.scalar(query) or 0
 
 
+def project_actions(
+    session: Session, project: Project, *, before_id: int | None = None, limit: int = 50
+) -> tuple[Sequence[Action], int | None]:
+    """A page of the project's actions, newest first, and the id the next page starts
+    before (None on the last page): the project's history.
+    """
+    query = select(Action).where(Action.project_id == project.id)
+    if before_id is not None:
+        query = query.where(Action.id < before_id)
+    rows = session.scalars(query.order_by(Action.id.desc()).limit(limit + 1)).all()
+    if len(rows) > limit:
+        return rows[:limit], rows[limit - 1].id
+    return rows, None
+
+
 def finish_action(
     action: Action, result: BackendResultEnum, message: str | None, ended_on: int | None
 ) -> bool:

@@ -89,6 +89,7 @@ PROJECT_FIELDS: dict[str, Any] = {
     "bootstrap": {"type": "string", "enum": ["default", "on", "off", "image"], "nullable": True},
     "isolation": {"type": "string", "enum": ["default", "simple", "nspawn"], "nullable": True},
     "delete_after_days": {"type": "integer", "minimum": -1, "maximum": 60, "nullable": True},
+    "keep_builds": {"type": "integer", "minimum": 0, "maximum": 1000, "nullable": True},
     "repo_priority": {"type": "integer", "minimum": 1, "maximum": 99, "nullable": True},
     "require_real_buildroot": {"type": "boolean", "nullable": True},
     "rpmlint_fail_on_errors": {"type": "boolean", "nullable": True},
@@ -109,6 +110,8 @@ BUILD_OPTIONS: dict[str, Any] = {
     "after_build_id": {"type": "integer", "minimum": 1, "maximum": MAX_INT, "nullable": True},
     "with_build_id": {"type": "integer", "minimum": 1, "maximum": MAX_INT, "nullable": True},
 }  # fmt: skip
+BUILD_IDS = _object(("builds",), builds={"type": "array", "minItems": 1, "items":
+                   {"type": "integer", "minimum": 1, "maximum": MAX_INT}})  # fmt: skip
 # A package's body: every package source type's fields, and the package options.
 SOURCE_FIELDS: dict[str, Any] = {
     **{
@@ -216,6 +219,9 @@ OPERATIONS = [
               body=_object(verify=BOOLEAN), auth=True, response=out.PROJECT, errors=WRITE),
     Operation("/project/regenerate-repos/{ownername}/{projectname}", "put",
               "Regenerate the repositories", auth=True, response=out.PROJECT, errors=WRITE),
+    Operation("/project/cancel-pending/{ownername}/{projectname}", "put",
+              "Cancel the builds no builder has taken yet; their ids", auth=True,
+              response=out.BUILD_IDS, errors=WRITE),
     Operation("/project/permissions/get/{ownername}/{projectname}", "get", "Permissions",
               auth=True, response=out.PERMISSIONS, errors=WRITE),
     Operation("/project/permissions/set/{ownername}/{projectname}", "put",
@@ -247,12 +253,13 @@ OPERATIONS = [
               response=out.mapping(out.BUILT_PACKAGES)),
     Operation("/build/cancel/{build_id}", "put", "Cancel a build", auth=True,
               response=out.BUILD, errors=(*WRITE, 409)),
+    Operation("/build/cancel/list", "put",
+              "Cancel builds (all or none: 409 if one has ended)", body=BUILD_IDS, auth=True,
+              response=out.BUILD_IDS, errors=(*WRITE, 409)),
     Operation("/build/delete/{build_id}", "delete", "Delete a build", auth=True,
               response=out.BUILD, errors=(*WRITE, 409)),
-    Operation("/build/delete/list", "delete", "Delete builds",
-              body=_object(("builds",), builds={"type": "array", "minItems": 1, "items":
-                           {"type": "integer", "minimum": 1, "maximum": MAX_INT}}),
-              auth=True, response=out.DELETED_BUILDS, errors=(*WRITE, 409)),
+    Operation("/build/delete/list", "delete", "Delete builds", body=BUILD_IDS,
+              auth=True, response=out.BUILD_IDS, errors=(*WRITE, 409)),
     Operation("/build/check-before-build", "post", "Check build options",
               body=_build_body(), auth=True, response=out.MESSAGE, errors=WRITE),
     *(_create_operation(source) for source in SOURCE_TYPES),

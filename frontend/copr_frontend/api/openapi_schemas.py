@@ -62,6 +62,7 @@ PROJECT = strict(
     persistent=BOOLEAN,
     unlisted_on_hp=BOOLEAN,
     auto_prune=BOOLEAN,
+    keep_builds=nullable(INTEGER),
     chroot_repos=mapping(STRING),
     additional_repos=STRINGS,
     enable_net=BOOLEAN,
@@ -309,7 +310,7 @@ PERMISSIONS = strict(permissions=mapping(strict(admin=ROLE_STATE, builder=ROLE_S
 PERMISSIONS_SET = strict(updated=STRINGS)
 PERMISSIONS_REQUESTED = strict(updated=BOOLEAN)
 CAN_BUILD_IN = strict(who=STRING, ownername=STRING, projectname=STRING, can_build_in=BOOLEAN)
-DELETED_BUILDS = strict(builds={"type": "array", "items": INTEGER})
+BUILD_IDS = strict(builds={"type": "array", "items": INTEGER})
 MESSAGE = strict(message=STRING)
 MOCK_CHROOTS = mapping(STRING)
 

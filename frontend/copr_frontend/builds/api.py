@@ -1,5 +1,5 @@
 """API v3 ``/build/...``: read builds, submit them from every kind of source, cancel
-and delete them.
+and delete them (one, a list, or all of a project's queued builds).
 
 Every ``create/*`` route reads the shared build options (:mod:`.options`), checks that
 the caller may build in the project before it reads any source (an upload is only
@@ -20,6 +20,7 @@ from copr_frontend.api.auth import login_required_user, require_login
 from copr_frontend.api.lookup import build_or_404, project_or_404, require_builder
 from copr_frontend.api.params import get_params, json_body, paginate
 from copr_frontend.builds import sources
+from copr_frontend.builds.cancellation import CancelError, cancel_builds, cancel_pending
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.options import source_or_400
 from copr_frontend.builds.removal import BuildRemovalError, delete_build
@@ -35,7 +36,7 @@ from copr_frontend.builds.transitions import cancel_build
 from copr_frontend.builds.uploads import forget_upload, stored_upload
 from copr_frontend.context import settings
 from copr_frontend.permissions.logic import can_admin, can_build
-from copr_frontend.validation import to_list, to_status
+from copr_frontend.validation import to_int, to_list, to_status
 
 # --- reading ------------------------------------------------------------------------------
 
@@ -109,6 +110,54 @@ def cancel(build_id: int | None = None) -> flask.Response:
     return flask.jsonify(build_to_json(build))
 
 
+def _build_ids(body: dict[str, object]) -> list[int]:
+    """The ``builds`` list of a ``*/list`` body, checked, each id once."""
+    ids = body.get("builds")
+    if not isinstance(ids, list) or not ids:
+        raise BadRequest("Field 'builds' must be a non-empty list of build ids")
+    return list(dict.fromkeys(to_int(i, "builds", required=True) for i in ids))
+
+
+@route("/build/cancel/list", methods=["PUT"])
+@require_login
+def cancel_list() -> flask.Response:
+    """Cancel every listed build or none: 404 for an unknown id, 403 for a build the
+    caller may not build in, 409 for one that has already ended.
+    """
+    login_required_user()
+    builds = [build_or_404(i) for i in _build_ids(json_body())]
+    for build in builds:
+        require_builder(build.project)
+    session = db.session()
+    try:
+        canceled = cancel_builds(session, builds)
+    except CancelError as error:
+        raise Conflict(str(error)) from None
+    session.commit()
+    for build in builds:
+        forget_upload(build)
+    return flask.jsonify({"builds": canceled})
+
+
+@route(
+    "/project/cancel-pending/<ownername>/<projectname>",
+    "/project/cancel-pending",
+    methods=["PUT"],
+)
+@require_login
+def cancel_pending_builds(**_path: str) -> flask.Response:
+    """Cancel the project's builds no builder has taken yet; their ids."""
+    params = get_params()
+    project = project_or_404(params.get("ownername"), params.get("projectname"))
+    require_builder(project)
+    session = db.session()
+    builds = cancel_pending(session, project)
+    session.commit()
+    for build in builds:
+        forget_upload(build)
+    return flask.jsonify({"builds": [b.id for b in builds]})
+
+
 def _check_may_delete(build: Build) -> None:
     user = login_required_user()
     session = db.session()
@@ -143,10 +192,7 @@ def delete(build_id: int | None = None) -> flask.Response:
 @require_login
 def delete_list() -> flask.Response:
     login_required_user()
-    ids = json_body().get("builds")
-    if not isinstance(ids, list) or not ids:
-        raise BadRequest("Field 'builds' must be a non-empty list of build ids")
-    builds = [build_or_404(i) for i in ids]
+    builds = [build_or_404(i) for i in _build_ids(json_body())]
     for build in builds:
         _check_may_delete(build)
     for build in builds:

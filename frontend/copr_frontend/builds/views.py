@@ -1,4 +1,5 @@
-"""Build pages: a project's builds (filter, pages, cancel or delete many at once), one
+"""Build pages: a project's builds (filter, pages, cancel or delete many at once, cancel
+every queued one), one
 build with its chroots and live log, and the actions on it (cancel, resubmit, delete).
 
 ``/coprs/build/<id>`` (what copr-cli prints) redirects to the build's page.  The live
@@ -22,6 +23,7 @@ from copr_common.names import SRPM_BUILDS_DIR, srpm_build_dir
 from copr_frontend import db
 from copr_frontend.api.errors import ApiError
 from copr_frontend.builds import logic
+from copr_frontend.builds.cancellation import cancel_pending
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.options import parse_build_request
 from copr_frontend.builds.removal import BuildRemovalError, delete_build
@@ -127,6 +129,20 @@ def _bulk_action(project: Project) -> Any:
         flask.abort(400, gettext("Unknown action."))
     session.commit()
     flask.flash(message)
+    return flask.redirect(purl("builds.project_builds", project), code=303)
+
+
+@project_route(blueprint, "/cancel_pending/", methods=["POST"])
+def cancel_pending_builds(project: Project) -> Any:
+    require_builder(project)
+    session = db.session()
+    builds = cancel_pending(session, project)
+    session.commit()
+    if builds:
+        ids = ", ".join(str(b.id) for b in builds)
+        flask.flash(gettext("Canceled builds: %(ids)s", ids=ids))
+    else:
+        flask.flash(gettext("No build was waiting for a builder."))
     return flask.redirect(purl("builds.project_builds", project), code=303)
 
 

@@ -37,6 +37,7 @@ PROJECT_BOOTSTRAP = ("default", "on", "off", "image")
 PROJECT_ISOLATION = ("default", "simple", "nspawn")
 REPO_SCHEMES = ("http", "https", "copr")
 MAX_DELETE_AFTER_DAYS = 60
+MAX_KEEP_BUILDS = 1000
 MAX_QUERY_LENGTH = 200
 _DAY = 24 * 3600
 
@@ -138,6 +139,11 @@ def project_fields(
         if days is not None:
             # -1 (and 0 from old clients editing) turns the expiry off.
             fields["delete_after"] = now() + days * _DAY if days > 0 else None
+    with found.field("keep_builds"):
+        keep = to_int(data.get("keep_builds"), "keep_builds", minimum=0, maximum=MAX_KEEP_BUILDS)
+        if keep is not None:
+            # 0 turns the limit off (null means "leave it as it is", as for every field).
+            fields["keep_builds"] = keep or None
     storage = data.get("storage")
     if storage not in (None, "", "backend"):
         found.add("storage", f"must be 'backend' (the only storage here), got {storage!r}")

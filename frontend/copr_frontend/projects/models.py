@@ -39,6 +39,10 @@ class Project(Base):
     additional_repos: Mapped[list[str]] = mapped_column(JSON, default=list)
     enable_net: Mapped[bool] = mapped_column(default=False)
     auto_prune: Mapped[bool] = mapped_column(default=True)
+    """Prune old results as Copr does (see :mod:`copr_frontend.builds.retention`)."""
+    keep_builds: Mapped[int | None] = mapped_column(Integer)
+    """Keep only the newest this many finished builds of each package in each chroot
+    (and project dir); None keeps them all.  Ours, not Copr's."""
     unlisted_on_hp: Mapped[bool] = mapped_column(default=False, index=True)
     devel_mode: Mapped[bool] = mapped_column(default=False)
     persistent: Mapped[bool] = mapped_column(default=False)

@@ -42,6 +42,8 @@ def project_to_json(project: Project) -> dict[str, Any]:
         "persistent": project.persistent,
         "unlisted_on_hp": project.unlisted_on_hp,
         "auto_prune": project.auto_prune,
+        # Ours, not Copr's: see Project.keep_builds (null: no limit).
+        "keep_builds": project.keep_builds,
         "chroot_repos": {c.name: f"{results}/{c.name}/" for c in project.active_chroots},
         "additional_repos": list(project.additional_repos),
         "enable_net": project.enable_net,

@@ -1,4 +1,5 @@
-"""Project pages: lists, search, a new project, the overview, repositories and forks.
+"""Project pages: lists, search, a new project, the overview, repositories, forks and
+the history (the backend actions of the project: deletions, pruning, repodata, keys).
 
 The settings pages (edit, chroots, delete, fork, integrations) are in
 :mod:`.settings_views`; builds and packages have their own domains' views.
@@ -14,6 +15,7 @@ from flask_babel import gettext
 
 from copr_common.names import InvalidNameError, release_package_path, validate_project_name
 from copr_frontend import db
+from copr_frontend.actions.logic import project_actions
 from copr_frontend.api.errors import BadRequest
 from copr_frontend.api.form import FieldErrors
 from copr_frontend.context import settings
@@ -42,6 +44,7 @@ ADD_FIELDS = (
     "bootstrap", "isolation", "appstream", "module_hotfixes", "follow_fedora_branching",
     "repo_priority", "runtime_dependencies", "fedora_review", "devel_mode",
     "rpmlint_fail_on_errors",
+    "repo_priority", "runtime_dependencies", "fedora_review", "devel_mode", "keep_builds",
 )  # fmt: skip
 BOOL_FIELDS = (
     "enable_net", "unlisted_on_hp", "appstream", "module_hotfixes", "follow_fedora_branching",
@@ -141,6 +144,8 @@ def project_form_body(form: Any) -> dict[str, Any]:
         values = form.getlist(name)
         if values:
             data[name] = "on" in values
+    if form.get("keep_builds") == "":
+        data["keep_builds"] = 0  # the field is shown filled in: emptied, it lifts the limit
     return data
 
 
@@ -272,4 +277,17 @@ def forks(project: Project) -> Any:
         project=project,
         rights=project_rights(project),
         forks=logic.list_forks(db.session(), project),
+    )
+
+
+@project_route(blueprint, "/history/")
+def history(project: Project) -> Any:
+    actions, next_id = project_actions(db.session(), project, before_id=before_arg())
+    next_url = purl("projects.history", project, before=next_id) if next_id else None
+    return flask.render_template(
+        "projects/history.html",
+        project=project,
+        rights=project_rights(project),
+        actions=actions,
+        next_url=next_url,
     )

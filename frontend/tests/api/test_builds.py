@@ -121,6 +121,8 @@ def test_build_chroots(client: FlaskClient, world: World) -> None:
         "fail_reason": None,
         "buildroot": None,
         "buildrequires_not_installed": None,
+        "rpmlint": None,
+        "attestations": None,
     }
     assert client.get(f"/api_3/build-chroot/{build.id}/epel-9-x86_64").status_code == 200
     assert client.get(base + "fedora-1-x86_64").status_code == 404
@@ -537,6 +539,88 @@ def test_cancel_and_delete(client: FlaskClient, world: World) -> None:
     assert deleted.get_json()["id"] == build_id
     assert client.get(f"/api_3/build/{build_id}").status_code == 404
     assert client.put("/api_3/build/cancel/987654", headers=headers).status_code == 404
+
+
+def test_cancel_list(client: FlaskClient, world: World) -> None:
+    factory = world.factory
+    headers = world.auth("builder")
+    queued = [world.build, factory.build(world.project, source_status=StatusEnum.running)]
+    ids = [b.id for b in queued]
+    ended = factory.build(world.project, source_status=StatusEnum.failed)
+    elsewhere = factory.project(world.users["other"], "elsewhere")
+    foreign = factory.build(elsewhere, user=world.users["other"])
+    for body, code, message in (
+        ({}, 400, "non-empty list"),
+        ({"builds": []}, 400, "non-empty list"),
+        ({"builds": "1"}, 400, "non-empty list"),
+        ({"builds": [ids[0], "x"]}, 400, "integer"),
+        ({"builds": [ids[0], True]}, 400, "integer"),
+        ({"builds": [*ids, 999999]}, 404, "999999"),
+        ({"builds": [*ids, ended.id]}, 409, f"{ended.id} (failed)"),
+        # The builder of owner/proj may not build in other/elsewhere.
+        ({"builds": [*ids, foreign.id]}, 403, "other/elsewhere"),
+    ):
+        before = snapshot(factory.session)
+        response = client.put("/api_3/build/cancel/list", json=body, headers=headers)
+        assert response.status_code == code, body
+        assert message in response.get_json()["error"]
+        _unchanged(world, before)
+    anonymous = client.put("/api_3/build/cancel/list", json={"builds": ids})
+    assert anonymous.status_code == 401
+    before = snapshot(factory.session)
+    stranger = client.put("/api_3/build/cancel/list", json={"builds": ids},
+                          headers=world.auth("other"))  # fmt: skip
+    assert stranger.status_code == 403
+    _unchanged(world, before)
+
+    response = client.post(
+        "/api_3/build/cancel/list", json={"builds": [*ids, ids[0]]}, headers=headers
+    )
+    assert response.status_code == 200
+    assert response.get_json() == {"builds": ids}
+    session = factory.session
+    session.expire_all()
+    states = session.scalars(select(Build.state).where(Build.id.in_(ids))).all()
+    assert set(states) == {StatusEnum.canceled}
+    again = client.put("/api_3/build/cancel/list", json={"builds": ids}, headers=headers)
+    assert again.status_code == 409
+
+
+def test_cancel_pending(client: FlaskClient, world: World) -> None:
+    factory = world.factory
+    project = world.project
+    importing = factory.build(project, source_status=StatusEnum.importing)
+    waiting = factory.build(project, source_status=StatusEnum.succeeded,
+                            chroot_status=StatusEnum.pending)  # fmt: skip
+    running = factory.build(project, source_status=StatusEnum.running)
+    in_chroots = factory.build(project, source_status=StatusEnum.succeeded,
+                               chroot_status=StatusEnum.running)  # fmt: skip
+    done = factory.build(project, source_status=StatusEnum.succeeded,
+                         chroot_status=StatusEnum.succeeded)  # fmt: skip
+    pr_dir = factory.build(project, dirname="proj:pr:3")
+    path = "/api_3/project/cancel-pending/owner/proj"
+    for role, code in (("anonymous", 401), ("other", 403), ("member", 403)):
+        before = snapshot(factory.session)
+        assert client.put(path, headers=world.auth(role)).status_code == code, role
+        _unchanged(world, before)
+    assert client.put("/api_3/project/cancel-pending/owner/nope",
+                      headers=world.auth("owner")).status_code == 404  # fmt: skip
+    response = client.put(path, headers=world.auth("builder"))
+    assert response.status_code == 200
+    expected = [world.build.id, importing.id, waiting.id, pr_dir.id]
+    assert response.get_json() == {"builds": expected}
+    session = factory.session
+    session.expire_all()
+    for build in (world.build, importing, waiting, pr_dir):
+        assert build.state == StatusEnum.canceled
+    assert running.state == StatusEnum.running
+    assert in_chroots.state == StatusEnum.running
+    assert done.state == StatusEnum.succeeded
+    assert world.group_build.state == StatusEnum.pending
+    # Nothing left to cancel is no error; the query form of the route works too.
+    again = client.post("/api_3/project/cancel-pending?ownername=owner&projectname=proj",
+                        headers=world.auth("padmin"))  # fmt: skip
+    assert again.get_json() == {"builds": []}
 
 
 def test_delete_list(client: FlaskClient, world: World) -> None:

@@ -61,6 +61,10 @@ WRITES = {
     "package-delete": Write("DELETE", _p("/package/delete"), "admin", _body(package_name="pkg")),
     "build-delete": Write("DELETE", _p("/build/delete/{build}"), "admin"),
     "build-cancel": Write("PUT", _p("/build/cancel/{build}"), "builder"),
+    "build-cancel-list": Write(
+        "PUT", _p("/build/cancel/list"), "builder", lambda w, o, n: {"builds": [_build(w, o).id]}
+    ),
+    "cancel-pending": Write("PUT", _p("/project/cancel-pending/{owner}/{name}"), "builder"),
     "check-before-build": Write("POST", _p("/build/check-before-build"), "builder", _body()),
     "create-url": Write(
         "POST",
@@ -113,7 +117,9 @@ def expected_status(role: str, level: str, name: str) -> int:
 
 # Writes that can be repeated run all roles against one world; the others (a second
 # delete or cancel would fail for another reason) get a fresh world per role.
-ONCE_ONLY = {"project-delete", "package-delete", "build-delete", "build-cancel"}
+ONCE_ONLY = {
+    "project-delete", "package-delete", "build-delete", "build-cancel", "build-cancel-list",
+}  # fmt: skip
 CASES = [(name, None) for name in sorted(WRITES) if name not in ONCE_ONLY] + [
     (name, role) for name in sorted(ONCE_ONLY) for role in ROLES
 ]

@@ -94,10 +94,12 @@ def test_add(client: FlaskClient, world: World) -> None:
             "isolation": "simple",
             "repo_priority": 5,
             "runtime_dependencies": ["https://example.org/dep/"],
+            "keep_builds": 5,
         },
     )
     assert response.status_code == 200, response.get_json()
     data = response.get_json()
+    assert data["keep_builds"] == 5
     assert data["full_name"] == "owner/new"
     assert sorted(data["chroot_repos"]) == ["fedora-42-aarch64", "fedora-42-x86_64"]
     assert data["enable_net"] is True
@@ -134,6 +136,10 @@ def test_add_exist_ok_and_duplicate(client: FlaskClient, world: World) -> None:
         ("owner", {"name": "x", "isolation": "chroot"}, "owner", 400, "isolation"),
         ("owner", {"name": "x", "delete_after_days": 61}, "owner", 400, "delete_after_days"),
         ("owner", {"name": "x", "repo_priority": 0}, "owner", 400, "repo_priority"),
+        ("owner", {"name": "x", "keep_builds": -1}, "owner", 400, "keep_builds"),
+        ("owner", {"name": "x", "keep_builds": 1001}, "owner", 400, "keep_builds"),
+        ("owner", {"name": "x", "keep_builds": "many"}, "owner", 400, "keep_builds"),
+        ("owner", {"name": "x", "keep_builds": True}, "owner", 400, "keep_builds"),
         ("owner", {"name": "x", "additional_repos": ["ftp://x/"]}, "owner", 400, "repository"),
         ("owner", {"name": "x", "homepage": "javascript:alert(1)"}, "owner", 400, "homepage"),
         ("owner", {"name": "x", "storage": "pulp"}, "owner", 400, "storage"),
@@ -224,6 +230,30 @@ def test_edit(client: FlaskClient, world: World) -> None:
     assert sorted(again.get_json()["chroot_repos"]) == ["epel-9-x86_64", "fedora-42-x86_64"]
 
 
+def test_keep_builds(client: FlaskClient, world: World) -> None:
+    path = "/api_3/project/edit/owner/proj"
+    assert (
+        client.get("/api_3/project?ownername=owner&projectname=proj").get_json()["keep_builds"]
+        is None
+    )
+    edited = client.put(path, json={"keep_builds": "3"}, headers=world.auth("padmin"))
+    assert edited.get_json()["keep_builds"] == 3
+    # null leaves it as it is; 0 turns the limit off.
+    same = client.put(path, json={"keep_builds": None, "description": "d"},
+                      headers=world.auth("owner"))  # fmt: skip
+    assert same.get_json()["keep_builds"] == 3
+    off = client.put(path, json={"keep_builds": 0}, headers=world.auth("owner"))
+    assert off.get_json()["keep_builds"] is None
+    assert (
+        client.get("/api_3/project?ownername=owner&projectname=proj").get_json()["keep_builds"]
+        is None
+    )
+    before = snapshot(world.factory.session)
+    builder = client.put(path, json={"keep_builds": 1}, headers=world.auth("builder"))
+    assert builder.status_code == 403
+    assert snapshot(world.factory.session)["projects"] == before["projects"]
+
+
 @pytest.mark.parametrize(
     ("url", "body", "code"),
     [
@@ -231,6 +261,8 @@ def test_edit(client: FlaskClient, world: World) -> None:
         ("/api_3/project/edit/owner/proj", {"chroots": ["nope-1-x86_64"]}, 400),
         ("/api_3/project/edit/owner/proj", {"enable_net": "perhaps"}, 400),
         ("/api_3/project/edit/owner/proj", {"auto_prune": False}, 403),
+        ("/api_3/project/edit/owner/proj", {"keep_builds": -3}, 400),
+        ("/api_3/project/edit/owner/proj", {"keep_builds": 2.5}, 400),
     ],
 )
 def test_edit_errors(

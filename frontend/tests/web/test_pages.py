@@ -34,6 +34,7 @@ PUBLIC = [
     "/coprs/owner/hello/", "/coprs/owner/hello/builds/", "/coprs/owner/hello/packages/",
     "/coprs/owner/hello/package/hello/", "/coprs/owner/hello/monitor/",
     "/coprs/owner/hello/repositories/", "/coprs/owner/hello/forks/",
+    "/coprs/owner/hello/history/",
     "/coprs/g/team/shared/", "/coprs/g/team/shared/builds/",
     "/status/pending/", "/status/running/", "/status/importing/", "/status/stats/",
     "/status/builders/", "/rss/", "/login/",
@@ -164,3 +165,28 @@ def test_an_unknown_chroot_in_the_settings_is_an_error_not_a_crash(client, site)
     assert 'id="homepage-errors"' in html
     page = client.get("/coprs/owner/hello/").get_data(as_text=True)
     assert "fedora-42-x86_64" in page  # the chroots stay as they were
+
+
+def test_keep_builds_in_the_settings_form(client, site, db_session) -> None:
+    log_in(client, site["owner"])
+    project = site["project"]
+    form = {"chroots": ["fedora-42-x86_64", "fedora-43-x86_64"]}
+    token = csrf_token(client, "/coprs/owner/hello/edit/")
+    response = client.post("/coprs/owner/hello/edit/",
+                           data={**form, "csrf_token": token, "keep_builds": "-1"})  # fmt: skip
+    assert response.status_code == 400
+    assert 'id="keep_builds-errors"' in response.get_data(as_text=True)
+    db_session.expire_all()
+    assert project.keep_builds is None
+    response = client.post("/coprs/owner/hello/edit/",
+                           data={**form, "csrf_token": token, "keep_builds": "4"})  # fmt: skip
+    assert response.status_code == 303
+    db_session.expire_all()
+    assert project.keep_builds == 4
+    assert 'name="keep_builds" value="4"' in client.get("/coprs/owner/hello/edit/").get_data(
+        as_text=True
+    )
+    # Emptied, the field lifts the limit.
+    client.post("/coprs/owner/hello/edit/", data={**form, "csrf_token": token, "keep_builds": ""})
+    db_session.expire_all()
+    assert project.keep_builds is None

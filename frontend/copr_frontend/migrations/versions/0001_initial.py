@@ -138,6 +138,7 @@ def upgrade() -> None:
         sa.Column("additional_repos", sa.JSON(), nullable=False),
         sa.Column("enable_net", sa.Boolean(), nullable=False),
         sa.Column("auto_prune", sa.Boolean(), nullable=False),
+        sa.Column("keep_builds", sa.Integer(), nullable=True),
         sa.Column("unlisted_on_hp", sa.Boolean(), nullable=False),
         sa.Column("devel_mode", sa.Boolean(), nullable=False),
         sa.Column("persistent", sa.Boolean(), nullable=False),

@@ -61,6 +61,17 @@ class BuildProxy(BaseProxy):
         """Cancel a build that has not finished yet."""
         return self._call(f"/build/cancel/{int(build_id)}", PUT, authenticate=True)
 
+    def cancel_list(self, build_ids: list[int]) -> Any:
+        """Cancel several builds, all or none (none when one has already ended); the
+        result lists them as ``builds``.
+        """
+        return self._call(
+            "/build/cancel/list",
+            PUT,
+            data={"builds": [int(build_id) for build_id in build_ids]},
+            authenticate=True,
+        )
+
     def delete(self, build_id: int) -> Any:
         """Delete a build and its results."""
         return self._call(f"/build/delete/{int(build_id)}", DELETE, authenticate=True)

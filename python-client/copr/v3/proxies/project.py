@@ -71,8 +71,13 @@ class ProjectProxy(BaseProxy):
         storage: str | None = None,
         require_real_buildroot: bool | None = None,
         rpmlint_fail_on_errors: bool | None = None,
+        keep_builds: int | None = None,
     ) -> Any:
-        """Create a project; ``exist_ok`` returns the existing one instead of a 409."""
+        """Create a project; ``exist_ok`` returns the existing one instead of a 409.
+
+        ``keep_builds`` (this project's own, not Copr's): keep only the newest this many
+        finished builds of each package per chroot (0 or None: no limit).
+        """
         data: dict[str, Any] = {
             "name": projectname,
             "chroots": chroots,
@@ -101,6 +106,7 @@ class ProjectProxy(BaseProxy):
             "storage": storage,
             "require_real_buildroot": require_real_buildroot,
             "rpmlint_fail_on_errors": rpmlint_fail_on_errors,
+            "keep_builds": keep_builds,
         }
         _bootstrap_compat(data, use_bootstrap_container)
         return self._call(
@@ -140,12 +146,15 @@ class ProjectProxy(BaseProxy):
         repo_priority: int | str | None = None,
         require_real_buildroot: bool | None = None,
         rpmlint_fail_on_errors: bool | None = None,
+        keep_builds: int | None = None,
     ) -> Any:
         """Change a project; None leaves a field as it is.
 
         ``require_real_buildroot`` (this project's own, not Copr's): builds must run in a
         mock chroot; on a builder with only the host system they fail.
         ``rpmlint_fail_on_errors`` (ours too): builds fail when rpmlint finds an error.
+        ``keep_builds`` (ours too): keep only the newest this many finished builds of each
+        package per chroot; 0 removes the limit.
         """
         data: dict[str, Any] = {
             "chroots": chroots,
@@ -172,6 +181,7 @@ class ProjectProxy(BaseProxy):
             "repo_priority": repo_priority,
             "require_real_buildroot": require_real_buildroot,
             "rpmlint_fail_on_errors": rpmlint_fail_on_errors,
+            "keep_builds": keep_builds,
         }
         _bootstrap_compat(data, use_bootstrap_container)
         return self._call(
@@ -213,6 +223,17 @@ class ProjectProxy(BaseProxy):
         """Ask the backend to regenerate the repository metadata of every chroot."""
         return self._call(
             "/project/regenerate-repos/{ownername}/{projectname}",
+            PUT,
+            params={"ownername": ownername, "projectname": projectname},
+            authenticate=True,
+        )
+
+    def cancel_pending(self, ownername: str, projectname: str) -> Any:
+        """Cancel the project's builds no builder has taken yet (queued, importing or
+        waiting for their source build); the result lists their ids as ``builds``.
+        """
+        return self._call(
+            "/project/cancel-pending/{ownername}/{projectname}",
             PUT,
             params={"ownername": ownername, "projectname": projectname},
             authenticate=True,
