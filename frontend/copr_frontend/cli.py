@@ -322,15 +322,19 @@ def remove_stale_pr_dirs(ctx: Context, days: int | None) -> None:
 
 @main.command("prune-deliveries")
 @click.option("--days", type=click.IntRange(min=1), default=30, show_default=True,
-              help="Forget finished notification deliveries older than this.")  # fmt: skip
+              help="Forget finished deliveries and e-mail older than this.")  # fmt: skip
 @pass_context
 def prune_deliveries(ctx: Context, days: int) -> None:
-    """Forget old notification deliveries (delivered or failed); pending ones stay."""
+    """Forget old notification deliveries and build e-mail (delivered or failed); pending
+    ones stay.
+    """
     from copr_frontend.notifications.logic import prune_deliveries as prune
+    from copr_frontend.notifications.mail import prune_mail
 
     with ctx.session() as session:
         removed = prune(session, days)
-    click.echo(f"{removed} deliveries older than {days} days forgotten")
+        mails = prune_mail(session, days)
+    click.echo(f"{removed} deliveries and {mails} e-mails older than {days} days forgotten")
 
 
 def copr_cli_config(

@@ -75,6 +75,7 @@ PROJECT = strict(
     repo_priority=nullable(INTEGER),
     fedora_review=BOOLEAN,
     require_real_buildroot=BOOLEAN,
+    email_notifications=BOOLEAN,
     delete_after_days=nullable(INTEGER),
     forked_from=nullable(STRING),
     storage=STRING,
@@ -280,6 +281,7 @@ def page(item: Schema) -> Schema:
 BUILDS_CREATED = strict(items={"type": "array", "items": BUILD}, meta=strict(()))
 
 USER = strict(id=INTEGER, name=STRING)
+USER_SETTINGS = strict(name=STRING, mail=STRING, email_notifications=BOOLEAN)
 API_TOKEN = strict(api_login=STRING, api_token=STRING, expiration=STRING)
 ROLE_STATE: Schema = {"type": "string", "enum": ["nothing", "request", "approved"]}
 PERMISSIONS = strict(permissions=mapping(strict(admin=ROLE_STATE, builder=ROLE_STATE)))

@@ -52,6 +52,7 @@ _BOOL_FIELDS = (
     "follow_fedora_branching",
     "fedora_review",
     "require_real_buildroot",
+    "email_notifications",
 )
 ORDERABLE = {"id": Project.id, "name": Project.name, "ownername": Project.ownername}
 

@@ -56,6 +56,9 @@ class Project(Base):
     require_real_buildroot: Mapped[bool] = mapped_column(default=False)
     """Builds must run in a mock chroot: on a host-only builder (which does not install
     BuildRequires) they fail instead of succeeding without their build dependencies."""
+    email_notifications: Mapped[bool] = mapped_column(default=False)
+    """The project's opt-in to e-mail the submitter of a build when it ends (to users who
+    opted in themselves)."""
     webhook_secret: Mapped[str] = mapped_column(String(64), default="")
     forked_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("projects.id", ondelete="SET NULL"), index=True

@@ -46,6 +46,8 @@ def project_to_json(project: Project) -> dict[str, Any]:
         "fedora_review": project.fedora_review,
         # Ours, not Copr's (real clients ignore it): see Project.require_real_buildroot.
         "require_real_buildroot": project.require_real_buildroot,
+        # Ours: the project's opt-in to build e-mail (see copr_frontend.notifications.mail).
+        "email_notifications": project.email_notifications,
         "delete_after_days": delete_after_days,
         "forked_from": project.forked_from.full_name if project.forked_from else None,
         "storage": "backend",

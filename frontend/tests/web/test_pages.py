@@ -164,3 +164,20 @@ def test_an_unknown_chroot_in_the_settings_is_an_error_not_a_crash(client, site)
     assert 'id="homepage-errors"' in html
     page = client.get("/coprs/owner/hello/").get_data(as_text=True)
     assert "fedora-42-x86_64" in page  # the chroots stay as they were
+
+
+def test_the_settings_page_opts_the_project_in_to_build_email(client, site, db_session) -> None:
+    log_in(client, site["owner"])
+    page = client.get("/coprs/owner/hello/edit/").get_data(as_text=True)
+    assert 'name="email_notifications"' in page
+    token = csrf_token(client, "/coprs/owner/hello/edit/")
+    response = client.post("/coprs/owner/hello/edit/", data={
+        "csrf_token": token, "chroots": ["fedora-42-x86_64", "fedora-43-x86_64"],
+        "email_notifications": "on",
+    })  # fmt: skip
+    assert response.status_code == 303
+    db_session.expire_all()
+    assert db_session.get(type(site["project"]), site["project"].id).email_notifications
+    edit = client.get("/coprs/owner/hello/edit/").get_data(as_text=True)
+    checkbox = edit.split('id="f-email_notifications"', 1)[1].split(">", 1)[0]
+    assert "checked" in checkbox

@@ -89,6 +89,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("mail", sa.String(length=200), nullable=False),
+        sa.Column("email_notifications", sa.Boolean(), nullable=False),
         sa.Column("password_hash", sa.Text(), nullable=True),
         sa.Column("admin", sa.Boolean(), nullable=False),
         sa.Column("proven", sa.Boolean(), nullable=False),
@@ -152,6 +153,7 @@ def upgrade() -> None:
         sa.Column("follow_fedora_branching", sa.Boolean(), nullable=False),
         sa.Column("fedora_review", sa.Boolean(), nullable=False),
         sa.Column("require_real_buildroot", sa.Boolean(), nullable=False),
+        sa.Column("email_notifications", sa.Boolean(), nullable=False),
         sa.Column("webhook_secret", sa.String(length=64), nullable=False),
         sa.Column("forked_from_id", sa.Integer(), nullable=True),
         sa.Column("created_on", sa.Integer(), nullable=False),
@@ -565,8 +567,38 @@ def upgrade() -> None:
                 batch_op.f(f"ix_notification_deliveries_{column}"), [column], unique=False
             )
 
+    op.create_table(
+        "email_deliveries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("build_id", sa.Integer(), nullable=False),
+        sa.Column("recipient", sa.String(length=200), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_on", sa.Integer(), nullable=True),
+        sa.Column("last_attempt_on", sa.Integer(), nullable=True),
+        sa.Column("delivered_on", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_on", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_deliveries")),
+        sa.UniqueConstraint(
+            "build_id", "recipient", name=op.f("uq_email_deliveries_build_id_recipient")
+        ),
+        sqlite_autoincrement=True,
+    )
+    with op.batch_alter_table("email_deliveries", schema=None) as batch_op:
+        for column in ("build_id", "created_on", "next_attempt_on", "state"):
+            batch_op.create_index(
+                batch_op.f(f"ix_email_deliveries_{column}"), [column], unique=False
+            )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("email_deliveries", schema=None) as batch_op:
+        for column in ("build_id", "created_on", "next_attempt_on", "state"):
+            batch_op.drop_index(batch_op.f(f"ix_email_deliveries_{column}"))
+    op.drop_table("email_deliveries")
     with op.batch_alter_table("notification_deliveries", schema=None) as batch_op:
         for column in ("build_id", "created_on", "endpoint_id", "next_attempt_on", "state"):
             batch_op.drop_index(batch_op.f(f"ix_notification_deliveries_{column}"))
