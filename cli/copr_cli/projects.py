@@ -58,6 +58,7 @@ def _common_settings(args: argparse.Namespace) -> dict[str, Any]:
         "packit_forge_projects_allowed": args.packit_forge_projects_allowed,
         "repo_priority": args.repo_priority,
         "require_real_buildroot": on_off(args.require_real_buildroot),
+        "email_notifications": on_off(args.email_notifications),
     }
 
 
@@ -193,6 +194,11 @@ def _add_settings(parser: argparse.ArgumentParser, creating: bool) -> None:
         "--require-real-buildroot", choices=ON_OFF, default=default("off"),
         help="Build only in mock chroots: on a builder with only its host system (which does "
         "not install BuildRequires) builds fail instead of succeeding" + keep,
+    )  # fmt: skip
+    parser.add_argument(
+        "--email-notifications", choices=ON_OFF, default=default("off"),
+        help="E-mail the submitter when a build ends (to users who asked for build e-mail "
+        "with 'copr-cli mail-settings')" + keep,
     )  # fmt: skip
     parser.add_argument(
         "--follow-fedora-branching", choices=ON_OFF, default=default("on"),

@@ -82,6 +82,11 @@ class FrontendSettings(ServiceSettings):
     notification_failure_limit: int = Field(default=20, ge=1)
     """An endpoint whose deliveries failed this many attempts in a row is disabled."""
 
+    # Storage quotas (``copr_frontend/quotas``).
+    storage_quota_default: int | None = Field(default=None, ge=0, le=2**62)
+    """Bytes of results an owner's builds may take before their next submission is
+    refused; ``copr-frontend set-quota`` overrides it per owner.  None: no limit."""
+
     # E-mail to the submitters of builds that ended (``copr_frontend/notifications/mail.py``).
     smtp_host: str | None = None
     """The SMTP server that takes the build e-mails; without it none are sent (nor

@@ -204,6 +204,8 @@ OPERATIONS = [
               body=_object(mail={"type": "string", "maxLength": 200, "nullable": True},
                            email_notifications={"type": "boolean", "nullable": True}),
               auth=True, response=out.USER_SETTINGS, errors=(400, 401)),
+    Operation("/quota/{ownername}", "get", "An owner's storage usage and limit",
+              response=out.QUOTA, errors=(404,)),
     Operation("/project", "get", "A project", PROJECT_QUERY, PROJECT_QUERY,
               response=out.PROJECT),
     Operation("/project/list", "get", "Projects (of an owner)", ("ownername", *PAGE),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from copr_frontend import db
 from copr_frontend.context import settings
 from copr_frontend.db import now
 from copr_frontend.projects.models import Project, ProjectChroot
+from copr_frontend.quotas.logic import project_usage
 
 _DAY = 24 * 3600
 
@@ -48,6 +50,8 @@ def project_to_json(project: Project) -> dict[str, Any]:
         "require_real_buildroot": project.require_real_buildroot,
         # Ours: the project's opt-in to build e-mail (see copr_frontend.notifications.mail).
         "email_notifications": project.email_notifications,
+        # Ours: bytes its builds' results take (see copr_frontend.quotas).
+        "storage_usage": project_usage(db.session(), project),
         "delete_after_days": delete_after_days,
         "forked_from": project.forked_from.full_name if project.forked_from else None,
         "storage": "backend",

@@ -22,6 +22,7 @@ from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.projects import api as project_api
 from copr_frontend.projects import logic
 from copr_frontend.projects.models import Project
+from copr_frontend.quotas import logic as quotas
 from copr_frontend.users.logic import get_group, is_member
 from copr_frontend.web.forms import FormErrors, collecting, form_data, render_form
 from copr_frontend.web.routing import (
@@ -78,13 +79,31 @@ def _owner_projects(ownername: str) -> Any:
         db.session(), ownername=ownername, before_id=before_arg()
     )
     next_url = ourl("projects.owner_projects", ownername, before=next_id) if next_id else None
+    quota = quotas.owner_quota(db.session(), settings(), ownername)
     return flask.render_template(
         "projects/list.html",
         projects=projects,
         next_url=next_url,
         heading=gettext("Projects of %(owner)s", owner=ownername),
         ownername=ownername,
+        storage=_storage_line(quota),
     )
+
+
+def _storage_line(quota: quotas.Quota) -> str:
+    usage = quotas.format_size(quota.usage)
+    if quota.limit is None:
+        return str(gettext("Storage used: %(usage)s (no limit)", usage=usage))
+    limit = quotas.format_size(quota.limit)
+    if quota.exceeded:
+        text = gettext(
+            "Storage used: %(usage)s of %(limit)s: the quota is used up, new builds are "
+            "refused.",
+            usage=usage,
+            limit=limit,
+        )
+        return str(text)
+    return str(gettext("Storage used: %(usage)s of %(limit)s", usage=usage, limit=limit))
 
 
 @blueprint.route("/coprs/<owner>/")
@@ -248,6 +267,7 @@ def overview(project: Project) -> Any:
         repos=repo_links(project),
         results_url=f"{settings().results_url}/{project.ownername}/{project.name}/",
         forks=len(logic.list_forks(db.session(), project)),
+        storage=quotas.format_size(quotas.project_usage(db.session(), project)),
     )
 
 

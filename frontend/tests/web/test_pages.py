@@ -181,3 +181,27 @@ def test_the_settings_page_opts_the_project_in_to_build_email(client, site, db_s
     edit = client.get("/coprs/owner/hello/edit/").get_data(as_text=True)
     checkbox = edit.split('id="f-email_notifications"', 1)[1].split(">", 1)[0]
     assert "checked" in checkbox
+
+
+def test_storage_is_shown_and_a_refused_build_form_says_why(client, site, db_session) -> None:
+    from copr_frontend.builds.models import Build
+    from copr_frontend.quotas.models import OwnerQuota
+
+    page = client.get("/coprs/owner/hello/").get_data(as_text=True)
+    assert 'data-testid="storage">0 B<' in page
+    owner_page = client.get("/coprs/owner/").get_data(as_text=True)
+    assert "Storage used: 0 B (no limit)" in owner_page
+    db_session.add(OwnerQuota(ownername="owner", limit_bytes=0))
+    db_session.commit()
+    owner_page = client.get("/coprs/owner/").get_data(as_text=True)
+    assert "Storage used: 0 B of 0 B: the quota is used up, new builds are refused." in owner_page
+
+    log_in(client, site["owner"])
+    token = csrf_token(client, "/coprs/owner/hello/add_build_url/")
+    before = db_session.query(Build).count()
+    form = {"csrf_token": token, "pkgs": "https://example.org/a.src.rpm"}
+    response = client.post("/coprs/owner/hello/add_build_url/", data=form)
+    assert response.status_code in (400, 403)
+    assert "The storage quota of owner is used up" in response.get_data(as_text=True)
+    db_session.expire_all()
+    assert db_session.query(Build).count() == before

@@ -356,6 +356,7 @@ def upgrade() -> None:
         sa.Column("pkg_version", sa.String(length=200), nullable=True),
         sa.Column("srpm_url", sa.Text(), nullable=True),
         sa.Column("result_dir", sa.String(length=200), nullable=False),
+        sa.Column("source_result_size", sa.BigInteger(), nullable=True),
         sa.Column("timeout", sa.Integer(), nullable=False),
         sa.Column("enable_net", sa.Boolean(), nullable=False),
         sa.Column("is_background", sa.Boolean(), nullable=False),
@@ -463,6 +464,7 @@ def upgrade() -> None:
         sa.Column("fail_reason", sa.Text(), nullable=True),
         sa.Column("buildroot", sa.String(length=20), nullable=True),
         sa.Column("buildrequires_not_installed", sa.JSON(), nullable=True),
+        sa.Column("result_size", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["build_id"],
             ["builds.id"],
@@ -593,8 +595,17 @@ def upgrade() -> None:
                 batch_op.f(f"ix_email_deliveries_{column}"), [column], unique=False
             )
 
+    op.create_table(
+        "owner_quotas",
+        sa.Column("ownername", sa.String(length=101), nullable=False),
+        sa.Column("limit_bytes", sa.BigInteger(), nullable=True),
+        sa.Column("set_on", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("ownername", name=op.f("pk_owner_quotas")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("owner_quotas")
     with op.batch_alter_table("email_deliveries", schema=None) as batch_op:
         for column in ("build_id", "created_on", "next_attempt_on", "state"):
             batch_op.drop_index(batch_op.f(f"ix_email_deliveries_{column}"))

@@ -70,6 +70,7 @@ class ProjectProxy(BaseProxy):
         exist_ok: bool = False,
         storage: str | None = None,
         require_real_buildroot: bool | None = None,
+        email_notifications: bool | None = None,
     ) -> Any:
         """Create a project; ``exist_ok`` returns the existing one instead of a 409."""
         data: dict[str, Any] = {
@@ -99,6 +100,7 @@ class ProjectProxy(BaseProxy):
             "repo_priority": repo_priority,
             "storage": storage,
             "require_real_buildroot": require_real_buildroot,
+            "email_notifications": email_notifications,
         }
         _bootstrap_compat(data, use_bootstrap_container)
         return self._call(
@@ -137,11 +139,14 @@ class ProjectProxy(BaseProxy):
         packit_forge_projects_allowed: list[str] | None = None,
         repo_priority: int | str | None = None,
         require_real_buildroot: bool | None = None,
+        email_notifications: bool | None = None,
     ) -> Any:
         """Change a project; None leaves a field as it is.
 
         ``require_real_buildroot`` (this project's own, not Copr's): builds must run in a
         mock chroot; on a builder with only the host system they fail.
+        ``email_notifications`` (ours too): e-mail the submitter when a build ends, to
+        users who asked for build e-mail (:class:`~copr.v3.proxies.user.UserProxy`).
         """
         data: dict[str, Any] = {
             "chroots": chroots,
@@ -167,6 +172,7 @@ class ProjectProxy(BaseProxy):
             "packit_forge_projects_allowed": packit_forge_projects_allowed,
             "repo_priority": repo_priority,
             "require_real_buildroot": require_real_buildroot,
+            "email_notifications": email_notifications,
         }
         _bootstrap_compat(data, use_bootstrap_container)
         return self._call(
