@@ -330,7 +330,14 @@ class BackendApiClient:
         lost answer loses nothing: the next round asks again.
         """
         answer = self._object(
-            self.request("POST", "send-mail/", {"limit": int(limit)}), "send-mail"
+            self.request(
+                "POST",
+                "send-mail/",
+                {"limit": int(limit)},
+                patience=self.poll_patience,
+                log_outage=False,
+            ),
+            "send-mail",
         )
         return {key: int(answer.get(key, 0)) for key in ("sent", "failed", "retrying")}
 

@@ -44,6 +44,10 @@ MAX_REASON = 2000
 """A fail reason longer than this is cut in the message (the build page has it all)."""
 DEFAULT_BATCH = 20
 MAX_BATCH = 1000
+ROUND_SECONDS = 10.0
+"""No new message is started once a round has sent this long: the backend's request
+waits for the round (its ``frontend_timeout``, 30 s by default), and what is left stays
+due for the next round."""
 
 
 class MailError(Exception):
@@ -215,6 +219,10 @@ def smtp_connection(settings: FrontendSettings) -> Iterator[smtplib.SMTP]:
 
 
 def due_mail(session: Session, limit: int, at: int | None = None) -> list[EmailDelivery]:
+    """Pending mail whose next attempt is due, oldest first, locked until the transaction
+    ends; rows another round holds are skipped, so two rounds at once (a request the
+    backend gave up on and sent again) never send one mail twice.
+    """
     query = (
         select(EmailDelivery)
         .where(
@@ -223,6 +231,7 @@ def due_mail(session: Session, limit: int, at: int | None = None) -> list[EmailD
         )
         .order_by(EmailDelivery.next_attempt_on, EmailDelivery.id)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     )
     return list(session.scalars(query))
 
@@ -270,9 +279,13 @@ def send_due_mail(
         record_mail_attempt(settings, mail, ok=False, error=error, final=final)
         counts["failed" if mail.state == FAILED else "retrying"] += 1
 
+    started = time.monotonic()
     try:
         with smtp_connection(settings) as smtp:
             for index, mail in enumerate(due):
+                if time.monotonic() - started > ROUND_SECONDS:
+                    del due[index:]  # the rest stay due, not attempted
+                    break
                 try:
                     smtp.send_message(message(mail, settings))
                 except smtplib.SMTPRecipientsRefused as error:

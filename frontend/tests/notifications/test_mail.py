@@ -349,3 +349,38 @@ def test_old_finished_mail_is_pruned_and_pending_mail_stays(
     assert prune_mail(db_session, 30) == 1
     db_session.commit()
     assert [m.id for m in mails(db_session)] == [second.id]
+
+
+def test_a_round_stops_at_its_time_budget_and_rounds_at_once_share_nothing(
+    client: flask.testing.FlaskClient,
+    db_session: Session,
+    factory: Factory,
+    project: Project,
+    alice: User,
+    settings: FrontendSettings,
+    backend_headers: dict[str, str],
+    smtp_server: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from copr_frontend.db import Database
+    from copr_frontend.notifications import mail as mail_module
+
+    report_end(client, backend_headers, ended_build(db_session, factory, project, alice))
+    monkeypatch.setattr(mail_module, "ROUND_SECONDS", -1.0)
+    assert send(client, backend_headers) == {"sent": 0, "failed": 0, "retrying": 0}
+    (waiting,) = mails(db_session)
+    assert (waiting.state, waiting.attempts) == ("pending", 0)
+    monkeypatch.undo()
+
+    # A round in progress holds its mail: a second round at once skips it.
+    other = Database(settings.database_url)
+    holder = other.sessionmaker()
+    try:
+        assert [m.id for m in mail_module.due_mail(holder, 10)] == [waiting.id]
+        assert send(client, backend_headers) == {"sent": 0, "failed": 0, "retrying": 0}
+        holder.rollback()
+        assert send(client, backend_headers)["sent"] == 1
+    finally:
+        holder.close()
+        other.dispose()
+    assert len(smtp_server.messages) == 1
