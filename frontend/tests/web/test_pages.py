@@ -205,3 +205,38 @@ def test_storage_is_shown_and_a_refused_build_form_says_why(client, site, db_ses
     assert "The storage quota of owner is used up" in response.get_data(as_text=True)
     db_session.expire_all()
     assert db_session.query(Build).count() == before
+
+
+def test_a_user_sets_their_address_and_build_email_on_the_api_page(
+    client, site, db_session
+) -> None:
+    owner = site["owner"]
+    log_in(client, owner)
+    assert 'id="f-email_notifications"' in client.get("/api/").get_data(as_text=True)
+    token = csrf_token(client, "/api/")
+    response = client.post("/api/mail/", data={
+        "csrf_token": token, "mail": "owner@example.org",
+        "email_notifications": ["off", "on"],
+    })  # fmt: skip
+    assert response.status_code == 303
+    db_session.expire_all()
+    stored = db_session.get(type(owner), owner.id)
+    assert (stored.mail, stored.email_notifications) == ("owner@example.org", True)
+    page = client.get("/api/").get_data(as_text=True)
+    assert 'value="owner@example.org"' in page
+    assert "checked" in page.split('id="f-email_notifications"', 1)[1].split(">", 1)[0]
+
+    bad = client.post("/api/mail/", data={"csrf_token": token, "mail": "not an address",
+                                          "email_notifications": ["off", "on"]})  # fmt: skip
+    assert bad.status_code == 400
+    html = bad.get_data(as_text=True)
+    assert "is not an e-mail address" in html.split('id="mail-errors">', 1)[1]
+    assert 'value="not an address"' in html
+    db_session.expire_all()
+    stored = db_session.get(type(owner), owner.id)
+    assert (stored.mail, stored.email_notifications) == ("owner@example.org", True)
+    # Opting in without an address is refused too.
+    empty = client.post("/api/mail/", data={"csrf_token": token, "mail": "",
+                                            "email_notifications": ["off", "on"]})  # fmt: skip
+    assert empty.status_code == 400
+    assert "need an e-mail address" in empty.get_data(as_text=True)
