@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 
 from copr_common.settings import ServiceSettings, load_service_settings
 from copr_frontend.users.addresses import AddressError, check_address
@@ -97,6 +97,9 @@ class FrontendSettings(ServiceSettings):
     smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
     """``starttls`` (upgrade a plain connection, refusing a server that cannot), ``ssl``
     (TLS from the start) or ``none`` (plain; with a login only to a loopback server)."""
+    smtp_ca_file: FilePath | None = None
+    """CA certificates (PEM) the SMTP server's certificate must be signed by, instead of
+    the system's: for a server with a certificate of a private CA."""
     smtp_user: str = ""
     """Login at the SMTP server; empty sends without one."""
     smtp_password: SecretStr | None = None

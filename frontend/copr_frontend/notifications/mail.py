@@ -177,6 +177,12 @@ def _smtp_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def tls_context(settings: FrontendSettings) -> ssl.SSLContext:
+    """Verifies the server's certificate and name, against ``smtp_ca_file`` if set."""
+    ca_file = str(settings.smtp_ca_file) if settings.smtp_ca_file is not None else None
+    return ssl.create_default_context(cafile=ca_file)
+
+
 @contextmanager
 def smtp_connection(settings: FrontendSettings) -> Iterator[smtplib.SMTP]:
     """A connection to the SMTP server, TLS and login done as the settings say; MailError
@@ -191,7 +197,7 @@ def smtp_connection(settings: FrontendSettings) -> Iterator[smtplib.SMTP]:
     try:
         if settings.smtp_security == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                host, port, timeout=timeout, context=ssl.create_default_context()
+                host, port, timeout=timeout, context=tls_context(settings)
             )
         else:
             smtp = smtplib.SMTP(host, port, timeout=timeout)
@@ -200,7 +206,7 @@ def smtp_connection(settings: FrontendSettings) -> Iterator[smtplib.SMTP]:
     try:
         try:
             if settings.smtp_security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=tls_context(settings))
         except (OSError, smtplib.SMTPException) as error:
             raise MailError(f"STARTTLS failed at {where}: {_smtp_error(error)}") from None
         if settings.smtp_user and settings.smtp_password is not None:

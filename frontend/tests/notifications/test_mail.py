@@ -384,3 +384,65 @@ def test_a_round_stops_at_its_time_budget_and_rounds_at_once_share_nothing(
         holder.close()
         other.dispose()
     assert len(smtp_server.messages) == 1
+
+
+@pytest.fixture
+def certificate(tmp_path: Any) -> tuple[Any, Any]:
+    from copr_common.testing.smtp import make_certificate
+
+    return make_certificate(tmp_path)
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_and_a_login(
+    client: flask.testing.FlaskClient,
+    db_session: Session,
+    factory: Factory,
+    project: Project,
+    alice: User,
+    settings: FrontendSettings,
+    backend_headers: dict[str, str],
+    certificate: tuple[Any, Any],
+    security: str,
+) -> None:
+    from copr_frontend.app import create_app
+
+    server = SmtpServer(tls=security, certificate=certificate, logins={"copr": "s3cret-pw"})
+    server.start()
+    try:
+        report_end(client, backend_headers, ended_build(db_session, factory, project, alice))
+        base = {"smtp_port": server.port, "smtp_security": security, "smtp_user": "copr"}
+        attempts = [
+            # The server's certificate is not one the system trusts.
+            ({**base, "smtp_password": "s3cret-pw"}, "certificate verify failed"),
+            ({**base, "smtp_password": "wrong", "smtp_ca_file": certificate[0]},
+             "login as copr refused by the SMTP server"),
+        ]  # fmt: skip
+        for changes, error in attempts:
+            app = create_app(with_smtp(settings, **changes))
+            try:
+                answer = app.test_client().post("/backend/send-mail/", json={},
+                                                headers=backend_headers)  # fmt: skip
+                assert answer.json == {"sent": 0, "failed": 0, "retrying": 1}
+            finally:
+                app.extensions["copr_database"].dispose()
+            (mail,) = mails(db_session)
+            assert mail.last_error is not None
+            assert error in mail.last_error, mail.last_error
+            db_session.execute(update(EmailDelivery).values(next_attempt_on=0))
+            db_session.commit()
+        good = {**base, "smtp_password": "s3cret-pw", "smtp_ca_file": certificate[0]}
+        app = create_app(with_smtp(settings, **good))
+        try:
+            answer = app.test_client().post("/backend/send-mail/", json={},
+                                            headers=backend_headers)  # fmt: skip
+            assert answer.json == {"sent": 1, "failed": 0, "retrying": 0}
+        finally:
+            app.extensions["copr_database"].dispose()
+        assert server.logged_in == ["copr"]
+        (message,) = server.messages
+        assert message["To"] == "alice@example.org"
+        (mail,) = mails(db_session)
+        assert (mail.state, mail.attempts) == ("delivered", 3)
+    finally:
+        server.stop()
