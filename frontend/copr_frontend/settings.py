@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from copr_common.settings import ServiceSettings, load_service_settings
 from copr_frontend.users.addresses import AddressError, check_address
@@ -97,7 +97,7 @@ class FrontendSettings(ServiceSettings):
     smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
     """``starttls`` (upgrade a plain connection, refusing a server that cannot), ``ssl``
     (TLS from the start) or ``none`` (plain; with a login only to a loopback server)."""
-    smtp_ca_file: FilePath | None = None
+    smtp_ca_file: Path | None = None
     """CA certificates (PEM) the SMTP server's certificate must be signed by, instead of
     the system's: for a server with a certificate of a private CA."""
     smtp_user: str = ""
@@ -126,6 +126,13 @@ class FrontendSettings(ServiceSettings):
                 f"{self.smtp_host}: use 'starttls' or 'ssl'"
             )
         return self
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _ca_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a file")
+        return value
 
     @property
     def smtp_effective_port(self) -> int:

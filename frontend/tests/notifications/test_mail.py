@@ -305,6 +305,7 @@ def test_mail_runs_out_of_attempts(
         ({"smtp_host": " "}, "smtp_host must name a host"),
         ({"smtp_security": "tls"}, "smtp_security"),
         ({"smtp_port": 0}, "smtp_port"),
+        ({"smtp_ca_file": "/nonexistent/ca.pem"}, "/nonexistent/ca.pem is not a file"),
     ],
 )
 def test_bad_smtp_settings_are_refused_at_start(
