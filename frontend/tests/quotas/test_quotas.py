@@ -60,14 +60,16 @@ def stored_build(
     """A build whose source build and two chroots ended, the backend reporting sizes."""
     build = factory.build(project, source_status=StatusEnum.running)
     answer = report(client, headers, {"id": build.id, "task_id": str(build.id), "status": 1,
-                                      "result_size": source_size})  # fmt: skip
+                                      "pkg_name": "hello", "result_size": source_size})  # fmt: skip
     assert answer.status_code == 200, answer.json
     for name, size in zip(CHROOTS, chroot_sizes, strict=True):
         chroot = next(c for c in build.chroots if c.name == name)
         factory.session.expire_all()
         found = factory.session.get(BuildChroot, chroot.id)
         assert found is not None
-        found.status = StatusEnum.running  # imported and started (not this test's subject)
+        # Imported and started (the import is not this test's subject).
+        found.build.source_status = StatusEnum.succeeded
+        found.status = StatusEnum.running
         factory.session.commit()
         entry = {"id": build.id, "task_id": f"{build.id}-{name}", "chroot": name, "status": 1,
                  "result_size": size}  # fmt: skip
@@ -252,3 +254,18 @@ def test_sizes_for_people() -> None:
     for bad in ("", "-1G", "1X", "G", "1.2.3M"):
         with pytest.raises(ValueError, match="is not a size"):
             parse_size(bad)
+
+
+def test_a_fork_counts_what_it_copies(
+    client: flask.testing.FlaskClient,
+    factory: Factory,
+    project: Project,
+    backend_headers: dict[str, str],
+) -> None:
+    stored_build(client, backend_headers, factory, project, 1000, (2 * MB, 3 * MB))
+    bob = factory.user("bob")
+    forked = client.put("/api_3/project/fork/alice/big", headers=factory.auth(bob),
+                        json={"name": "copy", "ownername": "bob"})  # fmt: skip
+    assert forked.status_code == 200, forked.json
+    assert client.get("/api_3/quota/bob").json["usage"] == 5 * MB + 1000
+    assert client.get("/api_3/quota/alice").json["usage"] == 5 * MB + 1000
