@@ -20,6 +20,7 @@ resalloc-server (``make setup``).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import subprocess
@@ -170,9 +171,6 @@ def measure(kind: str, args: argparse.Namespace) -> float:
                         "results_url": f"{www_url}/results",
                         "sleep_time": 1.0,
                         "state_dir": str(scratch / "state"),
-                        "rpmbuild_command": str(BIN / "copr-rpmbuild"),
-                        "rpmbuild_log_command": str(BIN / "copr-rpmbuild-log"),
-                        "rpmbuild_cancel_command": str(BIN / "copr-rpmbuild-cancel"),
                         "sign_rpms": False,
                         **pool,
                     }
@@ -191,8 +189,12 @@ def measure(kind: str, args: argparse.Namespace) -> float:
                 ).id
                 for _ in range(args.builds)
             ]
+            # copr-rpmbuild and its helper commands are found on PATH, as in a unit.
+            path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"
             run.spawn(
-                "dispatcher", [str(BIN / "copr-backend-build-dispatcher"), "--config", str(config)]
+                "dispatcher",
+                [str(BIN / "copr-backend-build-dispatcher"), "--config", str(config)],
+                env={**os.environ, "PATH": path},
             )
             while True:
                 session.expire_all()
@@ -221,6 +223,7 @@ def main() -> None:
     parser.add_argument("--builders", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=1200)
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     bindir, why = find_resalloc()
     if bindir is None:
         raise SystemExit(why)

@@ -131,6 +131,12 @@ class BackendSettings(ServiceSettings):
     # How often a running build's worker checks that its (remote) builder is alive; a
     # dead one has its task rescheduled onto another builder.
     builder_check_interval: float = Field(30.0, gt=0)
+    # A task whose worker found no builder (none free within lease_timeout, or none with
+    # its arch and tags) is offered again only after this many seconds, doubled after
+    # each further miss up to no_builder_retry_max: a task no builder can take does not
+    # start a worker (nor take a resalloc ticket) every round.
+    no_builder_retry_base: float = Field(5.0, gt=0)
+    no_builder_retry_max: float = Field(300.0, gt=0)
 
     # The resalloc pool: the server's XML-RPC URL, the timeout of each call, how long an
     # unreachable server is retried before a call fails, builds at once (worker

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from copr_backend.testing.helpers import (
 from copr_common.enums import BuildSourceEnum, StatusEnum
 from copr_common.redis_keys import BUILD_MANAGER, index_key
 from copr_common.testing.builder_hosts import BuilderHostFactory
+from copr_common.testing.builder_hosts import processes as host_processes
 from copr_common.testing.resalloc import (
     ResallocServer,
     builder_host_commands,
@@ -37,6 +39,7 @@ from copr_common.testing.resalloc import (
     start_resalloc,
 )
 from copr_common.testing.services import ServiceRun
+from copr_frontend.builds.transitions import cancel_build
 
 RESALLOC_DIR, WHY_NOT = find_resalloc()
 pytestmark = [pytest.mark.skipif(RESALLOC_DIR is None, reason=WHY_NOT), pytest.mark.slow]
@@ -65,7 +68,10 @@ class ResallocStack:
         import json
 
         record = self.backend.settings.state_dir / "resalloc-tickets" / f"{task_id}.json"
-        return str(json.loads(record.read_text()).get("address") or "")
+        try:
+            return str(json.loads(record.read_text() or "{}").get("address") or "")
+        except FileNotFoundError:
+            return ""  # no ticket taken yet
 
     def pool_of(self, address: str) -> str:
         """The resalloc pool whose ``cmd_new`` made the builder at ``address``."""
@@ -217,6 +223,55 @@ def test_a_builder_host_killed_mid_build_gets_the_task_rescheduled_onto_a_new_on
     wait_for(lambda: stack.resalloc.open_tickets() == [], 30, "every ticket to be closed")
 
 
+def _build_processes(host: str) -> list[str]:
+    """The command lines of the build's processes on the builder host (its namespace)."""
+    lines = []
+    for pid in host_processes(host):
+        try:
+            line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # ended meanwhile
+        if "copr-rpmbuild" in line or "sleep" in line:
+            lines.append(line)
+    return lines
+
+
+def test_a_canceled_remote_build_stops_on_its_builder_within_seconds(
+    factory, db_session, resalloc_stack
+):
+    stack = resalloc_stack()
+    backend = stack.backend
+    project = factory.project(name="stop")
+    build = factory.build(
+        project, source_type=BuildSourceEnum.custom, source_json=slow_source("stop", 300)
+    )
+    with running_build_dispatcher(backend):
+
+        def sleeping() -> bool:
+            address = stack.address_of(build.task_id)
+            return bool(address) and any(
+                "sleep" in line for line in _build_processes(stack.host_of(address))
+            )
+
+        wait_for(sleeping, 120, "the build to run on a resalloc builder")
+        host = stack.host_of(stack.address_of(build.task_id))
+        db_session.expire_all()
+        asked = time.monotonic()
+        assert cancel_build(db_session, build)
+        db_session.commit()
+        wait_for(lambda: not _build_processes(host), 10, "the build on the builder to stop")
+        assert time.monotonic() - asked < 10
+
+        def reported() -> bool:
+            db_session.expire_all()
+            return build.source_status == StatusEnum.canceled and not backend.redis.smembers(
+                WORKERS
+            )
+
+        wait_for(reported, 30, "the worker to report the cancel")
+    wait_for(lambda: stack.resalloc.open_tickets() == [], 30, "the ticket to be closed")
+
+
 def test_a_task_tagged_on_demand_powerful_lands_only_on_the_pool_with_that_tag(
     factory, db_session, resalloc_stack
 ):
@@ -227,13 +282,14 @@ def test_a_task_tagged_on_demand_powerful_lands_only_on_the_pool_with_that_tag(
             "powerful": {"max": 1, "tags": tags, "tags_on_demand": ["on_demand_powerful"]},
         }
     )
-    chroot = factory.mock_chroot(CHROOT)
-    chroot.tags = ["on_demand_powerful"]
-    db_session.commit()
     project = factory.project(name="big", chroots=[CHROOT])
+    package = factory.package(project, "big")
+    # The package's own tags (copr-frontend builder-tags), as an admin gives them.
+    package.builder_tags = ["on_demand_powerful"]
+    db_session.commit()
     build = factory.build(
         project,
-        package=factory.package(project, "big"),
+        package=package,
         source_status=StatusEnum.succeeded,
         chroot_status=StatusEnum.pending,
     )

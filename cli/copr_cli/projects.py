@@ -58,6 +58,7 @@ def _common_settings(args: argparse.Namespace) -> dict[str, Any]:
         "packit_forge_projects_allowed": args.packit_forge_projects_allowed,
         "repo_priority": args.repo_priority,
         "require_real_buildroot": on_off(args.require_real_buildroot),
+        "rpmlint_fail_on_errors": on_off(args.rpmlint_fail_on_errors),
         "email_notifications": on_off(args.email_notifications),
     }
 
@@ -194,6 +195,11 @@ def _add_settings(parser: argparse.ArgumentParser, creating: bool) -> None:
         "--require-real-buildroot", choices=ON_OFF, default=default("off"),
         help="Build only in mock chroots: on a builder with only its host system (which does "
         "not install BuildRequires) builds fail instead of succeeding" + keep,
+    )  # fmt: skip
+    parser.add_argument(
+        "--rpmlint-fail-on-errors", choices=ON_OFF, default=default("off"),
+        help="Fail builds whose packages rpmlint finds errors in (rpmlint runs on every "
+        "build; its report is rpmlint.txt in the results)" + keep,
     )  # fmt: skip
     parser.add_argument(
         "--email-notifications", choices=ON_OFF, default=default("off"),

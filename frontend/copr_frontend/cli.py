@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from copr_common.settings import SettingsError, exit_on_settings_error
 from copr_frontend import db
 from copr_frontend.app import create_app
+from copr_frontend.builds import builder_tags
 from copr_frontend.migrate import upgrade_database
 from copr_frontend.mockchroots import logic as chroots
 from copr_frontend.settings import FrontendSettings, load_frontend_settings
@@ -203,6 +204,37 @@ def seed_chroots(ctx: Context, fedora: tuple[str, ...]) -> None:
         for chroot in created:
             click.echo(f"created {chroot.name}")
         click.echo(f"{len(created)} chroots created")
+
+
+@main.command("builder-tags")
+@click.argument("project", metavar="OWNER/PROJECT")
+@click.option("--chroot", help="The project's chroot, e.g. fedora-42-x86_64.")
+@click.option("--package", help="The project's package.")
+@click.option("--tag", "tags", multiple=True, help="Builder tag (repeatable); replaces them all.")
+@click.option("--clear", is_flag=True, help="Remove every builder tag.")
+@pass_context
+def set_builder_tags(
+    ctx: Context,
+    project: str,
+    chroot: str | None,
+    package: str | None,
+    tags: tuple[str, ...],
+    clear: bool,
+) -> None:
+    """Set the builder tags of a project's chroot or package (e.g. on_demand_powerful).
+
+    Their builds then run only on builders that have those tags.
+    """
+    if clear == bool(tags):
+        raise click.UsageError("give --tag (repeatable) or --clear")
+    ownername, _, projectname = project.partition("/")
+    if not ownername or not projectname:
+        raise click.UsageError(f"{project!r} is not OWNER/PROJECT")
+    with ctx.session() as session:
+        given = builder_tags.set_builder_tags(
+            session, ownername, projectname, tags, chroot=chroot, package=package
+        )
+        click.echo(f"{project} {chroot or package}: builder tags {' '.join(given) or '(none)'}")
 
 
 # --- accounts -------------------------------------------------------------------------------

@@ -9,15 +9,49 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from copr_common.settings import ServiceSettings, load_service_settings
 from copr_frontend.users.addresses import AddressError, check_address
 
 ENV_PREFIX = "COPR_FRONTEND_"
 DEFAULT_SETTINGS_FILE = "/etc/copr/frontend.toml"
+
+
+class ResourceTagRule(BaseModel):
+    """Builder tags for builds that ask for much.
+
+    A rule matches a build asking for ``min_memory_reqs`` MiB of memory or more, or for a
+    ``min_timeout`` of seconds or more (a rule with both matches either).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tags: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,49}$")]] = Field(
+        min_length=1
+    )
+    min_memory_reqs: int | None = Field(default=None, ge=1)
+    min_timeout: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _has_a_threshold(self) -> ResourceTagRule:
+        if self.min_memory_reqs is None and self.min_timeout is None:
+            raise ValueError("a rule needs min_memory_reqs or min_timeout")
+        return self
+
+    def matches(self, memory_reqs: int | None, timeout: int | None) -> bool:
+        big_memory = self.min_memory_reqs is not None and (memory_reqs or 0) >= self.min_memory_reqs
+        long_build = self.min_timeout is not None and (timeout or 0) >= self.min_timeout
+        return big_memory or long_build
 
 
 class FrontendSettings(ServiceSettings):
@@ -45,6 +79,12 @@ class FrontendSettings(ServiceSettings):
     """Largest accepted JSON document in bytes (a request body or a multipart json part)."""
     build_timeout_default: int = Field(default=5 * 3600, ge=60)
     build_timeout_max: int = Field(default=30 * 3600, ge=60)
+    builder_resource_tags: list[ResourceTagRule] = Field(default_factory=list)
+    """Builder tags given to builds by what they ask for, e.g.
+    ``[{min_memory_reqs = 8192, tags = ["on_demand_powerful"]}]``: the backend leases such
+    builds only builders with those tags (resalloc pools, ssh hosts).  A build's tags are
+    also its mock chroot's, its project chroot's and its package's
+    (``copr-frontend builder-tags``)."""
     redis_url: str | None = None
     """Redis of the backend dispatchers: commits that queue work wake them up (push
     dispatch, see ``notify.py``); without it they find new work at their next poll."""

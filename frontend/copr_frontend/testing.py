@@ -24,7 +24,8 @@ Application:
 
 Helpers: ``basic_auth(login, secret)`` (headers dict for HTTP Basic), ``factory.token(user)``
 (api_login, token of a fresh API token), ``factory.auth(user)`` (HTTP Basic headers for
-that user's fresh token), :func:`serve_app` (a WSGI app on a loopback port).
+that user's fresh token), :func:`serve_app` (a WSGI app on a loopback port),
+:func:`counting_queries` (the SQL statements an app runs inside a ``with`` block).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -70,6 +72,27 @@ _counter = itertools.count(1)
 def basic_auth(login: str, secret: str) -> dict[str, str]:
     encoded = base64.b64encode(f"{login}:{secret}".encode()).decode()
     return {"Authorization": f"Basic {encoded}"}
+
+
+@contextmanager
+def counting_queries(app: flask.Flask) -> Iterator[list[str]]:
+    """The SQL statements ``app``'s engine sends while the block runs, in order.
+
+    Counted at the cursor, so lazy loads, autoflushes and the statements a streamed
+    response runs after the view returned (as long as it is consumed in the block) all
+    count.
+    """
+    statements: list[str] = []
+    engine = app.extensions["copr_database"].engine
+
+    def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", _count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", _count)
 
 
 class Factory:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sqlalchemy import text
@@ -12,6 +13,8 @@ from copr_frontend.db import Database
 from copr_frontend.migrate import upgrade_database
 from copr_frontend.settings import FrontendSettings
 from copr_frontend.testing import Factory, basic_auth
+
+from .test_query_bounds import CHROOTS, fill
 
 
 def test_sqlite_end_to_end(tmp_path: Path) -> None:
@@ -79,3 +82,37 @@ def test_sqlite_files_are_private(tmp_path: Path) -> None:
     path.chmod(0o644)
     Database(f"sqlite:///{path}").dispose()
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_sqlite_pending_jobs_are_the_full_tasks_short_fields(tmp_path: Path) -> None:
+    """The queue's column query (a JSON path into ``source_json``, the partial index) on
+    SQLite: every streamed task says what the full task JSON, read through the ORM, says."""
+    url = f"sqlite:///{tmp_path / 'copr.sqlite'}"
+    upgrade_database(url)
+    settings = FrontendSettings(
+        database_url=url, secret_key="sqlite-secret-0123456789", backend_password="sqlite-be-pw"
+    )
+    database = Database(url)
+    session = database.sessionmaker()
+    app = create_app(settings)
+    try:
+        fill(Factory(session, settings), owners=2)
+        client = app.test_client()
+        body = client.get("/backend/pending-jobs/").get_data(as_text=True)
+        jobs = json.loads(body)
+        assert body == json.dumps(jobs, sort_keys=True, separators=(",", ":")) + "\n"
+        assert len(jobs) == 2 * (2 + 2 * len(CHROOTS))
+        for job in jobs:
+            kind = "get-build-task" if "-" in job["task_id"] else "get-srpm-build-task"
+            full = client.get(f"/backend/{kind}/{job['task_id']}/").get_json()
+            short = {"task_id", "build_id", "project_owner", "sandbox", "background", "chroot"}
+            assert set(job) == short | ({"tags"} if kind == "get-build-task" else set())
+            assert job == {key: full[key] for key in job}
+        assert sorted(j["chroot"] for j in jobs if "-" not in j["task_id"] and j["chroot"]) == [
+            "fedora-42-x86_64",
+            "fedora-42-x86_64",
+        ]
+    finally:
+        session.close()
+        database.dispose()
+        app.extensions["copr_database"].dispose()

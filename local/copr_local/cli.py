@@ -14,10 +14,18 @@ from types import FrameType
 
 import click
 
+from copr_local import builders as builder_setup
 from copr_local import supervisor
 from copr_local.bootstrap import prepare_database
 from copr_local.services import programs, supervisord_config, write_settings
-from copr_local.state import StackError, StackLayout, StackState, assign_ports, port_is_free
+from copr_local.state import (
+    BUILDERS,
+    StackError,
+    StackLayout,
+    StackState,
+    assign_ports,
+    port_is_free,
+)
 
 
 def default_state_dir() -> Path:
@@ -80,10 +88,32 @@ def main() -> None:
     help="The frontend's database, e.g. postgresql://user@host/db "
     "(default: the last one given, else SQLite in the state dir).",
 )
-def up(state_dir: Path | None, detach: bool, port: int | None, database_url: str | None) -> None:
+@click.option(
+    "--builders",
+    type=click.Choice(BUILDERS),
+    help="Where builds run: local (sandboxed on this host), ssh (builder hosts the stack "
+    "makes) or resalloc (builder hosts from a resalloc-server of the stack's); ssh and "
+    "resalloc need root (default: the last one given, else local).",
+)
+@click.option(
+    "--builder-hosts",
+    type=click.IntRange(1, 32),
+    help="How many builder hosts ssh makes, or resalloc makes at most "
+    "(default: the last number given, else 2).",
+)
+def up(
+    state_dir: Path | None,
+    detach: bool,
+    port: int | None,
+    database_url: str | None,
+    builders: str | None,
+    builder_hosts: int | None,
+) -> None:
     """Start the stack; on the first start also set up the database and an admin."""
     layout = _layout(state_dir)
     try:
+        if builders is not None and supervisor.running_pid(layout) is None:
+            builder_setup.check_can_run(builders)
         if supervisor.running_pid(layout) is None and port is not None and not port_is_free(port):
             raise StackError(f"port {port} (--port) is in use")
         layout.make_dirs()
@@ -93,20 +123,22 @@ def up(state_dir: Path | None, detach: bool, port: int | None, database_url: str
                 click.echo(f"The stack in {layout.root} already runs:")
                 click.echo(stack_env(layout, state), nl=False)
                 return
-            # A stack whose supervisord was killed may have left workers behind.
-            supervisor.stop(layout)
+            # A stack whose supervisord was killed may have left workers (and hosts) behind.
+            _stop(layout)
             if database_url is not None:
                 state.database_url = database_url
+            if builders is not None:
+                state.builders = builders
+            if builder_hosts is not None:
+                state.builder_hosts = builder_hosts
+            # Remembered builders are checked again: the machine may have changed.
+            builder_setup.check_can_run(state.builders)
             assign_ports(state, port)
-            write_settings(layout, state)
-            layout.supervisord_conf.touch(mode=0o600)
-            layout.supervisord_conf.chmod(0o600)
-            layout.supervisord_conf.write_text(supervisord_config(layout, state, _base_env(layout)))
-            # The state is saved once the database works: a bad --database-url is not kept.
-            for line in prepare_database(layout, state):
-                click.echo(line)
-            state.save(layout)
-            process = _start(layout, state, detach)
+            try:
+                process = _configure_and_start(layout, state, detach)
+            except BaseException:
+                builder_setup.remove_hosts(layout)
+                raise
             layout.stack_env.write_text(stack_env(layout, state))
     except StackError as error:
         _fail(error)
@@ -119,6 +151,33 @@ def up(state_dir: Path | None, detach: bool, port: int | None, database_url: str
                    f" --state-dir {shlex.quote(str(layout.root))}")  # fmt: skip
         return
     _wait_foreground(layout, process)
+
+
+def _configure_and_start(
+    layout: StackLayout, state: StackState, detach: bool
+) -> subprocess.Popen[bytes] | None:
+    if state.builders == "ssh":
+        for host in builder_setup.make_ssh_hosts(layout, state):
+            click.echo(f"Builder host {host.name} at {host.address}")
+    write_settings(layout, state)
+    layout.supervisord_conf.touch(mode=0o600)
+    layout.supervisord_conf.chmod(0o600)
+    layout.supervisord_conf.write_text(supervisord_config(layout, state, _base_env(layout)))
+    # The state is saved once the database works: a bad --database-url is not kept (nor
+    # --builders that could not start).
+    for line in prepare_database(layout, state):
+        click.echo(line)
+    state.save(layout)
+    return _start(layout, state, detach)
+
+
+def _stop(layout: StackLayout) -> bool:
+    """Stop supervisord and what the stack left, then remove its builder hosts (after:
+    resalloc-server would make new ones meanwhile).  Returns whether supervisord ran.
+    """
+    was_running = supervisor.stop(layout)
+    builder_setup.remove_hosts(layout)
+    return was_running
 
 
 def _base_env(layout: StackLayout) -> dict[str, str]:
@@ -161,12 +220,12 @@ def _wait_foreground(layout: StackLayout, process: subprocess.Popen[bytes]) -> N
         click.echo("Stopping the stack...")
         # Ctrl-C reached supervisord too; a TERM sent to us alone did not.
         with _locked(layout):
-            supervisor.stop(layout)
+            _stop(layout)
         process.wait()
         click.echo("Stopped.")
         return
     with _locked(layout):
-        supervisor.stop(layout)
+        _stop(layout)
     click.echo("The stack stopped.")
     if code != 0:
         click.echo(f"copr-local: supervisord exited with {code}", err=True)
@@ -181,8 +240,11 @@ def down(state_dir: Path | None) -> None:
     if not layout.root.is_dir():
         click.echo(f"No stack runs in {layout.root}.")
         return
-    with _locked(layout):
-        was_running = supervisor.stop(layout)
+    try:
+        with _locked(layout):
+            was_running = _stop(layout)
+    except StackError as error:
+        _fail(error)
     click.echo(f"Stopped the stack in {layout.root}." if was_running
                else f"No stack runs in {layout.root}.")  # fmt: skip
 
@@ -198,7 +260,9 @@ def status(state_dir: Path | None) -> None:
     result = supervisor.supervisorctl(layout, "status")
     click.echo(result.stdout, nl=False)
     try:
-        click.echo(stack_env(layout, StackState.load(layout)), nl=False)
+        state = StackState.load(layout)
+        click.echo(builder_setup.describe(layout, state), nl=False)
+        click.echo(stack_env(layout, state), nl=False)
     except StackError as error:
         _fail(error)
     raise SystemExit(0 if result.returncode == 0 else 1)

@@ -21,6 +21,7 @@ from typing import Any
 
 import tomli_w
 
+from copr_local import builders
 from copr_local.state import HOST, StackError, StackLayout, StackState
 
 MARKER_ENV = "COPR_LOCAL_STATE_DIR"
@@ -39,6 +40,8 @@ class Program:
     environment: dict[str, str] = field(default_factory=dict)
     # An HTTP URL that answers 200 once the program serves (None: running is enough).
     ready_url: str | None = None
+    # For a server that speaks no plain HTTP: whether it serves (None: see ready_url).
+    ready_check: Callable[[], bool] | None = None
     # What the program creates is for others to read too (the results tree, builder
     # slots the sandbox user must reach, dist-git), unless it holds secrets: then 077.
     umask: int = 0o022
@@ -148,7 +151,6 @@ def dist_git_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
 
 
 def backend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
-    dist_git = state.url("dist_git")
     return {
         "frontend_url": state.url("frontend"),
         "frontend_auth": state.backend_password,
@@ -167,11 +169,8 @@ def backend_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
         # Build messages go to the projects' notification endpoints.
         "message_sinks": ["endpoints"],
         "notification_poll_interval": POLL_SECONDS,
-        "rpmbuild_settings": {
-            "frontend_url": state.url("frontend"),
-            "distgit_clone_url": dist_git + "/git",
-            "distgit_lookaside_url": dist_git + "/repo/pkgs",
-        },
+        "rpmbuild_settings": builders.rpmbuild_settings(state),
+        **builders.backend_pool_settings(layout, state),
     }
 
 
@@ -224,6 +223,8 @@ def write_settings(layout: StackLayout, state: StackState) -> None:
     for service, make in SETTINGS.items():
         _write_private(layout.config_file(service), tomli_w.dumps(make(layout, state)))
     _write_private(layout.redis_conf, redis_config(layout, state))
+    if state.builders == "resalloc":
+        builders.write_resalloc_config(layout, state)
     validate_settings(layout)
 
 
@@ -239,7 +240,7 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
         # The default access log names the HTTP Basic user: every user's API login.
         " --logger-class copr_frontend.accesslog.AccessLogger"
     )
-    return [
+    stack = [
         Program("redis", [redis, str(layout.redis_conf)], umask=PRIVATE_UMASK),
         Program(
             "frontend",
@@ -275,6 +276,7 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
             ],
             ready_url=state.url("results") + "/results/",
         ),
+        *_builder_programs(layout, state),
         Program(
             "backend-build-dispatcher",
             [venv_command("copr-backend-build-dispatcher"), "--config", str(config("backend"))],
@@ -291,6 +293,22 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
                 str(config("backend")),
             ],
         ),
+    ]
+    return stack
+
+
+def _builder_programs(layout: StackLayout, state: StackState) -> list[Program]:
+    """resalloc-server, when the stack's builders come from it (before the backend)."""
+    if state.builders != "resalloc":
+        return []
+    server = builders.resalloc_bindir() / "resalloc-server"
+    return [
+        Program(
+            "resalloc-server",
+            [str(server)],
+            {"CONFIG_DIR": str(layout.resalloc_dir)},
+            ready_check=lambda: builders.resalloc_answers(state),
+        )
     ]
 
 

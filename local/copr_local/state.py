@@ -19,6 +19,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 SERVICES_WITH_PORTS = ("frontend", "dist_git", "keygen", "results", "redis")
+# Where builds run: this host's sandboxed slots, builder hosts over SSH (a fixed list),
+# or builder hosts leased from a resalloc-server of the stack's own.
+BUILDERS = ("local", "ssh", "resalloc")
+DEFAULT_BUILDER_HOSTS = 2
 HOST = "127.0.0.1"
 FALLBACK_POOL_ROOT = Path("/var/lib/copr-local")
 # Stacks' slot uids lie in 2000100000-2001699999, clear of the backend's and
@@ -125,6 +129,39 @@ class StackLayout:
         return self.etc / f"{service}.toml"
 
     @property
+    def _digest(self) -> str:
+        return hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
+
+    @property
+    def builder_host_prefix(self) -> str:
+        """The start of the names of this stack's builder hosts (network namespaces)."""
+        return f"copr-local-{self._digest[:8]}-"
+
+    @property
+    def builder_hosts_dir(self) -> Path:
+        """The builder hosts' dirs (their sshd, copr-rpmbuild settings and slots), the
+        known-hosts file of their keys and what the resalloc pool keeps about them.
+
+        Builds on a host run as unprivileged uids that walk down to their slot, so this
+        moves out of the state dir as the builder slots do (see :attr:`pool_dir`).
+        """
+        return self._walkable(self.root / "builder-hosts", "builder-hosts")
+
+    @property
+    def builder_known_hosts(self) -> Path:
+        return self.builder_hosts_dir / "known_hosts"
+
+    @property
+    def builder_key(self) -> Path:
+        """The private key the backend logs in to builder hosts with (theirs to trust)."""
+        return self.backend_dir / "builder-ssh" / "id_ed25519"
+
+    @property
+    def resalloc_dir(self) -> Path:
+        """resalloc-server's config, its SQLite database and its logs."""
+        return self.root / "resalloc"
+
+    @property
     def pool_dir(self) -> Path:
         """The backend's builder slots.
 
@@ -133,11 +170,12 @@ class StackLayout:
         checkout under ``/root``), the slots live in ``/var/lib/copr-local/`` instead,
         in a dir named after the state dir.
         """
-        inside = self.backend_dir / "local-pool"
+        return self._walkable(self.backend_dir / "local-pool", "local-pool")
+
+    def _walkable(self, inside: Path, name: str) -> Path:
         if os.geteuid() != 0 or searchable_by_others(self.root):
             return inside
-        digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
-        return FALLBACK_POOL_ROOT / f"{digest}-local-pool"
+        return FALLBACK_POOL_ROOT / f"{self._digest}-{name}"
 
     def make_dirs(self) -> None:
         # Builds run sandboxed as unprivileged uids that must reach the builder slots.
@@ -196,6 +234,10 @@ class StackState:
     """The admin's web UI password (``COPR_WEB_PASSWORD`` in ``stack.env``)."""
     # The database the admin's web password was set in (None: not yet).
     web_login_database: str | None = None
+    # Where builds run (one of BUILDERS), and how many builder hosts ssh or resalloc
+    # make: the last --builders and --builder-hosts given.
+    builders: str = "local"
+    builder_hosts: int = DEFAULT_BUILDER_HOSTS
 
     @classmethod
     def load(cls, layout: StackLayout) -> StackState:
@@ -212,7 +254,16 @@ class StackState:
                 f"{layout.state_file} is not a copr-local state file "
                 f"(unexpected keys: {', '.join(unknown) or 'ports'})"
             )
-        return cls(**data)
+        state = cls(**data)
+        if state.builders not in BUILDERS:
+            raise StackError(f"{layout.state_file}: unknown builders {state.builders!r}")
+        return state
+
+    def services_with_ports(self) -> tuple[str, ...]:
+        """The services that listen on a port of their own in this stack."""
+        if self.builders == "resalloc":
+            return (*SERVICES_WITH_PORTS, "resalloc")
+        return SERVICES_WITH_PORTS
 
     def save(self, layout: StackLayout) -> None:
         tmp = layout.state_file.with_suffix(".tmp")
@@ -246,7 +297,7 @@ def assign_ports(state: StackState, frontend_port: int | None) -> None:
             raise StackError(f"port {frontend_port} (--port) is in use on {HOST}")
         state.ports["frontend"] = frontend_port
     wanted = []
-    for name in SERVICES_WITH_PORTS:
+    for name in state.services_with_ports():
         if name == "frontend" and frontend_port is not None:
             continue
         if name not in state.ports or not port_is_free(state.ports[name]):

@@ -79,6 +79,12 @@ def _answers(url: str) -> bool:
     return response.status_code < 500
 
 
+def _serves(program: Program) -> bool:
+    if program.ready_check is not None:
+        return program.ready_check()
+    return program.ready_url is None or _answers(program.ready_url)
+
+
 def log_tail(layout: StackLayout, program: str, lines: int = 20) -> str:
     try:
         text = (layout.logs / f"{program}.log").read_text(errors="replace")
@@ -109,7 +115,7 @@ def wait_ready(
             state = states.get(name)
             if state in {"FATAL", "EXITED", "BACKOFF"}:
                 raise StackError(f"{name} did not start ({state}):\n{log_tail(layout, name)}")
-            if state == "RUNNING" and (program.ready_url is None or _answers(program.ready_url)):
+            if state == "RUNNING" and _serves(program):
                 del waiting[name]
         if not waiting:
             return

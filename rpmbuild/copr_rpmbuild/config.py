@@ -74,6 +74,9 @@ class RpmbuildSettings(ServiceSettings):
     # Optional SRPM tools, by command name or path; a build that needs a missing one fails.
     gem2rpm_command: str = "gem2rpm"
     tito_command: str = "tito"
+    # rpmlint over the built packages (rpmlint.txt, results.json); "" turns it off.
+    rpmlint_command: str = "rpmlint"
+    rpmlint_timeout: float = Field(300.0, gt=0)
 
     resultdir: Path = Path("/var/lib/copr-rpmbuild/results")
     workspace_dir: Path = Path("/var/lib/copr-rpmbuild/workspace")

@@ -24,6 +24,7 @@ from copr_rpmbuild.errors import BuildFailure, InfrastructureError, LimitExceede
 from copr_rpmbuild.fetch import FetchError
 from copr_rpmbuild.lookaside import Lookaside, fetch_sources, split_repo_path
 from copr_rpmbuild.providers.base import regular_file, single_spec
+from copr_rpmbuild.rpmlint import lint_packages
 from copr_rpmbuild.runner import disk_usage
 from copr_rpmbuild.task import BuildTask
 
@@ -103,10 +104,10 @@ def publish_prebuilt(ctx: BuildContext, task: BuildTask) -> dict[str, Any]:
             )
         ctx.log.line(f"Uploaded {name}: {nevra.name} {nevra.version}-{nevra.release} {nevra.arch}")
         packages.append(path)
-    return _keep_results(ctx, packages)
+    return _keep_results(ctx, task, packages)
 
 
-def _keep_results(ctx: BuildContext, packages: list[Path]) -> dict[str, Any]:
+def _keep_results(ctx: BuildContext, task: BuildTask, packages: list[Path]) -> dict[str, Any]:
     total = sum(p.stat().st_size for p in packages)
     if total > ctx.settings.max_result_size:
         raise LimitExceeded(
@@ -119,9 +120,12 @@ def _keep_results(ctx: BuildContext, packages: list[Path]) -> dict[str, Any]:
         nevras.append(rpmtools.query_package(package).as_dict())
         shutil.copyfile(package, ctx.resultdir / package.name)
         ctx.log.line(f"Wrote {package.name}")
-    results = {"packages": nevras}
+    lint, failure = lint_packages(ctx, task, [ctx.resultdir / p.name for p in packages])
+    results = {"packages": nevras, "rpmlint": lint}
     (ctx.resultdir / "results.json").write_text(json.dumps(results, indent=4) + "\n")
     ctx.log.line(f"Result dir holds {disk_usage(ctx.resultdir)} bytes")
+    if failure is not None:
+        raise failure
     return results
 
 
@@ -148,4 +152,4 @@ def run_rpm_phase(ctx: BuildContext, task: BuildTask) -> dict[str, Any]:
     packages = built_packages(ctx.checked(outdir))
     if not any(not p.name.endswith(".src.rpm") for p in packages):
         raise BuildFailure("the build finished without making any binary RPM")
-    return _keep_results(ctx, packages)
+    return _keep_results(ctx, task, packages)

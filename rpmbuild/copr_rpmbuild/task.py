@@ -82,6 +82,8 @@ class BuildTask(_TaskBase):
     """The project's packages must be built in a mock chroot, never on the host system."""
     prebuilt_rpm_urls: list[str] = []
     """Already-built RPMs to publish as they are (a direct RPM upload): nothing is built."""
+    rpmlint_fail_on_errors: bool = False
+    """Fail the build when rpmlint reports an error in its packages (the project's choice)."""
 
     @field_validator("chroot")
     @classmethod

@@ -67,10 +67,12 @@ def test_an_uploaded_rpm_is_published_as_it_is(
     rpm = packages["noarch"]
     assert _publish(builder, http_server, tmp_path, rpm, "fedora-41-aarch64") == EXIT_SUCCESS
     assert (builder.resultdir / rpm.name).read_bytes() == rpm.read_bytes()
-    assert builder.results() == {
-        "packages": [{"name": "uploaded", "epoch": None, "version": "2.0", "release": "3",
-                      "arch": "noarch"}]
-    }  # fmt: skip
+    results = builder.results()
+    assert results["packages"] == [
+        {"name": "uploaded", "epoch": None, "version": "2.0", "release": "3", "arch": "noarch"}
+    ]
+    # Uploaded packages are checked as built ones are.
+    assert results["rpmlint"]["ran"] is True
     assert "publishing 1 uploaded RPM(s) as they are; nothing is built" in builder.log()
     assert "success" in builder.files()
     # Nothing was built, so no buildroot is named.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,7 +59,9 @@ class BuildTaskSource:
             except (KeyError, TypeError, ValueError) as error:
                 log.error("skipping a malformed pending job %r: %s", job, error)
         self._answer_orphan_cancels()
-        self._reap({str(job.get("task_id")) for job in jobs if isinstance(job, dict)})
+        queued = {str(job.get("task_id")) for job in jobs if isinstance(job, dict)}
+        self._reap(queued)
+        self.manager.forget_missed_leases(queued)
         return assign_fair_counters(tasks)
 
     def _reap(self, queued: set[str]) -> None:
@@ -101,6 +104,8 @@ class BuildWorkerManager(WorkerManager[BuildQueueTask]):
         self.settings = settings
         self.config_file = config_file
         self.python = python
+        # task id -> (leases missed in a row, monotonic time it may start again)
+        self._missed_leases: dict[str, tuple[int, float]] = {}
         self.limits = BuildLimits(
             per_owner=settings.max_builds_per_owner,
             per_sandbox=settings.max_builds_per_sandbox,
@@ -115,7 +120,32 @@ class BuildWorkerManager(WorkerManager[BuildQueueTask]):
             command += ["--config", str(self.config_file)]
         return [*command, "build-worker", "--worker-id", worker_id]
 
+    def on_finished(self, record: WorkerRecord) -> None:
+        super().on_finished(record)
+        result = record.result or {}
+        if result.get("outcome") != "no builder":
+            self._missed_leases.pop(record.worker_id, None)
+            return
+        missed = self._missed_leases.get(record.worker_id, (0, 0.0))[0] + 1
+        wait = min(
+            self.settings.no_builder_retry_base * 2 ** (missed - 1),
+            self.settings.no_builder_retry_max,
+        )
+        self._missed_leases[record.worker_id] = (missed, time.monotonic() + wait)
+        self.log.warning(
+            "task %s found no builder (%s); offered again in %g s",
+            record.worker_id, result.get("error", ""), wait,
+        )  # fmt: skip
+
+    def forget_missed_leases(self, queued: set[str]) -> None:
+        """Drop what is kept about tasks the frontend no longer lists."""
+        for task_id in [t for t in self._missed_leases if t not in queued]:
+            del self._missed_leases[task_id]
+
     def may_start(self, task: BuildQueueTask, running: Sequence[WorkerRecord]) -> bool:
+        missed = self._missed_leases.get(task.id)
+        if missed is not None and time.monotonic() < missed[1]:
+            return False
         refusal = self.limits.refusal(task, running)
         if refusal is not None:
             self.log.debug("not starting %s yet: %s", task.id, refusal)

@@ -8,7 +8,8 @@ Session fixtures (started lazily, only when a test asks for them):
 
 Per-test fixtures:
     ``builder_hosts``     :class:`~copr_common.testing.builder_hosts.BuilderHostFactory`:
-                          builder hosts (network namespace, sshd, copr-rpmbuild), all
+                          builder hosts (:mod:`copr_common.builder_hosts`: network
+                          namespace, sshd, copr-rpmbuild), all
                           removed after the test (and any left at the session's end)
     ``git_forge``         :class:`~copr_common.testing.forge.GitForge`: bare repositories
                           served by ``git http-backend`` on loopback (clone and push)

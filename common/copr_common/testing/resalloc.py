@@ -3,7 +3,9 @@
 resalloc is neither on PyPI nor in Debian: ``make setup`` installs it into
 ``.venv-resalloc`` from its release tarball, unless an installed ``resalloc-server`` is
 on PATH (Fedora's package).  :func:`find_resalloc` says where it is, or why it is not
-there (the tests that need it skip with that reason).
+there (the tests that need it skip with that reason).  It and
+:func:`builder_host_commands` (a pool whose resources are builder hosts) live in
+:mod:`copr_common.resalloc_hosts`, which ``copr-local`` uses too.
 
 Each server has a config directory of its own (``server.yaml``, ``pools.yaml``, its
 SQLite database and logs) under the session's scratch dir.  A pool is a dict as in
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from copr_common.resalloc_hosts import builder_host_commands, find_resalloc
 from copr_common.testing.services import (
     ServiceRun,
     ServiceStartError,
@@ -31,24 +33,6 @@ from copr_common.testing.services import (
 )
 
 __all__ = ["ResallocServer", "builder_host_commands", "find_resalloc", "start_resalloc"]
-
-# common/copr_common/testing/resalloc.py -> the checkout.
-_ROOT = Path(__file__).resolve().parents[3]
-
-
-def find_resalloc() -> tuple[Path | None, str]:
-    """The directory holding ``resalloc-server`` and ``resalloc-maint``; else None and why."""
-    installed = shutil.which("resalloc-server")
-    if installed:
-        return Path(installed).parent, ""
-    venv = _ROOT / ".venv-resalloc" / "bin"
-    if (venv / "resalloc-server").exists() and (venv / "resalloc-maint").exists():
-        return venv, ""
-    return None, (
-        "resalloc-server is not installed and .venv-resalloc does not exist: "
-        "`make setup` installs it from ../shared/third-party/resalloc-*.tar.gz "
-        "(or $RESALLOC_TARBALL)"
-    )
 
 
 @dataclass
@@ -179,104 +163,3 @@ def start_resalloc(
 def kill(server: ResallocServer) -> None:
     """Kill -9 the server."""
     server.run.stop(server.process, signal.SIGKILL)
-
-
-# --- builder hosts as a pool's resources ---------------------------------------------------
-#
-# A pool whose ``cmd_new`` is ``python -m copr_common.testing.resalloc new --base-dir DIR
-# ...`` gets builder hosts (:mod:`copr_common.testing.builder_hosts`: a network namespace
-# with an sshd and copr-rpmbuild) as its resources; ``delete`` is its ``cmd_delete``.
-# ``new`` prints the host's address (the ticket's output), adds its host key to the
-# known-hosts file the backend checks (``DIR/known_hosts``) and links ``DIR/by-address/
-# ADDRESS`` to the host's dir: every test host shares this machine's file system, so the
-# backend finds a host's copr-rpmbuild settings by its address
-# (``resalloc_rpmbuild_config = "DIR/by-address/{address}/slot-0/rpmbuild.toml"``).
-
-
-def builder_host_commands(
-    base_dir: Path,
-    authorized_key: Path,
-    rpmbuild_settings: dict[str, Any],
-    forward_ports: list[int],
-    prefix: str,
-) -> tuple[str, str]:
-    """``cmd_new`` and ``cmd_delete`` of a pool of builder hosts under ``base_dir``."""
-    import shlex
-    import sys
-
-    base_dir.mkdir(parents=True, exist_ok=True)
-    settings_file = base_dir / "rpmbuild-settings.json"
-    settings_file.write_text(json.dumps(rpmbuild_settings))
-    command = [sys.executable, "-m", "copr_common.testing.resalloc"]
-    common = ["--base-dir", str(base_dir), "--prefix", prefix]
-    new = [*command, "new", *common, "--authorized-key", str(authorized_key)]
-    new += ["--rpmbuild-settings", str(settings_file)]
-    for port in forward_ports:
-        new += ["--forward", str(port)]
-    return shlex.join(new), shlex.join([*command, "delete", *common])
-
-
-def _host_name(prefix: str) -> str:
-    # The resource id is unique on the server; the prefix keeps test sessions apart.
-    return f"{prefix}{os.environ['RESALLOC_ID']}"
-
-
-def _new(args: Any) -> int:
-    from copr_common.testing import builder_hosts
-
-    name = _host_name(args.prefix)
-    settings = json.loads(Path(args.rpmbuild_settings).read_text())
-    host = builder_hosts.create(
-        name,
-        Path(args.authorized_key).read_text(),
-        base_dir=args.base_dir,
-        rpmbuild_settings=settings,
-        forward_ports=args.forward,
-    )
-    builder_hosts.add_known_host(args.base_dir / "known_hosts", host)
-    links = args.base_dir / "by-address"
-    links.mkdir(exist_ok=True)
-    link = links / host.address
-    link.unlink(missing_ok=True)
-    link.symlink_to(host.path)
-    # Which pool made which host, for tests that check where a ticket landed.
-    with (args.base_dir / "resources.log").open("a") as journal:
-        journal.write(f"{host.address} {os.environ.get('RESALLOC_POOL_ID', '?')} {name}\n")
-    print(host.address)
-    return 0
-
-
-def _delete(args: Any) -> int:
-    from copr_common.testing import builder_hosts
-
-    name = _host_name(args.prefix)
-    host = builder_hosts.load(name, base_dir=args.base_dir)
-    builder_hosts.delete(name, base_dir=args.base_dir)
-    if host is not None:
-        builder_hosts.remove_known_host(args.base_dir / "known_hosts", host.address)
-        link = args.base_dir / "by-address" / host.address
-        if link.is_symlink() and link.readlink() == host.path:
-            link.unlink()
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``new`` / ``delete``: a resalloc pool's ``cmd_new`` / ``cmd_delete`` (see above)."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m copr_common.testing.resalloc")
-    commands = parser.add_subparsers(dest="command", required=True)
-    for command in ("new", "delete"):
-        sub = commands.add_parser(command)
-        sub.add_argument("--base-dir", type=Path, required=True)
-        sub.add_argument("--prefix", required=True)
-        if command == "new":
-            sub.add_argument("--authorized-key", required=True)
-            sub.add_argument("--rpmbuild-settings", required=True)
-            sub.add_argument("--forward", type=int, action="append", default=[])
-    args = parser.parse_args(argv)
-    return _new(args) if args.command == "new" else _delete(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

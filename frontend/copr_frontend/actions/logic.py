@@ -10,8 +10,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
 
 from copr_common.enums import ActionTypeEnum, BackendResultEnum, DefaultActionPriorityEnum
 from copr_frontend.actions.models import Action
@@ -56,12 +56,23 @@ def queue_action(
 
 
 def waiting_actions(session: Session) -> Sequence[Action]:
+    """Actions the backend has not finished, in the order to start them, with their
+    project (which names the queue of an action whose data does not).
+    """
     query = (
         select(Action)
         .where(Action.result == BackendResultEnum.waiting)
+        .options(joinedload(Action.project))
         .order_by(Action.priority, Action.id)
     )
     return session.scalars(query).all()
+
+
+def waiting_action_count(session: Session) -> int:
+    query = (
+        select(func.count()).select_from(Action).where(Action.result == BackendResultEnum.waiting)
+    )
+    return session.scalar(query) or 0
 
 
 def finish_action(

@@ -16,6 +16,7 @@ from copr_frontend import db
 from copr_frontend.api.auth import login_required_user
 from copr_frontend.api.errors import AccessRestricted, BadRequest, Conflict, ObjectNotFound
 from copr_frontend.builds.models import Build
+from copr_frontend.builds.serialize import BUILD_JSON_LOADS
 from copr_frontend.permissions.logic import can_admin, can_build
 from copr_frontend.projects.logic import get_project
 from copr_frontend.projects.models import Project
@@ -35,8 +36,10 @@ def project_or_404(ownername: Any, projectname: Any) -> Project:
 
 
 def build_or_404(build_id: Any) -> Build:
+    """The build, with what its JSON shows (routes that find one mostly answer with it)."""
     number = to_int(build_id, "build_id", required=True)
-    build = db.session().get(Build, number) if 0 < number <= MAX_INT else None
+    found = number if 0 < number <= MAX_INT else None
+    build = db.session().get(Build, found, options=BUILD_JSON_LOADS) if found else None
     if build is None:
         raise ObjectNotFound(f"Build {build_id} does not exist.")
     return build

@@ -91,6 +91,7 @@ PROJECT_FIELDS: dict[str, Any] = {
     "delete_after_days": {"type": "integer", "minimum": -1, "maximum": 60, "nullable": True},
     "repo_priority": {"type": "integer", "minimum": 1, "maximum": 99, "nullable": True},
     "require_real_buildroot": {"type": "boolean", "nullable": True},
+    "rpmlint_fail_on_errors": {"type": "boolean", "nullable": True},
     "email_notifications": {"type": "boolean", "nullable": True},
 }
 BUILD_OPTIONS: dict[str, Any] = {

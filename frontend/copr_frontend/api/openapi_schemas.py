@@ -75,6 +75,7 @@ PROJECT = strict(
     repo_priority=nullable(INTEGER),
     fedora_review=BOOLEAN,
     require_real_buildroot=BOOLEAN,
+    rpmlint_fail_on_errors=BOOLEAN,
     email_notifications=BOOLEAN,
     storage_usage=INTEGER,
     delete_after_days=nullable(INTEGER),
@@ -110,6 +111,25 @@ BUILD_CHROOT = strict(
     fail_reason=nullable(STRING),
     buildroot=nullable({"type": "string", "enum": ["mock", "host"]}),
     buildrequires_not_installed=nullable(STRINGS),
+    rpmlint=nullable(
+        strict(
+            ("ran",),
+            ran=BOOLEAN,
+            reason=STRING,
+            errors=INTEGER,
+            warnings=INTEGER,
+            findings={
+                "type": "array",
+                "items": strict(
+                    package=STRING,
+                    level={"type": "string", "enum": ["E", "W"]},
+                    check=STRING,
+                    detail=STRING,
+                ),
+            },
+            report_url=nullable(STRING),
+        )
+    ),
 )
 
 # ``source_json`` of every source type, as clients read it; absent keys do not apply.

@@ -4,7 +4,7 @@ they answer a page of a list; the values are checked with :mod:`copr_frontend.va
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import flask
@@ -76,6 +76,21 @@ def paginate(
     ``orderable`` maps the names a client may pass in ``order`` to columns; anything
     else is a 400, so a client never sorts on an unindexed expression by accident.
     """
+    rows, meta = page_of(session, query, params, orderable=orderable, default_order=default_order)
+    return {"items": [to_json(row) for row in rows], "meta": meta}
+
+
+def page_of(
+    session: Session,
+    query: Select[Any],
+    params: Mapping[str, Any],
+    *,
+    orderable: Mapping[str, Any],
+    default_order: str = "id",
+) -> tuple[Sequence[Any], dict[str, Any]]:
+    """The rows of one page and its ``meta``, for a view that serializes a page at once
+    (one query for what all its rows need, rather than one per row); see :func:`paginate`.
+    """
     given_limit = to_int(params.get("limit"), "limit", limit=MAX_OFFSET)
     limit = DEFAULT_LIMIT if given_limit is None else given_limit
     # A larger offset than MAX_OFFSET is refused below, with the limit in the message.
@@ -97,13 +112,11 @@ def paginate(
     ordered = query.order_by(column.desc() if order_type == "DESC" else column.asc())
     rows = session.scalars(ordered.limit(limit).offset(offset)).unique().all()
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    return {
-        "items": [to_json(row) for row in rows],
-        "meta": {
-            "limit": limit,
-            "offset": offset,
-            "order": order,
-            "order_type": order_type,
-            "total": total,
-        },
+    meta = {
+        "limit": limit,
+        "offset": offset,
+        "order": order,
+        "order_type": order_type,
+        "total": total,
     }
+    return rows, meta

@@ -6,21 +6,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import Session, aliased, object_session
+from sqlalchemy import Row, Select, and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased, joinedload, object_session, selectinload
 
 from copr_common.enums import FINISHED_STATES, BuildSourceEnum, StatusEnum
-from copr_frontend.builds.models import Batch, Build, BuildChroot
+from copr_frontend.builds.builder_tags import builder_tags, combined_tags
+from copr_frontend.builds.models import Batch, Build, BuildChroot, sandbox_name
+from copr_frontend.mockchroots.models import MockChroot
+from copr_frontend.packages.models import Package
 from copr_frontend.projects.build_config import (
     additional_repos,
     chroot_build_config,
     task_config_json,
 )
 from copr_frontend.projects.logic import project_chroot
-from copr_frontend.projects.models import ProjectChroot
-from copr_frontend.settings import FrontendSettings
+from copr_frontend.projects.models import Project, ProjectChroot, ProjectDir
+from copr_frontend.settings import FrontendSettings, ResourceTagRule
+from copr_frontend.users.models import User
 
 TODO_STATES = [StatusEnum.pending, StatusEnum.starting, StatusEnum.running]
 """Tasks the backend must (re)process: a backend restart may leave starting/running ones."""
@@ -36,37 +41,124 @@ def _not_blocked() -> Any:
     return or_(Build.batch_id.is_(None), Batch.blocked_by_id.is_(None), ~unfinished_blocker)
 
 
-def pending_srpm_builds(session: Session) -> list[Build]:
-    query = (
-        select(Build)
-        .outerjoin(Batch, Batch.id == Build.batch_id)
-        .where(Build.canceled.is_(False), Build.source_status.in_(TODO_STATES), _not_blocked())
-        .order_by(Build.is_background, Build.id)
-    )
-    return list(session.scalars(query))
+QUEUE_FETCH = 1000
+"""Rows the queue reads from the database at a time: the body of ``pending-jobs`` is
+written as they come, so its memory does not grow with the queue."""
 
 
-def pending_build_chroots(session: Session) -> list[BuildChroot]:
-    query = (
-        select(BuildChroot)
-        .join(Build, Build.id == BuildChroot.build_id)
-        .outerjoin(Batch, Batch.id == Build.batch_id)
-        .where(
-            and_(
-                Build.canceled.is_(False),
-                BuildChroot.status.in_(TODO_STATES),
-                _not_blocked(),
-            )
+def _queue_query(*columns: Any, chroots: bool = False) -> Select[Any]:
+    """The names every short task needs (owner, dir, submitter) beside ``columns``, of
+    builds (or, with ``chroots``, of build chroots and their mock chroots) whose build is
+    not canceled and not held back by its batch.
+    """
+    query = select(
+        *columns,
+        Build.id.label("build_id"),
+        Build.is_background,
+        Build.submitted_by,
+        Project.ownername,
+        ProjectDir.name.label("dirname"),
+        User.name.label("username"),
+    ).select_from(BuildChroot if chroots else Build)
+    if chroots:
+        query = query.join(Build, Build.id == BuildChroot.build_id).join(
+            MockChroot, MockChroot.id == BuildChroot.mock_chroot_id
         )
-        .order_by(Build.is_background, Build.id, BuildChroot.id)
+    return (
+        query.join(Project, Project.id == Build.project_id)
+        .join(ProjectDir, ProjectDir.id == Build.dir_id)
+        .outerjoin(User, User.id == Build.user_id)
+        .outerjoin(Batch, Batch.id == Build.batch_id)
+        .where(Build.canceled.is_(False), _not_blocked())
     )
-    return list(session.scalars(query))
+
+
+def _queued_sandbox(row: Row[Any]) -> str:
+    submitter = row.username if row.username is not None else row.submitted_by
+    return sandbox_name(row.ownername, row.dirname, submitter)
+
+
+def pending_jobs(
+    session: Session, tag_rules: Sequence[ResourceTagRule] = ()
+) -> Iterator[dict[str, Any]]:
+    """The short JSON of every runnable task, in the order the backend reads them:
+    source builds first, then RPM tasks; background ones last in each.
+
+    Two set-based queries of just the columns the JSON holds, each read
+    :data:`QUEUE_FETCH` rows at a time (a server-side cursor on PostgreSQL).
+    """
+    srpm_query = (
+        _queue_query(Build.source_type, Build.source_json["chroot"].label("custom_chroot"))
+        .where(Build.source_status.in_(TODO_STATES))
+        .order_by(Build.is_background, Build.id)
+        .execution_options(yield_per=QUEUE_FETCH)
+    )
+    # Each result closed as soon as it is left, also half-read (the reader went away).
+    with session.execute(srpm_query) as rows:
+        for row in rows:
+            chroot = _srpm_chroot_of(row.source_type, row.custom_chroot)
+            yield _short_task(str(row.build_id), row, chroot)
+    chroot_query = (
+        _queue_query(
+            MockChroot.name.label("chroot"),
+            MockChroot.tags,
+            ProjectChroot.builder_tags.label("chroot_tags"),
+            Package.builder_tags.label("package_tags"),
+            Build.memory_reqs,
+            Build.timeout,
+            chroots=True,
+        )
+        # The builder tags of the project's chroot and of the package (builds.builder_tags).
+        .outerjoin(
+            ProjectChroot,
+            and_(
+                ProjectChroot.project_id == Build.project_id,
+                ProjectChroot.mock_chroot_id == BuildChroot.mock_chroot_id,
+                ProjectChroot.deleted.is_(False),
+            ),
+        )
+        .outerjoin(Package, Package.id == Build.package_id)
+        .where(BuildChroot.status.in_(TODO_STATES))
+        .order_by(Build.is_background, Build.id, BuildChroot.id)
+        .execution_options(yield_per=QUEUE_FETCH)
+    )
+    with session.execute(chroot_query) as rows:
+        for row in rows:
+            task = _short_task(f"{row.build_id}-{row.chroot}", row, row.chroot)
+            task["tags"] = combined_tags(
+                row.tags,
+                row.chroot_tags,
+                row.package_tags,
+                tag_rules,
+                row.memory_reqs,
+                row.timeout,
+            )
+            yield task
+
+
+def _short_task(task_id: str, row: Row[Any], chroot: str | None) -> dict[str, Any]:
+    return {
+        "task_id": task_id,
+        "build_id": row.build_id,
+        "project_owner": row.ownername,
+        "sandbox": _queued_sandbox(row),
+        "background": row.is_background,
+        "chroot": chroot,
+    }
 
 
 def importing_builds(session: Session) -> list[Build]:
+    """Builds whose SRPM dist-git is to import, with all :func:`import_task` reads."""
     query = (
         select(Build)
         .where(Build.canceled.is_(False), Build.source_status == StatusEnum.importing)
+        .options(
+            joinedload(Build.project),
+            joinedload(Build.dir),
+            joinedload(Build.package),
+            joinedload(Build.user),
+            selectinload(Build.chroots),
+        )
         .order_by(Build.id)
     )
     return list(session.scalars(query))
@@ -84,14 +176,17 @@ def srpm_task_short(build: Build) -> dict[str, Any]:
 
 
 def _srpm_chroot(build: Build) -> str | None:
+    return _srpm_chroot_of(build.source_type, build.source_json.get("chroot"))
+
+
+def _srpm_chroot_of(source_type: BuildSourceEnum, chroot: Any) -> str | None:
     # A custom-script source runs in a chroot the user chose; others in a default one.
-    if build.source_type == BuildSourceEnum.custom:
-        chroot = build.source_json.get("chroot")
+    if source_type == BuildSourceEnum.custom:
         return str(chroot) if chroot else None
     return None
 
 
-def build_task_short(chroot: BuildChroot) -> dict[str, Any]:
+def build_task_short(chroot: BuildChroot, settings: FrontendSettings) -> dict[str, Any]:
     build = chroot.build
     return {
         "task_id": chroot.task_id,
@@ -100,7 +195,7 @@ def build_task_short(chroot: BuildChroot) -> dict[str, Any]:
         "sandbox": build.sandbox,
         "background": build.is_background,
         "chroot": chroot.name,
-        "tags": list(chroot.mock_chroot.tags or []),
+        "tags": builder_tags(chroot, settings.builder_resource_tags),
     }
 
 
@@ -115,7 +210,7 @@ def build_task(chroot: BuildChroot, settings: FrontendSettings) -> dict[str, Any
     config = chroot_build_config(
         object_session(build), project, copr_chroot, chroot.name, settings, build=build
     )
-    task = build_task_short(chroot)
+    task = build_task_short(chroot, settings)
     task.update(
         {
             "project_name": project.name,
@@ -134,6 +229,7 @@ def build_task(chroot: BuildChroot, settings: FrontendSettings) -> dict[str, Any
             "appstream": build.appstream,
             "repo_priority": project.repo_priority,
             "require_real_buildroot": project.require_real_buildroot,
+            "rpmlint_fail_on_errors": project.rpmlint_fail_on_errors,
         }
     )
     if build.source_type == BuildSourceEnum.rpm_upload:

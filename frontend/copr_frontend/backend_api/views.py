@@ -7,15 +7,22 @@ with the backend password.  Every response carries ``Copr-FE-BE-API-Version``.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import flask
+from flask.json.provider import DefaultJSONProvider
+from sqlalchemy.orm import Session
 
 from copr_common.enums import BackendResultEnum
 from copr_frontend import db
-from copr_frontend.actions.logic import action_to_json, finish_action, waiting_actions
+from copr_frontend.actions.logic import (
+    action_to_json,
+    finish_action,
+    waiting_action_count,
+    waiting_actions,
+)
 from copr_frontend.actions.models import Action
 from copr_frontend.api.errors import AuthError, BadRequest, ObjectNotFound
 from copr_frontend.backend_api import tasks
@@ -92,11 +99,71 @@ def _json_object() -> dict[str, Any]:
 
 @_route("/pending-jobs/")
 def pending_jobs() -> flask.Response:
-    """Runnable tasks: source builds first, then RPM tasks; background ones last in each."""
-    session = db.session()
-    jobs = [tasks.srpm_task_short(b) for b in tasks.pending_srpm_builds(session)]
-    jobs += [tasks.build_task_short(c) for c in tasks.pending_build_chroots(session)]
-    return flask.jsonify(jobs)
+    """Runnable tasks: source builds first, then RPM tasks; background ones last in each.
+
+    Streamed: the queue of the whole site may hold 100,000 tasks.
+    """
+    rules = settings().builder_resource_tags  # read here: the body outlives the request
+    return _json_array(_on_own_session(lambda session: tasks.pending_jobs(session, rules)))
+
+
+def _on_own_session(read: Callable[[Session], Iterator[Any]]) -> Generator[Any, None, None]:
+    """The items of ``read`` on a session of their own, closed when they have all come.
+
+    A streamed body is written after the request's context has been torn down, and
+    the request's session closed with it.
+    """
+    with db.database().sessionmaker() as session:
+        yield from read(session)
+
+
+STREAM_CHUNK = 64 * 1024
+"""Characters of a streamed JSON array gathered before they are sent."""
+
+
+def _json_array(items: Generator[Any, None, None]) -> flask.Response:
+    """``flask.jsonify(list(items))``, the same text, written while ``items`` come.
+
+    The first item is read before the response starts, so that the query behind it
+    failing is still an error response; a later failure cuts the body short, which a
+    client sees as malformed JSON (and the backend then asks again).  In debug mode,
+    where jsonify indents, the list is gathered and jsonify'd, for the same text.
+    """
+    app = flask.current_app
+    provider = app.json
+    if (
+        not isinstance(provider, DefaultJSONProvider)
+        or provider.compact is False
+        or (provider.compact is None and app.debug)
+    ):
+        return flask.jsonify(list(items))
+    first = next(items, _END)
+
+    def chunks() -> Iterator[str]:
+        if first is _END:
+            yield "[]\n"
+            return
+        try:
+            buffer = ["[", provider.dumps(first, separators=(",", ":"))]
+            size = len(buffer[1])
+            for item in items:
+                text = provider.dumps(item, separators=(",", ":"))
+                buffer += (",", text)
+                size += len(text) + 1
+                if size >= STREAM_CHUNK:
+                    yield "".join(buffer)
+                    buffer, size = [], 0
+            buffer.append("]\n")
+            yield "".join(buffer)
+        finally:
+            items.close()  # a client that went away: end the query now
+
+    # No stream_with_context: the items read on their own session and the chunks need
+    # nothing of the request.
+    return app.response_class(chunks(), mimetype=provider.mimetype)
+
+
+_END = object()
 
 
 @_route("/get-build-task/<task_id>/")
@@ -282,7 +349,7 @@ def _namespace(action: Action) -> str | None:
 
 @_route("/pending-action-count/")
 def pending_action_count() -> flask.Response:
-    return flask.jsonify(len(waiting_actions(db.session())))
+    return flask.jsonify(waiting_action_count(db.session()))
 
 
 @_route("/action/<action_id>/")

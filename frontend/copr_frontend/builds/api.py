@@ -23,7 +23,12 @@ from copr_frontend.builds import sources
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.options import source_or_400
 from copr_frontend.builds.removal import BuildRemovalError, delete_build
-from copr_frontend.builds.serialize import build_to_json, built_packages, repo_url
+from copr_frontend.builds.serialize import (
+    BUILD_JSON_LOADS,
+    build_to_json,
+    built_packages,
+    repo_url,
+)
 from copr_frontend.builds.source_types import SOURCE_TYPES, SourceType, build_source
 from copr_frontend.builds.submit import created, prepare
 from copr_frontend.builds.transitions import cancel_build
@@ -44,7 +49,7 @@ def get_build(build_id: int | None = None) -> flask.Response:
 def build_list() -> flask.Response:
     params = get_params()
     project = project_or_404(params.get("ownername"), params.get("projectname"))
-    query = select(Build).where(Build.project_id == project.id)
+    query = select(Build).where(Build.project_id == project.id).options(*BUILD_JSON_LOADS)
     if params.get("packagename"):
         query = query.where(Build.pkg_name == params["packagename"])
     status = to_status(params.get("status"))

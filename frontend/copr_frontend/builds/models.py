@@ -18,15 +18,28 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from copr_common.enums import BuildSourceEnum, FailTypeEnum, StatusEnum
+from copr_common.enums import FINISHED_STATES, BuildSourceEnum, FailTypeEnum, StatusEnum
 from copr_frontend.db import Base, IntEnumType, now
 from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.packages.models import Package
 from copr_frontend.projects.models import Project, ProjectDir
 from copr_frontend.users.models import User
+
+_UNFINISHED = "state NOT IN ({})".format(", ".join(str(int(s)) for s in sorted(FINISHED_STATES)))
+"""SQL: the build has not finished (what the partial index of unfinished builds holds)."""
+
+
+def sandbox_name(ownername: str, dirname: str, submitter: str | None) -> str:
+    """Builds of one owner, project dir and submitter may share a builder.
+
+    A function of the three names, so that the backend's queue, which reads them as
+    plain columns, names the sandbox as :attr:`Build.sandbox` does.
+    """
+    return f"{ownername}/{dirname}--{submitter or 'unknown'}"
 
 
 class Batch(Base):
@@ -57,6 +70,14 @@ class Build(Base):
         # A project's builds page, newest first, with or without a state filter.
         Index("ix_builds_project_id_id", "project_id", "id"),
         Index("ix_builds_project_id_state_id", "project_id", "state", "id"),
+        # The queue's batch check: does a blocking batch still hold an unfinished build?
+        # Only unfinished builds are in it, so it stays as small as the queue.
+        Index(
+            "ix_builds_unfinished_batch_id",
+            "batch_id",
+            postgresql_where=text(_UNFINISHED),
+            sqlite_where=text(_UNFINISHED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -144,8 +165,7 @@ class Build(Base):
 
     @property
     def sandbox(self) -> str:
-        """Builds of one owner, project dir and submitter may share a builder."""
-        return f"{self.project.ownername}/{self.dir.name}--{self.submitter or 'unknown'}"
+        return sandbox_name(self.project.ownername, self.dir.name, self.submitter)
 
     @property
     def package_name(self) -> str | None:

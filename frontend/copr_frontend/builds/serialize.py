@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
+
 from copr_frontend.builds.models import Build, BuildChroot
 from copr_frontend.context import settings
 from copr_frontend.projects.models import Project
@@ -15,6 +18,17 @@ from copr_frontend.projects.models import Project
 
 def repo_url(project: Project, dirname: str) -> str:
     return f"{settings().results_url}/{project.ownername}/{dirname}"
+
+
+BUILD_JSON_LOADS: tuple[LoaderOption, ...] = (
+    joinedload(Build.project),
+    joinedload(Build.dir),
+    joinedload(Build.package),
+    joinedload(Build.user),
+    selectinload(Build.chroots),
+)
+"""Loader options for a query of builds to serialize: what :func:`build_to_json` reads,
+in one more query (the chroots) rather than several per build."""
 
 
 def build_to_json(build: Build) -> dict[str, Any]:
@@ -76,7 +90,43 @@ def build_chroot_to_json(chroot: BuildChroot) -> dict[str, Any]:
         # and the BuildRequires that buildroot did not install.
         "buildroot": chroot.buildroot,
         "buildrequires_not_installed": chroot.buildrequires_not_installed,
+        # Ours as well: what rpmlint found in the packages (None before it ran).
+        "rpmlint": rpmlint_to_json(chroot),
     }
+
+
+_FINDING_FIELDS = ("package", "level", "check", "detail")
+
+
+def rpmlint_to_json(chroot: BuildChroot) -> dict[str, Any] | None:
+    """The rpmlint entry of the builder's results.json, checked, with its report's URL.
+
+    The builder wrote it: anything not of the expected shape is left out, not passed on.
+    """
+    lint = (chroot.results or {}).get("rpmlint")
+    if not isinstance(lint, dict) or not isinstance(lint.get("ran"), bool):
+        return None
+    if not lint["ran"]:
+        return {"ran": False, "reason": str(lint.get("reason") or "")}
+    findings = [
+        {key: str(finding[key]) for key in _FINDING_FIELDS}
+        for finding in lint.get("findings") or []
+        if isinstance(finding, dict)
+        and all(isinstance(finding.get(key), str) for key in _FINDING_FIELDS)
+        and finding["level"] in ("E", "W")
+    ]
+    result_url = chroot_result_url(chroot)
+    return {
+        "ran": True,
+        "errors": _count(lint.get("errors")),
+        "warnings": _count(lint.get("warnings")),
+        "findings": findings,
+        "report_url": f"{result_url}rpmlint.txt" if result_url else None,
+    }
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 _NEVRA = ("name", "epoch", "version", "release", "arch")

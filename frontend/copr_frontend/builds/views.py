@@ -25,7 +25,7 @@ from copr_frontend.builds import logic
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.options import parse_build_request
 from copr_frontend.builds.removal import BuildRemovalError, delete_build
-from copr_frontend.builds.serialize import chroot_result_url, repo_url
+from copr_frontend.builds.serialize import chroot_result_url, repo_url, rpmlint_to_json
 from copr_frontend.builds.transitions import cancel_build
 from copr_frontend.context import settings
 from copr_frontend.permissions.logic import can_admin, can_build
@@ -165,6 +165,7 @@ def _tasks(build: Build) -> list[dict[str, Any]]:
                 "ended_on": chroot.ended_on,
                 "result_url": chroot_result_url(chroot),
                 "fail_reason": chroot.fail_reason,
+                "rpmlint": rpmlint_to_json(chroot),
             }
         )
     return tasks

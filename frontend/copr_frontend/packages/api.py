@@ -22,7 +22,7 @@ from copr_frontend.api.lookup import (
     require_admin,
     require_builder,
 )
-from copr_frontend.api.params import get_params, json_body, paginate
+from copr_frontend.api.params import get_params, json_body, page_of
 from copr_frontend.builds.options import parse_build_request, source_or_400
 from copr_frontend.builds.serialize import build_to_json
 from copr_frontend.builds.source_types import package_source, package_source_type
@@ -32,7 +32,7 @@ from copr_frontend.packages import logic
 from copr_frontend.packages.logic import DuplicatePackageError, PackageError
 from copr_frontend.packages.models import Package
 from copr_frontend.packages.options import parse_package_options
-from copr_frontend.packages.serialize import package_to_json
+from copr_frontend.packages.serialize import package_to_json, packages_to_json
 from copr_frontend.projects.models import Project
 from copr_frontend.validation import to_bool
 
@@ -69,18 +69,10 @@ def package_list() -> flask.Response:
         to_bool(params.get("with_latest_succeeded_build"), "with_latest_succeeded_build")
     )
     query = select(Package).where(Package.project_id == project.id)
-
-    def to_json(package: Package) -> dict[str, Any]:
-        return package_to_json(package, latest, succeeded)
-
-    page = paginate(
-        db.session(),
-        query,
-        to_json,
-        params,
-        orderable={"id": Package.id, "name": Package.name},
+    packages, meta = page_of(
+        db.session(), query, params, orderable={"id": Package.id, "name": Package.name}
     )
-    return flask.jsonify(page)
+    return flask.jsonify({"items": packages_to_json(packages, latest, succeeded), "meta": meta})
 
 
 @route(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from copr_common.enums import BuildSourceEnum, StatusEnum
 from copr_common.names import InvalidNameError, validate_package_name
@@ -68,11 +70,27 @@ def reset_package(package: Package) -> None:
     package.source_json = {}
 
 
-def latest_build(session: Session, package: Package, *, succeeded: bool = False) -> Build | None:
-    query = select(Build).where(Build.package_id == package.id)
+def latest_builds(
+    session: Session,
+    packages: Sequence[Package],
+    *,
+    succeeded: bool = False,
+    options: Sequence[LoaderOption] = (),
+) -> dict[int, Build]:
+    """The newest build (the newest succeeded one) of each of ``packages`` by package id,
+    in one query for all of them; ``options`` load what the caller reads of each build.
+    """
+    if not packages:
+        return {}
+    newest = (
+        select(func.max(Build.id))
+        .where(Build.package_id.in_([p.id for p in packages]))
+        .group_by(Build.package_id)
+    )
     if succeeded:
-        query = query.where(Build.state == StatusEnum.succeeded)
-    return session.scalar(query.order_by(Build.id.desc()).limit(1))
+        newest = newest.where(Build.state == StatusEnum.succeeded)
+    builds = session.scalars(select(Build).where(Build.id.in_(newest)).options(*options))
+    return {build.package_id: build for build in builds if build.package_id is not None}
 
 
 def delete_package(session: Session, package: Package) -> None:

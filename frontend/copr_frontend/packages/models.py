@@ -32,6 +32,9 @@ class Package(Base):
     """Chroot name patterns this package is never built for."""
     timeout: Mapped[int | None] = mapped_column(default=None)
     """Build timeout in seconds for this package's builds when the request names none."""
+    builder_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Builder tags (``on_demand_powerful``, say) every build of the package asks for;
+    set by an admin with ``copr-frontend builder-tags``."""
     created_on: Mapped[int] = mapped_column(default=now)
 
     project: Mapped[Project] = relationship(back_populates="packages")

@@ -28,7 +28,7 @@ from copr_frontend.mockchroots.logic import list_chroots
 from copr_frontend.projects import logic
 from copr_frontend.projects.logic import ProjectError
 from copr_frontend.projects.models import Project
-from copr_frontend.projects.serialize import project_to_json
+from copr_frontend.projects.serialize import PROJECT_JSON_LOADS, project_to_json
 from copr_frontend.users.logic import get_group, get_user, is_member
 from copr_frontend.users.models import Group, User
 from copr_frontend.validation import to_bool, to_choice, to_int, to_list, to_text
@@ -52,6 +52,7 @@ _BOOL_FIELDS = (
     "follow_fedora_branching",
     "fedora_review",
     "require_real_buildroot",
+    "rpmlint_fail_on_errors",
     "email_notifications",
 )
 ORDERABLE = {"id": Project.id, "name": Project.name, "ownername": Project.ownername}
@@ -219,7 +220,7 @@ def get_project() -> flask.Response:
 @route("/project/list")
 def project_list() -> flask.Response:
     params = get_params()
-    query = select(Project)
+    query = select(Project).options(*PROJECT_JSON_LOADS)
     ownername = params.get("ownername")
     if ownername:
         query = query.where(Project.ownername == ownername)
@@ -234,7 +235,7 @@ def project_search() -> flask.Response:
     if len(text) > MAX_QUERY_LENGTH:
         raise BadRequest(f"Parameter 'query' is too long (at most {MAX_QUERY_LENGTH} characters)")
     try:
-        query = logic.search_projects(text)
+        query = logic.search_projects(text).options(*PROJECT_JSON_LOADS)
     except ProjectError as error:
         raise BadRequest(f"Missing or empty parameter 'query': {error}") from None
     page = paginate(db.session(), query, project_to_json, params, orderable=ORDERABLE)

@@ -267,6 +267,7 @@ _FORKED_SETTINGS = (
     "follow_fedora_branching",
     "fedora_review",
     "require_real_buildroot",
+    "rpmlint_fail_on_errors",
     "email_notifications",
 )
 

@@ -429,3 +429,50 @@ def test_a_project_may_require_a_real_buildroot(client, factory, backend_headers
                 json={"require_real_buildroot": False})  # fmt: skip
     task = get(client, f"/backend/get-build-task/{build.id}-fedora-42-x86_64")
     assert task["require_real_buildroot"] is False
+
+
+def test_rpmlint_findings_reach_the_api_and_a_project_may_fail_on_them(
+    client, factory, backend_headers
+) -> None:  # type: ignore[no-untyped-def]
+    alice = factory.user("alice")
+    factory.mock_chroot("fedora-42-x86_64")
+    auth = factory.auth(alice)
+    body = {"name": "linted", "chroots": ["fedora-42-x86_64"], "rpmlint_fail_on_errors": True}
+    created = client.post("/api_3/project/add/alice", json=body, headers=auth)
+    assert created.status_code == 200, created.get_json()
+    assert created.get_json()["rpmlint_fail_on_errors"] is True
+    bad = client.post("/api_3/project/edit/alice/linted", headers=auth,
+                      json={"rpmlint_fail_on_errors": "maybe"})  # fmt: skip
+    assert bad.status_code == 400
+    assert "rpmlint_fail_on_errors" in bad.get_json()["error"]
+
+    project = factory.session.get(Project, created.get_json()["id"])
+    assert project is not None
+    build = factory.build(project, package=factory.package(project, "linted"),
+                          source_status=StatusEnum.succeeded)  # fmt: skip
+    build.chroots[0].status = StatusEnum.pending
+    factory.session.commit()
+    task_id = f"{build.id}-fedora-42-x86_64"
+    assert get(client, f"/backend/get-build-task/{task_id}")["rpmlint_fail_on_errors"] is True
+    chroot_url = f"/api_3/build-chroot/{build.id}/fedora-42-x86_64"
+    assert get(client, chroot_url)["rpmlint"] is None
+
+    finding = {"package": "linted.noarch", "level": "E", "check": "no-changelogname-tag",
+               "detail": ""}  # fmt: skip
+    lint = {
+        "ran": True, "errors": 1, "warnings": 0,
+        # What the builder wrote is checked: a finding of another shape is left out.
+        "findings": [finding, {"package": 1}, {**finding, "level": "X"}, "junk"],
+    }  # fmt: skip
+    results = {"packages": [], "rpmlint": lint}
+    update = {"id": build.id, "task_id": task_id, "chroot": "fedora-42-x86_64", "status": 0,
+              "results": results, "result_dir": f"{build.id:08d}-linted"}  # fmt: skip
+    post(client, "/backend/update/", {"builds": [update]}, backend_headers)
+    shown = get(client, chroot_url)["rpmlint"]
+    assert shown == {
+        "ran": True, "errors": 1, "warnings": 0, "findings": [finding],
+        "report_url": "http://results.test/results/alice/linted/fedora-42-x86_64/"
+                      f"{build.id:08d}-linted/rpmlint.txt",
+    }  # fmt: skip
+    listed = get(client, f"/api_3/build-chroot/list/{build.id}")["items"]
+    assert listed[0]["rpmlint"] == shown

@@ -5,9 +5,9 @@ from __future__ import annotations
 import flask
 
 from copr_common.enums import StatusEnum
-from copr_frontend.testing import Factory
+from copr_frontend.testing import Factory, counting_queries
 
-from .conftest import counting_queries, log_in
+from .conftest import log_in
 
 
 def _fill(factory: Factory, project, packages: int, builds_per_package: int) -> None:  # type: ignore[no-untyped-def]

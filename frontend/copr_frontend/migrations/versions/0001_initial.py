@@ -154,6 +154,7 @@ def upgrade() -> None:
         sa.Column("fedora_review", sa.Boolean(), nullable=False),
         sa.Column("require_real_buildroot", sa.Boolean(), nullable=False),
         sa.Column("email_notifications", sa.Boolean(), nullable=False),
+        sa.Column("rpmlint_fail_on_errors", sa.Boolean(), nullable=False),
         sa.Column("webhook_secret", sa.String(length=64), nullable=False),
         sa.Column("forked_from_id", sa.Integer(), nullable=True),
         sa.Column("created_on", sa.Integer(), nullable=False),
@@ -227,6 +228,7 @@ def upgrade() -> None:
         sa.Column("max_builds", sa.Integer(), nullable=False),
         sa.Column("chroot_denylist", sa.JSON(), nullable=False),
         sa.Column("timeout", sa.Integer(), nullable=True),
+        sa.Column("builder_tags", sa.JSON(), nullable=False),
         sa.Column("created_on", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"],
@@ -260,6 +262,7 @@ def upgrade() -> None:
         sa.Column("isolation", sa.String(length=20), nullable=False),
         sa.Column("bootstrap", sa.String(length=20), nullable=False),
         sa.Column("bootstrap_image", sa.String(length=300), nullable=True),
+        sa.Column("builder_tags", sa.JSON(), nullable=False),
         sa.Column("deleted", sa.Boolean(), nullable=False),
         sa.Column("delete_after", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -429,6 +432,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_builds_state"), ["state"], unique=False)
         batch_op.create_index(batch_op.f("ix_builds_submitted_on"), ["submitted_on"], unique=False)
         batch_op.create_index(batch_op.f("ix_builds_user_id"), ["user_id"], unique=False)
+        batch_op.create_index(
+            "ix_builds_unfinished_batch_id",
+            ["batch_id"],
+            unique=False,
+            postgresql_where=sa.text("state NOT IN (0, 1, 2, 5, 8)"),
+            sqlite_where=sa.text("state NOT IN (0, 1, 2, 5, 8)"),
+        )
 
     op.create_table(
         "build_chroot_exclusions",
@@ -628,6 +638,7 @@ def downgrade() -> None:
     op.drop_table("build_chroots")
     op.drop_table("build_chroot_exclusions")
     with op.batch_alter_table("builds", schema=None) as batch_op:
+        batch_op.drop_index("ix_builds_unfinished_batch_id")
         batch_op.drop_index(batch_op.f("ix_builds_user_id"))
         batch_op.drop_index(batch_op.f("ix_builds_submitted_on"))
         batch_op.drop_index(batch_op.f("ix_builds_state"))

@@ -70,6 +70,7 @@ class ProjectProxy(BaseProxy):
         exist_ok: bool = False,
         storage: str | None = None,
         require_real_buildroot: bool | None = None,
+        rpmlint_fail_on_errors: bool | None = None,
         email_notifications: bool | None = None,
     ) -> Any:
         """Create a project; ``exist_ok`` returns the existing one instead of a 409."""
@@ -100,6 +101,7 @@ class ProjectProxy(BaseProxy):
             "repo_priority": repo_priority,
             "storage": storage,
             "require_real_buildroot": require_real_buildroot,
+            "rpmlint_fail_on_errors": rpmlint_fail_on_errors,
             "email_notifications": email_notifications,
         }
         _bootstrap_compat(data, use_bootstrap_container)
@@ -139,12 +141,14 @@ class ProjectProxy(BaseProxy):
         packit_forge_projects_allowed: list[str] | None = None,
         repo_priority: int | str | None = None,
         require_real_buildroot: bool | None = None,
+        rpmlint_fail_on_errors: bool | None = None,
         email_notifications: bool | None = None,
     ) -> Any:
         """Change a project; None leaves a field as it is.
 
         ``require_real_buildroot`` (this project's own, not Copr's): builds must run in a
         mock chroot; on a builder with only the host system they fail.
+        ``rpmlint_fail_on_errors`` (ours too): builds fail when rpmlint finds an error.
         ``email_notifications`` (ours too): e-mail the submitter when a build ends, to
         users who asked for build e-mail (:class:`~copr.v3.proxies.user.UserProxy`).
         """
@@ -172,6 +176,7 @@ class ProjectProxy(BaseProxy):
             "packit_forge_projects_allowed": packit_forge_projects_allowed,
             "repo_priority": repo_priority,
             "require_real_buildroot": require_real_buildroot,
+            "rpmlint_fail_on_errors": rpmlint_fail_on_errors,
             "email_notifications": email_notifications,
         }
         _bootstrap_compat(data, use_bootstrap_container)
