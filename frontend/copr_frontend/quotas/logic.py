@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import BigInteger, ColumnElement, cast, func, select
 from sqlalchemy.orm import Session, with_expression
 from sqlalchemy.orm.interfaces import LoaderOption
 
@@ -110,7 +110,7 @@ def _sums(
 def project_usage(session: Session, project: Project) -> int:
     """Bytes the results of ``project``'s builds take (all its dirs)."""
     if project.storage_usage is not None:
-        return project.storage_usage  # loaded with the project (with_storage_usage)
+        return int(project.storage_usage)  # loaded with the project (with_storage_usage)
     return _sums(session, Project.id == project.id).get(0, 0)
 
 
@@ -131,7 +131,8 @@ def with_storage_usage() -> LoaderOption:
         .correlate(Project)
         .scalar_subquery()
     )
-    return with_expression(Project.storage_usage, chroots + sources)
+    # SUM of a BIGINT is a NUMERIC in PostgreSQL: cast back, so the value is an int.
+    return with_expression(Project.storage_usage, cast(chroots + sources, BigInteger))
 
 
 def project_usages(session: Session, ownername: str) -> dict[int, int]:

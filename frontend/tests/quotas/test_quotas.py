@@ -269,3 +269,18 @@ def test_a_fork_counts_what_it_copies(
     assert forked.status_code == 200, forked.json
     assert client.get("/api_3/quota/bob").json["usage"] == 5 * MB + 1000
     assert client.get("/api_3/quota/alice").json["usage"] == 5 * MB + 1000
+
+
+def test_project_lists_carry_the_usage_of_each_project(
+    client: flask.testing.FlaskClient,
+    factory: Factory,
+    project: Project,
+    alice: User,
+    backend_headers: dict[str, str],
+) -> None:
+    stored_build(client, backend_headers, factory, project, 1000, (2 * MB, 3 * MB))
+    factory.project(alice, "empty", chroots=CHROOTS[:1])
+    listed = client.get("/api_3/project/list", query_string={"ownername": "alice"}).json
+    usage = {p["name"]: p["storage_usage"] for p in listed["items"]}
+    assert usage == {"big": 5 * MB + 1000, "empty": 0}
+    assert all(type(value) is int for value in usage.values())
