@@ -164,6 +164,9 @@ class BackendSettings(ServiceSettings):
     sign_domain: str = "copr.localhost"
 
     createrepo_command: str = "createrepo_c"
+    # Each chroot of a project's main dir gets copr-<owner>-<project>-release, a signed
+    # package holding the project's .repo file and key (copr_backend.release_package).
+    release_packages: bool = True
     # Makes the AppStream catalog of the repos of projects with appstream on.
     appstream_command: str = "appstream-generator"
     createrepo_timeout: float = Field(3600.0, gt=0)

@@ -161,3 +161,31 @@ def srpm_results_path(owner: str, dirname: str, build_id: int) -> PurePosixPath:
     validate_owner(owner)
     ProjectDirName.parse(dirname)
     return PurePosixPath(owner, dirname, srpm_build_dir(build_id))
+
+
+RELEASE_PACKAGES_DIR = "copr-release"
+"""Where release packages are published: ``<chroot>/copr-release/`` holds the one the
+chroot's repodata lists (with its release number), ``<project>/copr-release/<chroot>/``
+the same package under the stable name of :func:`release_package_file`."""
+
+
+def release_package_name(owner: str, project: str) -> str:
+    """``copr-<owner>-<project>-release``: the package that enables a project.
+
+    A group's ``@team`` is ``group_team`` in it, as in repo ids.
+    """
+    owner_part = "group_" + owner[1:] if owner.startswith("@") else owner
+    return f"copr-{owner_part}-{project}-release"
+
+
+def release_package_path(owner: str, project: str, chroot: str) -> PurePosixPath:
+    """The chroot's current release package under a name that stays.
+
+    ``<owner>/<project>/copr-release/<chroot>/<name>.noarch.rpm``, relative to the
+    results root.
+    """
+    validate_owner(owner)
+    validate_project_name(project)
+    ChrootName.parse(chroot)
+    name = f"{release_package_name(owner, project)}.noarch.rpm"
+    return PurePosixPath(owner, project, RELEASE_PACKAGES_DIR, chroot, name)

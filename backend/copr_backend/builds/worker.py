@@ -41,6 +41,7 @@ from copr_backend.messaging import (
     build_message,
 )
 from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError
+from copr_backend.release_package import RELEASE_DIR, ReleasePackageError, ReleasePackages
 from copr_backend.results import ResultsTree, directory_size, gzip_logs
 from copr_backend.settings import BackendSettings
 from copr_backend.signing import Signer, SignerError, is_signed
@@ -105,6 +106,7 @@ class BuildWorker:
         self.signer = signer
         self.createrepo = createrepo
         self.tree = ResultsTree(settings.results_dir)
+        self.release_packages = ReleasePackages(settings.frontend_url, signer)
 
     # --- the whole life --------------------------------------------------------------------
 
@@ -338,10 +340,37 @@ class BuildWorker:
                 )
                 log.info("devel repodata of %s regenerated", destination.parent)
             else:
+                add = [destination.name]
+                replaced = self._release_package(owner, project, dirname, destination.parent)
+                if replaced is not None:
+                    add.append(RELEASE_DIR)
+                # An older release package went: only a full run drops its entry.
                 self.createrepo.update(
-                    destination.parent, [destination.name], appstream=bool(task.get("appstream"))
+                    destination.parent,
+                    add,
+                    full=bool(replaced),
+                    appstream=bool(task.get("appstream")),
                 )
                 log.info("repodata of %s regenerated", destination.parent)
+
+    def _release_package(
+        self, owner: str, project: str, dirname: str, chroot_dir: Path
+    ) -> bool | None:
+        """Refresh the chroot's release package (a project's main dir only): None when
+        nothing changed, else whether an older package was replaced.  A failure is
+        logged: the build is published without it.
+        """
+        if not self.settings.release_packages or dirname != project:
+            return None
+        pubkey = self.tree.project_dir(owner, project) / "pubkey.gpg"
+        if not pubkey.is_file():
+            return None  # signing is off: there is no key to ship
+        try:
+            made = self.release_packages.refresh(chroot_dir, owner, project, pubkey)
+        except (ReleasePackageError, SignerError) as error:
+            log.warning("no release package for %s/%s: %s", owner, project, error)
+            return None
+        return None if made is None else made[1]
 
     # --- reporting ---------------------------------------------------------------------------
 

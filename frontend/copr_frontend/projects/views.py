@@ -12,7 +12,7 @@ from typing import Any
 import flask
 from flask_babel import gettext
 
-from copr_common.names import InvalidNameError, validate_project_name
+from copr_common.names import InvalidNameError, release_package_path, validate_project_name
 from copr_frontend import db
 from copr_frontend.api.errors import BadRequest
 from copr_frontend.api.form import FieldErrors
@@ -254,6 +254,9 @@ def repo_links(project: Project) -> list[dict[str, str]]:
                     arch=mock.arch,
                 ),
                 "results_url": f"{results}/{chroot.name}/",
+                # Made by the backend with the chroot's first published build.
+                "release_url": f"{settings().results_url}/"
+                f"{release_package_path(project.ownername, project.name, chroot.name)}",
             }
         )
     return rows
