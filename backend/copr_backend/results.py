@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import stat
 from pathlib import Path
 
 from copr_common.names import (
@@ -63,6 +65,23 @@ def gzip_logs(directory: Path) -> list[Path]:
         path.unlink()
         done.append(target)
     return done
+
+
+def directory_size(directory: Path) -> int:
+    """Bytes the regular files under ``directory`` take (what the frontend counts against
+    the owner's quota); symlinks are not followed, and a file that goes away meanwhile
+    counts nothing.
+    """
+    total = 0
+    for parent, _dirs, files in os.walk(directory):
+        for name in files:
+            try:
+                info = (Path(parent) / name).lstat()
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                total += info.st_size
+    return total
 
 
 def remove_tree(path: Path, root: Path) -> bool:

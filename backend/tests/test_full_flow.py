@@ -44,6 +44,13 @@ def test_srpm_is_built_signed_published_and_installable(
         assert "digests signatures OK" in rpm_verify(package, pubkey, tmp_path / "rpmdb")
     assert (build_dir / "builder-live.log.gz").exists()
     assert (chroot_dir / "repodata" / "repomd.xml").exists()
+    # The sizes the quotas count: every byte of the result dirs, logs and RPMs included.
+    assert chroot.result_size == sum(p.stat().st_size for p in build_dir.rglob("*") if p.is_file())
+    assert chroot.result_size > sum(p.stat().st_size for p in rpms)
+    source_dir = project_dir / "srpm-builds" / f"{build.id:08d}"
+    assert build.source_result_size == sum(
+        p.stat().st_size for p in source_dir.rglob("*") if p.is_file()
+    )
 
     repo_url = f"{backend.settings.results_url}/{project.ownername}/hello/{CHROOT}/"
     installed = dnf(tmp_path, repo_url, pubkey, "install", "hello")

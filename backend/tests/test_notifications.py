@@ -251,3 +251,39 @@ def test_a_build_notifies_and_a_failing_endpoint_is_retried_without_delaying_it(
     assert delivered.attempts == len(attempts)
     assert delivered.response_code == 200
     assert build.ended_on is not None
+
+
+def test_the_dispatcher_has_the_frontend_send_the_build_mail(
+    make_backend, factory, db_session, frontend, smtp_server
+) -> None:
+    from copr_frontend.app import SETTINGS_KEY
+    from copr_frontend.builds.states import set_chroot_status, set_source_status
+    from copr_frontend.notifications.models import EmailDelivery
+
+    frontend.app.config[SETTINGS_KEY] = frontend.app.config[SETTINGS_KEY].model_copy(
+        update={
+            "smtp_host": smtp_server.host,
+            "smtp_port": smtp_server.port,
+            "smtp_security": "none",
+            "smtp_from": "copr@copr.test",
+        }
+    )
+    backend = make_backend(message_sinks=["endpoints"])
+    user = factory.user("mailed")
+    user.mail, user.email_notifications = "mailed@example.org", True
+    project = factory.project(user, "mailing", chroots=[CHROOT], email_notifications=True)
+    build = factory.build(project, user=user, source_status=StatusEnum.succeeded)
+    set_source_status(build, StatusEnum.succeeded)
+    set_chroot_status(build.chroots[0], StatusEnum.succeeded)
+    db_session.commit()
+    sink = EndpointSink.from_settings(backend.settings)
+    sink.publish("copr.build.end", {"build": build.id, "chroot": CHROOT, "status": 1})
+
+    NotificationDispatcher.from_settings(backend.settings).run_round()
+    (message,) = smtp_server.messages
+    assert message["To"] == "mailed@example.org"
+    assert message["Subject"].startswith(f"Copr build {build.id} of ")
+    assert message["Subject"].endswith(" in mailed/mailing: succeeded")
+    db_session.expire_all()
+    (mail,) = db_session.query(EmailDelivery).all()
+    assert mail.state == "delivered"

@@ -1,4 +1,6 @@
-"""Account commands: ``whoami``, ``new-api-token``, ``new-webhook-secret``."""
+"""Account commands: ``whoami``, ``new-api-token``, ``new-webhook-secret``, and ours:
+``quota`` (storage usage and limit) and ``mail-settings`` (e-mail when a build ends).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from typing import Any
 
 from copr.v3 import CoprConfigException, CoprException
 from copr_cli.context import Context, log
+from copr_cli.options import ON_OFF, on_off
+from copr_cli.output import format_size
 
 
 def action_whoami(ctx: Context, args: argparse.Namespace) -> None:
@@ -87,6 +91,32 @@ def action_new_webhook_secret(ctx: Context, args: argparse.Namespace) -> None:
         print(f"Generated new token: {result.webhook_secret}")
 
 
+def action_quota(ctx: Context, args: argparse.Namespace) -> None:
+    owner = args.owner or ctx.username
+    quota = ctx.client.quota_proxy.get(owner)
+    usage = format_size(int(quota.usage))
+    if quota.limit is None:
+        print(f"Storage of {owner}: {usage} used, no limit")
+    else:
+        source = "set for the owner" if quota.limit_source == "owner" else "the default"
+        print(f"Storage of {owner}: {usage} used of {format_size(int(quota.limit))} ({source})")
+    if quota.exceeded:
+        print("The quota is used up: new builds are refused until builds or projects are deleted.")
+    for project in quota.projects:
+        print(f"  {project.name}: {format_size(int(project.usage))}")
+
+
+def action_mail_settings(ctx: Context, args: argparse.Namespace) -> None:
+    if args.mail is not None or args.build_mail is not None:
+        result = ctx.client.user_proxy.edit_settings(
+            mail=args.mail, email_notifications=on_off(args.build_mail)
+        )
+    else:
+        result = ctx.client.user_proxy.get_settings()
+    print(f"Address: {result.mail or '(none)'}")
+    print(f"E-mail when a build ends: {'on' if result.email_notifications else 'off'}")
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "new-api-token",
@@ -102,3 +132,20 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("name", help="The project to generate a new webhook secret for.")
     parser.set_defaults(func=action_new_webhook_secret, needs_auth=True)
+
+    parser = subparsers.add_parser(
+        "quota", help="Show the storage an owner's builds take, and the owner's limit"
+    )
+    parser.add_argument("owner", nargs="?", help="A user or @group (default: you).")
+    parser.set_defaults(func=action_quota)
+
+    parser = subparsers.add_parser(
+        "mail-settings",
+        help="Show or change your address and whether you get e-mail when your build ends "
+        "(in projects that send it)",
+    )
+    parser.add_argument("--mail", help="Your e-mail address ('' for none).")
+    parser.add_argument(
+        "--build-mail", choices=ON_OFF, help="E-mail when a build you submitted ends."
+    )
+    parser.set_defaults(func=action_mail_settings, needs_auth=True)

@@ -116,3 +116,17 @@ def print_project_info(project: Mapping[str, Any]) -> None:
     if additional:
         print(f"  Additional repo: {' '.join(additional)}")
     print("")
+
+
+def format_size(size: int) -> str:
+    """Bytes for people in binary units, as the frontend sets quotas: ``0 B``, ``1.5 KiB``,
+    ``10.0 GiB`` (the upload progress bar keeps copr-cli's decimal ``human_size``).
+    """
+    if size < 1024:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
+        value /= 1024
+        if value < 1024 or unit == "PiB":
+            break
+    return f"{value:.1f} {unit}"

@@ -60,6 +60,7 @@ def _common_settings(args: argparse.Namespace) -> dict[str, Any]:
         "require_real_buildroot": on_off(args.require_real_buildroot),
         "rpmlint_fail_on_errors": on_off(args.rpmlint_fail_on_errors),
         "keep_builds": args.keep_builds,
+        "email_notifications": on_off(args.email_notifications),
     }
 
 
@@ -205,6 +206,11 @@ def _add_settings(parser: argparse.ArgumentParser, creating: bool) -> None:
         "--keep-builds", type=int, default=None, metavar="N",
         help="Keep only the newest N finished builds of each package in each chroot; "
         "older ones are pruned daily" + ("" if creating else "; 0 removes the limit"),
+    )  # fmt: skip
+    parser.add_argument(
+        "--email-notifications", choices=ON_OFF, default=default("off"),
+        help="E-mail the submitter when a build ends (to users who asked for build e-mail "
+        "with 'copr-cli mail-settings')" + keep,
     )  # fmt: skip
     parser.add_argument(
         "--follow-fedora-branching", choices=ON_OFF, default=default("on"),

@@ -247,3 +247,36 @@ def test_keep_builds(cli: Any, chroots: list[str], live_server: Any) -> None:
     assert result.code == 1
     assert "keep_builds" in result.err
     assert cli("modify", "kept", "--keep-builds", "many").code == 2
+
+
+def test_quota_mail_settings_and_email_notifications(
+    cli: Any, proj: str, factory: Any, db_session: Any
+) -> None:
+    from copr_frontend.projects.models import Project
+    from copr_frontend.quotas.models import OwnerQuota
+
+    result = ok(cli("quota"))
+    assert result.out == "Storage of alice: 0 B used, no limit\n  proj: 0 B\n"
+    db_session.add(OwnerQuota(ownername="alice", limit_bytes=0))
+    db_session.commit()
+    result = ok(cli("quota", "alice"))
+    assert result.out.startswith("Storage of alice: 0 B used of 0 B (set for the owner)\n")
+    assert "The quota is used up" in result.out
+    refused = cli("buildpypi", "proj", "--packagename", "foo", "--nowait")
+    assert refused.code == 1
+    assert "The storage quota of alice is used up" in refused.err
+    missing = cli("quota", "nobody")
+    assert missing.code == 1
+    assert "Owner nobody does not exist" in missing.err
+
+    assert ok(cli("mail-settings")).out == "Address: (none)\nE-mail when a build ends: off\n"
+    result = ok(cli("mail-settings", "--mail", "alice@example.org", "--build-mail", "on"))
+    assert result.out == "Address: alice@example.org\nE-mail when a build ends: on\n"
+    bad = cli("mail-settings", "--mail", "not an address")
+    assert bad.code == 1
+    assert "is not an e-mail address" in bad.err
+
+    ok(cli("modify", "proj", "--email-notifications", "on"))
+    db_session.expire_all()
+    project = db_session.query(Project).filter_by(ownername="alice", name="proj").one()
+    assert project.email_notifications is True

@@ -323,6 +323,24 @@ class BackendApiClient:
         """
         self.request("POST", "delivery-results/", {"results": results})
 
+    def send_mail(self, limit: int) -> dict[str, int]:
+        """``POST send-mail/``: have the frontend send the build e-mail due now through its
+        own SMTP server (its settings and password never leave it); the counts ``sent``,
+        ``failed`` and ``retrying``.  The frontend keeps the mail and its retries, so a
+        lost answer loses nothing: the next round asks again.
+        """
+        answer = self._object(
+            self.request(
+                "POST",
+                "send-mail/",
+                {"limit": int(limit)},
+                patience=self.poll_patience,
+                log_outage=False,
+            ),
+            "send-mail",
+        )
+        return {key: int(answer.get(key, 0)) for key in ("sent", "failed", "retrying")}
+
 
 def _reason(error: requests.RequestException) -> str:
     # requests nests the interesting part (refused, reset, timed out) a few levels down.

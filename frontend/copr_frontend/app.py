@@ -35,6 +35,7 @@ API_MODULES = [
     "copr_frontend.packages.api",
     "copr_frontend.webhooks.api",
     "copr_frontend.notifications.api",
+    "copr_frontend.quotas.api",
     "copr_frontend.api.openapi",
 ]
 

@@ -352,17 +352,54 @@ def remove_stale_pr_dirs(ctx: Context, days: int | None) -> None:
     click.echo(f"{len(names)} pull-request dirs older than {keep_days} days removed")
 
 
+@main.command("set-quota")
+@click.argument("owner")
+@click.argument("limit", required=False)
+@click.option("--unlimited", is_flag=True, help="No storage limit for OWNER.")
+@click.option("--default", "use_default", is_flag=True,
+              help="Drop OWNER's override: the default of the settings applies.")  # fmt: skip
+@pass_context
+def set_quota(
+    ctx: Context, owner: str, limit: str | None, unlimited: bool, use_default: bool
+) -> None:
+    """Set the storage limit of OWNER (a user, or @group): LIMIT as 10G, 512M, 1.5T or
+    bytes; with no option and no LIMIT, show OWNER's usage and limit.
+    """
+    from copr_frontend.projects.logic import owner_exists
+    from copr_frontend.quotas import logic as quotas
+
+    if sum((limit is not None, unlimited, use_default)) > 1:
+        raise click.UsageError("give one of LIMIT, --unlimited and --default")
+    with ctx.session() as session:
+        if not owner_exists(session, owner):
+            raise click.ClickException(f"owner {owner!r} does not exist")
+        if use_default:
+            quotas.reset_limit(session, owner)
+        elif unlimited:
+            quotas.set_limit(session, owner, None)
+        elif limit is not None:
+            quotas.set_limit(session, owner, quotas.parse_size(limit))
+        quota = quotas.owner_quota(session, ctx.settings, owner)
+        shown = "no limit" if quota.limit is None else quotas.format_size(quota.limit)
+        source = "set for the owner" if quota.overridden else "the default"
+        click.echo(f"{owner}: {quotas.format_size(quota.usage)} used of {shown} ({source})")
+
+
 @main.command("prune-deliveries")
 @click.option("--days", type=click.IntRange(min=1), default=30, show_default=True,
-              help="Forget finished notification deliveries older than this.")  # fmt: skip
+              help="Forget finished deliveries and e-mail older than this.")  # fmt: skip
 @pass_context
 def prune_deliveries(ctx: Context, days: int) -> None:
-    """Forget old notification deliveries (delivered or failed); pending ones stay."""
+    """Forget old notification deliveries and build e-mail (delivered or failed); pending
+    ones stay.
+    """
     from copr_frontend.notifications.logic import prune_deliveries as prune
+    from copr_frontend.notifications.mail import prune_mail
 
     with ctx.session() as session:
         removed = prune(session, days)
-    click.echo(f"{removed} deliveries older than {days} days forgotten")
+        mails = prune_mail(session, days)
+    click.echo(f"{removed} deliveries and {mails} e-mails older than {days} days forgotten")
 
 
 @main.command("prune-builds")

@@ -14,10 +14,15 @@ from copr_frontend.builds.models import (
 )
 from copr_frontend.db import Base
 from copr_frontend.mockchroots.models import MockChroot
-from copr_frontend.notifications.models import NotificationDelivery, NotificationEndpoint
+from copr_frontend.notifications.models import (
+    EmailDelivery,
+    NotificationDelivery,
+    NotificationEndpoint,
+)
 from copr_frontend.packages.models import Package
 from copr_frontend.permissions.models import ProjectPermission
 from copr_frontend.projects.models import Project, ProjectChroot, ProjectDir
+from copr_frontend.quotas.models import OwnerQuota
 from copr_frontend.users.models import Group, GroupMembership, User
 from copr_frontend.webhooks.models import ForgeSecret
 
@@ -29,12 +34,14 @@ __all__ = [
     "BuildChroot",
     "BuildChrootExclusion",
     "CancelRequest",
+    "EmailDelivery",
     "ForgeSecret",
     "Group",
     "GroupMembership",
     "MockChroot",
     "NotificationDelivery",
     "NotificationEndpoint",
+    "OwnerQuota",
     "Package",
     "Project",
     "ProjectChroot",

@@ -6,13 +6,22 @@ variables named ``COPR_FRONTEND_<FIELD>`` (e.g. ``COPR_FRONTEND_DATABASE_URL``).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from copr_common.settings import ServiceSettings, load_service_settings
+from copr_frontend.users.addresses import AddressError, check_address
 
 ENV_PREFIX = "COPR_FRONTEND_"
 DEFAULT_SETTINGS_FILE = "/etc/copr/frontend.toml"
@@ -119,12 +128,79 @@ class FrontendSettings(ServiceSettings):
     notification_failure_limit: int = Field(default=20, ge=1)
     """An endpoint whose deliveries failed this many attempts in a row is disabled."""
 
+    # Storage quotas (``copr_frontend/quotas``).
+    storage_quota_default: int | None = Field(default=None, ge=0, le=2**62)
+    """Bytes of results an owner's builds may take before their next submission is
+    refused; ``copr-frontend set-quota`` overrides it per owner.  None: no limit."""
+
+    # E-mail to the submitters of builds that ended (``copr_frontend/notifications/mail.py``).
+    smtp_host: str | None = None
+    """The SMTP server that takes the build e-mails; without it none are sent (nor
+    recorded).  Sent only where both the build's project and its submitter opted in."""
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    """Default: 465 with ``smtp_security = "ssl"``, 587 with ``"starttls"``, 25 with
+    ``"none"``."""
+    smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
+    """``starttls`` (upgrade a plain connection, refusing a server that cannot), ``ssl``
+    (TLS from the start) or ``none`` (plain; with a login only to a loopback server)."""
+    smtp_ca_file: Path | None = None
+    """CA certificates (PEM) the SMTP server's certificate must be signed by, instead of
+    the system's: for a server with a certificate of a private CA."""
+    smtp_user: str = ""
+    """Login at the SMTP server; empty sends without one."""
+    smtp_password: SecretStr | None = None
+    smtp_from: str = ""
+    """The ``From:`` address of the build e-mails (needed with ``smtp_host``)."""
+    smtp_timeout: float = Field(default=20.0, gt=0)
+    """Seconds one SMTP connection or command may take."""
+
+    @model_validator(mode="after")
+    def _smtp(self) -> FrontendSettings:
+        if self.smtp_host is None:
+            return self
+        if not self.smtp_host.strip():
+            raise ValueError("smtp_host must name a host (or be left out: no e-mail)")
+        try:
+            check_address(self.smtp_from)
+        except AddressError as error:
+            raise ValueError(f"smtp_from: {error}") from None
+        if bool(self.smtp_user) != (self.smtp_password is not None):
+            raise ValueError("smtp_user and smtp_password go together")
+        if self.smtp_user and self.smtp_security == "none" and not _is_loopback(self.smtp_host):
+            raise ValueError(
+                "smtp_security = 'none' would send the SMTP password in clear to "
+                f"{self.smtp_host}: use 'starttls' or 'ssl'"
+            )
+        return self
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _ca_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a file")
+        return value
+
+    @property
+    def smtp_effective_port(self) -> int:
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return {"ssl": 465, "starttls": 587}.get(self.smtp_security, 25)
+
     @field_validator("public_url", "results_url", "dist_git_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_frontend_settings(

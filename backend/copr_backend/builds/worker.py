@@ -43,7 +43,7 @@ from copr_backend.messaging import (
 )
 from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError
 from copr_backend.release_package import RELEASE_DIR, ReleasePackageError, ReleasePackages
-from copr_backend.results import ResultsTree, gzip_logs
+from copr_backend.results import ResultsTree, directory_size, gzip_logs
 from copr_backend.sbom import PROVENANCE_FILE, BuildFacts, write_documents
 from copr_backend.settings import BackendSettings
 from copr_backend.signing import Signer, SignerError, is_signed
@@ -428,6 +428,8 @@ class BuildWorker:
             data["fail_reason"] = outcome.reason
         if destination is not None:
             data["result_dir"] = destination.name
+            # Counted against the owner's storage quota by the frontend.
+            data["result_size"] = directory_size(destination)
             results = _read_results(destination)
             # A failed source build names no package (its name may be the reason).
             if results is not None and ("-" in task_id or outcome.status == StatusEnum.succeeded):

@@ -7,10 +7,11 @@ processing list is only cleared once the frontend has them, and a message handed
 twice makes no second delivery, so a crash loses nothing and doubles nothing; (2) fetch
 the deliveries due now, POST each body with its headers (the frontend signed it) to its
 endpoint, a few at a time, each within ``notification_timeout``; (3) report every
-outcome.  A 2xx answer is a success; anything else (another status, a redirect, a
-timeout, a refused connection) is a failed attempt the frontend retries later, with
-exponential backoff.  Between rounds the dispatcher sleeps ``notification_poll_interval``
-seconds, or less when a worker queues a message.
+outcome; (4) ask the frontend to send the build e-mail due now (it holds the SMTP
+settings, and applies the same retry policy).  A 2xx answer is a success; anything else
+(another status, a redirect, a timeout, a refused connection) is a failed attempt the
+frontend retries later, with exponential backoff.  Between rounds the dispatcher sleeps
+``notification_poll_interval`` seconds, or less when a worker queues a message.
 
 The frontend calls go through the backend-API client every service shares
 (:mod:`copr_common.backend_api`, its retries and the API version header).  A frontend or
@@ -143,6 +144,10 @@ class NotificationDispatcher:
                 log.info("%d new deliveries", made)
             while self.deliver_due() >= self.settings.notification_batch and not self._stop:
                 pass  # a full batch: there may be more due at once
+            mailed = self.api.send_mail(self.settings.notification_batch)
+            if mailed["sent"] or mailed["failed"] or mailed["retrying"]:
+                log.info("build e-mail: %(sent)d sent, %(failed)d failed, "
+                         "%(retrying)d to retry", mailed)  # fmt: skip
         except BackendApiError as error:
             self._frontend_outage.failed(error, "notifications")
             return

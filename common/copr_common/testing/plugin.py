@@ -15,6 +15,8 @@ Per-test fixtures:
                           served by ``git http-backend`` on loopback (clone and push)
     ``postgres_database`` URL of a fresh, empty database, dropped after the test
     ``redis_url``         URL of a Redis database that is flushed after the test
+    ``smtp_server``       :class:`~copr_common.testing.smtp.SmtpServer`: an SMTP server
+                          on a random loopback port that keeps what it receives
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -44,6 +47,9 @@ from copr_common.testing.services import (
 from copr_common.testing.services import (
     service_run as _service_run,
 )
+
+if TYPE_CHECKING:  # aiosmtpd is a test tool: imported when a test asks for the server
+    from copr_common.testing.smtp import SmtpServer
 
 _redis_db = itertools.count(1)
 _builder_hosts = itertools.count(1)
@@ -113,6 +119,17 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     yield url
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """An SMTP server on 127.0.0.1:<random> for one test."""
+    from copr_common.testing.smtp import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -93,6 +93,7 @@ PROJECT_FIELDS: dict[str, Any] = {
     "repo_priority": {"type": "integer", "minimum": 1, "maximum": 99, "nullable": True},
     "require_real_buildroot": {"type": "boolean", "nullable": True},
     "rpmlint_fail_on_errors": {"type": "boolean", "nullable": True},
+    "email_notifications": {"type": "boolean", "nullable": True},
 }
 BUILD_OPTIONS: dict[str, Any] = {
     "ownername": OWNER,
@@ -201,6 +202,14 @@ OPERATIONS = [
     Operation("/auth-check", "get", "Who am I", auth=True, response=out.USER, errors=(401,)),
     Operation("/api-token", "post", "Renew my API token", auth=True, response=out.API_TOKEN,
               errors=(401,)),
+    Operation("/user/settings", "get", "My e-mail settings", auth=True,
+              response=out.USER_SETTINGS, errors=(401,)),
+    Operation("/user/settings/edit", "put", "Change my e-mail settings",
+              body=_object(mail={"type": "string", "maxLength": 200, "nullable": True},
+                           email_notifications={"type": "boolean", "nullable": True}),
+              auth=True, response=out.USER_SETTINGS, errors=(400, 401)),
+    Operation("/quota/{ownername}", "get", "An owner's storage usage and limit",
+              response=out.QUOTA, errors=(404,)),
     Operation("/project", "get", "A project", PROJECT_QUERY, PROJECT_QUERY,
               response=out.PROJECT),
     Operation("/project/list", "get", "Projects (of an owner)", ("ownername", *PAGE),

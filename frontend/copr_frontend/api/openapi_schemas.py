@@ -77,6 +77,8 @@ PROJECT = strict(
     fedora_review=BOOLEAN,
     require_real_buildroot=BOOLEAN,
     rpmlint_fail_on_errors=BOOLEAN,
+    email_notifications=BOOLEAN,
+    storage_usage=INTEGER,
     delete_after_days=nullable(INTEGER),
     forked_from=nullable(STRING),
     storage=STRING,
@@ -304,6 +306,15 @@ def page(item: Schema) -> Schema:
 BUILDS_CREATED = strict(items={"type": "array", "items": BUILD}, meta=strict(()))
 
 USER = strict(id=INTEGER, name=STRING)
+USER_SETTINGS = strict(name=STRING, mail=STRING, email_notifications=BOOLEAN)
+QUOTA = strict(
+    ownername=STRING,
+    usage=INTEGER,
+    limit=nullable(INTEGER),
+    limit_source={"type": "string", "enum": ["default", "owner"]},
+    exceeded=BOOLEAN,
+    projects={"type": "array", "items": strict(name=STRING, usage=INTEGER)},
+)
 API_TOKEN = strict(api_login=STRING, api_token=STRING, expiration=STRING)
 ROLE_STATE: Schema = {"type": "string", "enum": ["nothing", "request", "approved"]}
 PERMISSIONS = strict(permissions=mapping(strict(admin=ROLE_STATE, builder=ROLE_STATE)))

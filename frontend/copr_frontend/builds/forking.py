@@ -76,6 +76,9 @@ def fork_builds(
             is_background=old.is_background,
             appstream=target.appstream,
             started_on=old.started_on,
+            # The backend copies the result dirs as they are: the copies take as much
+            # of the target owner's quota as the originals.
+            source_result_size=old.source_result_size,
         )
         session.add(new)
         for chroot in chroots:
@@ -87,6 +90,7 @@ def fork_builds(
                     started_on=chroot.started_on,
                     ended_on=chroot.ended_on,
                     results=chroot.results,
+                    result_size=chroot.result_size,
                 )
             )
         session.flush()

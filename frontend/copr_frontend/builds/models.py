@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from copr_common.enums import FINISHED_STATES, BuildSourceEnum, FailTypeEnum, StatusEnum
@@ -111,6 +121,9 @@ class Build(Base):
     pkg_version: Mapped[str | None] = mapped_column(String(200))
     srpm_url: Mapped[str | None] = mapped_column(Text)
     result_dir: Mapped[str] = mapped_column(String(200), default="")
+    source_result_size: Mapped[int | None] = mapped_column(BigInteger)
+    """Bytes the source build's results take in the results tree, as the backend reported
+    them when it ended (None: not reported); counted against the owner's quota."""
 
     timeout: Mapped[int] = mapped_column(Integer, default=5 * 3600)
     enable_net: Mapped[bool] = mapped_column(default=False)
@@ -185,6 +198,9 @@ class BuildChroot(Base):
     """What the backend reported for the finished task (``{"packages": [...]}``)."""
     fail_reason: Mapped[str | None] = mapped_column(Text)
     """Why the task did not succeed, as the backend reported it."""
+    result_size: Mapped[int | None] = mapped_column(BigInteger)
+    """Bytes the task's results take in the results tree, as the backend reported them
+    when it ended (None: not reported); counted against the owner's quota."""
     buildroot: Mapped[str | None] = mapped_column(String(20))
     """What built it: ``mock`` (a mock chroot) or ``host`` (the builder's own system)."""
     buildrequires_not_installed: Mapped[list[str] | None] = mapped_column(JSON)

@@ -23,6 +23,7 @@ from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.packages.models import Package
 from copr_frontend.projects.logic import ProjectError, get_or_create_dir, resolve_chroots
 from copr_frontend.projects.models import Project, ProjectDir
+from copr_frontend.quotas.logic import check_submission
 from copr_frontend.settings import FrontendSettings
 from copr_frontend.users.models import User
 from copr_frontend.validation import to_bool, to_choice, to_int, to_list, to_text
@@ -137,7 +138,11 @@ def parse_build_request(
     *,
     denylist: Iterable[str] = (),
 ) -> BuildRequest:
-    """Read and check the shared build options; a 400/404 listing everything wrong."""
+    """Read and check the shared build options; a 400/404 listing everything wrong, or
+    a 400 naming usage and limit when the owner's storage quota is used up (checked
+    before anything else).
+    """
+    check_submission(session, settings, project.ownername)
     errors = FieldErrors()
     project_dir = project.main_dir
     with errors.field("project_dirname"):

@@ -118,6 +118,7 @@ def update_source(session: Session, build: Build, data: Mapping[str, Any]) -> bo
     status = parse_status(data["status"]) if data.get("status") is not None else None
     started_on = to_timestamp(data.get("started_on"), "started_on")
     ended_on = to_timestamp(data.get("ended_on"), "ended_on")
+    size = _result_size(data)
     if build.canceled:
         return False
     current = build.source_status
@@ -137,6 +138,8 @@ def update_source(session: Session, build: Build, data: Mapping[str, Any]) -> bo
             setattr(build, attr, str(data[attr]))
     if data.get("result_dir") is not None:
         build.result_dir = str(data["result_dir"])
+    if size is not None and status in FINISHED_STATES:
+        build.source_result_size = size
     results = data.get("results")
     if isinstance(results, dict):
         build.source_results = results
@@ -192,6 +195,7 @@ def update_chroot(build: Build, data: Mapping[str, Any]) -> bool:
     started_on = to_timestamp(data.get("started_on"), "started_on")
     ended_on = to_timestamp(data.get("ended_on"), "ended_on")
     buildroot, not_installed = _buildroot(data)
+    size = _result_size(data)
     if build.canceled or status is None:
         return False
     late_success = _false_failure(chroot.status, status)
@@ -221,6 +225,8 @@ def update_chroot(build: Build, data: Mapping[str, Any]) -> bool:
     if status in FINISHED_STATES:
         chroot.started_on = chroot.started_on or started_on
         chroot.ended_on = ended_on or now()
+        if size is not None:
+            chroot.result_size = size
         if status != StatusEnum.succeeded:
             chroot.fail_reason = _reason(data.get("fail_reason"))
     chroot.status = status
@@ -265,6 +271,19 @@ def _buildroot(data: Mapping[str, Any]) -> tuple[str | None, list[str] | None]:
             "BuildRequires"
         )
     return buildroot, missing
+
+
+MAX_RESULT_SIZE = 2**62
+
+
+def _result_size(data: Mapping[str, Any]) -> int | None:
+    """The ``result_size`` of a final report (bytes of the task's result dir), checked."""
+    size = data.get("result_size")
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_RESULT_SIZE:
+        raise UpdateError(f"'result_size' must be a number of bytes (0 to 2**62), got {size!r}")
+    return size
 
 
 def apply_update(session: Session, build: Build, data: Mapping[str, Any]) -> bool:

@@ -7,9 +7,11 @@
                     retry policy: exponential backoff, giving up, disabling an endpoint
                     after a run of failures
 ``api.py``          API v3 ``/notification-endpoint/...`` and ``/notification-delivery/list``
-``backend_api.py``  ``/backend/notification-events/``, ``pending-deliveries/`` and
-                    ``delivery-results/``: the backend's notification dispatcher records the
-                    events it is told and delivers what is due
+``mail.py``         e-mail to a build's submitter when it ends (both opted in), sent by
+                    the frontend through its SMTP settings, with the same retry policy
+``backend_api.py``  ``/backend/notification-events/``, ``pending-deliveries/``,
+                    ``delivery-results/`` and ``send-mail/``: the backend's notification
+                    dispatcher records the events it is told and delivers what is due
 
 The backend delivers; the frontend decides what, when and whether to retry, and signs
 each body (HMAC-SHA256 with the endpoint's secret), so the secrets never leave it.

@@ -7,6 +7,9 @@ password (the pending deliveries carry endpoint URLs and their signatures).
      ``{"id", "url", "body", "headers"}`` with the signature in the headers
 ``POST /backend/delivery-results/``  ``{"results": [{"id", "ok", "status_code", "error"}]}``:
      the outcome of each attempt; the frontend schedules the retries
+``POST /backend/send-mail/``  ``{"limit"?}``: the frontend sends the e-mail due now through
+     its SMTP server (:mod:`~copr_frontend.notifications.mail`) and answers the counts
+     ``{"sent", "failed", "retrying"}``; the backend only says when
 
 A malformed request is a 400 and changes nothing.
 """
@@ -21,7 +24,7 @@ from copr_frontend import db
 from copr_frontend.api.errors import BadRequest
 from copr_frontend.backend_api.views import _json_object, _route, backend_authenticated
 from copr_frontend.context import settings
-from copr_frontend.notifications import logic
+from copr_frontend.notifications import logic, mail
 from copr_frontend.validation import to_int
 
 MAX_BATCH = 1000
@@ -53,11 +56,12 @@ def notification_events() -> flask.Response:
         if 0 < build_id <= MAX_ID:  # no such build otherwise: nothing to notify
             parsed.append((topic, build_id, chroot))
     session = db.session()
-    made = 0
+    made = mails = 0
     for topic, build_id, chroot in parsed:
         made += len(logic.record_task_event(session, settings(), topic, build_id, chroot))
+        mails += len(mail.record_build_mail(session, settings(), topic, build_id))
     session.commit()
-    return flask.jsonify({"deliveries": made})
+    return flask.jsonify({"deliveries": made, "mails": mails})
 
 
 @_route("/pending-deliveries/")
@@ -95,3 +99,17 @@ def delivery_results() -> flask.Response:
     updated = logic.record_results(session, settings(), results)
     session.commit()
     return flask.jsonify({"updated": updated})
+
+
+@_route("/send-mail/", ("POST",))
+@backend_authenticated
+def send_mail() -> flask.Response:
+    data = _json_object()
+    given = to_int(data.get("limit"), "limit")
+    limit = mail.DEFAULT_BATCH if given is None else given
+    if not 1 <= limit <= mail.MAX_BATCH:
+        raise BadRequest(f"'limit' must be between 1 and {mail.MAX_BATCH}")
+    session = db.session()
+    counts = mail.send_due_mail(session, settings(), limit)
+    session.commit()
+    return flask.jsonify(counts)

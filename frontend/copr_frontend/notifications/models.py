@@ -1,4 +1,5 @@
-"""A project's notification endpoints, and every delivery of an event to one of them.
+"""A project's notification endpoints, every delivery of an event to one of them, and
+the e-mails to the submitters of builds that ended.
 
 A delivery is unique per (endpoint, event, build, chroot): an event the backend reports
 twice is delivered once.  Its ``state`` moves ``pending`` → ``delivered`` or ``failed``;
@@ -65,3 +66,28 @@ class NotificationDelivery(Base):
     created_on: Mapped[int] = mapped_column(default=now, index=True)
 
     endpoint: Mapped[NotificationEndpoint] = relationship()
+
+
+class EmailDelivery(Base):
+    """One e-mail about a build that ended, to its submitter: the message as composed when
+    the build ended, its attempts and state (the states and the retry policy of
+    :class:`NotificationDelivery`).  Unique per (build, recipient): a build's end reported
+    twice mails once.
+    """
+
+    __tablename__ = "email_deliveries"
+    __table_args__ = (UniqueConstraint("build_id", "recipient"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    build_id: Mapped[int] = mapped_column(Integer, index=True)
+    """No foreign key: the history outlives a deleted build."""
+    recipient: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), default=PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_on: Mapped[int | None] = mapped_column(Integer, index=True)
+    last_attempt_on: Mapped[int | None] = mapped_column(Integer)
+    delivered_on: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_on: Mapped[int] = mapped_column(default=now, index=True)

@@ -54,6 +54,7 @@ _BOOL_FIELDS = (
     "fedora_review",
     "require_real_buildroot",
     "rpmlint_fail_on_errors",
+    "email_notifications",
 )
 ORDERABLE = {"id": Project.id, "name": Project.name, "ownername": Project.ownername}
 

@@ -268,6 +268,7 @@ _FORKED_SETTINGS = (
     "fedora_review",
     "require_real_buildroot",
     "rpmlint_fail_on_errors",
+    "email_notifications",
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from copr_frontend.db import Base, now
 from copr_frontend.mockchroots.models import MockChroot
@@ -63,6 +63,13 @@ class Project(Base):
     build; this makes its errors count)."""
     """Builds must run in a mock chroot: on a host-only builder (which does not install
     BuildRequires) they fail instead of succeeding without their build dependencies."""
+    email_notifications: Mapped[bool] = mapped_column(default=False)
+    """The project's opt-in to e-mail the submitter of a build when it ends (to users who
+    opted in themselves)."""
+    storage_usage: Mapped[int | None] = query_expression()
+    """Bytes its builds' results take, where the query asked for it
+    (:func:`copr_frontend.quotas.logic.with_storage_usage`, one subquery per page of
+    projects); None otherwise."""
     webhook_secret: Mapped[str] = mapped_column(String(64), default="")
     forked_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("projects.id", ondelete="SET NULL"), index=True

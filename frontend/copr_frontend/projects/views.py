@@ -24,6 +24,7 @@ from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.projects import api as project_api
 from copr_frontend.projects import logic
 from copr_frontend.projects.models import Project
+from copr_frontend.quotas import logic as quotas
 from copr_frontend.users.logic import get_group, is_member
 from copr_frontend.web.forms import FormErrors, collecting, form_data, render_form
 from copr_frontend.web.routing import (
@@ -42,13 +43,13 @@ ADD_FIELDS = (
     "name", "description", "instructions", "homepage", "contact", "chroots",
     "additional_repos", "enable_net", "unlisted_on_hp", "delete_after_days",
     "bootstrap", "isolation", "appstream", "module_hotfixes", "follow_fedora_branching",
-    "repo_priority", "runtime_dependencies", "fedora_review", "devel_mode",
-    "rpmlint_fail_on_errors",
     "repo_priority", "runtime_dependencies", "fedora_review", "devel_mode", "keep_builds",
+    "rpmlint_fail_on_errors", "email_notifications",
 )  # fmt: skip
 BOOL_FIELDS = (
     "enable_net", "unlisted_on_hp", "appstream", "module_hotfixes", "follow_fedora_branching",
     "fedora_review", "devel_mode", "auto_prune", "persistent", "rpmlint_fail_on_errors",
+    "email_notifications",
 )  # fmt: skip
 
 
@@ -81,13 +82,31 @@ def _owner_projects(ownername: str) -> Any:
         db.session(), ownername=ownername, before_id=before_arg()
     )
     next_url = ourl("projects.owner_projects", ownername, before=next_id) if next_id else None
+    quota = quotas.owner_quota(db.session(), settings(), ownername)
     return flask.render_template(
         "projects/list.html",
         projects=projects,
         next_url=next_url,
         heading=gettext("Projects of %(owner)s", owner=ownername),
         ownername=ownername,
+        storage=_storage_line(quota),
     )
+
+
+def _storage_line(quota: quotas.Quota) -> str:
+    usage = quotas.format_size(quota.usage)
+    if quota.limit is None:
+        return str(gettext("Storage used: %(usage)s (no limit)", usage=usage))
+    limit = quotas.format_size(quota.limit)
+    if quota.exceeded:
+        text = gettext(
+            "Storage used: %(usage)s of %(limit)s: the quota is used up, new builds are "
+            "refused.",
+            usage=usage,
+            limit=limit,
+        )
+        return str(text)
+    return str(gettext("Storage used: %(usage)s of %(limit)s", usage=usage, limit=limit))
 
 
 @blueprint.route("/coprs/<owner>/")
@@ -256,6 +275,7 @@ def overview(project: Project) -> Any:
         repos=repo_links(project),
         results_url=f"{settings().results_url}/{project.ownername}/{project.name}/",
         forks=len(logic.list_forks(db.session(), project)),
+        storage=quotas.format_size(quotas.project_usage(db.session(), project)),
     )
 
 

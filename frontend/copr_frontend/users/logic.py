@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from copr_common.names import InvalidNameError, validate_owner
 from copr_frontend.db import now
+from copr_frontend.users.addresses import AddressError, check_address
 from copr_frontend.users.models import Group, GroupMembership, User
 
 _TOKEN_ALPHABET = string.ascii_lowercase
@@ -64,12 +65,30 @@ def create_user(
     validate_user_name(name)
     if get_user(session, name) is not None:
         raise AccountError(f"user {name!r} already exists")
-    user = User(name=name, mail=mail, admin=admin)
+    user = User(name=name, admin=admin)
+    set_mail_settings(user, mail=mail)
     if password is not None:
         set_password(user, password)
     session.add(user)
     session.flush()
     return user
+
+
+def set_mail_settings(
+    user: User, *, mail: str | None = None, email_notifications: bool | None = None
+) -> None:
+    """Change the user's address (empty: none) and their opt-in to build e-mail; an
+    opt-in needs an address.
+    """
+    if mail is not None:
+        try:
+            user.mail = check_address(mail) if mail.strip() else ""
+        except AddressError as error:
+            raise AccountError(str(error)) from None
+    if email_notifications is not None:
+        user.email_notifications = email_notifications
+    if user.email_notifications and not user.mail:
+        raise AccountError("e-mail notifications need an e-mail address: give 'mail' too")
 
 
 def set_password(user: User, password: str) -> None:

@@ -16,6 +16,9 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     mail: Mapped[str] = mapped_column(String(200), default="")
+    email_notifications: Mapped[bool] = mapped_column(default=False)
+    """The user's opt-in to an e-mail when a build they submitted ends (sent only where
+    the build's project opts in too)."""
     password_hash: Mapped[str | None] = mapped_column(Text)
     admin: Mapped[bool] = mapped_column(default=False)
     proven: Mapped[bool] = mapped_column(default=False)

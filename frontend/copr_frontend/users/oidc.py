@@ -21,6 +21,7 @@ from joserfc.errors import JoseError
 from sqlalchemy.orm import Session
 
 from copr_frontend.settings import FrontendSettings
+from copr_frontend.users.addresses import AddressError, check_address
 from copr_frontend.users.logic import AccountError, create_user, get_user, validate_user_name
 from copr_frontend.users.models import User
 
@@ -83,6 +84,10 @@ def user_from_claims(session: Session, claims: dict[str, Any]) -> User:
     validate_user_name(name)
     user = get_user(session, name)
     mail = str(claims.get("email") or "")
+    try:
+        mail = check_address(mail) if mail else ""
+    except AddressError:
+        mail = ""  # the provider's to fix; the login itself is fine
     if user is None:
         user = create_user(session, name, mail=mail)
     elif mail and user.mail != mail:

@@ -1,5 +1,5 @@
 """Web sessions and the API token page: ``/login/`` (password or OpenID Connect),
-``/logout/`` and ``/api/``.
+``/logout/`` and ``/api/`` (with the user's e-mail settings, ``/api/mail/``).
 """
 
 from __future__ import annotations
@@ -12,11 +12,20 @@ from flask_babel import gettext
 
 from copr_frontend import db
 from copr_frontend.api.auth import SESSION_USER_KEY
+from copr_frontend.api.errors import BadRequest
 from copr_frontend.context import settings
 from copr_frontend.redirects import local_redirect_target
 from copr_frontend.users import oidc
-from copr_frontend.users.logic import AccountError, authenticate_password, issue_api_token
+from copr_frontend.users.addresses import MAX_ADDRESS
+from copr_frontend.users.logic import (
+    AccountError,
+    authenticate_password,
+    issue_api_token,
+    set_mail_settings,
+)
 from copr_frontend.users.models import User
+from copr_frontend.validation import to_text
+from copr_frontend.web.forms import FormErrors, collecting, render_form
 from copr_frontend.web.routing import login_required
 
 accounts = flask.Blueprint("accounts", __name__)
@@ -110,19 +119,44 @@ def copr_cli_snippet(user: User, token: str | None) -> str:
     )
 
 
+def _api_page_context(user: User, token: str | None) -> dict[str, Any]:
+    expires = user.api_token_expires_on
+    return {
+        "user": user,
+        "token": token,
+        "snippet": copr_cli_snippet(user, token),
+        "expires": time.strftime("%Y-%m-%d", time.gmtime(expires)) if expires else None,
+        "lifetime": settings().token_lifetime_days,
+    }
+
+
 @accounts.route("/api/", methods=["GET"])
 def api_page() -> Any:
     user = login_required()
     token = flask.session.pop("new_api_token", None)
-    expires = user.api_token_expires_on
-    return flask.render_template(
-        "users/api.html",
-        user=user,
-        token=token,
-        snippet=copr_cli_snippet(user, token),
-        expires=time.strftime("%Y-%m-%d", time.gmtime(expires)) if expires else None,
-        lifetime=settings().token_lifetime_days,
-    )
+    return flask.render_template("users/api.html", errors=FormErrors(), values=None,
+                                 **_api_page_context(user, token))  # fmt: skip
+
+
+@accounts.route("/api/mail/", methods=["POST"])
+def mail_settings() -> Any:
+    """The user's address and opt-in to build e-mail (as ``/api_3/user/settings/edit``)."""
+    user = login_required()
+    errors = FormErrors()
+    form = flask.request.form
+    with collecting(errors, ("mail",)):
+        try:
+            set_mail_settings(
+                user,
+                mail=to_text(form.get("mail", ""), "mail", max_length=MAX_ADDRESS),
+                email_notifications="on" in form.getlist("email_notifications"),
+            )
+        except AccountError as error:
+            raise BadRequest(f"Field 'mail': {error}") from None
+        db.session().commit()
+        flask.flash(gettext("Your e-mail settings were saved."))
+        return flask.redirect(flask.url_for("accounts.api_page"), code=303)
+    return render_form("users/api.html", errors, **_api_page_context(user, None))
 
 
 @accounts.route("/api/new_token/", methods=["POST"])

@@ -79,7 +79,7 @@ def test_the_three_events_of_a_build(
     build = factory.build(project, source_status=StatusEnum.running)
     started = events(client, backend_headers, ("copr.build.start", build.id, "srpm-builds"),
                      ("copr.chroot.start", build.id, "srpm-builds"))  # fmt: skip
-    assert started.json == {"deliveries": 1}
+    assert started.json == {"deliveries": 1, "mails": 0}
     finish(db_session, build, None, StatusEnum.succeeded)
     finish(db_session, build, CHROOTS[0], StatusEnum.succeeded)
     # The source build's end says nothing new; the first chroot's end is a chroot event.
@@ -289,7 +289,7 @@ def test_unknown_builds_and_deliveries_are_ignored(
 ) -> None:
     made = events(client, backend_headers, ("copr.build.end", 424242, "srpm-builds"),
                   ("copr.build.end", 2**40, "srpm-builds"))  # fmt: skip
-    assert made.json == {"deliveries": 0}
+    assert made.json == {"deliveries": 0, "mails": 0}
     results = client.post("/backend/delivery-results/", headers=backend_headers,
                           json={"results": [{"id": 99, "ok": True}]})  # fmt: skip
     assert results.json == {"updated": []}

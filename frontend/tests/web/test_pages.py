@@ -190,3 +190,79 @@ def test_keep_builds_in_the_settings_form(client, site, db_session) -> None:
     client.post("/coprs/owner/hello/edit/", data={**form, "csrf_token": token, "keep_builds": ""})
     db_session.expire_all()
     assert project.keep_builds is None
+
+
+def test_the_settings_page_opts_the_project_in_to_build_email(client, site, db_session) -> None:
+    log_in(client, site["owner"])
+    page = client.get("/coprs/owner/hello/edit/").get_data(as_text=True)
+    assert 'name="email_notifications"' in page
+    token = csrf_token(client, "/coprs/owner/hello/edit/")
+    response = client.post("/coprs/owner/hello/edit/", data={
+        "csrf_token": token, "chroots": ["fedora-42-x86_64", "fedora-43-x86_64"],
+        "email_notifications": "on",
+    })  # fmt: skip
+    assert response.status_code == 303
+    db_session.expire_all()
+    assert db_session.get(type(site["project"]), site["project"].id).email_notifications
+    edit = client.get("/coprs/owner/hello/edit/").get_data(as_text=True)
+    checkbox = edit.split('id="f-email_notifications"', 1)[1].split(">", 1)[0]
+    assert "checked" in checkbox
+
+
+def test_storage_is_shown_and_a_refused_build_form_says_why(client, site, db_session) -> None:
+    from copr_frontend.builds.models import Build
+    from copr_frontend.quotas.models import OwnerQuota
+
+    page = client.get("/coprs/owner/hello/").get_data(as_text=True)
+    assert 'data-testid="storage">0 B<' in page
+    owner_page = client.get("/coprs/owner/").get_data(as_text=True)
+    assert "Storage used: 0 B (no limit)" in owner_page
+    db_session.add(OwnerQuota(ownername="owner", limit_bytes=0))
+    db_session.commit()
+    owner_page = client.get("/coprs/owner/").get_data(as_text=True)
+    assert "Storage used: 0 B of 0 B: the quota is used up, new builds are refused." in owner_page
+
+    log_in(client, site["owner"])
+    token = csrf_token(client, "/coprs/owner/hello/add_build_url/")
+    before = db_session.query(Build).count()
+    form = {"csrf_token": token, "pkgs": "https://example.org/a.src.rpm"}
+    response = client.post("/coprs/owner/hello/add_build_url/", data=form)
+    assert response.status_code in (400, 403)
+    assert "The storage quota of owner is used up" in response.get_data(as_text=True)
+    db_session.expire_all()
+    assert db_session.query(Build).count() == before
+
+
+def test_a_user_sets_their_address_and_build_email_on_the_api_page(
+    client, site, db_session
+) -> None:
+    owner = site["owner"]
+    log_in(client, owner)
+    assert 'id="f-email_notifications"' in client.get("/api/").get_data(as_text=True)
+    token = csrf_token(client, "/api/")
+    response = client.post("/api/mail/", data={
+        "csrf_token": token, "mail": "owner@example.org",
+        "email_notifications": ["off", "on"],
+    })  # fmt: skip
+    assert response.status_code == 303
+    db_session.expire_all()
+    stored = db_session.get(type(owner), owner.id)
+    assert (stored.mail, stored.email_notifications) == ("owner@example.org", True)
+    page = client.get("/api/").get_data(as_text=True)
+    assert 'value="owner@example.org"' in page
+    assert "checked" in page.split('id="f-email_notifications"', 1)[1].split(">", 1)[0]
+
+    bad = client.post("/api/mail/", data={"csrf_token": token, "mail": "not an address",
+                                          "email_notifications": ["off", "on"]})  # fmt: skip
+    assert bad.status_code == 400
+    html = bad.get_data(as_text=True)
+    assert "is not an e-mail address" in html.split('id="mail-errors">', 1)[1]
+    assert 'value="not an address"' in html
+    db_session.expire_all()
+    stored = db_session.get(type(owner), owner.id)
+    assert (stored.mail, stored.email_notifications) == ("owner@example.org", True)
+    # Opting in without an address is refused too.
+    empty = client.post("/api/mail/", data={"csrf_token": token, "mail": "",
+                                            "email_notifications": ["off", "on"]})  # fmt: skip
+    assert empty.status_code == 400
+    assert "need an e-mail address" in empty.get_data(as_text=True)

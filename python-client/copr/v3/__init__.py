@@ -23,6 +23,8 @@ from copr.v3.proxies.package import PackageProxy
 from copr.v3.proxies.permissions import PermissionsProxy
 from copr.v3.proxies.project import ProjectProxy
 from copr.v3.proxies.project_chroot import ProjectChrootProxy
+from copr.v3.proxies.quota import QuotaProxy
+from copr.v3.proxies.user import UserProxy
 from copr.v3.proxies.webhook import WebhookProxy
 from copr.v3.results import List, Munch
 
@@ -49,6 +51,8 @@ __all__ = [
     "PermissionsProxy",
     "ProjectChrootProxy",
     "ProjectProxy",
+    "QuotaProxy",
+    "UserProxy",
     "WebhookProxy",
     "all_pages",
     "config_from_file",

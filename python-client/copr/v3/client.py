@@ -15,6 +15,8 @@ from copr.v3.proxies.package import PackageProxy
 from copr.v3.proxies.permissions import PermissionsProxy
 from copr.v3.proxies.project import ProjectProxy
 from copr.v3.proxies.project_chroot import ProjectChrootProxy
+from copr.v3.proxies.quota import QuotaProxy
+from copr.v3.proxies.user import UserProxy
 from copr.v3.proxies.webhook import WebhookProxy
 
 
@@ -40,6 +42,8 @@ class Client:
         self.webhook_proxy = WebhookProxy(config)
         self.permissions_proxy = PermissionsProxy(config)
         self.notification_proxy = NotificationProxy(config)
+        self.quota_proxy = QuotaProxy(config)
+        self.user_proxy = UserProxy(config)
 
     @classmethod
     def create_from_config_file(cls, path: str | None = None) -> Self:

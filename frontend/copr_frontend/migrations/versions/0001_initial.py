@@ -89,6 +89,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("mail", sa.String(length=200), nullable=False),
+        sa.Column("email_notifications", sa.Boolean(), nullable=False),
         sa.Column("password_hash", sa.Text(), nullable=True),
         sa.Column("admin", sa.Boolean(), nullable=False),
         sa.Column("proven", sa.Boolean(), nullable=False),
@@ -153,6 +154,7 @@ def upgrade() -> None:
         sa.Column("follow_fedora_branching", sa.Boolean(), nullable=False),
         sa.Column("fedora_review", sa.Boolean(), nullable=False),
         sa.Column("require_real_buildroot", sa.Boolean(), nullable=False),
+        sa.Column("email_notifications", sa.Boolean(), nullable=False),
         sa.Column("rpmlint_fail_on_errors", sa.Boolean(), nullable=False),
         sa.Column("webhook_secret", sa.String(length=64), nullable=False),
         sa.Column("forked_from_id", sa.Integer(), nullable=True),
@@ -358,6 +360,7 @@ def upgrade() -> None:
         sa.Column("pkg_version", sa.String(length=200), nullable=True),
         sa.Column("srpm_url", sa.Text(), nullable=True),
         sa.Column("result_dir", sa.String(length=200), nullable=False),
+        sa.Column("source_result_size", sa.BigInteger(), nullable=True),
         sa.Column("timeout", sa.Integer(), nullable=False),
         sa.Column("enable_net", sa.Boolean(), nullable=False),
         sa.Column("is_background", sa.Boolean(), nullable=False),
@@ -472,6 +475,7 @@ def upgrade() -> None:
         sa.Column("fail_reason", sa.Text(), nullable=True),
         sa.Column("buildroot", sa.String(length=20), nullable=True),
         sa.Column("buildrequires_not_installed", sa.JSON(), nullable=True),
+        sa.Column("result_size", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["build_id"],
             ["builds.id"],
@@ -576,8 +580,47 @@ def upgrade() -> None:
                 batch_op.f(f"ix_notification_deliveries_{column}"), [column], unique=False
             )
 
+    op.create_table(
+        "email_deliveries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("build_id", sa.Integer(), nullable=False),
+        sa.Column("recipient", sa.String(length=200), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_on", sa.Integer(), nullable=True),
+        sa.Column("last_attempt_on", sa.Integer(), nullable=True),
+        sa.Column("delivered_on", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_on", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_deliveries")),
+        sa.UniqueConstraint(
+            "build_id", "recipient", name=op.f("uq_email_deliveries_build_id_recipient")
+        ),
+        sqlite_autoincrement=True,
+    )
+    with op.batch_alter_table("email_deliveries", schema=None) as batch_op:
+        for column in ("build_id", "created_on", "next_attempt_on", "state"):
+            batch_op.create_index(
+                batch_op.f(f"ix_email_deliveries_{column}"), [column], unique=False
+            )
+
+    op.create_table(
+        "owner_quotas",
+        sa.Column("ownername", sa.String(length=101), nullable=False),
+        sa.Column("limit_bytes", sa.BigInteger(), nullable=True),
+        sa.Column("set_on", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("ownername", name=op.f("pk_owner_quotas")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("owner_quotas")
+    with op.batch_alter_table("email_deliveries", schema=None) as batch_op:
+        for column in ("build_id", "created_on", "next_attempt_on", "state"):
+            batch_op.drop_index(batch_op.f(f"ix_email_deliveries_{column}"))
+    op.drop_table("email_deliveries")
     with op.batch_alter_table("notification_deliveries", schema=None) as batch_op:
         for column in ("build_id", "created_on", "endpoint_id", "next_attempt_on", "state"):
             batch_op.drop_index(batch_op.f(f"ix_notification_deliveries_{column}"))

@@ -72,6 +72,7 @@ class ProjectProxy(BaseProxy):
         require_real_buildroot: bool | None = None,
         rpmlint_fail_on_errors: bool | None = None,
         keep_builds: int | None = None,
+        email_notifications: bool | None = None,
     ) -> Any:
         """Create a project; ``exist_ok`` returns the existing one instead of a 409.
 
@@ -107,6 +108,7 @@ class ProjectProxy(BaseProxy):
             "require_real_buildroot": require_real_buildroot,
             "rpmlint_fail_on_errors": rpmlint_fail_on_errors,
             "keep_builds": keep_builds,
+            "email_notifications": email_notifications,
         }
         _bootstrap_compat(data, use_bootstrap_container)
         return self._call(
@@ -147,6 +149,7 @@ class ProjectProxy(BaseProxy):
         require_real_buildroot: bool | None = None,
         rpmlint_fail_on_errors: bool | None = None,
         keep_builds: int | None = None,
+        email_notifications: bool | None = None,
     ) -> Any:
         """Change a project; None leaves a field as it is.
 
@@ -155,6 +158,8 @@ class ProjectProxy(BaseProxy):
         ``rpmlint_fail_on_errors`` (ours too): builds fail when rpmlint finds an error.
         ``keep_builds`` (ours too): keep only the newest this many finished builds of each
         package per chroot; 0 removes the limit.
+        ``email_notifications`` (ours too): e-mail the submitter when a build ends, to
+        users who asked for build e-mail (:class:`~copr.v3.proxies.user.UserProxy`).
         """
         data: dict[str, Any] = {
             "chroots": chroots,
@@ -182,6 +187,7 @@ class ProjectProxy(BaseProxy):
             "require_real_buildroot": require_real_buildroot,
             "rpmlint_fail_on_errors": rpmlint_fail_on_errors,
             "keep_builds": keep_builds,
+            "email_notifications": email_notifications,
         }
         _bootstrap_compat(data, use_bootstrap_container)
         return self._call(
