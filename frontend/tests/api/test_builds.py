@@ -121,6 +121,8 @@ def test_build_chroots(client: FlaskClient, world: World) -> None:
         "fail_reason": None,
         "buildroot": None,
         "buildrequires_not_installed": None,
+        "timings": {},
+        "rpmlint": None,
     }
     assert client.get(f"/api_3/build-chroot/{build.id}/epel-9-x86_64").status_code == 200
     assert client.get(base + "fedora-1-x86_64").status_code == 404

@@ -353,6 +353,7 @@ def upgrade() -> None:
         sa.Column("source_type", sa.Integer(), nullable=False),
         sa.Column("source_json", sa.JSON(), nullable=False),
         sa.Column("source_results", sa.JSON(), nullable=True),
+        sa.Column("timings", sa.JSON(), nullable=False),
         sa.Column("pkg_name", sa.String(length=200), nullable=True),
         sa.Column("pkg_version", sa.String(length=200), nullable=True),
         sa.Column("srpm_url", sa.Text(), nullable=True),
@@ -471,6 +472,7 @@ def upgrade() -> None:
         sa.Column("fail_reason", sa.Text(), nullable=True),
         sa.Column("buildroot", sa.String(length=20), nullable=True),
         sa.Column("buildrequires_not_installed", sa.JSON(), nullable=True),
+        sa.Column("timings", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["build_id"],
             ["builds.id"],
