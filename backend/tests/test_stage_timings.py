@@ -1,4 +1,4 @@
-"""Stage timings of a real build, submit → installable."""
+"""Stage timings of a real build (submit → installable) and dist-git woken by push."""
 
 from __future__ import annotations
 
@@ -77,6 +77,18 @@ def test_every_stage_is_timed_in_order_and_matches_the_logs(
     # The RPM task's log tells the whole story: the build's stages, then its own.
     chroot_log = _logged_stages(results / CHROOT / f"{build.id:08d}-timed" / "backend.log.gz")
     assert chroot_log == {**build_timings, **chroot_timings}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("distgit_sleep_time", [60.0])
+def test_a_build_entering_importing_wakes_dist_git(
+    factory, db_session, make_backend, make_srpm, distgit, frontend
+):
+    """dist-git polls only once a minute here: the import starts because it was woken."""
+    backend = make_backend()
+    _, build = _build_to_end(factory, db_session, backend, make_srpm, "woken")
+    timings = build.timings
+    assert timings["import_started"] - timings["source_ended"] < 2.5, timings
 
 
 def test_malformed_timings_are_refused_and_nothing_is_stored(factory, db_session, frontend):
