@@ -335,8 +335,19 @@ class DistGit:
 
 
 @pytest.fixture
+def distgit_sleep_time() -> float:
+    """dist-git's poll interval; a test of its push wakeups parametrizes a long one."""
+    return 0.5
+
+
+@pytest.fixture
 def distgit(
-    distgit_url: str, frontend: Served, redis_url: str, tmp_path: Path, service_run: ServiceRun
+    distgit_url: str,
+    frontend: Served,
+    redis_url: str,
+    tmp_path: Path,
+    service_run: ServiceRun,
+    distgit_sleep_time: float,
 ) -> Iterator[DistGit]:
     """The real dist-git: its import dispatcher (a process) and its HTTP app on ``distgit_url``."""
     from copr_distgit.settings import DistGitSettings
@@ -348,7 +359,7 @@ def distgit(
         "frontend_auth": BACKEND_PASSWORD,
         "redis_url": redis_url,
         "state_dir": str(state),
-        "sleep_time": 0.5,
+        "sleep_time": distgit_sleep_time,
         "max_srpm_size": 10 * 1024 * 1024,
     }
     config = tmp_path / "distgit.toml"

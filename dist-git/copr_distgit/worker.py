@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,6 +60,10 @@ class ImportWorkerManager(WorkerManager[ImportTask]):
         return not any(_reponame(record.task) == reponame for record in running)
 
 
+def _stamp() -> float:
+    return round(time.time(), 3)
+
+
 def _reponame(task: dict[str, Any]) -> str:
     return f"{task.get('owner')}/{task.get('project')}/{task.get('pkg_name')}"
 
@@ -71,6 +76,7 @@ def run_worker(settings: DistGitSettings, worker_id: str) -> int:
         with WorkerSession(
             conn, IMPORT_MANAGER, worker_id, lock_dir=settings.state_dir / "worker-locks"
         ) as session:
+            started = _stamp()
             try:
                 task = ImportTask.from_dict(session.task)
             except InvalidTaskError as error:
@@ -78,6 +84,8 @@ def run_worker(settings: DistGitSettings, worker_id: str) -> int:
                 payload = failure_payload(build_id if isinstance(build_id, int) else -1, str(error))
             else:
                 payload = run_import(settings, task)
+            # The frontend shows them among the build's stage timings.
+            payload["timings"] = {"import_started": started, "import_ended": _stamp()}
             session.result = payload
             try:
                 client.import_completed(payload)

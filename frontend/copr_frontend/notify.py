@@ -1,10 +1,12 @@
-"""Push dispatch: tell the backend's dispatchers, through Redis, that there is new work.
+"""Push dispatch: tell the dispatchers, through Redis, that there is new work.
 
 With the ``redis_url`` setting, a commit that queued work publishes a wakeup on the
 channel the dispatcher listens on, so an idle backend starts the task at once instead of
 at its next poll.  Work is: a new build, build chroot, cancel request or action, and a
-build or chroot put (back) to ``pending``.  Backend reports (``running``, ``succeeded``)
-publish nothing.  Publishing is best effort: the dispatchers still poll, so a wakeup lost
+build or chroot put (back) to ``pending``.  A source build that enters ``importing``
+wakes dist-git's import dispatcher the same way (it listens on the same Redis when its
+``redis_url`` names it).  Other backend reports (``running``, ``succeeded``) publish
+nothing.  Publishing is best effort: the dispatchers still poll, so a wakeup lost
 to a Redis outage only delays the start.
 """
 
@@ -18,16 +20,16 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from copr_common.enums import StatusEnum
-from copr_common.redis_keys import ACTION_MANAGER, BUILD_MANAGER, wakeup_channel
+from copr_common.redis_keys import ACTION_MANAGER, BUILD_MANAGER, IMPORT_MANAGER, wakeup_channel
 
 log = logging.getLogger(__name__)
 
 _PENDING_KEY = "copr_pending_wakeups"
 
 
-def _became_pending(obj: Any, attribute: str) -> bool:
+def _became(obj: Any, attribute: str, status: StatusEnum) -> bool:
     history = inspect(obj).attrs[attribute].history
-    return any(value == StatusEnum.pending for value in history.added or ())
+    return any(value == status for value in history.added or ())
 
 
 def _work_of(session: Session) -> set[str]:
@@ -41,10 +43,12 @@ def _work_of(session: Session) -> set[str]:
         elif isinstance(obj, Action):
             wanted.add(ACTION_MANAGER)
     for obj in session.dirty:
-        if (isinstance(obj, BuildChroot) and _became_pending(obj, "status")) or (
-            isinstance(obj, Build) and _became_pending(obj, "source_status")
+        if (isinstance(obj, BuildChroot) and _became(obj, "status", StatusEnum.pending)) or (
+            isinstance(obj, Build) and _became(obj, "source_status", StatusEnum.pending)
         ):
             wanted.add(BUILD_MANAGER)
+        if isinstance(obj, Build) and _became(obj, "source_status", StatusEnum.importing):
+            wanted.add(IMPORT_MANAGER)
     return wanted
 
 

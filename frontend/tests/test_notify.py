@@ -16,6 +16,7 @@ from copr_frontend.testing import Factory
 
 BUILD = "copr:backend-build:wakeup"
 ACTION = "copr:backend-action:wakeup"
+IMPORT = "copr:distgit-import:wakeup"
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def notifying_app(settings: FrontendSettings, redis_url: str) -> Iterator[flask.
 @pytest.fixture
 def wakeups(redis_url: str) -> Iterator[object]:
     pubsub = Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(BUILD, ACTION)
+    pubsub.subscribe(BUILD, ACTION, IMPORT)
     pubsub.get_message(timeout=0.5)  # the subscribe confirmations
 
     def received() -> list[str]:
@@ -102,3 +103,19 @@ def test_imported_chroots_and_actions_wake_their_dispatchers(  # type: ignore[no
     )
     assert deleted.status_code == 200, deleted.get_json()
     assert ACTION in wakeups()
+
+
+def test_a_source_build_entering_importing_wakes_dist_git(  # type: ignore[no-untyped-def]
+    notifying_app, factory: Factory, wakeups, backend_headers
+) -> None:
+    user = factory.user()
+    project = factory.project(user, chroots=["fedora-42-x86_64"])
+    build = factory.build(project, source_status=StatusEnum.running)
+    client = notifying_app.test_client()
+    failed = {"builds": [{"id": build.id, "task_id": build.task_id, "status": "failed"}]}
+    other = factory.build(project, source_status=StatusEnum.running)
+    assert client.post("/backend/update/", json=failed, headers=backend_headers).status_code == 200
+    assert wakeups() == []  # a failed source build leaves dist-git nothing to do
+    report = {"builds": [{"id": other.id, "task_id": other.task_id, "status": "succeeded"}]}
+    assert client.post("/backend/update/", json=report, headers=backend_headers).status_code == 200
+    assert wakeups() == [IMPORT]

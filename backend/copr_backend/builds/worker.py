@@ -109,12 +109,16 @@ class BuildWorker:
         self.createrepo = createrepo
         self.tree = ResultsTree(settings.results_dir)
         self.release_packages = ReleasePackages(settings.frontend_url, signer)
+        self.timings: dict[str, float] = {}
+        """When the current task's stages happened (see copr_frontend.builds.timings)."""
 
     # --- the whole life --------------------------------------------------------------------
 
     def run(self, queued: dict[str, Any]) -> dict[str, Any]:
         """Run the task ``queued`` (the dispatcher's record); the worker's result."""
         task_id = str(queued["task_id"])
+        self.timings = {}
+        self._stage("started")
         # Ask first, fetch after: the queued record has what starting_build needs, and a
         # task that may not start is not worth fetching.
         if not self.frontend.starting_build(queued):
@@ -142,16 +146,26 @@ class BuildWorker:
             # The task stays "starting" in the frontend and is offered again.
             log.error("task %s: %s", task_id, error)
             return {"task_id": task_id, "outcome": "no builder", "error": str(error)}
+        self._stage("builder_leased")
         destination.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(destination / "backend.log")
         handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] %(message)s"))
         logging.getLogger("copr_backend").addHandler(handler)
+        # The stages so far happened before there was a log to write them to.
+        build_timings = task.get("build_timings")
+        for stage, when in {
+            **(build_timings if isinstance(build_timings, dict) else {}),
+            **self.timings,
+        }.items():
+            _log_stage(stage, when)
         try:
             outcome = self._build(task, request, builder, destination)
         except BuilderLost as error:
             log.error("task %s: %s; rescheduling it", task_id, error)
             return self._reschedule(request, builder, str(error))
         finally:
+            # The task's work ends here: what follows is compressing its logs and reporting.
+            self._stage("ended", logged=True)
             logging.getLogger("copr_backend").removeHandler(handler)
             handler.close()
             gzip_logs(destination)
@@ -204,7 +218,14 @@ class BuildWorker:
         except PoolError as error:
             self._check_alive(builder, f"the build did not start: {error}")
             return Outcome(StatusEnum.failed, f"the build did not start: {error}")
-        self._report(task, {"status": int(StatusEnum.running), "started_on": int(time.time())})
+        self._report(
+            task,
+            {
+                "status": int(StatusEnum.running),
+                "started_on": int(time.time()),
+                "timings": dict(self.timings),
+            },
+        )
         chroot = self._entry(task)["chroot"]
         for topic in (BUILD_START, CHROOT_START):
             self.publisher.publish(topic, build_message(task, StatusEnum.running, chroot))
@@ -215,6 +236,7 @@ class BuildWorker:
         except (OSError, PoolError) as error:
             self._check_alive(builder, f"cannot fetch the results: {error}")
             return Outcome(StatusEnum.failed, f"cannot fetch the results: {error}")
+        self._stage("build_ended", logged=True)
         if outcome.status != StatusEnum.succeeded:
             said = _builder_fail_reason(destination)
             if outcome.by_builder:
@@ -333,6 +355,7 @@ class BuildWorker:
             )
         self.signer.sign(owner, project, packages)
         log.info("signed %s", ", ".join(p.name for p in packages))
+        self._stage("signed", logged=True)
         if not request.is_source and self.settings.sbom:
             self._describe(task, destination)
         if not request.is_source:
@@ -356,6 +379,7 @@ class BuildWorker:
                     appstream=bool(task.get("appstream")),
                 )
                 log.info("repodata of %s regenerated", destination.parent)
+            self._stage("published", logged=True)
 
     def _describe(self, task: dict[str, Any], destination: Path) -> None:
         """The SBOMs and the signed provenance of the chroot's packages (sbom.py)."""
@@ -405,6 +429,15 @@ class BuildWorker:
 
     # --- reporting ---------------------------------------------------------------------------
 
+    def _stage(self, stage: str, *, logged: bool = False) -> None:
+        """Note that ``stage`` happened now; the frontend gets it with the next report.
+
+        ``logged`` writes its line at once (the task's ``backend.log`` is open by then).
+        """
+        self.timings[stage] = round(time.time(), 3)
+        if logged:
+            _log_stage(stage, self.timings[stage])
+
     def _entry(self, task: dict[str, Any]) -> dict[str, Any]:
         is_source = "-" not in str(task["task_id"])
         return {
@@ -445,6 +478,9 @@ class BuildWorker:
                 if results and results.get("name"):
                     data["pkg_name"] = results["name"]
         log.info("task %s ended %s %s", task_id, outcome.status.name, outcome.reason)
+        if "ended" not in self.timings:  # a task that never got a builder
+            self._stage("ended")
+        data["timings"] = dict(self.timings)
         try:
             self.frontend.update_builds([{**self._entry(task), **data}])
         except BackendApiError as error:
@@ -455,6 +491,15 @@ class BuildWorker:
         chroot = self._entry(task)["chroot"]
         self.publisher.publish(BUILD_END, build_message(task, outcome.status, chroot))
         return {"task_id": task_id, "outcome": outcome.status.name, "reason": outcome.reason}
+
+
+STAGE_LINE = "stage {stage} at {when:.3f}"
+"""The ``backend.log`` line of one stage: its name and Unix time, as the API shows them."""
+
+
+def _log_stage(stage: str, when: Any) -> None:
+    if isinstance(when, int | float) and not isinstance(when, bool):
+        log.info(STAGE_LINE.format(stage=stage, when=when))
 
 
 def _builder_fail_reason(destination: Path) -> str | None:

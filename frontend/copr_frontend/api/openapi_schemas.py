@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from copr_common.enums import StatusEnum
+from copr_frontend.builds.timings import BUILD_STAGES, TASK_STAGES
 
 Schema = dict[str, Any]
 
 STRING: Schema = {"type": "string"}
 INTEGER: Schema = {"type": "integer"}
 BOOLEAN: Schema = {"type": "boolean"}
+NUMBER: Schema = {"type": "number"}
 STRINGS: Schema = {"type": "array", "items": STRING}
 STATE: Schema = {"type": "string", "enum": StatusEnum.labels()}
 
@@ -87,6 +89,12 @@ PROJECT_WITH_SECRET = strict(
     **PROJECT["properties"], webhook_secret={"type": "string", "minLength": 16}
 )
 
+
+def stage_timings(stages: tuple[str, ...]) -> Schema:
+    """``timings``: the stages that have happened, each a Unix time with a fraction."""
+    return strict((), **dict.fromkeys(stages, NUMBER))
+
+
 BUILD = strict(
     id=INTEGER,
     state=STATE,
@@ -102,6 +110,7 @@ BUILD = strict(
     chroots=STRINGS,
     is_background=BOOLEAN,
     fail_reason=nullable(STRING),
+    timings=stage_timings(BUILD_STAGES),
 )
 BUILD_CHROOT = strict(
     name=STRING,
@@ -112,6 +121,7 @@ BUILD_CHROOT = strict(
     fail_reason=nullable(STRING),
     buildroot=nullable({"type": "string", "enum": ["mock", "host"]}),
     buildrequires_not_installed=nullable(STRINGS),
+    timings=stage_timings(TASK_STAGES),
     rpmlint=nullable(
         strict(
             ("ran",),

@@ -13,6 +13,7 @@ from sqlalchemy import Row, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload, object_session, selectinload
 
 from copr_common.enums import FINISHED_STATES, BuildSourceEnum, StatusEnum
+from copr_frontend.builds import timings
 from copr_frontend.builds.builder_tags import builder_tags, combined_tags
 from copr_frontend.builds.models import Batch, Build, BuildChroot, sandbox_name
 from copr_frontend.mockchroots.models import MockChroot
@@ -230,6 +231,9 @@ def build_task(chroot: BuildChroot, settings: FrontendSettings) -> dict[str, Any
             "repo_priority": project.repo_priority,
             "require_real_buildroot": project.require_real_buildroot,
             "rpmlint_fail_on_errors": project.rpmlint_fail_on_errors,
+            # The stages before this task (submit, source build, import): the backend
+            # writes them into the task's backend.log, so one log tells the whole story.
+            "build_timings": timings.ordered(build.timings, timings.BUILD_STAGES),
         }
     )
     if build.source_type == BuildSourceEnum.rpm_upload:

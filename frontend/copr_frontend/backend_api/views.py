@@ -26,6 +26,7 @@ from copr_frontend.actions.logic import (
 from copr_frontend.actions.models import Action
 from copr_frontend.api.errors import AuthError, BadRequest, ObjectNotFound
 from copr_frontend.backend_api import tasks
+from copr_frontend.builds import timings
 from copr_frontend.builds.logic import lock_build, lock_builds
 from copr_frontend.builds.models import Build, CancelRequest
 from copr_frontend.builds.transitions import (
@@ -379,7 +380,7 @@ def get_import_task(build_id: str) -> flask.Response:
 @_route("/import-completed/", _WRITE)
 @backend_authenticated
 def import_completed_view() -> flask.Response:
-    """``{"build_id", "branch_commits": {branch: hash}, "pkg_version"?, "error"?}``.
+    """``{"build_id", "branch_commits": {branch: hash}, "pkg_version"?, "error"?, "timings"?}``.
 
     An empty ``branch_commits`` means the import failed; dist-git's ``"error"`` is kept as
     the build's ``fail_reason``.
@@ -390,6 +391,10 @@ def import_completed_view() -> flask.Response:
         isinstance(k, str) and isinstance(v, str) for k, v in commits.items()
     ):
         raise BadRequest("'branch_commits' must map branch names to commit hashes")
+    try:
+        import_timings = timings.parse(data.get("timings"), timings.IMPORT_STAGES)
+    except timings.TimingsError as malformed:
+        raise BadRequest(str(malformed)) from None
     session = db.session()
     build = lock_build(session, to_int(data.get("build_id"), "build_id", required=True))
     if build is None:
@@ -397,7 +402,11 @@ def import_completed_view() -> flask.Response:
     version = data.get("pkg_version")
     error = data.get("error")
     updated = import_completed(
-        build, commits, str(version) if version else None, str(error) if error else None
+        build,
+        commits,
+        str(version) if version else None,
+        str(error) if error else None,
+        import_timings,
     )
     session.commit()
     return flask.jsonify({"updated": updated})

@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload, load_only, selectinload
 
 from copr_common.enums import FINISHED_STATES, BuildSourceEnum, StatusEnum
+from copr_frontend.builds import timings
 from copr_frontend.builds.models import Batch, Build, BuildChroot, BuildChrootExclusion
 from copr_frontend.builds.states import refresh_state
 from copr_frontend.mockchroots.models import MockChroot
@@ -135,6 +136,7 @@ def add_build(
         source_json=source_json,
         source_status=StatusEnum.pending,
         appstream=project.appstream,
+        timings={"submitted": timings.stamp()},
         **options,
     )
     session.add(build)

@@ -117,6 +117,8 @@ class Build(Base):
     source_json: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     source_results: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """What the source build reported: name, epoch, version, release, (exclude|exclusive)arch."""
+    timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    """When the build's own stages happened (Unix seconds): see :mod:`.timings`."""
     pkg_name: Mapped[str | None] = mapped_column(String(200), index=True)
     pkg_version: Mapped[str | None] = mapped_column(String(200))
     srpm_url: Mapped[str | None] = mapped_column(Text)
@@ -205,6 +207,8 @@ class BuildChroot(Base):
     """What built it: ``mock`` (a mock chroot) or ``host`` (the builder's own system)."""
     buildrequires_not_installed: Mapped[list[str] | None] = mapped_column(JSON)
     """The spec's BuildRequires that buildroot did not install (the host installs none)."""
+    timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    """When the task's stages happened (Unix seconds), as the backend reported them."""
 
     build: Mapped[Build] = relationship(back_populates="chroots")
     mock_chroot: Mapped[MockChroot] = relationship(lazy="joined")

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
+from copr_frontend.builds import timings
 from copr_frontend.builds.models import Build, BuildChroot
 from copr_frontend.context import settings
 from copr_frontend.projects.models import Project
@@ -55,6 +56,8 @@ def build_to_json(build: Build) -> dict[str, Any]:
         "is_background": build.is_background,
         # Ours, not Copr's: why the source build or the import failed (real clients ignore it).
         "fail_reason": build.fail_reason,
+        # Ours as well: when each stage of the build happened (builds.timings).
+        "timings": timings.ordered(build.timings, timings.BUILD_STAGES),
     }
 
 
@@ -90,6 +93,7 @@ def build_chroot_to_json(chroot: BuildChroot) -> dict[str, Any]:
         # and the BuildRequires that buildroot did not install.
         "buildroot": chroot.buildroot,
         "buildrequires_not_installed": chroot.buildrequires_not_installed,
+        "timings": timings.ordered(chroot.timings, timings.TASK_STAGES),
         # Ours as well: what rpmlint found in the packages (None before it ran).
         "rpmlint": rpmlint_to_json(chroot),
         # And the SBOMs and signed provenance the backend wrote beside the packages.

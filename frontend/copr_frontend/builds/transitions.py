@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from copr_common.enums import FINISHED_STATES, FailTypeEnum, StatusEnum
 from copr_common.names import SRPM_BUILDS_DIR
+from copr_frontend.builds import timings
 from copr_frontend.builds.models import Build, BuildChroot, CancelRequest
 from copr_frontend.builds.states import refresh_state, set_chroot_status
 from copr_frontend.db import now
@@ -119,6 +120,7 @@ def update_source(session: Session, build: Build, data: Mapping[str, Any]) -> bo
     started_on = to_timestamp(data.get("started_on"), "started_on")
     ended_on = to_timestamp(data.get("ended_on"), "ended_on")
     size = _result_size(data)
+    reported = _timings(data, _SOURCE_TASK_STAGES)
     if build.canceled:
         return False
     current = build.source_status
@@ -181,6 +183,8 @@ def update_source(session: Session, build: Build, data: Mapping[str, Any]) -> bo
         build.source_status = status
     if ended_on and build.source_status in FINISHED_STATES:
         build.ended_on = ended_on
+    if reported:
+        build.timings = timings.merged(build.timings, timings.source_stages(reported))
     refresh_state(build)
     return True
 
@@ -196,6 +200,7 @@ def update_chroot(build: Build, data: Mapping[str, Any]) -> bool:
     ended_on = to_timestamp(data.get("ended_on"), "ended_on")
     buildroot, not_installed = _buildroot(data)
     size = _result_size(data)
+    reported = _timings(data, timings.TASK_STAGES)
     if build.canceled or status is None:
         return False
     late_success = _false_failure(chroot.status, status)
@@ -229,9 +234,22 @@ def update_chroot(build: Build, data: Mapping[str, Any]) -> bool:
             chroot.result_size = size
         if status != StatusEnum.succeeded:
             chroot.fail_reason = _reason(data.get("fail_reason"))
+    if reported:
+        chroot.timings = timings.merged(chroot.timings, reported)
     chroot.status = status
     refresh_state(build)
     return True
+
+
+_SOURCE_TASK_STAGES = tuple(stage for stage in timings.TASK_STAGES if stage != "published")
+
+
+def _timings(data: Mapping[str, Any], stages: tuple[str, ...]) -> dict[str, float]:
+    """A report's ``timings``, checked (a malformed one is an :class:`UpdateError`)."""
+    try:
+        return timings.parse(data.get("timings"), stages)
+    except timings.TimingsError as error:
+        raise UpdateError(str(error)) from None
 
 
 def _false_failure(current: StatusEnum, reported: StatusEnum | None) -> bool:
@@ -307,15 +325,19 @@ def import_completed(
     branch_commits: Mapping[str, str],
     pkg_version: str | None = None,
     error: str | None = None,
+    import_timings: Mapping[str, float] | None = None,
 ) -> bool:
     """dist-git imported the SRPM into ``branch_commits`` (branch → commit).
 
     Chroots whose branch got a commit become ``pending`` with that git hash; the other
     waiting chroots failed to import.  Returns False for a build that is not importing
-    (a repeated or late report).
+    (a repeated or late report).  ``import_timings`` are checked ones
+    (:func:`copr_frontend.builds.timings.parse` of the import stages).
     """
     if build.source_status != StatusEnum.importing or build.canceled:
         return False
+    if import_timings:
+        build.timings = timings.merged(build.timings, import_timings)
     if pkg_version and not build.pkg_version:
         build.pkg_version = pkg_version
     imported = 0

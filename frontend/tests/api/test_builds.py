@@ -121,6 +121,7 @@ def test_build_chroots(client: FlaskClient, world: World) -> None:
         "fail_reason": None,
         "buildroot": None,
         "buildrequires_not_installed": None,
+        "timings": {},
         "rpmlint": None,
         "attestations": None,
     }

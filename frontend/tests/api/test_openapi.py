@@ -60,7 +60,14 @@ def test_every_route_is_described(app: flask.Flask) -> None:
 
 # --- a small JSON-schema check for the subset the description uses --------------------------
 
-_TYPES = {"object": dict, "array": list, "string": str, "integer": int, "boolean": bool}
+_TYPES = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+}
 
 
 def conforms(value: Any, schema: dict[str, Any], where: str = "$") -> None:
@@ -70,7 +77,9 @@ def conforms(value: Any, schema: dict[str, Any], where: str = "$") -> None:
     kind = schema.get("type")
     if kind is not None:
         expected = _TYPES[kind]
-        ok = isinstance(value, expected) and not (kind == "integer" and isinstance(value, bool))
+        ok = isinstance(value, expected) and not (
+            kind in ("integer", "number") and isinstance(value, bool)
+        )
         assert ok, f"{where} is {type(value).__name__}, not {kind}"
     if kind == "object":
         for name in schema.get("required", []):

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from copr_common.enums import ActionTypeEnum, BackendResultEnum
 from copr_frontend.actions.logic import queue_action
-from copr_frontend.testing import Factory
-
-from .conftest import counting_queries
+from copr_frontend.testing import Factory, counting_queries
 
 
 def _prune_action(factory: Factory, project, build_ids: list[int]):  # type: ignore[no-untyped-def]

@@ -356,6 +356,7 @@ def upgrade() -> None:
         sa.Column("source_type", sa.Integer(), nullable=False),
         sa.Column("source_json", sa.JSON(), nullable=False),
         sa.Column("source_results", sa.JSON(), nullable=True),
+        sa.Column("timings", sa.JSON(), nullable=False),
         sa.Column("pkg_name", sa.String(length=200), nullable=True),
         sa.Column("pkg_version", sa.String(length=200), nullable=True),
         sa.Column("srpm_url", sa.Text(), nullable=True),
@@ -476,6 +477,7 @@ def upgrade() -> None:
         sa.Column("buildroot", sa.String(length=20), nullable=True),
         sa.Column("buildrequires_not_installed", sa.JSON(), nullable=True),
         sa.Column("result_size", sa.BigInteger(), nullable=True),
+        sa.Column("timings", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["build_id"],
             ["builds.id"],
