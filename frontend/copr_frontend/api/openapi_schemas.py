@@ -239,6 +239,8 @@ PACKAGE = strict(
     max_builds=INTEGER,
     chroot_denylist=STRINGS,
     timeout=nullable(INTEGER),
+    upstream_url=nullable(STRING),
+    spec_url=nullable(STRING),
     builds=strict(latest=nullable(BUILD), latest_succeeded=nullable(BUILD)),
 )
 

@@ -227,6 +227,8 @@ def upgrade() -> None:
         sa.Column("chroot_denylist", sa.JSON(), nullable=False),
         sa.Column("timeout", sa.Integer(), nullable=True),
         sa.Column("builder_tags", sa.JSON(), nullable=False),
+        sa.Column("upstream_url", sa.String(length=1000), nullable=True),
+        sa.Column("spec_commit", sa.String(length=64), nullable=True),
         sa.Column("created_on", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"],
