@@ -327,6 +327,31 @@ def api_token(ctx: Context, user: str, days: int | None, output: Path | None) ->
     click.echo(f"wrote the copr-cli config of {user} to {output}")
 
 
+@main.command("count-downloads")
+@click.argument(
+    "logs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@pass_context
+def count_downloads(ctx: Context, logs: tuple[Path, ...]) -> None:
+    """Count RPM and repodata downloads from the results server's access LOGS.
+
+    Meant for a timer (every few minutes). Each run reads only what a log gained since the
+    last one; after a rotation name the rotated file first (``access.log.1 access.log``).
+    """
+    from urllib.parse import urlsplit
+
+    from copr_frontend.downloads.logic import count_log
+
+    results_path = urlsplit(ctx.settings.results_url).path
+    with ctx.session() as session:
+        for log in logs:
+            try:
+                counted = count_log(session, log, results_path)
+            except OSError as error:
+                raise click.ClickException(f"cannot read {log}: {error.strerror}") from None
+            click.echo(f"{log}: {counted} downloads")
+
+
 @main.command("remove-stale-pr-dirs")
 @click.option(
     "--days", type=click.IntRange(min=1), default=None,
