@@ -109,6 +109,11 @@ def test_offsets_rotation_and_partial_lines(
     assert "access.log: 1 downloads" in out
     days = client.get(API + "&days=1").get_json()["days"]
     assert [d["repomd"] for d in days] == [6]
+    page = client.get("/coprs/alice/hello/").get_data(as_text=True)
+    assert "RPM downloads: 0 · repository refreshes: 6" in page
+    # Today's bar is the highest: the full 64 px of the chart.
+    assert 'y="0" width="3" height="64"' in page
+    assert page.count("<rect ") == 60  # two bars for each of the 30 days
     # A missing log is a clear error, and counts nothing.
     env_missing = CliRunner().invoke(main, ["count-downloads", str(tmp_path / "nope.log")])
     assert env_missing.exit_code == 2
