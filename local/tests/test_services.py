@@ -147,7 +147,8 @@ def test_supervisord_config(stack: tuple[StackLayout, StackState]) -> None:
     )
     assert set(names) == {
         "redis", "frontend", "keygen", "dist-git-http", "dist-git-dispatcher", "results",
-        "backend-build-dispatcher", "backend-action-dispatcher", "backend-notification-dispatcher",
+        "download-counter", "backend-build-dispatcher", "backend-action-dispatcher",
+        "backend-notification-dispatcher",
     }  # fmt: skip
     assert parser.get("supervisord", "pidfile") == str(layout.supervisord_pid)
     assert f'{MARKER_ENV}="{layout.root}"' in parser.get("supervisord", "environment")
@@ -161,6 +162,7 @@ def test_supervisord_config(stack: tuple[StackLayout, StackState]) -> None:
         "redis",
         "frontend",
         "keygen",
+        "download-counter",
     }
     assert set(umasks.values()) == {"077", "022"}
     frontend = parser.get("program:frontend", "command", raw=True)
