@@ -7,6 +7,11 @@
     date after every import.
 ``/repo/pkgs/<owner>/<dirname>/<package>/<filename>/<hashtype>/<hash>/<filename>``
     lookaside cache downloads, as listed in each branch's ``sources`` file.
+``/git/<owner>/<dirname>/<package>.git/plain/<file>?id=<commit>``
+    one file of the repo's top directory (the spec, the ``sources`` list) as it is at
+    ``commit``: what the frontend links as a package's spec, in the shape of cgit's
+    ``plain`` view.  Only top-level files, only by a full commit hash: a link names a
+    fixed version, not a branch that moves.
 ``/per-task-logs/<build_id>.log``
     the log of a build's import.
 """
@@ -19,6 +24,7 @@ import os
 import re
 import subprocess
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, cast
@@ -36,7 +42,11 @@ _GIT_PATH = re.compile(
     r"^/git/(?P<repo>(?:[^/]+/){2}[^/]+?)(?:\.git)?/"
     r"(?P<rest>info/refs|git-upload-pack|git-receive-pack|HEAD|objects/.+)$"
 )
+_PLAIN_PATH = re.compile(r"^/git/(?P<repo>(?:[^/]+/){2}[^/]+?)(?:\.git)?/plain/(?P<file>[^/]+)$")
+_COMMIT = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 CHUNK = 64 * 1024
+# A spec is a few kB; anything far larger is not what this view is for.
+_MAX_PLAIN = 4 * 1024 * 1024
 
 
 def _text(start_response: StartResponse, status: str, body: str) -> list[bytes]:
@@ -64,6 +74,10 @@ class DistGitApp:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
+        if path.startswith("/git/") and "/plain/" in path:
+            if method not in ("GET", "HEAD"):
+                return _text(start_response, "405 Method Not Allowed", "read-only service\n")
+            return self._plain(environ, start_response, path)
         if path.startswith("/git/"):
             return self._git(environ, start_response, path)
         if method not in ("GET", "HEAD"):
@@ -121,6 +135,48 @@ class DistGitApp:
         return self._send_file(
             environ, start_response, self.log_root / name, "text/plain; charset=utf-8"
         )
+
+    def _plain(self, environ: Environ, start_response: StartResponse, path: str) -> Iterable[bytes]:
+        match = _PLAIN_PATH.match(path)
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        commit = (query.get("id") or [""])[0]
+        if (
+            not match
+            or not _safe_segments([*match["repo"].split("/"), match["file"]])
+            or not _COMMIT.match(commit)
+        ):
+            return _text(start_response, "404 Not Found", "not found\n")
+        repo = self.git_root / (match["repo"] + ".git")
+        if not repo.is_dir():
+            return _text(start_response, "404 Not Found", "no such repository\n")
+        spec = f"{commit}:{match['file']}"
+        kind = subprocess.run(
+            ["git", "--git-dir", str(repo), "cat-file", "-t", spec],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+        if kind.returncode != 0 or kind.stdout.strip() != "blob":
+            return _text(start_response, "404 Not Found", "no such file at that commit\n")
+        blob = subprocess.run(
+            ["git", "--git-dir", str(repo), "cat-file", "blob", spec],
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+        if blob.returncode != 0 or len(blob.stdout) > _MAX_PLAIN:
+            return _text(start_response, "404 Not Found", "no such file at that commit\n")
+        start_response(
+            "200 OK",
+            [
+                # Plain text whatever the file: a browser must never run it as a page.
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("X-Content-Type-Options", "nosniff"),
+                ("Content-Length", str(len(blob.stdout))),
+            ],
+        )
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [blob.stdout]
 
     # --- git ----------------------------------------------------------------------------
 

@@ -168,9 +168,31 @@ def test_push_is_refused(server: str, imported: ImportResult, tmp_path: Path) ->
     )
 
 
+def test_spec_at_a_commit(server: str, imported: ImportResult) -> None:
+    commit = imported.branch_commits["f41"]
+    response = requests.get(
+        f"{server}/git/alice/demo/hello.git/plain/hello.spec", params={"id": commit}, timeout=10
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.text.startswith("Name:") or "\nName:" in response.text
+    assert "hello" in response.text
+    missing = "0" * 40
+    assert get(f"{server}/git/alice/demo/hello.git/plain/hello.spec?id={missing}")[0] == 404
+    # A branch name is not a fixed version: refused.
+    assert get(f"{server}/git/alice/demo/hello.git/plain/hello.spec?id=f41")[0] == 404
+    assert get(f"{server}/git/alice/demo/hello.git/plain/nothing.spec?id={commit}")[0] == 404
+    assert get(f"{server}/git/alice/demo/hello.git/plain/hello.spec?id={commit}", "POST")[0] == 405
+
+
 @pytest.mark.parametrize(
     "path",
     [
+        "/git/alice/demo/hello.git/plain/hello.spec",
+        "/git/alice/demo/hello.git/plain/../config?id=" + "0" * 40,
+        "/git/alice/demo/hello.git/plain/sub/hello.spec?id=" + "0" * 40,
+        "/git/alice/../../etc/plain/passwd?id=" + "0" * 40,
         "/repo/pkgs/../../../etc/passwd",
         "/repo/pkgs/alice/demo/hello/..%2f..%2fetc/sha512/00/x",
         "/repo/pkgs/alice/demo/hello/a/sha512/00/b",

@@ -33,6 +33,7 @@ API_MODULES = [
     "copr_frontend.builds.chroot_api",
     "copr_frontend.builds.monitor_api",
     "copr_frontend.packages.api",
+    "copr_frontend.downloads.api",
     "copr_frontend.webhooks.api",
     "copr_frontend.notifications.api",
     "copr_frontend.quotas.api",

@@ -327,6 +327,42 @@ def api_token(ctx: Context, user: str, days: int | None, output: Path | None) ->
     click.echo(f"wrote the copr-cli config of {user} to {output}")
 
 
+@main.command("count-downloads")
+@click.argument("logs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--every", type=click.IntRange(min=1), default=None, metavar="SECONDS",
+    help="Keep running: count again every SECONDS (for a stack without timers).",
+)  # fmt: skip
+@pass_context
+def count_downloads(ctx: Context, logs: tuple[Path, ...], every: int | None) -> None:
+    """Count RPM and repodata downloads from the results server's access LOGS.
+
+    Meant for a timer (every few minutes). Each run reads only what a log gained since the
+    last one; after a rotation name the rotated file first (``access.log.1 access.log``).
+    """
+    import time
+    from urllib.parse import urlsplit
+
+    from copr_frontend.downloads.logic import count_log
+
+    results_path = urlsplit(ctx.settings.results_url).path
+    while True:
+        with ctx.session() as session:
+            for log in logs:
+                try:
+                    counted = count_log(session, log, results_path)
+                except OSError as error:
+                    if every is None:
+                        raise click.ClickException(f"cannot read {log}: {error.strerror}") from None
+                    # A log rotated away between runs: the next run finds the new one.
+                    click.echo(f"{log}: cannot read it now ({error.strerror})", err=True)
+                    continue
+                click.echo(f"{log}: {counted} downloads")
+        if every is None:
+            return
+        time.sleep(every)
+
+
 @main.command("remove-stale-pr-dirs")
 @click.option(
     "--days", type=click.IntRange(min=1), default=None,

@@ -13,6 +13,7 @@ from copr_frontend.builds.models import (
     CancelRequest,
 )
 from copr_frontend.db import Base
+from copr_frontend.downloads.models import DownloadCount, DownloadLogPosition
 from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.notifications.models import (
     EmailDelivery,
@@ -34,6 +35,8 @@ __all__ = [
     "BuildChroot",
     "BuildChrootExclusion",
     "CancelRequest",
+    "DownloadCount",
+    "DownloadLogPosition",
     "EmailDelivery",
     "ForgeSecret",
     "Group",

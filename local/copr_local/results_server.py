@@ -10,7 +10,11 @@ A plain static file server with two things a packager following a build needs:
   (the backend gzipped it) and ``<name>.log.gz`` is there, the request is redirected to
   it — the redirect Copr's results servers are configured with.
 
-Run as ``python -m copr_local.results_server PORT --bind HOST --directory DIR``.
+With ``--access-log FILE`` it writes one line per request in the combined log format
+nginx writes in production: ``copr-frontend count-downloads FILE`` counts the downloads.
+
+Run as ``python -m copr_local.results_server PORT --bind HOST --directory DIR
+[--access-log FILE]``.
 """
 
 from __future__ import annotations
@@ -20,11 +24,45 @@ import functools
 import http.server
 import os
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 TEXT = "text/plain; charset=utf-8"
+# Not strftime's %b: that follows the locale, and the log format is English.
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+class AccessLog:
+    """The combined-format access log, shared by the server's threads."""
+
+    def __init__(self, path: Path) -> None:
+        self._stream: TextIO = path.open("a", encoding="utf-8", buffering=1)
+        self._lock = threading.Lock()
+
+    def write(
+        self, client: str, request: str, status: int, size: str, referer: str, agent: str
+    ) -> None:
+        now = time.gmtime()
+        stamp = (
+            f"{now.tm_mday:02d}/{_MONTHS[now.tm_mon - 1]}/{now.tm_year}:"
+            f"{now.tm_hour:02d}:{now.tm_min:02d}:{now.tm_sec:02d} +0000"
+        )
+        fields = [_quoted(request), str(status), size, _quoted(referer), _quoted(agent)]
+        with self._lock:
+            self._stream.write(f"{client} - - [{stamp}] {' '.join(fields)}\n")
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def _quoted(value: str) -> str:
+    """``value`` in double quotes, escaped as nginx does, so a line always parses."""
+    cleaned = "".join(c if c.isprintable() else f"\\x{ord(c):02X}" for c in value)
+    return '"' + cleaned.replace("\\", "\\x5C").replace('"', "\\x22") + '"'
 
 
 class ResultsHandler(http.server.SimpleHTTPRequestHandler):
@@ -32,6 +70,33 @@ class ResultsHandler(http.server.SimpleHTTPRequestHandler):
 
     # Filled per request by send_head for end_headers: the body is gzip bytes.
     _gzip_body = False
+    _length = "-"
+    access_log: AccessLog | None = None
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "content-length":
+            self._length = str(value)
+        super().send_header(keyword, value)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if self.access_log is None:
+            super().log_request(code, size)
+            return
+        status = (
+            code.value
+            if isinstance(code, http.HTTPStatus)
+            else int(code)
+            if str(code).isdigit()
+            else 0
+        )
+        self.access_log.write(
+            self.client_address[0],
+            getattr(self, "requestline", ""),
+            status,
+            self._length,
+            self.headers.get("Referer", "-") if self.headers else "-",
+            self.headers.get("User-Agent", "-") if self.headers else "-",
+        )
 
     def guess_type(self, path: str | os.PathLike[str]) -> str:
         name = os.fspath(path)
@@ -65,8 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("port", type=int)
     parser.add_argument("--bind", default="127.0.0.1")
     parser.add_argument("--directory", type=Path, required=True)
+    parser.add_argument("--access-log", type=Path, help="append a combined-format access log")
     args = parser.parse_args(argv)
-    handler = functools.partial(ResultsHandler, directory=str(args.directory))
+    access_log = AccessLog(args.access_log) if args.access_log else None
+    handler_class = type("LoggingResultsHandler", (ResultsHandler,), {"access_log": access_log})
+    handler = functools.partial(handler_class, directory=str(args.directory))
     server = http.server.ThreadingHTTPServer((args.bind, args.port), handler)
     try:
         server.serve_forever()
@@ -74,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
     finally:
         server.server_close()
+        if access_log is not None:
+            access_log.close()
     return 0
 
 

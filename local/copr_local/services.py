@@ -287,8 +287,23 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
                 *results_options.split(),
                 "--directory",
                 str(layout.public_html),
+                "--access-log",
+                str(layout.logs / "results-access.log"),
             ],
             ready_url=state.url("results") + "/results/",
+        ),
+        # The stack has no timers: the counter keeps running and counts once a minute.
+        Program(
+            "download-counter",
+            [
+                venv_command("copr-frontend"),
+                "count-downloads",
+                "--every",
+                "60",
+                str(layout.logs / "results-access.log"),
+            ],
+            {"COPR_FRONTEND_CONFIG": str(config("frontend"))},
+            umask=PRIVATE_UMASK,
         ),
         *_builder_programs(layout, state),
         Program(

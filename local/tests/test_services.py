@@ -147,7 +147,7 @@ def test_supervisord_config(stack: tuple[StackLayout, StackState]) -> None:
     )
     assert set(names) == {
         "redis", "frontend", "frontend-timers", "keygen", "dist-git-http", "dist-git-dispatcher",
-        "results",
+        "results", "download-counter",
         "backend-build-dispatcher", "backend-action-dispatcher", "backend-notification-dispatcher",
     }  # fmt: skip
     assert parser.get("supervisord", "pidfile") == str(layout.supervisord_pid)
@@ -163,6 +163,7 @@ def test_supervisord_config(stack: tuple[StackLayout, StackState]) -> None:
         "frontend",
         "frontend-timers",
         "keygen",
+        "download-counter",
     }
     assert set(umasks.values()) == {"077", "022"}
     frontend = parser.get("program:frontend", "command", raw=True)

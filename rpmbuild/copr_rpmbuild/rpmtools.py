@@ -250,6 +250,23 @@ def query_package(path: Path) -> Nevra:
     )
 
 
+def query_url(path: Path) -> str | None:
+    """The ``URL`` tag of a package (the upstream project's home), ``None`` when it has
+    none. It is the packager's text, not checked here: whoever shows it as a link must.
+    """
+    result = subprocess.run(
+        ["rpm", "-qp", "--nosignature", "--nodigest", "--qf", "%{URL}", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        raise BuildFailure(f"{path.name} is not a readable RPM package: {result.stderr.strip()}")
+    url = result.stdout.strip()
+    return None if url in ("", "(none)") else url
+
+
 def check_digests(path: Path) -> None:
     """Refuse a package whose header or payload does not match its digests (a damaged or
     tampered file); signatures are not checked here — the backend signs it anew.

@@ -1,6 +1,7 @@
 """The source phase: a task's source → one SRPM and ``results.json`` in the result dir.
 
-``results.json`` holds the SRPM's ``name``, ``epoch``, ``version`` and ``release``, the
+``results.json`` holds the SRPM's ``name``, ``epoch``, ``version`` and ``release``, its
+``url`` (the spec's ``URL`` tag, ``null`` without one), the
 ``exclusivearch``/``excludearch`` tags as built, and ``architecture_specific_tags``: per
 distro of the build (``fedora-41``) the ``exclusivearch``, ``excludearch`` and
 ``buildarch`` values the spec gives under that distro's macros.
@@ -149,6 +150,7 @@ def run_srpm_phase(ctx: BuildContext, task: SrpmTask) -> dict[str, Any]:
         "epoch": nevra.epoch,
         "version": nevra.version,
         "release": nevra.release,
+        "url": rpmtools.query_url(srpm),
         "exclusivearch": built["exclusivearch"],
         "excludearch": built["excludearch"],
         "architecture_specific_tags": distro_tags(ctx, spec, task.distributions),

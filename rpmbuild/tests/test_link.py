@@ -44,6 +44,7 @@ def test_spec_url_with_remote_source_gives_srpm(
     assert results["epoch"] is None
     assert results["version"] == "1.0"
     assert results["release"] == "1"
+    assert results["url"] == "https://example.org/hello"
     assert results["excludearch"] == ["ppc64le", "s390x"]
     assert results["exclusivearch"] == []
     assert set(results["architecture_specific_tags"]) == {"fedora-41", "epel-9"}
@@ -152,6 +153,8 @@ def test_a_server_that_fails_for_a_moment_is_tried_again(builder: Builder, tmp_p
     assert log.count("HTTP 503") == 2
     assert "trying the download again in" in log
     assert "hello-1.0-1.src.rpm" in builder.files()
+    # This spec has no URL tag: results.json says so rather than rpm's "(none)".
+    assert builder.results()["url"] is None
 
 
 def test_a_missing_file_is_not_tried_again(

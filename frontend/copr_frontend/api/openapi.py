@@ -53,6 +53,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "exist_ok": BOOLEAN,
     "query": {"type": "string", "pattern": r"\S", "maxLength": 200},
     "project_dirname": {"type": "string", "maxLength": 200},
+    "days": {"type": "integer", "minimum": 1, "maximum": 366},
     "endpoint_id": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
     "state": {"type": "string", "enum": ["pending", "delivered", "failed"]},
 }
@@ -306,6 +307,9 @@ OPERATIONS = [
               response=out.PACKAGE, errors=(*WRITE, 409)),
     Operation("/mock-chroots/list", "get", "Active chroots: {name: comment}",
               response=out.MOCK_CHROOTS, errors=()),
+    Operation("/project/downloads", "get", "Download counts per day (RPMs, repodata)",
+              (*PROJECT_QUERY, "chrootname", "packagename", "days"), PROJECT_QUERY,
+              response=out.DOWNLOADS),
     Operation("/monitor", "get", "Latest builds per package and chroot",
               (*PROJECT_QUERY, "project_dirname"), PROJECT_QUERY, response=out.MONITOR),
     Operation("/webhook/generate/{ownername}/{projectname}", "post",

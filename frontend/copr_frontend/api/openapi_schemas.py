@@ -255,6 +255,8 @@ PACKAGE = strict(
     max_builds=INTEGER,
     chroot_denylist=STRINGS,
     timeout=nullable(INTEGER),
+    upstream_url=nullable(STRING),
+    spec_url=nullable(STRING),
     builds=strict(latest=nullable(BUILD), latest_succeeded=nullable(BUILD)),
 )
 
@@ -345,6 +347,22 @@ MONITOR_CHROOT = strict(
     url_backend_log=nullable(STRING),
     url_build=STRING,
 )
+DOWNLOADS = strict(
+    ownername=STRING,
+    projectname=STRING,
+    days={"type": "array", "items": strict(day=INTEGER, rpm=INTEGER, repomd=INTEGER)},
+    counts={
+        "type": "array",
+        "items": strict(
+            day=INTEGER,
+            chroot=STRING,
+            package=nullable(STRING),
+            kind={"type": "string", "enum": ["rpm", "repomd"]},
+            count=INTEGER,
+        ),
+    },
+)
+
 MONITOR = strict(
     output={"type": "string", "enum": ["ok"]},
     message=STRING,

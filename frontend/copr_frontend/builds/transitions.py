@@ -114,6 +114,16 @@ def _skip_reason(chroot: BuildChroot, results: Mapping[str, Any] | None) -> str 
     return None
 
 
+def _record_upstream_url(build: Build, results: object) -> None:
+    """Keep the spec's URL tag on the package; builds in pull-request or custom dirs try
+    changes out and leave the package as the main dir has it.
+    """
+    if build.package is None or not build.dir.main or not isinstance(results, dict):
+        return
+    url = results.get("url")
+    build.package.upstream_url = str(url)[:1000] if isinstance(url, str) and url else None
+
+
 def update_source(session: Session, build: Build, data: Mapping[str, Any]) -> bool:
     """Apply a source-build report; returns whether anything changed."""
     status = parse_status(data["status"]) if data.get("status") is not None else None
@@ -152,6 +162,9 @@ def update_source(session: Session, build: Build, data: Mapping[str, Any]) -> bo
     pkg_name = data.get("pkg_name") or (results or {}).get("name")
     if pkg_name:
         _assign_package(session, build, str(pkg_name))
+
+    if status == StatusEnum.succeeded:
+        _record_upstream_url(build, results)
 
     if status in _RUNNING:
         build.source_status = status
@@ -349,6 +362,8 @@ def import_completed(
             chroot.git_hash = str(git_hash)
             chroot.status = StatusEnum.pending
             imported += 1
+            if build.package is not None and build.dir.main:
+                build.package.spec_commit = str(git_hash)
         else:
             chroot.status = StatusEnum.failed
             chroot.ended_on = now()

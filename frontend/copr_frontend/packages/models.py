@@ -35,6 +35,11 @@ class Package(Base):
     builder_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     """Builder tags (``on_demand_powerful``, say) every build of the package asks for;
     set by an admin with ``copr-frontend builder-tags``."""
+    upstream_url: Mapped[str | None] = mapped_column(String(1000), default=None)
+    """The spec's ``URL`` tag as of the newest successful source build in the project's
+    main dir: the packager's text, shown as a link only when it is http(s)."""
+    spec_commit: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The dist-git commit of the newest import in the main dir; the spec is linked at it."""
     created_on: Mapped[int] = mapped_column(default=now)
 
     project: Mapped[Project] = relationship(back_populates="packages")

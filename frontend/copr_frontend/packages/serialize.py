@@ -9,7 +9,9 @@ from copr_frontend import db
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.serialize import BUILD_JSON_LOADS, build_to_json
 from copr_frontend.builds.sources import source_dict_for_api
+from copr_frontend.context import settings
 from copr_frontend.packages import logic
+from copr_frontend.packages.links import spec_url
 from copr_frontend.packages.models import Package
 
 
@@ -47,6 +49,8 @@ def _package_json(
         "max_builds": package.max_builds,
         "chroot_denylist": list(package.chroot_denylist),
         "timeout": package.timeout,
+        "upstream_url": package.upstream_url,
+        "spec_url": spec_url(package, settings().dist_git_url),
         "builds": {
             "latest": build_to_json(latest) if latest else None,
             "latest_succeeded": build_to_json(succeeded) if succeeded else None,

@@ -7,6 +7,7 @@ The settings pages (edit, chroots, delete, fork, integrations) are in
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -276,7 +277,20 @@ def overview(project: Project) -> Any:
         results_url=f"{settings().results_url}/{project.ownername}/{project.name}/",
         forks=len(logic.list_forks(db.session(), project)),
         storage=quotas.format_size(quotas.project_usage(db.session(), project)),
+        downloads=_download_days(project),
     )
+
+
+CHART_DAYS = 30
+
+
+def _download_days(project: Project) -> list[dict[str, int]]:
+    """The last 30 days' download totals, for the overview's chart."""
+    from copr_frontend.downloads.logic import daily_totals, download_counts
+
+    now = time.time()
+    counts = download_counts(db.session(), project, days=CHART_DAYS, now=now)
+    return daily_totals(counts, CHART_DAYS, now)
 
 
 @project_route(blueprint, "/repositories/")

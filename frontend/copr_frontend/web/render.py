@@ -16,6 +16,9 @@ from flask_babel import gettext
 from markupsafe import Markup
 
 from copr_common.enums import StatusEnum
+from copr_frontend.context import settings
+from copr_frontend.packages.links import safe_link, spec_url
+from copr_frontend.packages.models import Package
 
 _TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em",
@@ -108,13 +111,20 @@ def duration(start: int | None, end: int | None) -> str:
     return f"{secs} s"
 
 
+def package_spec_url(package: Package) -> str | None:
+    return spec_url(package, settings().dist_git_url)
+
+
 def init_app(app: flask.Flask) -> None:
     app.jinja_env.filters.update(
         markdown=markdown,
         unix_time=unix_time,
         state_label=state_label,
         state_badge_class=state_badge_class,
+        safe_link=safe_link,
     )
-    app.jinja_env.globals.update(duration=duration, StatusEnum=StatusEnum)
+    app.jinja_env.globals.update(
+        duration=duration, StatusEnum=StatusEnum, package_spec_url=package_spec_url
+    )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

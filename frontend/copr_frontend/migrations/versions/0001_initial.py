@@ -230,6 +230,8 @@ def upgrade() -> None:
         sa.Column("chroot_denylist", sa.JSON(), nullable=False),
         sa.Column("timeout", sa.Integer(), nullable=True),
         sa.Column("builder_tags", sa.JSON(), nullable=False),
+        sa.Column("upstream_url", sa.String(length=1000), nullable=True),
+        sa.Column("spec_commit", sa.String(length=64), nullable=True),
         sa.Column("created_on", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"],
@@ -616,8 +618,43 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("ownername", name=op.f("pk_owner_quotas")),
     )
 
+    # Download statistics, counted from the results server's access log.
+    op.create_table(
+        "download_counts",
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("chroot", sa.String(length=100), nullable=False),
+        sa.Column("package", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_download_counts_project_id_projects"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "project_id", "chroot", "package", "kind", "day", name=op.f("pk_download_counts")
+        ),
+    )
+    op.create_table(
+        "download_log_positions",
+        sa.Column("path", sa.String(length=1000), nullable=False),
+        sa.Column("inode", sa.BigInteger(), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("path", name=op.f("pk_download_log_positions")),
+    )
+    with op.batch_alter_table("download_log_positions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_download_log_positions_inode"), ["inode"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("download_log_positions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_download_log_positions_inode"))
+    op.drop_table("download_log_positions")
+    op.drop_table("download_counts")
     op.drop_table("owner_quotas")
     with op.batch_alter_table("email_deliveries", schema=None) as batch_op:
         for column in ("build_id", "created_on", "next_attempt_on", "state"):

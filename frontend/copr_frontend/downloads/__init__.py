@@ -1,0 +1,1 @@
+"""Download statistics: RPM and repodata downloads counted from the results server's log."""
