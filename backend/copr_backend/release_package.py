@@ -31,6 +31,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
+from copr_backend.results import read_json_object
 from copr_backend.signing import Signer
 from copr_common.names import RELEASE_PACKAGES_DIR, release_package_name, release_package_path
 
@@ -116,7 +117,7 @@ class ReleasePackages:
             raise ReleasePackageError(f"cannot read the project's key: {error}") from None
         digest = hashlib.sha256(repo.encode() + b"\0" + key).hexdigest()
         directory = chroot_dir / RELEASE_DIR
-        state = _read_state(directory / _STATE)
+        state = read_json_object(directory / _STATE)
         current = directory / str(state.get("file", ""))
         if state.get("digest") == digest and state.get("file") and current.is_file():
             return None
@@ -169,14 +170,6 @@ class ReleasePackages:
             target = directory / built[0].name
             shutil.move(built[0], target)
         return target
-
-
-def _read_state(path: Path) -> dict[str, object]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _write_state(path: Path, data: dict[str, object]) -> None:

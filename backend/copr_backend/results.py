@@ -11,10 +11,12 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
 import stat
 from pathlib import Path
+from typing import Any
 
 from copr_common.names import (
     ProjectDirName,
@@ -96,3 +98,15 @@ def remove_tree(path: Path, root: Path) -> bool:
         shutil.rmtree(path)
         return True
     return False
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``; empty when it is missing, not JSON or no object.
+
+    For files a builder or an earlier worker wrote: read, never trusted.
+    """
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -43,7 +43,7 @@ from copr_backend.messaging import (
 )
 from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError
 from copr_backend.release_package import RELEASE_DIR, ReleasePackageError, ReleasePackages
-from copr_backend.results import ResultsTree, directory_size, gzip_logs
+from copr_backend.results import ResultsTree, directory_size, gzip_logs, read_json_object
 from copr_backend.sbom import PROVENANCE_FILE, BuildFacts, write_documents
 from copr_backend.settings import BackendSettings
 from copr_backend.signing import Signer, SignerError, is_signed
@@ -398,7 +398,7 @@ class BuildWorker:
             ended_on=int(time.time()),
             git_repo=task.get("git_repo"),
             git_hash=task.get("git_hash"),
-            buildroot=_read_json(destination / BUILDROOT_FILE),
+            buildroot=read_json_object(destination / BUILDROOT_FILE),
         )
         written = write_documents(facts, destination)
         provenance = destination / PROVENANCE_FILE
@@ -526,14 +526,6 @@ def _attestations(destination: Path) -> dict[str, str]:
     return found
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _package_of(task: dict[str, Any], destination: Path) -> str:
     """The build's package name: the task's, else the build dir's (``<id>-<package>``)."""
     name = task.get("package_name")
@@ -542,12 +534,7 @@ def _package_of(task: dict[str, Any], destination: Path) -> str:
 
 def _read_buildroot(destination: Path) -> dict[str, Any]:
     """What copr-rpmbuild's ``buildroot.json`` says built the packages (RPM tasks only)."""
-    try:
-        data = json.loads((destination / BUILDROOT_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
+    data = read_json_object(destination / BUILDROOT_FILE)
     found: dict[str, Any] = {}
     if isinstance(data.get("buildroot"), str):
         found["buildroot"] = data["buildroot"]
