@@ -401,8 +401,9 @@ def test_appstream_on_gives_the_repo_a_catalog(stack: Stack, builds: Any) -> Non
     assert 'origin="admin/appstream"' in xml
     assert "<id>org.example.HelloAppstream</id>" in xml
     assert "<pkgname>hello-appstream</pkgname>" in xml
-    # The packages are still listed next to it, and a project without appstream has none.
-    assert repo_packages(chroot_dir) == 2
+    # The packages are still listed next to it (the build's two and the project's release
+    # package), and a project without appstream has none.
+    assert repo_packages(chroot_dir) == 3
     assert (
         '"appstream"'
         not in (stack.results / "sanity" / X86 / "repodata" / "repomd.xml").read_text()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from copr_frontend.db import Base, now
 from copr_frontend.mockchroots.models import MockChroot
@@ -66,10 +66,6 @@ class Project(Base):
     email_notifications: Mapped[bool] = mapped_column(default=False)
     """The project's opt-in to e-mail the submitter of a build when it ends (to users who
     opted in themselves)."""
-    storage_usage: Mapped[int | None] = query_expression()
-    """Bytes its builds' results take, where the query asked for it
-    (:func:`copr_frontend.quotas.logic.with_storage_usage`, one subquery per page of
-    projects); None otherwise."""
     webhook_secret: Mapped[str] = mapped_column(String(64), default="")
     forked_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("projects.id", ondelete="SET NULL"), index=True

@@ -8,22 +8,18 @@ from typing import Any
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
-from copr_frontend import db
 from copr_frontend.context import settings
 from copr_frontend.db import now
 from copr_frontend.projects.models import Project, ProjectChroot
-from copr_frontend.quotas.logic import project_usage, with_storage_usage
 
 _DAY = 24 * 3600
 
 PROJECT_JSON_LOADS: tuple[LoaderOption, ...] = (
     selectinload(Project.chroots),
     joinedload(Project.forked_from),
-    with_storage_usage(),
 )
 """Loader options for a query of projects to serialize: what :func:`project_to_json`
-reads, in one more query (the chroots, with their mock chroots) for a whole page; the
-storage usage comes in the projects' own query."""
+reads, in one more query (the chroots, with their mock chroots) for a whole page."""
 
 
 def project_to_json(project: Project) -> dict[str, Any]:
@@ -67,7 +63,6 @@ def project_to_json(project: Project) -> dict[str, Any]:
         # Ours: the project's opt-in to build e-mail (see copr_frontend.notifications.mail).
         "email_notifications": project.email_notifications,
         # Ours: bytes its builds' results take (see copr_frontend.quotas).
-        "storage_usage": project_usage(db.session(), project),
         "delete_after_days": delete_after_days,
         "forked_from": project.forked_from.full_name if project.forked_from else None,
         "storage": "backend",

@@ -15,9 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, cast, func, select
-from sqlalchemy.orm import Session, with_expression
-from sqlalchemy.orm.interfaces import LoaderOption
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
 
 from copr_frontend.api.errors import BadRequest
 from copr_frontend.builds.models import Build, BuildChroot
@@ -109,30 +108,7 @@ def _sums(
 
 def project_usage(session: Session, project: Project) -> int:
     """Bytes the results of ``project``'s builds take (all its dirs)."""
-    if project.storage_usage is not None:
-        return int(project.storage_usage)  # loaded with the project (with_storage_usage)
     return _sums(session, Project.id == project.id).get(0, 0)
-
-
-def with_storage_usage() -> LoaderOption:
-    """A loader option that fills ``Project.storage_usage`` in the projects' own query
-    (correlated sums), so a page of projects costs no query per project.
-    """
-    chroots = (
-        select(func.coalesce(func.sum(BuildChroot.result_size), 0))
-        .join(Build, Build.id == BuildChroot.build_id)
-        .where(Build.project_id == Project.id)
-        .correlate(Project)
-        .scalar_subquery()
-    )
-    sources = (
-        select(func.coalesce(func.sum(Build.source_result_size), 0))
-        .where(Build.project_id == Project.id)
-        .correlate(Project)
-        .scalar_subquery()
-    )
-    # SUM of a BIGINT is a NUMERIC in PostgreSQL: cast back, so the value is an int.
-    return with_expression(Project.storage_usage, cast(chroots + sources, BigInteger))
 
 
 def project_usages(session: Session, ownername: str) -> dict[int, int]:

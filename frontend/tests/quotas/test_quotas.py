@@ -97,8 +97,6 @@ def test_sizes_are_stored_per_task_and_summed_per_project_and_owner(
     assert fresh.source_result_size == 1000
     assert sorted(c.result_size or 0 for c in fresh.chroots) == [2 * MB, 3 * MB]
 
-    got = client.get("/api_3/project", query_string={"ownername": "alice", "projectname": "big"})
-    assert got.json["storage_usage"] == 5 * MB + 1000
     quota = client.get("/api_3/quota/alice")
     assert quota.status_code == 200
     assert quota.json == {
@@ -269,18 +267,3 @@ def test_a_fork_counts_what_it_copies(
     assert forked.status_code == 200, forked.json
     assert client.get("/api_3/quota/bob").json["usage"] == 5 * MB + 1000
     assert client.get("/api_3/quota/alice").json["usage"] == 5 * MB + 1000
-
-
-def test_project_lists_carry_the_usage_of_each_project(
-    client: flask.testing.FlaskClient,
-    factory: Factory,
-    project: Project,
-    alice: User,
-    backend_headers: dict[str, str],
-) -> None:
-    stored_build(client, backend_headers, factory, project, 1000, (2 * MB, 3 * MB))
-    factory.project(alice, "empty", chroots=CHROOTS[:1])
-    listed = client.get("/api_3/project/list", query_string={"ownername": "alice"}).json
-    usage = {p["name"]: p["storage_usage"] for p in listed["items"]}
-    assert usage == {"big": 5 * MB + 1000, "empty": 0}
-    assert all(type(value) is int for value in usage.values())
