@@ -33,6 +33,7 @@ from copr_frontend.notifications.models import (
     DELIVERED,
     FAILED,
     PENDING,
+    EmailDelivery,
     NotificationDelivery,
     NotificationEndpoint,
 )
@@ -362,17 +363,25 @@ def project_deliveries_query(
     return query
 
 
-def prune_deliveries(session: Session, days: int, at: int | None = None) -> int:
-    """Forget finished deliveries older than ``days``; how many went."""
+def prune_finished(
+    session: Session,
+    model: type[NotificationDelivery] | type[EmailDelivery],
+    days: int,
+    at: int | None = None,
+) -> int:
+    """Forget the finished (not pending) deliveries of ``model`` — HTTP ones or build
+    e-mail — older than ``days``; how many went.
+    """
     cutoff = (now() if at is None else at) - days * 24 * 3600
     old = list(
-        session.scalars(
-            select(NotificationDelivery).where(
-                NotificationDelivery.state != PENDING, NotificationDelivery.created_on < cutoff
-            )
-        )
+        session.scalars(select(model).where(model.state != PENDING, model.created_on < cutoff))
     )
     for delivery in old:
         session.delete(delivery)
     session.flush()
     return len(old)
+
+
+def prune_deliveries(session: Session, days: int, at: int | None = None) -> int:
+    """Forget finished HTTP deliveries older than ``days``; how many went."""
+    return prune_finished(session, NotificationDelivery, days, at)

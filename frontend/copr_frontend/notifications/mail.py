@@ -35,7 +35,7 @@ from copr_common.names import SRPM_BUILDS_DIR
 from copr_frontend.builds.models import Build
 from copr_frontend.db import now
 from copr_frontend.notifications.events import TASK_ENDED, build_body
-from copr_frontend.notifications.logic import retry_delay
+from copr_frontend.notifications.logic import prune_finished, retry_delay
 from copr_frontend.notifications.models import DELIVERED, FAILED, PENDING, EmailDelivery
 from copr_frontend.settings import FrontendSettings
 
@@ -319,15 +319,4 @@ def send_due_mail(
 
 def prune_mail(session: Session, days: int, at: int | None = None) -> int:
     """Forget finished mail older than ``days``; how many went."""
-    cutoff = (now() if at is None else at) - days * 24 * 3600
-    old = list(
-        session.scalars(
-            select(EmailDelivery).where(
-                EmailDelivery.state != PENDING, EmailDelivery.created_on < cutoff
-            )
-        )
-    )
-    for mail in old:
-        session.delete(mail)
-    session.flush()
-    return len(old)
+    return prune_finished(session, EmailDelivery, days, at)
