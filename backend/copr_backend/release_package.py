@@ -37,15 +37,11 @@ from copr_common.names import RELEASE_PACKAGES_DIR, release_package_name, releas
 
 log = logging.getLogger(__name__)
 
-RELEASE_DIR = RELEASE_PACKAGES_DIR
 _STATE = "state.json"
 
 
 class ReleasePackageError(RuntimeError):
     """The release package could not be made (the build itself is not affected)."""
-
-
-package_name = release_package_name
 
 
 def _spec(name: str, owner: str, project: str, release: int, repo_name: str) -> str:
@@ -116,7 +112,7 @@ class ReleasePackages:
         except OSError as error:
             raise ReleasePackageError(f"cannot read the project's key: {error}") from None
         digest = hashlib.sha256(repo.encode() + b"\0" + key).hexdigest()
-        directory = chroot_dir / RELEASE_DIR
+        directory = chroot_dir / RELEASE_PACKAGES_DIR
         state = read_json_object(directory / _STATE)
         current = directory / str(state.get("file", ""))
         if state.get("digest") == digest and state.get("file") and current.is_file():
@@ -144,7 +140,7 @@ class ReleasePackages:
     def _build(
         self, directory: Path, owner: str, project: str, release: int, repo: str, key: bytes
     ) -> Path:
-        name = package_name(owner, project)
+        name = release_package_name(owner, project)
         repo_name = f"{name.removesuffix('-release')}.repo"
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="copr-release-") as scratch:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from copr_backend.release_package import RELEASE_DIR, package_name
 from copr_backend.testing.helpers import rpm_verify, running_build_dispatcher, wait_for
 from copr_common.enums import BuildSourceEnum, StatusEnum
-from copr_common.names import release_package_path
+from copr_common.names import RELEASE_PACKAGES_DIR as RELEASE_DIR
+from copr_common.names import release_package_name, release_package_path
 
 CHROOT = "fedora-42-x86_64"
 
@@ -65,7 +65,7 @@ def test_the_release_package_enables_the_project_with_gpgcheck(
     owner = project.ownername
     project_dir = backend.settings.results_dir / owner / "hello"
     chroot_dir = project_dir / CHROOT
-    name = package_name(owner, "hello")
+    name = release_package_name(owner, "hello")
     (release,) = (chroot_dir / RELEASE_DIR).glob("*.rpm")
     assert release.name == f"{name}-1-1.noarch.rpm"
     pubkey = project_dir / "pubkey.gpg"

@@ -74,6 +74,8 @@ def test_a_build_chroot_is_described_signed_and_verifiable(
     assert statement["_type"] == STATEMENT_TYPE
     assert statement["predicateType"] == PROVENANCE_TYPE
     assert {s["name"] for s in statement["subject"]} == set(names)
+    run = statement["predicate"]["runDetails"]["metadata"]
+    assert run["startedOn"] <= run["finishedOn"]
     pubkey = (project_dir / "pubkey.gpg").read_bytes()
     signature = (build_dir / f"{PROVENANCE_FILE}.asc").read_bytes()
     check_signature(provenance.read_bytes(), signature, pubkey)

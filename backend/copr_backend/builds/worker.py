@@ -42,7 +42,7 @@ from copr_backend.messaging import (
     build_message,
 )
 from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError
-from copr_backend.release_package import RELEASE_DIR, ReleasePackageError, ReleasePackages
+from copr_backend.release_package import ReleasePackageError, ReleasePackages
 from copr_backend.results import ResultsTree, directory_size, gzip_logs, read_json_object
 from copr_backend.sbom import PROVENANCE_FILE, BuildFacts, write_documents
 from copr_backend.settings import BackendSettings
@@ -56,7 +56,12 @@ from copr_common.exit_codes import (
     EXIT_TIMEOUT,
     EXIT_USAGE,
 )
-from copr_common.names import MAX_PACKAGE_NAME_LENGTH, SRPM_BUILDS_DIR, InvalidNameError
+from copr_common.names import (
+    MAX_PACKAGE_NAME_LENGTH,
+    RELEASE_PACKAGES_DIR,
+    SRPM_BUILDS_DIR,
+    InvalidNameError,
+)
 from copr_common.settings import EXIT_CONFIG
 
 log = logging.getLogger(__name__)
@@ -370,7 +375,7 @@ class BuildWorker:
                 add = [destination.name]
                 replaced = self._release_package(owner, project, dirname, destination.parent)
                 if replaced is not None:
-                    add.append(RELEASE_DIR)
+                    add.append(RELEASE_PACKAGES_DIR)
                 # An older release package went: only a full run drops its entry.
                 self.createrepo.update(
                     destination.parent,
@@ -395,6 +400,7 @@ class BuildWorker:
             results_url=self.tree.url_of(destination, self.settings.results_url) + "/",
             builder_id=f"{results.scheme}://{results.netloc}/copr-backend/"
             f"{self.settings.builder_pool}",
+            started_on=int(self.timings["started"]) if "started" in self.timings else None,
             ended_on=int(time.time()),
             git_repo=task.get("git_repo"),
             git_hash=task.get("git_hash"),
