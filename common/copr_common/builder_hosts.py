@@ -6,8 +6,9 @@ has an address of its own (``10.233.N.2`` on a veth pair whose host end is
 ``10.233.N.1``; one /24 per host, N picked free), an ``sshd`` on port 22 with a host key
 of its own that lets in the key the caller gives, and copr-rpmbuild (this project's
 venv) with its config, state, workspace and result dirs under the host's dir — one set
-per slot (``slot-<k>/rpmbuild.toml``) for a host that runs several builds at once.  The
-backend reaches them only over SSH.
+per slot (``slot-<k>/rpmbuild.toml``) for a host that runs several builds at once, and a
+home of its own (``home/``, so no dotfile of this machine's root runs in its sessions).
+The backend reaches them only over SSH.
 
 Services the builder needs (the frontend, dist-git, a download server) listen on the
 host's loopback; ``forward`` ports are served on the namespace's loopback by a small
@@ -89,6 +90,11 @@ class BuilderHost:
         return Path(self.dir)
 
     @property
+    def home(self) -> Path:
+        """The home of the host's user (empty: none of this machine's dotfiles)."""
+        return self.path / "home"
+
+    @property
     def host_key_file(self) -> Path:
         return self.path / "ssh_host_ed25519_key"
 
@@ -163,6 +169,17 @@ def _make_namespace(name: str) -> tuple[int, str, str]:
     _run("ip", "link", "set", "lo", "up", netns=name)
     _run("ip", "route", "add", "default", "via", host_address, netns=name)
     return number, host_address, address
+
+
+def _passwd(user: str, home: Path) -> str:
+    """This machine's /etc/passwd with ``home`` as the home of ``user``."""
+    lines = []
+    for line in Path("/etc/passwd").read_text().splitlines():
+        fields = line.split(":")
+        if len(fields) == 7 and fields[0] == user:
+            fields[5] = str(home)
+        lines.append(":".join(fields))
+    return "\n".join(lines) + "\n"
 
 
 def _sshd_config(host: BuilderHost, venv_bin: Path) -> str:
@@ -261,6 +278,8 @@ def create(
         key = host.host_key_file
         _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key))
         (directory / "authorized_keys").write_text(authorized_key.strip() + "\n")
+        host.home.mkdir(mode=0o700)
+        (directory / "passwd").write_text(_passwd(host.user, host.home))
         (directory / "sshd_config").write_text(_sshd_config(host, venv_bin))
         _write_slots(host, number, rpmbuild_settings or {})
         (directory / "host.json").write_text(json.dumps(asdict(host), indent=2) + "\n")
@@ -268,7 +287,16 @@ def create(
             _start_forwarder(host)
         # sshd wants its privilege separation dir (Debian's is made by its unit).
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-        _run(SSHD, "-f", str(directory / "sshd_config"), netns=name)
+        # The sshd sees the passwd naming the host's home (``ip netns exec`` gives it a
+        # mount namespace of its own, so nothing else does): bash, which sshd starts for
+        # every command, reads ~/.bashrc, and this machine's root may have one that waits
+        # or prints (seen: a stale pyenv rehash lock, a minute on every command).  sshd
+        # takes the home from passwd, not from SetEnv.
+        _run(
+            "sh", "-c", 'mount --bind "$1" /etc/passwd && exec "$2" -f "$3"', "sh",
+            str(directory / "passwd"), SSHD, str(directory / "sshd_config"),
+            netns=name,
+        )
         _wait_port(address, host.port)
     except BaseException:
         delete(name, base_dir=base_dir)

@@ -3,6 +3,7 @@ copr-rpmbuild; deleted without a trace, and deleting twice is fine."""
 
 from __future__ import annotations
 
+import pwd
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,12 @@ def test_a_host_is_made_reached_over_ssh_and_removed(builder_hosts, tmp_path):
     assert status.returncode == 0, status.stderr
     assert f'"resultdir": "{host.path}/slot-1/results"' in status.stdout
     assert "max_log_size = 1000" in host.rpmbuild_config(0).read_text()
+    # Its sessions start in a home of their own: bash reads ~/.bashrc for every command
+    # over SSH, and none of this machine's root's dotfiles may run there.
+    home = _ssh(host, builder_hosts.key_file, known, 'echo "$HOME"; pwd; test -z "$(ls -A)"')
+    assert home.returncode == 0, home.stderr
+    assert home.stdout.split() == [str(host.home), str(host.home)]
+    assert pwd.getpwnam(host.user).pw_dir != str(host.home)  # this machine's passwd is as it was
     # Another key is not let in.
     other = tmp_path / "other"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
