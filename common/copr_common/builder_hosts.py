@@ -172,7 +172,7 @@ def _make_namespace(name: str) -> tuple[int, str, str]:
 
 
 def _passwd(user: str, home: Path) -> str:
-    """This machine's /etc/passwd with ``home`` as the home of ``user``."""
+    """The machine's /etc/passwd with ``home`` as the home of ``user``."""
     lines = []
     for line in Path("/etc/passwd").read_text().splitlines():
         fields = line.split(":")
