@@ -292,11 +292,9 @@ def create(
         # every command, reads ~/.bashrc, and this machine's root may have one that waits
         # or prints (seen: a stale pyenv rehash lock, a minute on every command).  sshd
         # takes the home from passwd, not from SetEnv.
-        _run(
-            "sh", "-c", 'mount --bind "$1" /etc/passwd && exec "$2" -f "$3"', "sh",
-            str(directory / "passwd"), SSHD, str(directory / "sshd_config"),
-            netns=name,
-        )
+        start = 'mount --bind "$1" /etc/passwd && exec "$2" -f "$3"'
+        passwd, config = str(directory / "passwd"), str(directory / "sshd_config")
+        _run("sh", "-c", start, "sh", passwd, SSHD, config, netns=name)
         _wait_port(address, host.port)
     except BaseException:
         delete(name, base_dir=base_dir)
