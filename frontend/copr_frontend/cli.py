@@ -421,6 +421,22 @@ def set_quota(
         click.echo(f"{owner}: {quotas.format_size(quota.usage)} used of {shown} ({source})")
 
 
+@main.command("recount-storage")
+@click.argument("owner", required=False)
+@pass_context
+def recount_storage(ctx: Context, owner: str | None) -> None:
+    """Set the stored storage usage of the projects (of OWNER, or all) from their builds'
+    result sizes; print each project whose count was wrong.
+    """
+    from copr_frontend.quotas import logic as quotas
+
+    with ctx.session() as session:
+        wrong = quotas.recount(session, owner)
+        for name, (stored, counted) in wrong.items():
+            click.echo(f"{name}: {stored} bytes stored, {counted} counted")
+        click.echo(f"{len(wrong)} projects recounted")
+
+
 @main.command("prune-deliveries")
 @click.option("--days", type=click.IntRange(min=1), default=30, show_default=True,
               help="Forget finished deliveries and e-mail older than this.")  # fmt: skip

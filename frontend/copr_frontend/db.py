@@ -166,6 +166,10 @@ class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # Every session keeps the projects' storage counters (a module of models: late).
+        from copr_frontend.quotas import accounting
+
+        accounting.install(self.sessionmaker)
 
     @property
     def serializes_writers(self) -> bool:

@@ -80,6 +80,7 @@ PROJECT = strict(
     require_real_buildroot=BOOLEAN,
     rpmlint_fail_on_errors=BOOLEAN,
     email_notifications=BOOLEAN,
+    storage_usage=INTEGER,
     delete_after_days=nullable(INTEGER),
     forked_from=nullable(STRING),
     storage=STRING,

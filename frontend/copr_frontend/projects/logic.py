@@ -16,12 +16,14 @@ from sqlalchemy.orm import Session, selectinload
 from copr_common.chroots import ChrootNameError, match_chroots
 from copr_common.enums import ActionTypeEnum
 from copr_common.names import InvalidNameError, ProjectDirName, validate_project_name
+from copr_frontend import context
 from copr_frontend.actions.logic import queue_action
 from copr_frontend.builds.forking import fork_builds
 from copr_frontend.db import now
 from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.packages.logic import copy_package
 from copr_frontend.projects.models import Project, ProjectChroot, ProjectDir
+from copr_frontend.quotas import logic as quotas
 from copr_frontend.users.logic import get_group, get_user
 from copr_frontend.users.models import Group, User
 
@@ -285,7 +287,9 @@ def fork_project(
 
     The fork gets the source's settings, chroots and packages; each package's latest
     succeeded build is copied as a ``forked`` build, and a fork action tells the backend
-    which result directories to copy (``builds_map``) so nothing is rebuilt.
+    which result directories to copy (``builds_map``) so nothing is rebuilt.  A fork whose
+    copies would take the target owner past their storage quota is refused
+    (:class:`~copr_frontend.quotas.logic.QuotaExceeded`; the caller rolls back).
     """
     if into is None:
         settings = {field: getattr(source, field) for field in _FORKED_SETTINGS}
@@ -326,7 +330,9 @@ def fork_project(
     for package in source.packages:
         packages[package.name] = copy_package(session, package, target, packages.get(package.name))
     session.flush()
+    before = quotas.owner_quota(session, context.settings(), target.ownername)
     builds_map = fork_builds(session, source, target, packages, user)
+    quotas.check_fork(before, quotas.owner_usage(session, target.ownername) - before.usage)
     queue_action(
         session,
         ActionTypeEnum.fork,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from copr_frontend.db import Base, now
@@ -66,6 +66,9 @@ class Project(Base):
     email_notifications: Mapped[bool] = mapped_column(default=False)
     """The project's opt-in to e-mail the submitter of a build when it ends (to users who
     opted in themselves)."""
+    storage_usage: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Bytes its builds' results take, kept by every flush
+    (:mod:`copr_frontend.quotas.accounting`)."""
     webhook_secret: Mapped[str] = mapped_column(String(64), default="")
     forked_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("projects.id", ondelete="SET NULL"), index=True

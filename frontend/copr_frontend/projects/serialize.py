@@ -63,6 +63,7 @@ def project_to_json(project: Project) -> dict[str, Any]:
         # Ours: the project's opt-in to build e-mail (see copr_frontend.notifications.mail).
         "email_notifications": project.email_notifications,
         # Ours: bytes its builds' results take (see copr_frontend.quotas).
+        "storage_usage": project.storage_usage,
         "delete_after_days": delete_after_days,
         "forked_from": project.forked_from.full_name if project.forked_from else None,
         "storage": "backend",

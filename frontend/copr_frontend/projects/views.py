@@ -276,7 +276,7 @@ def overview(project: Project) -> Any:
         repos=repo_links(project),
         results_url=f"{settings().results_url}/{project.ownername}/{project.name}/",
         forks=len(logic.list_forks(db.session(), project)),
-        storage=quotas.format_size(quotas.project_usage(db.session(), project)),
+        storage=quotas.format_size(quotas.project_usage(project)),
         downloads=_download_days(project),
     )
 

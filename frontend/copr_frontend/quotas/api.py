@@ -3,9 +3,8 @@
 ``GET /quota/<ownername>`` (also ``/quota?ownername=``) →
 ``{"ownername", "usage", "limit", "limit_source", "exceeded", "projects": [{"name",
 "usage"}]}``; sizes in bytes, ``limit`` null for no limit, ``limit_source`` ``default``
-(the settings') or ``owner`` (an admin's override).  Public, as the projects are.  (Project JSON
-carries no usage: summing per project in every project read scans the build tables; a
-stored per-project counter would allow it.)
+(the settings') or ``owner`` (an admin's override).  Public, as ``project/get`` (which
+shows each project's ``storage_usage``) is.
 """
 
 from __future__ import annotations

@@ -1,12 +1,16 @@
 """Storage usage and limits per owner.  Never commits.
 
-An owner's usage is the sum of the result sizes of every build in their projects (each
-build chroot's ``result_size`` and the source build's ``source_result_size``), summed
-by the database when asked, so it cannot drift from the builds that exist.  The limit is
-the owner's :class:`OwnerQuota` if an admin set one, else ``storage_quota_default``
-(None: no limit).  An owner whose usage is at or over their limit may not submit builds:
-a build's size is known only when it ends, so the check is on what is stored already,
-and one build may take an owner past the limit — the next one is refused.
+A project's usage is its stored counter ``Project.storage_usage``, which every flush
+keeps equal to the sum of the result sizes of its builds (each build chroot's
+``result_size`` and the source build's ``source_result_size``; see
+:mod:`copr_frontend.quotas.accounting`); an owner's is the sum over their projects, so
+neither reads the build tables.  :func:`recount` sets the counters from the builds.  The
+limit is the owner's :class:`OwnerQuota` if an admin set one, else
+``storage_quota_default`` (None: no limit).  An owner whose usage is at or over their
+limit may not submit builds: a build's size is known only when it ends, so the check is
+on what is stored already, and one build may take an owner past the limit — the next
+one is refused.  A fork copies results of known size: one that would take the target
+owner past their limit is refused.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
 from copr_frontend.api.errors import BadRequest
@@ -106,18 +110,38 @@ def _sums(
     return totals
 
 
-def project_usage(session: Session, project: Project) -> int:
+def project_usage(project: Project) -> int:
     """Bytes the results of ``project``'s builds take (all its dirs)."""
-    return _sums(session, Project.id == project.id).get(0, 0)
+    return int(project.storage_usage or 0)
 
 
 def project_usages(session: Session, ownername: str) -> dict[int, int]:
-    """Bytes per project id of the owner's projects that store anything."""
-    return _sums(session, Project.ownername == ownername, by_project=True)
+    """Bytes per project id of the owner's projects."""
+    query = select(Project.id, Project.storage_usage).where(Project.ownername == ownername)
+    return {project_id: int(usage or 0) for project_id, usage in session.execute(query)}
 
 
 def owner_usage(session: Session, ownername: str) -> int:
-    return _sums(session, Project.ownername == ownername).get(0, 0)
+    query = select(func.coalesce(func.sum(Project.storage_usage), 0)).where(
+        Project.ownername == ownername
+    )
+    return int(session.scalar(query) or 0)
+
+
+def recount(session: Session, ownername: str | None = None) -> dict[str, tuple[int, int]]:
+    """Set the counters of the projects (of ``ownername``, or all) from their builds;
+    ``{project: (stored, counted)}`` of those that were wrong.
+    """
+    condition = Project.ownername == ownername if ownername is not None else true()
+    counted = _sums(session, condition, by_project=True)
+    wrong: dict[str, tuple[int, int]] = {}
+    for project in session.scalars(select(Project).where(condition).order_by(Project.id)):
+        size = counted.get(project.id, 0)
+        if project.storage_usage != size:
+            wrong[project.full_name] = (project.storage_usage, size)
+            project.storage_usage = size
+    session.flush()
+    return wrong
 
 
 def owner_quota(session: Session, settings: FrontendSettings, ownername: str) -> Quota:
@@ -149,14 +173,31 @@ def reset_limit(session: Session, ownername: str) -> bool:
     return True
 
 
-def quota_message(quota: Quota) -> str:
+def _usage_text(quota: Quota) -> str:
     assert quota.limit is not None
     return (
-        f"The storage quota of {quota.ownername} is used up: its builds take "
-        f"{format_size(quota.usage)} ({quota.usage} bytes) of a limit of "
-        f"{format_size(quota.limit)} ({quota.limit} bytes). Delete old builds or projects "
-        "to build again, or ask an admin for a larger quota."
+        f"its builds take {format_size(quota.usage)} ({quota.usage} bytes) of a limit of "
+        f"{format_size(quota.limit)} ({quota.limit} bytes)"
     )
+
+
+def quota_message(quota: Quota) -> str:
+    return (
+        f"The storage quota of {quota.ownername} is used up: {_usage_text(quota)}. "
+        "Delete old builds or projects to build again, or ask an admin for a larger quota."
+    )
+
+
+def check_fork(before: Quota, adding: int) -> None:
+    """Refuse (QuotaExceeded) a fork whose copies (``adding`` bytes) take the target
+    owner, whose quota was ``before``, past their limit.
+    """
+    if before.limit is not None and adding > 0 and before.usage + adding > before.limit:
+        raise QuotaExceeded(
+            f"The fork would copy {format_size(adding)} ({adding} bytes) of results, more "
+            f"than the storage quota of {before.ownername} holds: {_usage_text(before)}. "
+            "Delete old builds or projects first, or ask an admin for a larger quota."
+        )
 
 
 def check_submission(session: Session, settings: FrontendSettings, ownername: str) -> None:

@@ -9,13 +9,15 @@ from typing import Any
 import flask
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from copr_common.enums import StatusEnum
+from copr_frontend.builds import retention
 from copr_frontend.builds.models import Build, BuildChroot
 from copr_frontend.cli import main
 from copr_frontend.projects.models import Project, ProjectDir
+from copr_frontend.quotas import logic as quotas
 from copr_frontend.quotas.logic import format_size, parse_size
 from copr_frontend.quotas.models import OwnerQuota
 from copr_frontend.settings import FrontendSettings
@@ -108,10 +110,18 @@ def test_sizes_are_stored_per_task_and_summed_per_project_and_owner(
         "projects": [{"name": "big", "usage": 5 * MB + 1000}, {"name": "small", "usage": 500}],
     }
     assert client.get("/api_3/quota", query_string={"ownername": "alice"}).json == quota.json
-    # A deleted build frees its share: the sums are of the builds that exist.
+    shown = client.get("/api_3/project", query_string={"ownername": "alice", "projectname": "big"})
+    assert shown.json["storage_usage"] == 5 * MB + 1000
+    listed = client.get("/api_3/project/list", query_string={"ownername": "alice"}).json
+    assert {p["name"]: p["storage_usage"] for p in listed["items"]} == {
+        "big": 5 * MB + 1000,
+        "small": 500,
+    }
+    # A deleted build frees its share, however it goes (here: straight through the ORM).
     db_session.delete(db_session.get(Build, build.id))
     db_session.commit()
     assert client.get("/api_3/quota/alice").json["usage"] == 500
+    assert quotas.recount(db_session) == {}  # the counters are what the builds hold
 
 
 def test_an_owner_with_nothing_stored_and_unknown_owners(
@@ -267,3 +277,84 @@ def test_a_fork_counts_what_it_copies(
     assert forked.status_code == 200, forked.json
     assert client.get("/api_3/quota/bob").json["usage"] == 5 * MB + 1000
     assert client.get("/api_3/quota/alice").json["usage"] == 5 * MB + 1000
+    assert forked.json["storage_usage"] == 5 * MB + 1000
+
+
+def test_a_fork_past_the_target_owners_quota_is_refused_and_nothing_is_stored(
+    client: flask.testing.FlaskClient,
+    db_session: Session,
+    factory: Factory,
+    project: Project,
+    backend_headers: dict[str, str],
+) -> None:
+    stored_build(client, backend_headers, factory, project, 1000, (2 * MB, 3 * MB))
+    bob = factory.user("bob")
+    db_session.add(OwnerQuota(ownername="bob", limit_bytes=5 * MB))
+    db_session.commit()
+    projects, builds = _count(db_session, Project), _count(db_session, Build)
+    refused = client.put("/api_3/project/fork/alice/big", headers=factory.auth(bob),
+                         json={"name": "copy", "ownername": "bob"})  # fmt: skip
+    assert refused.status_code == 400
+    assert refused.json["error"] == (
+        "The fork would copy 5.0 MiB (5243880 bytes) of results, more than the storage "
+        "quota of bob holds: its builds take 0 B (0 bytes) of a limit of 5.0 MiB (5242880 "
+        "bytes). Delete old builds or projects first, or ask an admin for a larger quota."
+    )
+    assert (_count(db_session, Project), _count(db_session, Build)) == (projects, builds)
+    assert client.get("/api_3/quota/bob").json["usage"] == 0
+    # Room for it: the same fork goes through.
+    db_session.get(OwnerQuota, "bob").limit_bytes = 6 * MB  # type: ignore[union-attr]
+    db_session.commit()
+    forked = client.put("/api_3/project/fork/alice/big", headers=factory.auth(bob),
+                        json={"name": "copy", "ownername": "bob"})  # fmt: skip
+    assert forked.status_code == 200, forked.json
+
+
+def test_recount_storage_mends_counters_changed_outside_the_orm(  # type: ignore[no-untyped-def]
+    run,
+    client: flask.testing.FlaskClient,
+    db_session: Session,
+    factory: Factory,
+    project: Project,
+    backend_headers: dict[str, str],
+) -> None:
+    stored_build(client, backend_headers, factory, project, 1000, (2 * MB, 3 * MB))
+    db_session.execute(update(Project).values(storage_usage=7))
+    db_session.commit()
+    result = run("recount-storage", "alice")
+    assert result.exit_code == 0, result.output
+    assert (
+        result.output
+        == f"alice/big: 7 bytes stored, {5 * MB + 1000} counted\n1 projects recounted\n"
+    )
+    assert client.get("/api_3/quota/alice").json["usage"] == 5 * MB + 1000
+    assert run("recount-storage").output == "0 projects recounted\n"
+
+
+def test_pruning_frees_what_it_removes(
+    client: flask.testing.FlaskClient,
+    db_session: Session,
+    factory: Factory,
+    project: Project,
+    settings: FrontendSettings,
+    backend_headers: dict[str, str],
+) -> None:
+    older = stored_build(client, backend_headers, factory, project, 1000, (2 * MB, 3 * MB))
+    newer = stored_build(client, backend_headers, factory, project, 10, (MB, MB))
+    db_session.expire_all()
+    gone = next(c for c in db_session.get(Build, newer.id).chroots if c.name == CHROOTS[1])  # type: ignore[union-attr]
+    db_session.delete(gone)  # newer is left with CHROOTS[0] only
+    fresh = db_session.get(Project, project.id)
+    assert fresh is not None
+    fresh.keep_builds = 1
+    db_session.commit()
+    db_session.expire_all()
+    plan = retention.plan_pruning(
+        db_session, fresh, settings, retention.DependencyIndex(db_session, settings)
+    )
+    assert [(c.build_id, c.name) for c in plan.chroots] == [(older.id, CHROOTS[0])]
+    retention.prune(db_session, plan)
+    db_session.commit()
+    left = 1000 + 3 * MB + 10 + MB  # older's source and CHROOTS[1], newer's source and CHROOTS[0]
+    assert client.get("/api_3/quota/alice").json["usage"] == left
+    assert quotas.recount(db_session) == {}

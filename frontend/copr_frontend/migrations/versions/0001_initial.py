@@ -156,6 +156,7 @@ def upgrade() -> None:
         sa.Column("require_real_buildroot", sa.Boolean(), nullable=False),
         sa.Column("email_notifications", sa.Boolean(), nullable=False),
         sa.Column("rpmlint_fail_on_errors", sa.Boolean(), nullable=False),
+        sa.Column("storage_usage", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("webhook_secret", sa.String(length=64), nullable=False),
         sa.Column("forked_from_id", sa.Integer(), nullable=True),
         sa.Column("created_on", sa.Integer(), nullable=False),
