@@ -7,9 +7,11 @@ project has is a limit on what stays of a series:
 ``auto_prune`` (Copr's)  the newest succeeded build, and every build that ended less
                          than ``prune_days`` (a frontend setting) ago
 ``keep_builds`` N (ours) the newest N finished builds
+package ``max_builds`` N the newest N finished builds of that package (Copr's package
+                         option; 0: no limit)
 
-A build chroot stays when every policy of its project keeps it; a project with neither
-keeps everything, and a task that has not finished is never pruned (nor counted).  One
+A build chroot stays when every policy of its project and package keeps it; a project
+with none keeps everything, and a task that has not finished is never pruned (nor counted).  One
 more rule beats the policies: when a chroot of another project uses this project as a
 repository (``copr://owner/project`` or a URL into its results, in the other project's
 ``additional_repos`` or in that chroot's ``repos``), the newest succeeded build of each
@@ -38,6 +40,7 @@ from copr_frontend.actions.models import Action
 from copr_frontend.builds.models import Build, BuildChroot
 from copr_frontend.builds.removal import build_dirs
 from copr_frontend.db import now
+from copr_frontend.packages.models import Package
 from copr_frontend.projects.build_config import expand_repo_url
 from copr_frontend.projects.logic import delete_project
 from copr_frontend.projects.models import Project, ProjectChroot
@@ -138,7 +141,11 @@ def plan_pruning(
     """What the project's policies prune now (nothing for a project without one)."""
     plan = PrunePlan(project)
     keep_n = project.keep_builds
-    if not project.auto_prune and not keep_n:
+    limits = select(Package.id, Package.max_builds).where(
+        Package.project_id == project.id, Package.max_builds > 0
+    )
+    package_limits = {package_id: limit for package_id, limit in session.execute(limits)}
+    if not project.auto_prune and not keep_n and not package_limits:
         return plan
     cutoff = (now() if at is None else at) - settings.prune_days * _DAY
     used = dependencies.used(project)
@@ -165,6 +172,9 @@ def plan_pruning(
                 keeps.append(chroot is newest_ok or _ended(chroot) > cutoff)
             if keep_n:
                 keeps.append(position < keep_n)
+            package_limit = package_limits.get(chroot.build.package_id or 0)
+            if package_limit:
+                keeps.append(position < package_limit)
             if not all(keeps):
                 pruned.add(chroot.id)
     for build in builds:
@@ -211,7 +221,10 @@ def prune(session: Session, plan: PrunePlan) -> Action | None:
 
 def prunable_projects(session: Session) -> Sequence[Project]:
     """Projects with a retention policy, in id order."""
-    query = select(Project).where(Project.auto_prune.is_(True) | Project.keep_builds.is_not(None))
+    limited = select(Package.project_id).where(Package.max_builds > 0)
+    query = select(Project).where(
+        Project.auto_prune.is_(True) | Project.keep_builds.is_not(None) | Project.id.in_(limited)
+    )
     return session.scalars(query.order_by(Project.id)).all()
 
 

@@ -124,6 +124,31 @@ def test_keep_builds_keeps_the_newest_n_per_series(
     assert old.id in kept(db_session, project, settings).build_ids
 
 
+def test_a_packages_max_builds_keeps_its_newest_n(
+    factory: Factory, db_session: Any, settings: FrontendSettings
+) -> None:
+    project = factory.project(factory.user("alice"), "proj", chroots=(F42, F41),
+                              auto_prune=False)  # fmt: skip
+    other = factory.project(factory.user("bob"), "other", chroots=(F42,), auto_prune=False)
+    app = [finished(factory, project, "app", 1) for _ in range(3)]
+    lib = [finished(factory, project, "lib", 1) for _ in range(3)]
+    assert kept(db_session, project, settings).build_ids == []  # 0: no limit
+    assert project not in retention.prunable_projects(db_session)
+    next(p for p in project.packages if p.name == "app").max_builds = 2
+    db_session.commit()
+    assert retention.prunable_projects(db_session) == [project]
+    plan = kept(db_session, project, settings)
+    assert plan.build_ids == [app[0].id]  # in both chroots: the whole build goes
+    assert [b.id for b in plan.builds] == [app[0].id]
+    assert not set(plan.build_ids) & {b.id for b in lib}
+    # With keep_builds too, a build stays only when both keep it.
+    project.keep_builds = 1
+    assert kept(db_session, project, settings).build_ids == sorted(
+        [app[0].id, app[1].id, lib[0].id, lib[1].id]
+    )
+    assert other not in retention.prunable_projects(db_session)
+
+
 def test_a_repo_another_project_uses_keeps_its_newest_success(
     factory: Factory, db_session: Any, settings: FrontendSettings
 ) -> None:
