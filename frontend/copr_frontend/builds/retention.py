@@ -144,7 +144,7 @@ def plan_pruning(
     limits = select(Package.id, Package.max_builds).where(
         Package.project_id == project.id, Package.max_builds > 0
     )
-    package_limits = {package_id: limit for package_id, limit in session.execute(limits)}
+    package_limits: dict[int, int] = dict(session.execute(limits).all())
     if not project.auto_prune and not keep_n and not package_limits:
         return plan
     cutoff = (now() if at is None else at) - settings.prune_days * _DAY
