@@ -3,7 +3,8 @@
 ``copr-backend-build-dispatcher``, ``copr-backend-action-dispatcher`` and
 ``copr-backend-notification-dispatcher`` run until SIGTERM;
 the workers (``build-worker``/``action-worker`` with ``--worker-id``) are started by them,
-detached, and are not meant to be run by hand.
+detached, and are not meant to be run by hand.  ``copr-backend-ship-access-log LOG…``
+(a timer's) sends the results server's access log to the frontend's download counts.
 """
 
 from __future__ import annotations
@@ -211,6 +212,31 @@ def _action_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ship_access_log(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from copr_backend.access_log import ship
+    from copr_backend.frontend import BackendApiError, frontend_client
+
+    settings = _settings(args.config)
+    setup_logging("copr_backend", settings.log_level)
+    try:
+        with frontend_client(settings) as client:
+            logs = [Path(p) for p in args.logs]
+            if args.missing_ok:
+                logs = [p for p in logs if p.exists()]
+            counted = ship(client, logs, host=args.host)
+    except OSError as error:
+        print(f"copr-backend: cannot read {error.filename}: {error.strerror}", file=sys.stderr)
+        return 1
+    except BackendApiError as error:
+        print(f"copr-backend: the frontend refused the log: {error}", file=sys.stderr)
+        return 1
+    for path, downloads in counted.items():
+        print(f"{path}: {downloads} downloads")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="copr-backend")
     parser.add_argument("--config", help="settings file (TOML); else $COPR_BACKEND_CONFIG")
@@ -223,6 +249,17 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=f"run the {name.replace('-', ' ')}")
         sub.add_argument("--rounds", type=int, default=None, help=argparse.SUPPRESS)
         sub.set_defaults(func=func)
+    ship = commands.add_parser(
+        "ship-access-log",
+        help="send what the results server's access logs gained to the frontend, "
+        "which counts the downloads (after a rotation: access.log.1 access.log)",
+    )
+    ship.add_argument("logs", nargs="+", metavar="LOG")
+    ship.add_argument("--host", default=None, help="the name the logs go by (the host name)")
+    ship.add_argument(
+        "--missing-ok", action="store_true", help="skip a LOG that does not exist (yet)"
+    )
+    ship.set_defaults(func=_ship_access_log)
     for name, func in (("build-worker", _build_worker), ("action-worker", _action_worker)):
         sub = commands.add_parser(name, help="one worker (started by its dispatcher)")
         sub.add_argument("--worker-id", required=True)
@@ -254,6 +291,10 @@ def build_worker_main() -> None:
 
 def action_worker_main() -> None:
     run_subcommand(main, "action-worker")
+
+
+def ship_access_log_main() -> None:
+    run_subcommand(main, "ship-access-log")
 
 
 if __name__ == "__main__":

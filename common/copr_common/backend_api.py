@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, cast
+from urllib.parse import urlencode
 
 import requests
 
@@ -340,6 +341,25 @@ class BackendApiClient:
             "send-mail",
         )
         return {key: int(answer.get(key, 0)) for key in ("sent", "failed", "retrying")}
+
+    # --- download statistics ---------------------------------------------------------------
+
+    def access_log_offset(self, log: str, inode: int, size: int) -> int:
+        """``GET access-log/``: where the frontend's counting of the shipped ``log``
+        (``host:path``, the file of ``inode`` and ``size`` bytes) stopped.
+        """
+        query = urlencode({"log": log, "inode": inode, "size": size})
+        answer = self._object(self.request("GET", f"access-log/?{query}"), "access-log")
+        return int(answer.get("offset", 0))
+
+    def access_log_lines(self, payload: dict[str, Any]) -> int:
+        """``POST access-log/`` with lines of a log (``log``, ``inode``, ``size``,
+        ``start``, ``end``, ``lines``); how many downloads they counted.  Sent twice
+        (a lost answer), a batch counts once; one that does not start where counting
+        stopped is a 409 :class:`BackendApiError`.
+        """
+        answer = self._object(self.request("POST", "access-log/", payload), "access-log")
+        return int(answer.get("counted", 0))
 
 
 def _reason(error: requests.RequestException) -> str:

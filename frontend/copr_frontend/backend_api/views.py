@@ -10,6 +10,7 @@ import hmac
 from collections.abc import Callable, Generator, Iterator
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 import flask
 from flask.json.provider import DefaultJSONProvider
@@ -24,7 +25,7 @@ from copr_frontend.actions.logic import (
     waiting_actions,
 )
 from copr_frontend.actions.models import Action
-from copr_frontend.api.errors import AuthError, BadRequest, ObjectNotFound
+from copr_frontend.api.errors import AuthError, BadRequest, Conflict, ObjectNotFound
 from copr_frontend.backend_api import tasks
 from copr_frontend.builds import timings
 from copr_frontend.builds.logic import lock_build, lock_builds
@@ -41,6 +42,7 @@ from copr_frontend.builds.transitions import (
 )
 from copr_frontend.builds.uploads import forget_upload
 from copr_frontend.context import settings
+from copr_frontend.downloads import logic as downloads
 from copr_frontend.validation import to_int, to_timestamp
 
 FE_BE_API_VERSION = "6"
@@ -410,6 +412,61 @@ def import_completed_view() -> flask.Response:
     )
     session.commit()
     return flask.jsonify({"updated": updated})
+
+
+# --- download statistics --------------------------------------------------------------------
+
+_MAX_SHIPPED_LINES = 10000
+_MAX_LINE = 16384
+
+
+def _shipped_log(value: Any) -> str:
+    log = value if isinstance(value, str) else ""
+    if not log or len(log) > 1000 or not downloads.source_of(log):
+        raise BadRequest("'log' must name a shipped log as host:path (at most 1000 characters)")
+    return log
+
+
+@_route("/access-log/")
+def access_log_offset() -> flask.Response:
+    """``?log=host:path&inode=N&size=N`` → ``{"offset"}``: where the backend ships on from."""
+    args = flask.request.args
+    log = _shipped_log(args.get("log"))
+    inode = to_int(args.get("inode"), "inode", required=True, minimum=0)
+    size = to_int(args.get("size"), "size", required=True, minimum=0)
+    return flask.jsonify({"offset": downloads.shipped_offset(db.session(), log, inode, size)})
+
+
+@_route("/access-log/", _WRITE)
+@backend_authenticated
+def access_log_lines() -> flask.Response:
+    """The lines a backend read from its results server's access log: counted once."""
+    data = _json_object()
+    log = _shipped_log(data.get("log"))
+    inode = to_int(data.get("inode"), "inode", required=True, minimum=0)
+    size = to_int(data.get("size"), "size", required=True, minimum=0)
+    start = to_int(data.get("start"), "start", required=True, minimum=0)
+    end = to_int(data.get("end"), "end", required=True, minimum=start, maximum=size)
+    lines = data.get("lines")
+    if (
+        not isinstance(lines, list)
+        or len(lines) > _MAX_SHIPPED_LINES
+        or not all(isinstance(line, str) and len(line) <= _MAX_LINE for line in lines)
+    ):
+        raise BadRequest(
+            f"'lines' must be a list of at most {_MAX_SHIPPED_LINES} strings "
+            f"of at most {_MAX_LINE} characters"
+        )
+    session = db.session()
+    try:
+        counted = downloads.count_shipped(
+            session, log, inode=inode, size=size, start=start, end=end, lines=lines,
+            results_path=urlsplit(settings().results_url).path,
+        )  # fmt: skip
+    except downloads.PositionConflict as error:
+        raise Conflict(f"The lines of {log} from {start} are not the next ones: {error}") from None
+    session.commit()
+    return flask.jsonify({"counted": counted})
 
 
 def register(app: flask.Flask) -> None:

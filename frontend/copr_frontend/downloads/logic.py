@@ -119,6 +119,36 @@ def parse_line(line: str, results_path: str) -> Download | None:
     return None
 
 
+def _position(session: Session, log: str, inode: int) -> DownloadLogPosition | None:
+    """Where counting stopped in the file ``log`` names (inode ``inode``): its own row, or
+    that of the log the file had another name in (rotated: ``access.log`` is
+    ``access.log.1`` now), among the logs of the same source (see :func:`source_of`).
+    """
+    position = session.get(DownloadLogPosition, log)
+    if position is None or position.inode != inode:
+        query = select(DownloadLogPosition).where(DownloadLogPosition.inode == inode)
+        candidates = session.scalars(query.order_by(DownloadLogPosition.path))
+        source = source_of(log)
+        position = next((p for p in candidates if source_of(p.path) == source), None)
+    return position
+
+
+def source_of(log: str) -> str:
+    """The host a log's name names: ``host`` of a log a backend ships
+    (``host:/var/log/…``), ``""`` for a file of this machine.
+    """
+    host, colon, _path = log.partition(":")
+    return host if colon and host and "/" not in host else ""
+
+
+def _set_position(session: Session, log: str, inode: int, offset: int) -> None:
+    position = session.get(DownloadLogPosition, log)
+    if position is None:
+        session.add(DownloadLogPosition(path=log, inode=inode, offset=offset))
+    else:
+        position.inode, position.offset = inode, offset
+
+
 def _new_lines(session: Session, log: Path) -> Iterator[tuple[list[str], int, int]]:
     """Batches of whole lines ``log`` gained since the stored position, each with the
     offset just after it and the file's inode; the position starts over for a rotated or
@@ -126,12 +156,7 @@ def _new_lines(session: Session, log: Path) -> Iterator[tuple[list[str], int, in
     """
     with log.open("rb") as stream:
         stat = os.fstat(stream.fileno())
-        position = session.get(DownloadLogPosition, str(log))
-        if position is None or position.inode != stat.st_ino:
-            # Rotated: the file read before under another name (access.log.1 now).
-            position = session.scalar(
-                select(DownloadLogPosition).where(DownloadLogPosition.inode == stat.st_ino)
-            )
+        position = _position(session, str(log), stat.st_ino)
         start = 0
         if position is not None and position.offset <= stat.st_size:
             start = position.offset
@@ -199,12 +224,54 @@ def count_log(session: Session, log: Path, results_path: str) -> int:
     for lines, offset, inode in _new_lines(session, log):
         counts = Counter(d for line in lines if (d := parse_line(line, results_path)))
         total += _store(session, counts)
-        position = session.get(DownloadLogPosition, str(log))
-        if position is None:
-            session.add(DownloadLogPosition(path=str(log), inode=inode, offset=offset))
-        else:
-            position.inode, position.offset = inode, offset
+        _set_position(session, str(log), inode, offset)
         session.commit()
+    return total
+
+
+class PositionConflict(Exception):
+    """Shipped lines that do not start where counting stopped (``offset``)."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(f"counting of this log stopped at offset {offset}")
+        self.offset = offset
+
+
+def shipped_offset(session: Session, log: str, inode: int, size: int) -> int:
+    """Where the next lines of a shipped log (``host:path``, a file of ``size`` bytes)
+    start: where counting stopped, 0 for a new, rotated-in or truncated file.
+    """
+    position = _position(session, log, inode)
+    if position is None or position.offset > size:
+        return 0
+    return position.offset
+
+
+def count_shipped(
+    session: Session,
+    log: str,
+    *,
+    inode: int,
+    size: int,
+    start: int,
+    end: int,
+    lines: Iterable[str],
+    results_path: str,
+) -> int:
+    """Count the ``lines`` a backend read from ``log`` between offsets ``start`` and
+    ``end``; returns how many downloads.  Lines counted before (a batch sent again after
+    a lost answer) count nothing; lines that do not start where counting stopped raise
+    :class:`PositionConflict`.  Never commits.
+    """
+    expected = shipped_offset(session, log, inode, size)
+    if start != expected:
+        if start < expected and end <= expected:
+            return 0
+        raise PositionConflict(expected)
+    counts = Counter(d for line in lines if (d := parse_line(line, results_path)))
+    total = _store(session, counts)
+    _set_position(session, log, inode, end)
+    session.flush()
     return total
 
 

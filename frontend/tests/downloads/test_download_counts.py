@@ -10,14 +10,17 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
 from copr_common.testing.services import free_port
 from copr_frontend.cli import main
 from copr_frontend.downloads.logic import package_name, parse_line
+from copr_frontend.downloads.models import DownloadCount, DownloadLogPosition
 from copr_frontend.settings import FrontendSettings
 from copr_frontend.testing import Factory
 
@@ -231,3 +234,47 @@ def test_downloads_made_by_dnf_show_up_in_the_statistics(
     only = client.get(API + f"&chrootname={CHROOT}&packagename=hello&days=7").get_json()
     assert [(c["package"], c["count"]) for c in only["counts"]] == [("hello", 1)]
     assert client.get(API + "&chrootname=epel-9-x86_64").get_json()["counts"] == []
+
+
+def test_shipped_lines_bad_input_is_400_and_stores_nothing(
+    client: FlaskClient, factory: Factory, db_session: Any, backend_headers: dict[str, str]
+) -> None:
+    factory.project(factory.user("alice"), "hello", chroots=[CHROOT])
+    line = _line(f"/results/alice/hello/{CHROOT}/repodata/repomd.xml") + "\n"
+    good = {"log": "be1:/var/log/access.log", "inode": 7, "size": 1000, "start": 0,
+            "end": len(line), "lines": [line]}  # fmt: skip
+    for bad, field in (
+        ({"log": "/var/log/access.log"}, "'log'"),  # no host: a log of the frontend's own
+        ({"log": ""}, "'log'"),
+        ({"log": "be1:" + "x" * 1000}, "'log'"),
+        ({"inode": -1}, "inode"),
+        ({"size": "big"}, "size"),
+        ({"start": None}, "start"),
+        ({"end": 1001}, "end"),
+        ({"start": 50, "end": 40}, "end"),
+        ({"lines": "one"}, "'lines'"),
+        ({"lines": [1]}, "'lines'"),
+        ({"lines": ["x" * 20000]}, "'lines'"),
+        ({"lines": ["x"] * 10001}, "'lines'"),
+    ):
+        answer = client.post("/backend/access-log/", json={**good, **bad}, headers=backend_headers)
+        assert answer.status_code == 400, (bad, answer.get_json())
+        assert field in answer.get_json()["error"], bad
+    assert client.post("/backend/access-log/", json=good).status_code == 401
+    assert (
+        client.post("/backend/access-log/", data="[]", headers=backend_headers).status_code == 400
+    )
+    for query in ("log=/x&inode=1&size=1", "log=be1:/x&inode=-1&size=1", "log=be1:/x&inode=1"):
+        assert client.get(f"/backend/access-log/?{query}").status_code == 400, query
+    db_session.expire_all()
+    assert db_session.scalar(select(func.count()).select_from(DownloadLogPosition)) == 0
+    assert db_session.scalar(select(func.count()).select_from(DownloadCount)) == 0
+    # The good one counts, and where to go on from is where it ended.
+    assert client.post("/backend/access-log/", json=good, headers=backend_headers).get_json() == {
+        "counted": 1
+    }
+    offset = client.get("/backend/access-log/?log=be1:/var/log/access.log&inode=7&size=1000")
+    assert offset.get_json() == {"offset": len(line)}
+    # A file shorter than where counting stopped was truncated: from the start again.
+    shorter = client.get("/backend/access-log/?log=be1:/var/log/access.log&inode=7&size=10")
+    assert shorter.get_json() == {"offset": 0}
