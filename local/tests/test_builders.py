@@ -96,12 +96,16 @@ def test_bad_builder_options_are_refused_and_nothing_made(
 def test_builder_hosts_without_root_are_refused_and_nothing_made(
     public_dir: Path, choice: str
 ) -> None:
+    as_nobody = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    readable = subprocess.run([*as_nobody, "test", "-r", COPR_LOCAL], check=False, timeout=30)
+    if readable.returncode != 0:
+        pytest.skip(f"nobody cannot read {COPR_LOCAL} (the checkout is in a private dir)")
     home = public_dir / "nobody"
     home.mkdir()
     os.chown(home, NOBODY, NOBODY)
     result = subprocess.run(
-        ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-         COPR_LOCAL, "up", "--detach", "--state-dir", str(home / "s"), "--builders", choice],
+        [*as_nobody, COPR_LOCAL, "up", "--detach", "--state-dir", str(home / "s"),
+         "--builders", choice],
         capture_output=True, text=True, timeout=60, check=False,
         env={**os.environ, "HOME": str(home)},
     )  # fmt: skip
