@@ -108,13 +108,16 @@ def test_the_builds_failure_says_why(
 ) -> None:
     """What the frontend gets in import-completed/: the build's fail reason."""
     strict = checked(settings)
-    url = frontend.srpm_url(make_srpm("hello", "3.0", license="GPLv2+"))
+    url = frontend.srpm_url(make_srpm("hello", "3.0", license="Proprietary-Foo"))
     task = {
         "build_id": 7, "owner": "alice", "project": "demo", "branches": ["f42"],
         "pkg_name": "hello", "srpm_url": url, "sandbox": "alice--alice", "background": False,
     }  # fmt: skip
     payload = run_import(strict, ImportTask.from_dict(task))
     assert payload["branch_commits"] == {}
-    assert payload["error"].startswith("License 'GPLv2+' is not an SPDX licence expression")
-    assert "License 'GPLv2+'" in (strict.per_task_log_root / "7.log").read_text()
+    assert payload["error"].startswith(
+        "License 'Proprietary-Foo' is not an SPDX licence expression "
+        "(Unknown license key(s): Proprietary-Foo)"
+    )
+    assert "License 'Proprietary-Foo'" in (strict.per_task_log_root / "7.log").read_text()
     assert stored_repos(strict) == []
