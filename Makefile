@@ -7,7 +7,7 @@ MYPY_PATHS := $(wildcard common/copr_common python-client/copr cli/copr_cli \
 	keygen-client/copr_keygen_client keygen/copr_keygen dist-git/copr_distgit \
 	rpmbuild/copr_rpmbuild local/copr_local backend/copr_backend frontend/copr_frontend)
 
-.PHONY: setup test pytest lint format run wheels deploy-check docs
+.PHONY: setup test pytest lint format run wheels deploy-check docs bench
 
 setup:
 	@tools/setup
@@ -49,6 +49,14 @@ wheels: setup
 # not part of make test). See ansible/README.md.
 deploy-check: setup
 	ansible/check
+
+# Every benchmark of bench/ with its defaults, one after another (each prints its ratios
+# against its raw baseline; see bench/README.md). Slow, and not part of make test;
+# resalloc_throughput.py needs root and resalloc-server.
+BENCH := api pending_jobs web_pages e2e concurrent_writes submit_to_start resalloc_throughput
+bench: setup
+	@set -e; for script in $(BENCH); do echo "== bench/$$script.py"; \
+		$(VENV)/bin/python bench/$$script.py; done
 
 # The documentation into build/docs/ (make test builds it too, with -W).
 docs: setup

@@ -235,7 +235,7 @@ def test_unsupported_action_type_fails_clearly(factory, db_session, make_backend
 
 
 def test_fork_copies_and_resigns_with_the_forks_key(
-    factory, db_session, make_backend, tiny_rpms, tmp_path
+    factory, db_session, make_backend, tiny_rpms, tmp_path, settings
 ):
     from copr_backend.signing import create_signer
     from copr_backend.testing.helpers import rpm_verify
@@ -252,7 +252,7 @@ def test_fork_copies_and_resigns_with_the_forks_key(
     signer.write_pubkey("erin", "orig", source_dir / "pubkey.gpg")
 
     forker = factory.user("frank")
-    fork = fork_project(db_session, source, forker, "copy")
+    fork = fork_project(db_session, source, forker, "copy", settings=settings)
     db_session.commit()
     action = db_session.query(Action).filter(Action.action_type == ActionTypeEnum.fork).one()
     with running_action_dispatcher(backend):

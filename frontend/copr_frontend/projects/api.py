@@ -23,6 +23,7 @@ from copr_frontend.api.auth import login_required_user, require_login
 from copr_frontend.api.form import FieldErrors
 from copr_frontend.api.lookup import conflict_on_duplicate, project_or_404, require_admin
 from copr_frontend.api.params import get_params, json_body, paginate
+from copr_frontend.context import settings
 from copr_frontend.db import now
 from copr_frontend.mockchroots.logic import list_chroots
 from copr_frontend.projects import logic
@@ -353,7 +354,9 @@ def fork_project(**_path: Any) -> flask.Response:
         require_admin(existing)
     with conflict_on_duplicate(f"Project {dst_owner}/{name}"):
         try:
-            fork = logic.fork_project(session, source, user, name, group=group, into=existing)
+            fork = logic.fork_project(
+                session, source, user, name, settings=settings(), group=group, into=existing
+            )
         except ProjectError as error:
             _raise_conflict_if_created(dst_owner, name)
             raise BadRequest(str(error)) from None

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, selectinload
 from copr_common.chroots import ChrootNameError, match_chroots
 from copr_common.enums import ActionTypeEnum
 from copr_common.names import InvalidNameError, ProjectDirName, validate_project_name
-from copr_frontend import context
 from copr_frontend.actions.logic import queue_action
 from copr_frontend.builds.forking import fork_builds
 from copr_frontend.db import now
@@ -24,6 +23,7 @@ from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.packages.logic import copy_package
 from copr_frontend.projects.models import Project, ProjectChroot, ProjectDir
 from copr_frontend.quotas import logic as quotas
+from copr_frontend.settings import FrontendSettings
 from copr_frontend.users.logic import get_group, get_user
 from copr_frontend.users.models import Group, User
 
@@ -280,6 +280,7 @@ def fork_project(
     user: User,
     name: str,
     *,
+    settings: FrontendSettings,
     group: Group | None = None,
     into: Project | None = None,
 ) -> Project:
@@ -292,7 +293,7 @@ def fork_project(
     (:class:`~copr_frontend.quotas.logic.QuotaExceeded`; the caller rolls back).
     """
     if into is None:
-        settings = {field: getattr(source, field) for field in _FORKED_SETTINGS}
+        copied = {field: getattr(source, field) for field in _FORKED_SETTINGS}
         target = add_project(
             session,
             user,
@@ -300,7 +301,7 @@ def fork_project(
             group=group,
             chroots=[c.mock_chroot for c in source.active_chroots],
             forked_from_id=source.id,
-            **settings,
+            **copied,
         )
         for src_chroot, dst_chroot in zip(source.active_chroots, target.chroots, strict=True):
             for field in (
@@ -330,7 +331,7 @@ def fork_project(
     for package in source.packages:
         packages[package.name] = copy_package(session, package, target, packages.get(package.name))
     session.flush()
-    before = quotas.owner_quota(session, context.settings(), target.ownername)
+    before = quotas.owner_quota(session, settings, target.ownername)
     builds_map = fork_builds(session, source, target, packages, user)
     quotas.check_fork(before, quotas.owner_usage(session, target.ownername) - before.usage)
     queue_action(

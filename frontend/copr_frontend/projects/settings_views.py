@@ -188,7 +188,7 @@ def fork(project: Project) -> Any:
                     raise AccessRestricted(f"You may not change {existing.full_name}")
             try:
                 forked = logic.fork_project(
-                    session, project, user, name, group=group, into=existing
+                    session, project, user, name, settings=settings(), group=group, into=existing
                 )
             except logic.ProjectError as error:
                 raise BadRequest(f"Field 'name': {error}") from None
