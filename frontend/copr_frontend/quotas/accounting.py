@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import event, inspect, update
+from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import instance_state
 
@@ -27,7 +27,20 @@ def _stored(obj: Build | BuildChroot, attribute: str) -> int:
     """The size the database has in ``obj`` (before this session changed it)."""
     committed = instance_state(obj).committed_state
     value = committed[attribute] if attribute in committed else getattr(obj, attribute)
+    if value is not None and not isinstance(value, int):
+        # Not loaded before the change (the columns load it: active_history): ask.
+        column = getattr(type(obj), attribute)
+        value = _stored_in_row(obj, column)
     return int(value or 0)
+
+
+def _stored_in_row(obj: Build | BuildChroot, column: Any) -> int | None:
+    """The stored value of ``column`` in ``obj``'s row."""
+    session = instance_state(obj).session
+    assert session is not None
+    with session.no_autoflush:
+        found = session.execute(select(column).where(type(obj).id == obj.id)).scalar()
+    return int(found) if found is not None else None
 
 
 def _size_change(obj: Build | BuildChroot, attribute: str) -> int:

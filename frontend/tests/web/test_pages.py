@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from copr_common.enums import StatusEnum
+from copr_frontend.quotas.models import OwnerQuota
 from copr_frontend.testing import Factory
 
 from .conftest import csrf_token, log_in
@@ -266,3 +267,29 @@ def test_a_user_sets_their_address_and_build_email_on_the_api_page(
                                             "email_notifications": ["off", "on"]})  # fmt: skip
     assert empty.status_code == 400
     assert "need an e-mail address" in empty.get_data(as_text=True)
+
+
+def test_the_fork_form_forks_and_a_fork_past_the_quota_is_refused(client, site, db_session) -> None:
+    for chroot in site["build"].chroots:
+        chroot.result_size = 3 * 1024**2
+    db_session.add(OwnerQuota(ownername="stranger", limit_bytes=5 * 1024**2))
+    db_session.commit()
+    log_in(client, site["stranger"])
+    token = csrf_token(client, "/coprs/owner/hello/fork/")
+    form = {"csrf_token": token, "name": "copy", "ownername": "stranger"}
+    refused = client.post("/coprs/owner/hello/fork/", data=form)
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "The fork would copy 6.0 MiB (6291456 bytes) of results" in page
+    assert "a limit of 5.0 MiB" in page
+    db_session.expire_all()
+    assert client.get("/coprs/stranger/copy/").status_code == 404
+    db_session.get(OwnerQuota, "stranger").limit_bytes = 10 * 1024**2
+    db_session.commit()
+    forked = client.post("/coprs/owner/hello/fork/", data=form)
+    assert forked.status_code == 303
+    assert forked.headers["Location"].endswith("/coprs/stranger/copy/")
+    assert (
+        client.get("/api_3/project?ownername=stranger&projectname=copy").json["storage_usage"]
+        == 6 * 1024**2
+    )
