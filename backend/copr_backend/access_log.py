@@ -59,7 +59,6 @@ def _send(
     stream.seek(start)
     offset, counted = start, 0
     lines: list[str] = []
-    sent = False
     for raw in stream:
         if not raw.endswith(b"\n") or offset + len(raw) > stat.st_size:
             break  # a line being written, or past the size the frontend was told: next run
@@ -67,8 +66,8 @@ def _send(
         offset += len(raw)
         if len(lines) >= batch:
             counted += _post(client, name, stat, start, offset, lines)
-            start, lines, sent = offset, [], True
-    if lines or not sent:
+            start, lines = offset, []
+    if lines:
         counted += _post(client, name, stat, start, offset, lines)
     return counted
 

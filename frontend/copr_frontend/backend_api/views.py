@@ -434,7 +434,7 @@ def access_log_offset() -> flask.Response:
     log = _shipped_log(args.get("log"))
     inode = to_int(args.get("inode"), "inode", required=True, minimum=0)
     size = to_int(args.get("size"), "size", required=True, minimum=0)
-    return flask.jsonify({"offset": downloads.shipped_offset(db.session(), log, inode, size)})
+    return flask.jsonify({"offset": downloads.start_offset(db.session(), log, inode, size)})
 
 
 @_route("/access-log/", _WRITE)

@@ -123,11 +123,10 @@ class Build(Base):
     pkg_version: Mapped[str | None] = mapped_column(String(200))
     srpm_url: Mapped[str | None] = mapped_column(Text)
     result_dir: Mapped[str] = mapped_column(String(200), default="")
-    source_result_size: Mapped[int | None] = mapped_column(BigInteger, active_history=True)
+    source_result_size: Mapped[int | None] = mapped_column(BigInteger)
     """Bytes the source build's results take in the results tree, as the backend reported
-    them when it ended (None: not reported); counted against the owner's quota.  Its old
-    value is loaded before a change (``active_history``): the project's storage counter
-    adds the difference (:mod:`copr_frontend.quotas.accounting`)."""
+    them when it ended (None: not reported); counted against the owner's quota (the
+    project's storage counter, :mod:`copr_frontend.quotas.accounting`)."""
 
     timeout: Mapped[int] = mapped_column(Integer, default=5 * 3600)
     enable_net: Mapped[bool] = mapped_column(default=False)
@@ -202,10 +201,9 @@ class BuildChroot(Base):
     """What the backend reported for the finished task (``{"packages": [...]}``)."""
     fail_reason: Mapped[str | None] = mapped_column(Text)
     """Why the task did not succeed, as the backend reported it."""
-    result_size: Mapped[int | None] = mapped_column(BigInteger, active_history=True)
+    result_size: Mapped[int | None] = mapped_column(BigInteger)
     """Bytes the task's results take in the results tree, as the backend reported them
-    when it ended (None: not reported); counted against the owner's quota (its old value
-    loaded before a change, as the build's ``source_result_size``)."""
+    when it ended (None: not reported); counted against the owner's quota."""
     buildroot: Mapped[str | None] = mapped_column(String(20))
     """What built it: ``mock`` (a mock chroot) or ``host`` (the builder's own system)."""
     buildrequires_not_installed: Mapped[list[str] | None] = mapped_column(JSON)

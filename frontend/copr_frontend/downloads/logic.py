@@ -156,10 +156,7 @@ def _new_lines(session: Session, log: Path) -> Iterator[tuple[list[str], int, in
     """
     with log.open("rb") as stream:
         stat = os.fstat(stream.fileno())
-        position = _position(session, str(log), stat.st_ino)
-        start = 0
-        if position is not None and position.offset <= stat.st_size:
-            start = position.offset
+        start = start_offset(session, str(log), stat.st_ino, stat.st_size)
         stream.seek(start)
         offset = start
         batch: list[str] = []
@@ -237,9 +234,9 @@ class PositionConflict(Exception):
         self.offset = offset
 
 
-def shipped_offset(session: Session, log: str, inode: int, size: int) -> int:
-    """Where the next lines of a shipped log (``host:path``, a file of ``size`` bytes)
-    start: where counting stopped, 0 for a new, rotated-in or truncated file.
+def start_offset(session: Session, log: str, inode: int, size: int) -> int:
+    """Where the next lines of ``log`` (a file of ``size`` bytes) start: where counting
+    stopped, 0 for a new, rotated-in or truncated file.
     """
     position = _position(session, log, inode)
     if position is None or position.offset > size:
@@ -263,7 +260,7 @@ def count_shipped(
     a lost answer) count nothing; lines that do not start where counting stopped raise
     :class:`PositionConflict`.  Never commits.
     """
-    expected = shipped_offset(session, log, inode, size)
+    expected = start_offset(session, log, inode, size)
     if start != expected:
         if start < expected and end <= expected:
             return 0

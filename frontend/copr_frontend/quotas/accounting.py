@@ -28,7 +28,7 @@ def _stored(obj: Build | BuildChroot, attribute: str) -> int:
     committed = instance_state(obj).committed_state
     value = committed[attribute] if attribute in committed else getattr(obj, attribute)
     if value is not None and not isinstance(value, int):
-        # Not loaded before the change (the columns load it: active_history): ask.
+        # Set while expired: the old value is not in the session; read it from the row.
         column = getattr(type(obj), attribute)
         value = _stored_in_row(obj, column)
     return int(value or 0)
@@ -63,10 +63,11 @@ def _changes(session: Session) -> dict[Project | int, int]:
     def add(build: Build | None, size: int) -> None:
         if build is None or not size:
             return
-        project = build.project if build.project_id is None else None
-        where = build.project_id if project is None or project.id is None else project.id
-        if where is None and project is not None:
-            where = project  # inserted by this flush: its first value is set, not added
+        where: Project | int | None = build.project_id
+        if where is None and build.project is not None:
+            # Not set until this flush: the project's id, or the project itself when the
+            # flush inserts it too (its first value is set, not added).
+            where = build.project.id or build.project
         if where is not None:
             deltas[where] += size
 
