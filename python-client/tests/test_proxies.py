@@ -80,6 +80,20 @@ def test_project_list_search_and_pages(client: Client) -> None:
     assert "many3" in [p.name for p in found]
 
 
+def test_pages_by_id_continue_by_keyset(client: Client) -> None:
+    ids = [client.project_proxy.add("alice", f"key{index}", CHROOTS).id for index in range(5)]
+    page = client.project_proxy.get_list("alice", pagination={"limit": 2, "order": "id"})
+    assert page.meta.last_id == ids[1]
+    second = next_page(page)
+    assert "after_id=" + str(ids[1]) in second.__response__.request.url
+    assert [p.id for p in second] == ids[2:4]
+    assert second.meta.offset == 2
+    last = next_page(second)
+    assert [p.id for p in last] == ids[4:]
+    assert "last_id" not in last.meta  # not a full page: nothing after it
+    assert [p.id for p in all_pages(page)] == ids
+
+
 def test_project_fork_regenerate_delete(client: Client, project: Any) -> None:
     fork = client.project_proxy.fork("alice", "proj", "alice", "proj-fork")
     assert fork.full_name == "alice/proj-fork"

@@ -47,6 +47,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
     "offset": {"type": "integer", "minimum": 0, "maximum": 2**62},
     "order_type": {"type": "string", "enum": ["ASC", "DESC"]},
+    # Ours: the keyset of the next page (order=id), the last id of the page before.
+    "after_id": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
     "status": {"type": "string", "enum": StatusEnum.labels()},
     "with_latest_build": BOOLEAN,
     "with_latest_succeeded_build": BOOLEAN,
@@ -179,7 +181,7 @@ class Operation:
     orders: tuple[str, ...] = ("id",)
 
 
-PAGE = ("limit", "offset", "order", "order_type")
+PAGE = ("limit", "offset", "order", "order_type", "after_id")
 WRITE = (400, 401, 403, 404)
 PROJECT_QUERY = ("ownername", "projectname")
 CHROOT_QUERY = ("ownername", "projectname", "chrootname")

@@ -261,11 +261,14 @@ PACKAGE = strict(
 )
 
 META = strict(
+    ("limit", "offset", "order", "order_type", "total"),
     limit=INTEGER,
     offset=INTEGER,
     order=STRING,
     order_type={"type": "string", "enum": ["ASC", "DESC"]},
     total=INTEGER,
+    # Ours: a full page ordered by id names its last id, to ask the next one after it.
+    last_id=INTEGER,
 )
 
 NOTIFICATION_ENDPOINT = strict(

@@ -90,6 +90,12 @@ def page_of(
 ) -> tuple[Sequence[Any], dict[str, Any]]:
     """The rows of one page and its ``meta``, for a view that serializes a page at once
     (one query for what all its rows need, rather than one per row); see :func:`paginate`.
+
+    Ordered by ``id``, a page may also be asked by keyset (ours, not Copr's): ``after_id``
+    names the last id of the page before, so the database starts at that index entry
+    instead of counting ``offset`` rows; ``offset`` then only numbers the page in ``meta``.
+    A full page's ``meta`` has ``last_id`` to ask for the next one with (the rows are the
+    query's ORM objects with an ``id``, or ids).
     """
     given_limit = to_int(params.get("limit"), "limit", limit=MAX_OFFSET)
     limit = DEFAULT_LIMIT if given_limit is None else given_limit
@@ -108,15 +114,27 @@ def page_of(
     order_type = str(params.get("order_type") or "ASC").upper()
     if order_type not in {"ASC", "DESC"}:
         raise BadRequest(f"Parameter 'order_type' must be ASC or DESC, got {order_type!r}")
+    after_id = to_int(params.get("after_id"), "after_id")
+    if after_id is not None and order != "id":
+        raise BadRequest(f"Parameter 'after_id' needs order=id, not order={order!r}")
     column = orderable[order]
-    ordered = query.order_by(column.desc() if order_type == "DESC" else column.asc())
-    rows = session.scalars(ordered.limit(limit).offset(offset)).unique().all()
+    descending = order_type == "DESC"
+    ordered = query.order_by(column.desc() if descending else column.asc())
+    if after_id is None:
+        ordered = ordered.limit(limit).offset(offset)
+    else:
+        ordered = ordered.where(column < after_id if descending else column > after_id)
+        ordered = ordered.limit(limit)
+    rows = session.scalars(ordered).unique().all()
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    meta = {
+    meta: dict[str, Any] = {
         "limit": limit,
         "offset": offset,
         "order": order,
         "order_type": order_type,
         "total": total,
     }
+    if order == "id" and len(rows) == limit:
+        last = rows[-1]
+        meta["last_id"] = last if isinstance(last, int) else last.id
     return rows, meta

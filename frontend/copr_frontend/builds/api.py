@@ -18,15 +18,15 @@ from copr_frontend import db
 from copr_frontend.api import ApiError, BadRequest, Conflict, route
 from copr_frontend.api.auth import login_required_user, require_login
 from copr_frontend.api.lookup import build_or_404, project_or_404, require_builder
-from copr_frontend.api.params import get_params, json_body, paginate
+from copr_frontend.api.params import get_params, json_body, page_of
 from copr_frontend.builds import sources
 from copr_frontend.builds.cancellation import CancelError, cancel_builds, cancel_pending
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.options import source_or_400
 from copr_frontend.builds.removal import BuildRemovalError, delete_build
 from copr_frontend.builds.serialize import (
-    BUILD_JSON_LOADS,
     build_to_json,
+    builds_to_json,
     built_packages,
     repo_url,
 )
@@ -50,7 +50,7 @@ def get_build(build_id: int | None = None) -> flask.Response:
 def build_list() -> flask.Response:
     params = get_params()
     project = project_or_404(params.get("ownername"), params.get("projectname"))
-    query = select(Build).where(Build.project_id == project.id).options(*BUILD_JSON_LOADS)
+    query = select(Build.id).where(Build.project_id == project.id)
     if params.get("packagename"):
         query = query.where(Build.pkg_name == params["packagename"])
     status = to_status(params.get("status"))
@@ -62,7 +62,9 @@ def build_list() -> flask.Response:
         "state": Build.state,
         "ended_on": Build.ended_on,
     }
-    return flask.jsonify(paginate(db.session(), query, build_to_json, params, orderable=orderable))
+    session = db.session()
+    build_ids, meta = page_of(session, query, params, orderable=orderable)
+    return flask.jsonify({"items": builds_to_json(session, build_ids), "meta": meta})
 
 
 @route("/build/source-chroot/<int:build_id>", "/build/source-chroot")

@@ -6,19 +6,29 @@ pages that link to results use these, so a field means the same wherever it appe
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
+from copr_common.enums import StatusEnum
 from copr_frontend.builds import timings
 from copr_frontend.builds.models import Build, BuildChroot
 from copr_frontend.context import settings
-from copr_frontend.projects.models import Project
+from copr_frontend.mockchroots.models import MockChroot
+from copr_frontend.packages.models import Package
+from copr_frontend.projects.models import Project, ProjectDir
+from copr_frontend.users.models import User
 
 
 def repo_url(project: Project, dirname: str) -> str:
-    return f"{settings().results_url}/{project.ownername}/{dirname}"
+    return _repo_url(project.ownername, dirname)
+
+
+def _repo_url(ownername: str, dirname: str) -> str:
+    return f"{settings().results_url}/{ownername}/{dirname}"
 
 
 BUILD_JSON_LOADS: tuple[LoaderOption, ...] = (
@@ -33,16 +43,62 @@ in one more query (the chroots) rather than several per build."""
 
 
 def build_to_json(build: Build) -> dict[str, Any]:
-    started = [c.started_on for c in build.chroots if c.started_on is not None]
+    fields = _BuildFields(
+        id=build.id,
+        state=build.state,
+        ownername=build.project.ownername,
+        projectname=build.project.name,
+        dirname=build.dir.name,
+        package_name=build.package_name,
+        pkg_version=build.pkg_version,
+        srpm_url=build.srpm_url,
+        submitted_on=build.submitted_on,
+        started_on=build.started_on,
+        ended_on=build.ended_on,
+        submitter=build.submitter,
+        is_background=build.is_background,
+        fail_reason=build.fail_reason,
+        timings=build.timings,
+    )
+    return _build_json(fields, [(c.name, c.started_on) for c in build.chroots])
+
+
+class _BuildFields(NamedTuple):
+    """What the JSON of a build is made of: read from a loaded :class:`Build`, or as
+    the row of :data:`_PAGE_COLUMNS` (the same names).
+    """
+
+    id: int
+    state: StatusEnum
+    ownername: str
+    projectname: str
+    dirname: str
+    package_name: str | None
+    pkg_version: str | None
+    srpm_url: str | None
+    submitted_on: int
+    started_on: int | None
+    ended_on: int | None
+    submitter: str | None
+    is_background: bool
+    fail_reason: str | None
+    timings: dict[str, float]
+
+
+def _build_json(build: Any, chroots: list[tuple[str, int | None]]) -> dict[str, Any]:
+    """The JSON of ``build`` (with :class:`_BuildFields`' attributes) and its chroots,
+    each as ``(name, started_on)`` in the build's order.
+    """
+    started = [started_on for _, started_on in chroots if started_on is not None]
     if build.started_on is not None:
         started.append(build.started_on)
     return {
         "id": build.id,
         "state": build.state.label,
-        "ownername": build.project.ownername,
-        "projectname": build.project.name,
-        "project_dirname": build.dir.name,
-        "repo_url": repo_url(build.project, build.dir.name),
+        "ownername": build.ownername,
+        "projectname": build.projectname,
+        "project_dirname": build.dirname,
+        "repo_url": _repo_url(build.ownername, build.dirname),
         "source_package": {
             "name": build.package_name,
             "version": build.pkg_version,
@@ -52,13 +108,59 @@ def build_to_json(build: Build) -> dict[str, Any]:
         "started_on": min(started) if started else None,
         "ended_on": build.ended_on,
         "submitter": build.submitter,
-        "chroots": [c.name for c in build.chroots],
+        "chroots": [name for name, _ in chroots],
         "is_background": build.is_background,
         # Ours, not Copr's: why the source build or the import failed (real clients ignore it).
         "fail_reason": build.fail_reason,
         # Ours as well: when each stage of the build happened (builds.timings).
         "timings": timings.ordered(build.timings, timings.BUILD_STAGES),
     }
+
+
+_PAGE_COLUMNS = (
+    Build.id,
+    Build.state,
+    Project.ownername,
+    Project.name.label("projectname"),
+    ProjectDir.name.label("dirname"),
+    func.coalesce(Package.name, Build.pkg_name).label("package_name"),
+    Build.pkg_version,
+    Build.srpm_url,
+    Build.submitted_on,
+    Build.started_on,
+    Build.ended_on,
+    func.coalesce(User.name, Build.submitted_by).label("submitter"),
+    Build.is_background,
+    Build.fail_reason,
+    Build.timings,
+)
+
+
+def builds_to_json(session: Session, build_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The JSON of the builds ``build_ids``, in that order, as :func:`build_to_json`
+    writes each: two queries (the builds with their names, then their chroots), whatever
+    their number, and only the columns the JSON holds.
+    """
+    if not build_ids:
+        return []
+    rows = session.execute(
+        select(*_PAGE_COLUMNS)
+        .join(Project, Project.id == Build.project_id)
+        .join(ProjectDir, ProjectDir.id == Build.dir_id)
+        .outerjoin(Package, Package.id == Build.package_id)
+        .outerjoin(User, User.id == Build.user_id)
+        .where(Build.id.in_(build_ids))
+    ).all()
+    chroots: dict[int, list[tuple[str, int | None]]] = {}
+    for build_id, name, started_on in session.execute(
+        select(BuildChroot.build_id, MockChroot.name, BuildChroot.started_on)
+        .join(MockChroot, MockChroot.id == BuildChroot.mock_chroot_id)
+        .where(BuildChroot.build_id.in_(build_ids))
+        .order_by(BuildChroot.id)
+    ):
+        chroots.setdefault(build_id, []).append((name, started_on))
+    by_id = {row.id: _build_json(row, chroots.get(row.id, [])) for row in rows}
+    return [by_id[build_id] for build_id in build_ids if build_id in by_id]
 
 
 def chroot_result_url(chroot: BuildChroot) -> str | None:

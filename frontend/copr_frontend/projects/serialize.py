@@ -15,10 +15,13 @@ from copr_frontend.projects.models import Project, ProjectChroot
 _DAY = 24 * 3600
 
 PROJECT_JSON_LOADS: tuple[LoaderOption, ...] = (
-    selectinload(Project.chroots),
+    # Of a chroot the JSON names only the active ones: not their settings.
+    selectinload(Project.chroots).load_only(
+        ProjectChroot.project_id, ProjectChroot.mock_chroot_id, ProjectChroot.deleted
+    ),
     joinedload(Project.forked_from),
 )
-"""Loader options for a query of projects to serialize: what :func:`project_to_json`
+"""Loader options for a page of projects to serialize: what :func:`project_to_json`
 reads, in one more query (the chroots, with their mock chroots) for a whole page."""
 
 

@@ -74,8 +74,55 @@ def test_build_list(client: FlaskClient, world: World) -> None:
     page = client.get(query + "&limit=1&order=id&order_type=DESC").get_json()
     assert [b["id"] for b in page["items"]] == [done.id]
     assert page["meta"]["total"] == 2
+    assert page["meta"]["last_id"] == done.id  # a full page by id: where the next starts
+    keyset = client.get(query + f"&limit=1&order=id&order_type=DESC&after_id={done.id}")
+    assert [b["id"] for b in keyset.get_json()["items"]] == [world.build.id]
+    assert "last_id" in keyset.get_json()["meta"]
+    after_all = client.get(query + f"&limit=5&after_id={done.id}").get_json()
+    assert after_all["items"] == []
+    assert "last_id" not in after_all["meta"]
     assert client.get(query + "&status=great").status_code == 400
     assert client.get("/api_3/build/list?ownername=owner&projectname=nope").status_code == 404
+    for bad, message in (
+        ("&after_id=x", "after_id"),
+        (f"&after_id={2**31}", "after_id"),
+        ("&after_id=1&order=submitted_on", "needs order=id"),
+    ):
+        answer = client.get(query + bad)
+        assert answer.status_code == 400, bad
+        assert message in answer.get_json()["error"], bad
+
+
+def test_build_list_items_are_the_builds_json(client: FlaskClient, world: World) -> None:
+    """A page is serialized from plain columns (builds.serialize.builds_to_json): each
+    item must be what build/get answers for that build, whatever it has or lacks."""
+    factory = world.factory
+    started = factory.build(
+        world.project,
+        package=world.package,
+        source_status=StatusEnum.succeeded,
+        chroot_status=StatusEnum.running,
+    )
+    started.chroots[0].started_on = 1_700_000_000
+    started.timings = {"submitted": 1_699_999_000.5, "source_started": 1_699_999_100.0}
+    anonymous = factory.build(world.project, chroots=["fedora-42-x86_64"], dirname="proj:custom:7")
+    anonymous.user = None
+    anonymous.submitted_by = "a webhook"
+    anonymous.pkg_name, anonymous.pkg_version = "unpackaged", "1.0-1"
+    anonymous.fail_reason = "the import failed"
+    no_chroots = factory.build(world.project, chroots=[])
+    factory.session.commit()
+    items = client.get("/api_3/build/list?ownername=owner&projectname=proj").get_json()["items"]
+    assert [item["id"] for item in items] == [
+        world.build.id, started.id, anonymous.id, no_chroots.id
+    ]  # fmt: skip
+    for item in items:
+        assert item == client.get(f"/api_3/build/{item['id']}").get_json()
+    assert items[1]["started_on"] == 1_700_000_000
+    assert items[2]["submitter"] == "a webhook"
+    assert items[2]["project_dirname"] == "proj:custom:7"
+    assert items[2]["source_package"]["name"] == "unpackaged"
+    assert items[3]["chroots"] == []
 
 
 def test_source_chroot_config_and_built_packages(client: FlaskClient, world: World) -> None:

@@ -16,7 +16,9 @@ def next_page(objects: List) -> Any:
     """The page following ``objects`` (an empty List once past the end).
 
     The request that fetched ``objects`` is sent again, credentials included, with the
-    ``offset`` moved on by one page.
+    ``offset`` moved on by one page, and, where the frontend named the page's last id
+    (``meta.last_id``, a page ordered by id), that id as ``after_id``: the frontend then
+    continues from it by keyset rather than counting ``offset`` rows again.
     """
     response = objects.__response__
     meta = objects.meta
@@ -26,6 +28,10 @@ def next_page(objects: List) -> Any:
     parts = urlsplit(str(request.url))
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     query["offset"] = str(int(meta.get("offset") or 0) + int(meta["limit"]))
+    if meta.get("last_id") is not None:
+        query["after_id"] = str(int(meta["last_id"]))
+    else:
+        query.pop("after_id", None)
     request.url = urlunsplit(parts._replace(query=urlencode(query)))
     with requests.Session() as session:
         new_response = session.send(request, timeout=TIMEOUT)
