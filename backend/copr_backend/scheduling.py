@@ -34,10 +34,15 @@ class BuildQueueTask(QueueTask):
     tags: list[str] = field(default_factory=list)
     is_source: bool = True
     fair_counter: int = 0
+    ranked: int | None = None
+    """The priority the frontend counted (a paged feed); None: count it here."""
 
     @classmethod
     def from_job(cls, job: dict[str, Any]) -> BuildQueueTask:
         task_id = str(job["task_id"])
+        ranked = job.get("priority")
+        if ranked is not None and (not isinstance(ranked, int) or isinstance(ranked, bool)):
+            raise ValueError(f"priority must be an integer, not {ranked!r}")
         return cls(
             task_id=task_id,
             build_id=int(job["build_id"]),
@@ -47,6 +52,7 @@ class BuildQueueTask(QueueTask):
             chroot=str(job["chroot"]) if job.get("chroot") else None,
             tags=[str(tag) for tag in job.get("tags") or []],
             is_source="-" not in task_id,
+            ranked=ranked,
         )
 
     @property
@@ -83,10 +89,17 @@ class BuildQueueTask(QueueTask):
 
 
 def assign_fair_counters(tasks: Iterable[BuildQueueTask]) -> list[BuildQueueTask]:
-    """Number each owner's tasks per (owner, sandbox, arch) in queue order; returns them."""
+    """Number each owner's tasks per (owner, sandbox, arch) in queue order; returns them.
+
+    Tasks of a paged feed come with the priority the frontend counted over the whole
+    queue: the rank is what it adds to the task's frontend priority.
+    """
     seen: Counter[tuple[str, str, str]] = Counter()
     ordered = list(tasks)
     for task in ordered:
+        if task.ranked is not None:
+            task.fair_counter = task.ranked - task.frontend_priority
+            continue
         key = (task.owner, task.sandbox, task.arch)
         seen[key] += 1
         task.fair_counter = seen[key]

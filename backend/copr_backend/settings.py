@@ -92,6 +92,14 @@ class BackendSettings(ServiceSettings):
     tag_limits: dict[str, int] = Field(default_factory=dict)
     blocked_owners: list[str] = Field(default_factory=list)
 
+    # The build dispatcher reads a page of the queue: every starting/running task and the
+    # first (free slots * queue_page_factor + queue_page_floor) pending tasks in fair
+    # order; doubled (up to queue_page_max) while the limits refuse every task offered.
+    # queue_page_floor = 0 reads the whole queue every round.
+    queue_page_factor: int = Field(4, ge=1)
+    queue_page_floor: int = Field(100, ge=0)
+    queue_page_max: int = Field(100_000, ge=1, le=100_000)
+
     # The builder pool (see copr_backend.pools): "local" (slots on this host), "ssh"
     # (ssh_hosts) or "resalloc" (builders leased from a resalloc server, driven over SSH).
     builder_pool: Literal["local", "ssh", "resalloc"] = "local"

@@ -222,9 +222,11 @@ class BackendApiClient:
 
     # --- builds ------------------------------------------------------------------------------
 
-    def pending_jobs(self) -> list[dict[str, Any]]:
-        """``GET pending-jobs/``: the tasks to run (starting and running ones included)."""
-        return self._list("pending-jobs/")
+    def pending_jobs(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """``GET pending-jobs/``: the tasks to run (starting and running ones included);
+        with ``limit``, only the first ``limit`` pending ones, each with its ``priority``.
+        """
+        return self._list("pending-jobs/" if limit is None else f"pending-jobs/?limit={limit}")
 
     def build_task(self, task_id: str) -> dict[str, Any] | None:
         """The full task of ``<build_id>`` or ``<build_id>-<chroot>``; None when it is gone."""

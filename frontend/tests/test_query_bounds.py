@@ -117,6 +117,7 @@ def api_reads(busy: Busy) -> dict[str, str]:
 
 BACKEND_FEEDS = (
     "/backend/pending-jobs/",
+    "/backend/pending-jobs/?limit=5",
     "/backend/importing/",
     "/backend/pending-actions/",
     "/backend/build-tasks/cancel-requests/",
@@ -128,7 +129,7 @@ query, the eager loads of their relations (one each), a count for a page."""
 
 BACKEND_BOUND = 3
 """The backend feeds are plain lists: one query each, two for pending-jobs (source
-tasks, then RPM tasks)."""
+tasks, then RPM tasks), three for a page of it (the fair ranks first)."""
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """The build dispatcher: pending jobs from the frontend, ordered fairly, within the limits.
 
-Each round takes ``/backend/pending-jobs/`` (which lists starting and running tasks too, so
-a task whose worker died comes back), numbers every owner's tasks for fair sharing and
-hands them to the :class:`BuildWorkerManager`, which starts one detached worker per task
+Each round takes a page of ``/backend/pending-jobs/`` (which lists starting and running
+tasks too, so a task whose worker died comes back): the first pending tasks in fair order,
+a few per free slot (:meth:`BuildTaskSource.page_limit`), each with the priority the
+frontend counted over the whole queue for fair sharing; and hands them to the :class:`BuildWorkerManager`, which starts one detached worker per task
 (``copr-backend-build-worker``) while there are free slots and the limits allow.
 
 Cancel requests for tasks no worker holds are answered here: nothing runs them, so the
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from redis import Redis
@@ -28,6 +29,19 @@ from copr_common.redis_keys import BUILD_MANAGER
 from copr_common.worker_manager import WorkerManager, WorkerRecord
 
 log = logging.getLogger(__name__)
+
+
+class _Everything(Collection[str]):
+    """Holds every task id: the queue beyond a cut page is not known."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
 
 
 class BuildTaskSource:
@@ -46,10 +60,29 @@ class BuildTaskSource:
         self.frontend = frontend
         self.manager = manager
         self.pool = pool
+        self._growth = 1  # the page is this many times its normal size
+
+    def page_limit(self) -> int | None:
+        """How many pending tasks to ask for: a few per free slot, more while the limits
+        refused every task offered (:attr:`BuildWorkerManager.starved`); None: all.
+        """
+        settings = self.manager.settings
+        if settings.queue_page_floor == 0:
+            return None
+        if self.manager.starved:
+            self._growth *= 2
+        else:
+            self._growth = 1
+        free = max(self.manager.max_workers - len(self.manager.workers()), 0)
+        normal = free * settings.queue_page_factor + settings.queue_page_floor
+        limit = min(normal * self._growth, settings.queue_page_max)
+        self._growth = min(self._growth, -(-limit // normal))  # no growth past the ceiling
+        return limit
 
     def get_tasks(self) -> Sequence[BuildQueueTask]:
+        limit = self.page_limit()
         try:
-            jobs = self.frontend.pending_jobs()
+            jobs = self.frontend.pending_jobs(limit)
         except BackendApiError as error:
             raise TaskSourceError(str(error)) from None
         tasks = []
@@ -59,12 +92,16 @@ class BuildTaskSource:
             except (KeyError, TypeError, ValueError) as error:
                 log.error("skipping a malformed pending job %r: %s", job, error)
         self._answer_orphan_cancels()
-        queued = {str(job.get("task_id")) for job in jobs if isinstance(job, dict)}
+        listed = {str(job.get("task_id")) for job in jobs if isinstance(job, dict)}
+        # A full page may leave pending tasks out: what is not listed may still be queued.
+        # Only the unusable builders of listed tasks are freed then, nothing is forgotten.
+        cut = limit is not None and len(jobs) >= limit
+        queued: Collection[str] = _Everything() if cut else listed
         self._reap(queued)
         self.manager.forget_missed_leases(queued)
         return assign_fair_counters(tasks)
 
-    def _reap(self, queued: set[str]) -> None:
+    def _reap(self, queued: Collection[str]) -> None:
         if self.pool is None:
             return
         try:
@@ -106,6 +143,8 @@ class BuildWorkerManager(WorkerManager[BuildQueueTask]):
         self.python = python
         # task id -> (leases missed in a row, monotonic time it may start again)
         self._missed_leases: dict[str, tuple[int, float]] = {}
+        self.starved = False
+        """The last round had free slots and pending tasks, and started none of them."""
         self.limits = BuildLimits(
             per_owner=settings.max_builds_per_owner,
             per_sandbox=settings.max_builds_per_sandbox,
@@ -137,10 +176,19 @@ class BuildWorkerManager(WorkerManager[BuildQueueTask]):
             record.worker_id, result.get("error", ""), wait,
         )  # fmt: skip
 
-    def forget_missed_leases(self, queued: set[str]) -> None:
+    def forget_missed_leases(self, queued: Collection[str]) -> None:
         """Drop what is kept about tasks the frontend no longer lists."""
         for task_id in [t for t in self._missed_leases if t not in queued]:
             del self._missed_leases[task_id]
+
+    def dispatch(self, tasks: Iterable[BuildQueueTask]) -> list[str]:
+        tasks = list(tasks)
+        running = self.workers()
+        held = {record.worker_id for record in running}
+        offered = any(task.id not in held for task in tasks)
+        started = super().dispatch(tasks)
+        self.starved = len(running) < self.max_workers and offered and not started
+        return started
 
     def may_start(self, task: BuildQueueTask, running: Sequence[WorkerRecord]) -> bool:
         missed = self._missed_leases.get(task.id)

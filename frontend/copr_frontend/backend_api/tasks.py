@@ -9,7 +9,19 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, exists, or_, select
+from sqlalchemy import (
+    Integer,
+    Row,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased, joinedload, object_session, selectinload
 
 from copr_common.enums import FINISHED_STATES, BuildSourceEnum, StatusEnum
@@ -79,29 +91,124 @@ def _queued_sandbox(row: Row[Any]) -> str:
     return sandbox_name(row.ownername, row.dirname, submitter)
 
 
+BACKGROUND_PENALTY = 1_000_000
+RPM_PENALTY = 1
+"""The backend's priority of a task (lower runs first): background builds after all
+others, RPM tasks after source builds, plus the task's fair rank (see :func:`fair_page`)."""
+
+SOURCE_ARCH = "srpm"
+"""The arch the backend counts source builds under."""
+
+MAX_PAGE = 100_000
+"""The largest ``limit`` of a paged ``pending-jobs``."""
+
+
+def fair_page(session: Session, limit: int) -> tuple[dict[int, int], dict[int, int]]:
+    """The priorities of the tasks a paged ``pending-jobs`` lists: every starting or
+    running task and the ``limit`` pending ones the backend would start first.
+
+    The backend numbers the tasks of each (owner, sandbox, arch) in feed order (1, 2,
+    ...) and adds that rank to the task's base priority; here the same is counted in SQL
+    over every listed task, so the page holds exactly the first ``limit`` pending tasks
+    of the whole feed in the backend's (priority, feed position) order.  Returns
+    ``({build id: priority}, {build chroot id: priority})``.
+    """
+    submitter = func.coalesce(User.name, Build.submitted_by)
+    sandbox = (
+        Project.ownername
+        + "/"
+        + ProjectDir.name
+        + "--"
+        + func.coalesce(func.nullif(submitter, ""), "unknown")
+    )
+    srpm = _queue_query(
+        literal(0, Integer).label("kind"),
+        literal(0, Integer).label("chroot_id"),
+        Build.source_status.label("state"),
+        sandbox.label("sandbox_key"),
+        literal(SOURCE_ARCH).label("arch"),
+    ).where(Build.source_status.in_(TODO_STATES))
+    rpm = _queue_query(
+        literal(1, Integer).label("kind"),
+        BuildChroot.id.label("chroot_id"),
+        BuildChroot.status.label("state"),
+        sandbox.label("sandbox_key"),
+        func.substring(MockChroot.name, "[^-]*$").label("arch"),
+        chroots=True,
+    ).where(BuildChroot.status.in_(TODO_STATES))
+    tasks = union_all(srpm, rpm).subquery("tasks")
+    position = (tasks.c.kind, tasks.c.is_background, tasks.c.build_id, tasks.c.chroot_id)
+    rank = func.row_number().over(
+        partition_by=(tasks.c.ownername, tasks.c.sandbox_key, tasks.c.arch),
+        order_by=position,
+    )
+    base = tasks.c.kind * RPM_PENALTY + case((tasks.c.is_background, BACKGROUND_PENALTY), else_=0)
+    ranked = select(
+        tasks.c.kind,
+        tasks.c.is_background,
+        tasks.c.build_id,
+        tasks.c.chroot_id,
+        tasks.c.state,
+        (base + rank).label("priority"),
+    ).subquery("ranked")
+    key = (
+        ranked.c.priority,
+        ranked.c.kind,
+        ranked.c.is_background,
+        ranked.c.build_id,
+        ranked.c.chroot_id,
+    )
+    first = (
+        select(ranked.c.kind, ranked.c.build_id, ranked.c.chroot_id, ranked.c.priority)
+        .where(ranked.c.state == StatusEnum.pending)
+        .order_by(*key)
+        .limit(limit)
+    )
+    started = select(ranked.c.kind, ranked.c.build_id, ranked.c.chroot_id, ranked.c.priority).where(
+        ranked.c.state != StatusEnum.pending
+    )
+    builds: dict[int, int] = {}
+    chroots: dict[int, int] = {}
+    for row in session.execute(union_all(started, first.subquery().select())):
+        if row.kind == 0:
+            builds[row.build_id] = row.priority
+        else:
+            chroots[row.chroot_id] = row.priority
+    return builds, chroots
+
+
 def pending_jobs(
-    session: Session, tag_rules: Sequence[ResourceTagRule] = ()
+    session: Session, tag_rules: Sequence[ResourceTagRule] = (), limit: int | None = None
 ) -> Iterator[dict[str, Any]]:
     """The short JSON of every runnable task, in the order the backend reads them:
     source builds first, then RPM tasks; background ones last in each.
 
     Two set-based queries of just the columns the JSON holds, each read
-    :data:`QUEUE_FETCH` rows at a time (a server-side cursor on PostgreSQL).
+    :data:`QUEUE_FETCH` rows at a time (a server-side cursor on PostgreSQL).  With
+    ``limit``, a third query first picks the tasks (:func:`fair_page`) and each task
+    carries the ``priority`` the backend schedules it by.
     """
+    page = fair_page(session, limit) if limit is not None else None
     srpm_query = (
         _queue_query(Build.source_type, Build.source_json["chroot"].label("custom_chroot"))
         .where(Build.source_status.in_(TODO_STATES))
         .order_by(Build.is_background, Build.id)
         .execution_options(yield_per=QUEUE_FETCH)
     )
+    if page is not None:
+        srpm_query = srpm_query.where(Build.id.in_(list(page[0])))
     # Each result closed as soon as it is left, also half-read (the reader went away).
     with session.execute(srpm_query) as rows:
         for row in rows:
             chroot = _srpm_chroot_of(row.source_type, row.custom_chroot)
-            yield _short_task(str(row.build_id), row, chroot)
+            task = _short_task(str(row.build_id), row, chroot)
+            if page is not None:
+                task["priority"] = page[0][row.build_id]
+            yield task
     chroot_query = (
         _queue_query(
             MockChroot.name.label("chroot"),
+            BuildChroot.id.label("chroot_row_id"),
             MockChroot.tags,
             ProjectChroot.builder_tags.label("chroot_tags"),
             Package.builder_tags.label("package_tags"),
@@ -123,6 +230,8 @@ def pending_jobs(
         .order_by(Build.is_background, Build.id, BuildChroot.id)
         .execution_options(yield_per=QUEUE_FETCH)
     )
+    if page is not None:
+        chroot_query = chroot_query.where(BuildChroot.id.in_(list(page[1])))
     with session.execute(chroot_query) as rows:
         for row in rows:
             task = _short_task(f"{row.build_id}-{row.chroot}", row, row.chroot)
@@ -134,6 +243,8 @@ def pending_jobs(
                 row.memory_reqs,
                 row.timeout,
             )
+            if page is not None:
+                task["priority"] = page[1][row.chroot_row_id]
             yield task
 
 

@@ -105,9 +105,23 @@ def pending_jobs() -> flask.Response:
     """Runnable tasks: source builds first, then RPM tasks; background ones last in each.
 
     Streamed: the queue of the whole site may hold 100,000 tasks.
+
+    With ``?limit=N``: every starting and running task and the N pending tasks the
+    backend would start first, each with its ``priority`` (:func:`tasks.fair_page`).
     """
+    limit = _page_limit(flask.request.args.get("limit"))
     rules = settings().builder_resource_tags  # read here: the body outlives the request
-    return _json_array(_on_own_session(lambda session: tasks.pending_jobs(session, rules)))
+    return _json_array(_on_own_session(lambda session: tasks.pending_jobs(session, rules, limit)))
+
+
+def _page_limit(given: str | None) -> int | None:
+    if given is None:
+        return None
+    if not given.isascii() or not given.isdigit() or int(given) < 1:
+        raise BadRequest(f"limit must be a positive integer, not {given!r}")
+    if int(given) > tasks.MAX_PAGE:
+        raise BadRequest(f"limit must be at most {tasks.MAX_PAGE}, not {given}")
+    return int(given)
 
 
 def _on_own_session(read: Callable[[Session], Iterator[Any]]) -> Generator[Any, None, None]:
