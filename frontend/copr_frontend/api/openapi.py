@@ -94,6 +94,11 @@ PROJECT_FIELDS: dict[str, Any] = {
     "repo_priority": {"type": "integer", "minimum": 1, "maximum": 99, "nullable": True},
     "require_real_buildroot": {"type": "boolean", "nullable": True},
     "rpmlint_fail_on_errors": {"type": "boolean", "nullable": True},
+    "rebuild_dependents": {
+        "type": "string",
+        "enum": ["off", "direct", "transitive"],
+        "nullable": True,
+    },
     "email_notifications": {"type": "boolean", "nullable": True},
 }
 BUILD_OPTIONS: dict[str, Any] = {
