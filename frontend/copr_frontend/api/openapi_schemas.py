@@ -338,6 +338,7 @@ PERMISSIONS_SET = strict(updated=STRINGS)
 PERMISSIONS_REQUESTED = strict(updated=BOOLEAN)
 CAN_BUILD_IN = strict(who=STRING, ownername=STRING, projectname=STRING, can_build_in=BOOLEAN)
 BUILD_IDS = strict(builds={"type": "array", "items": INTEGER})
+WAVE_CANCELED = strict(wave_id=INTEGER, builds={"type": "array", "items": INTEGER})
 MESSAGE = strict(message=STRING)
 MOCK_CHROOTS = mapping(STRING)
 
