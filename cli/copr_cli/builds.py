@@ -160,6 +160,14 @@ def action_cancel(ctx: Context, args: argparse.Namespace) -> None:
     print(f"Build(s) {', '.join(map(str, result['builds']))} were canceled.")
 
 
+def action_cancel_wave(ctx: Context, args: argparse.Namespace) -> None:
+    result = ctx.client.build_proxy.cancel_wave(args.wave_id)
+    if result["builds"]:
+        print(f"Build(s) {', '.join(map(str, result['builds']))} were canceled.")
+    else:
+        print(f"No build of rebuild wave {result['wave_id']} was left to cancel.")
+
+
 def action_cancel_pending(ctx: Context, args: argparse.Namespace) -> None:
     owner, project = ctx.parse_name(args.project)
     result = ctx.client.project_proxy.cancel_pending(owner, project)
@@ -427,6 +435,13 @@ def register(subparsers: Any, sources: dict[str, argparse.ArgumentParser]) -> No
     )
     parser.add_argument("build_id", nargs="+", type=positive_build_id, help="Build ID")
     parser.set_defaults(func=action_cancel, needs_auth=True)
+
+    parser = subparsers.add_parser(
+        "cancel-wave",
+        help="Cancel the rebuilds of dependents one build started (its 'triggered_by' wave)",
+    )
+    parser.add_argument("wave_id", type=positive_build_id, help="Wave ID")
+    parser.set_defaults(func=action_cancel_wave, needs_auth=True)
 
     parser = subparsers.add_parser(
         "cancel-pending",

@@ -8,6 +8,7 @@ from typing import Any
 ON_OFF = ["on", "off"]
 ON_OFF_MAP: dict[str | None, bool | None] = {"on": True, "off": False, None: None}
 ISOLATIONS = ["simple", "nspawn", "default"]
+REBUILD_DEPENDENTS = ["off", "direct", "transitive"]
 
 
 def str2bool(value: str) -> bool:

@@ -8,7 +8,14 @@ from typing import Any
 
 from copr.v3 import CoprException, CoprNoResultException
 from copr_cli.context import Context, log
-from copr_cli.options import ISOLATIONS, ON_OFF, on_off, project_help, str2bool
+from copr_cli.options import (
+    ISOLATIONS,
+    ON_OFF,
+    REBUILD_DEPENDENTS,
+    on_off,
+    project_help,
+    str2bool,
+)
 from copr_cli.output import print_project_info
 
 BOOTSTRAP_MAP = {"default": "default", "on": "on", "off": "off", "image": "image", None: "default"}
@@ -59,6 +66,7 @@ def _common_settings(args: argparse.Namespace) -> dict[str, Any]:
         "repo_priority": args.repo_priority,
         "require_real_buildroot": on_off(args.require_real_buildroot),
         "rpmlint_fail_on_errors": on_off(args.rpmlint_fail_on_errors),
+        "rebuild_dependents": args.rebuild_dependents,
         "keep_builds": args.keep_builds,
         "email_notifications": on_off(args.email_notifications),
     }
@@ -201,6 +209,12 @@ def _add_settings(parser: argparse.ArgumentParser, creating: bool) -> None:
         "--rpmlint-fail-on-errors", choices=ON_OFF, default=default("off"),
         help="Fail builds whose packages rpmlint finds errors in (rpmlint runs on every "
         "build; its report is rpmlint.txt in the results)" + keep,
+    )  # fmt: skip
+    parser.add_argument(
+        "--rebuild-dependents", choices=REBUILD_DEPENDENTS, default=default("off"),
+        help="When a build changes what its package provides, rebuild the packages here "
+        "that BuildRequire it: 'direct' only those, 'transitive' their dependents too"
+        + keep,
     )  # fmt: skip
     parser.add_argument(
         "--keep-builds", type=int, default=None, metavar="N",

@@ -280,3 +280,45 @@ def test_quota_mail_settings_and_email_notifications(
     db_session.expire_all()
     project = db_session.query(Project).filter_by(ownername="alice", name="proj").one()
     assert project.email_notifications is True
+
+
+def test_rebuild_dependents_setting_and_cancel_wave(
+    cli: Any, proj: str, live_server: Any, factory: Any, backend_headers: dict[str, str]
+) -> None:
+    from sqlalchemy import select
+
+    from copr_common.enums import StatusEnum
+    from copr_frontend.builds.models import Build
+    from copr_frontend.projects.models import Project
+
+    assert cli("modify", "proj", "--rebuild-dependents", "sometimes").code == 2
+    ok(cli("modify", "proj", "--rebuild-dependents", "direct"))
+    project = factory.session.scalar(select(Project).where(Project.name == "proj"))
+    assert project.rebuild_dependents == "direct"
+
+    def succeed(name: str, provides: list[str], requires: list[str]) -> Build:
+        package = next((p for p in project.packages if p.name == name), None)
+        package = package or factory.package(project, name)
+        build = factory.build(project, package=package, chroots=[CHROOTS[0]],
+                              source_status=StatusEnum.succeeded)  # fmt: skip
+        build.chroots[0].status = StatusEnum.pending
+        factory.session.commit()
+        entry = {"id": build.id, "task_id": f"{build.id}-{CHROOTS[0]}", "chroot": CHROOTS[0],
+                 "status": 1, "provides": provides, "requires": requires}  # fmt: skip
+        response = requests.post(f"{live_server.url}/backend/update/",
+                                 json={"builds": [entry]}, headers=backend_headers,
+                                 timeout=30)  # fmt: skip
+        assert response.status_code == 200, response.text
+        return build
+
+    succeed("A", ["A = 1-1"], [])
+    succeed("B", ["B = 1-1"], ["A"])
+    trigger = succeed("A", ["A = 2-1"], [])
+    factory.session.expire_all()
+    (rebuild,) = factory.session.scalars(select(Build).where(Build.triggered_by_id == trigger.id))
+    result = ok(cli("cancel-wave", str(rebuild.rebuild_wave_id)))
+    assert result.out == f"Build(s) {rebuild.id} were canceled.\n"
+    assert ok(cli("status", str(rebuild.id))).out == "canceled\n"
+    result = ok(cli("cancel-wave", str(rebuild.rebuild_wave_id)))
+    assert result.out == f"No build of rebuild wave {rebuild.rebuild_wave_id} was left to cancel.\n"
+    assert cli("cancel-wave", "999999").code == 1

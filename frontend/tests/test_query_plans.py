@@ -53,9 +53,10 @@ def add_finished_builds(factory: Factory, count: int) -> None:
             INSERT INTO builds (project_id, dir_id, user_id, package_id, state, source_status,
                                 canceled, fail_type, source_type, source_json, result_dir,
                                 timeout, enable_net, is_background, memory_reqs, appstream,
-                                submitted_on, ended_on, timings)
+                                submitted_on, ended_on, timings, provides_changed)
             SELECT p.project_id, p.dir_id, p.user_id, p.package_id, :done, :done,
-                   false, 0, 1, '{}', '', 18000, false, false, 2048, false, g, g + 60, '{}'
+                   false, 0, 1, '{}', '', 18000, false, false, 2048, false, g, g + 60, '{}',
+                   '[]'
             FROM generate_series(1, :count) AS g
             JOIN (SELECT row_number() OVER (ORDER BY packages.id) - 1 AS n,
                          packages.project_id, projects.user_id, project_dirs.id AS dir_id,

@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from copr_backend.createrepo import Createrepo, CreaterepoError
+from copr_backend.dependencies import read_dependencies
 from copr_backend.frontend import BackendApiClient, BackendApiError
 from copr_backend.messaging import (
     BUILD_END,
@@ -477,6 +478,9 @@ class BuildWorker:
                 if attestations:
                     results["attestations"] = attestations
             data.update(_read_buildroot(destination))
+            if "-" in task_id and outcome.status == StatusEnum.succeeded:
+                # What the frontend's rebuilds of dependents match (copr_backend.dependencies).
+                data.update(read_dependencies(destination))
             if "-" not in task_id and outcome.status == StatusEnum.succeeded:
                 srpms = sorted(destination.glob("*.src.rpm"))
                 if srpms:

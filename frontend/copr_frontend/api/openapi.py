@@ -96,6 +96,11 @@ PROJECT_FIELDS: dict[str, Any] = {
     "repo_priority": {"type": "integer", "minimum": 1, "maximum": 99, "nullable": True},
     "require_real_buildroot": {"type": "boolean", "nullable": True},
     "rpmlint_fail_on_errors": {"type": "boolean", "nullable": True},
+    "rebuild_dependents": {
+        "type": "string",
+        "enum": ["off", "direct", "transitive"],
+        "nullable": True,
+    },
     "email_notifications": {"type": "boolean", "nullable": True},
 }
 BUILD_OPTIONS: dict[str, Any] = {
@@ -268,6 +273,9 @@ OPERATIONS = [
     Operation("/build/cancel/list", "put",
               "Cancel builds (all or none: 409 if one has ended)", body=BUILD_IDS, auth=True,
               response=out.BUILD_IDS, errors=(*WRITE, 409)),
+    Operation("/build/cancel-wave/{wave_id}", "put",
+              "Cancel the unfinished builds of a rebuild of dependents (a wave)", auth=True,
+              response=out.WAVE_CANCELED, errors=(401, 403, 404)),
     Operation("/build/delete/{build_id}", "delete", "Delete a build", auth=True,
               response=out.BUILD, errors=(*WRITE, 409)),
     Operation("/build/delete/list", "delete", "Delete builds", body=BUILD_IDS,

@@ -79,6 +79,7 @@ PROJECT = strict(
     fedora_review=BOOLEAN,
     require_real_buildroot=BOOLEAN,
     rpmlint_fail_on_errors=BOOLEAN,
+    rebuild_dependents=STRING,
     email_notifications=BOOLEAN,
     storage_usage=INTEGER,
     delete_after_days=nullable(INTEGER),
@@ -111,6 +112,9 @@ BUILD = strict(
     is_background=BOOLEAN,
     fail_reason=nullable(STRING),
     timings=stage_timings(BUILD_STAGES),
+    triggered_by=nullable(
+        strict(build_id=INTEGER, package_name=nullable(STRING), project=STRING, wave_id=INTEGER)
+    ),
 )
 BUILD_CHROOT = strict(
     name=STRING,
@@ -337,6 +341,7 @@ PERMISSIONS_SET = strict(updated=STRINGS)
 PERMISSIONS_REQUESTED = strict(updated=BOOLEAN)
 CAN_BUILD_IN = strict(who=STRING, ownername=STRING, projectname=STRING, can_build_in=BOOLEAN)
 BUILD_IDS = strict(builds={"type": "array", "items": INTEGER})
+WAVE_CANCELED = strict(wave_id=INTEGER, builds={"type": "array", "items": INTEGER})
 MESSAGE = strict(message=STRING)
 MOCK_CHROOTS = mapping(STRING)
 

@@ -252,7 +252,7 @@ def update() -> flask.Response:
                 parse_status(entry["status"])
             build = existing_builds.get(build_id)
             if build is not None:
-                apply_update(session, build, entry)
+                apply_update(session, build, entry, settings())
     except UpdateError as error:
         session.rollback()
         raise BadRequest(str(error)) from None

@@ -15,13 +15,14 @@ from sqlalchemy import select
 
 from copr_common.names import srpm_build_dir
 from copr_frontend import db
-from copr_frontend.api import ApiError, BadRequest, Conflict, route
+from copr_frontend.api import ApiError, BadRequest, Conflict, ObjectNotFound, route
 from copr_frontend.api.auth import login_required_user, require_login
 from copr_frontend.api.lookup import build_or_404, project_or_404, require_builder
 from copr_frontend.api.params import get_params, json_body, page_of
 from copr_frontend.builds import sources
 from copr_frontend.builds.cancellation import CancelError, cancel_builds, cancel_pending
-from copr_frontend.builds.models import Build
+from copr_frontend.builds.dependents import wave_builds
+from copr_frontend.builds.models import Build, RebuildWave
 from copr_frontend.builds.options import source_or_400
 from copr_frontend.builds.removal import BuildRemovalError, delete_build
 from copr_frontend.builds.serialize import (
@@ -118,6 +119,24 @@ def _build_ids(body: dict[str, object]) -> list[int]:
     if not isinstance(ids, list) or not ids:
         raise BadRequest("Field 'builds' must be a non-empty list of build ids")
     return list(dict.fromkeys(to_int(i, "builds", required=True) for i in ids))
+
+
+@route("/build/cancel-wave/<int:wave_id>", methods=["PUT"])
+@require_login
+def cancel_wave(wave_id: int) -> flask.Response:
+    """Cancel every build of a rebuild wave (:mod:`.dependents`) that has not ended;
+    403 unless the caller may build in the project whose build started the wave.
+    """
+    session = db.session()
+    wave = session.get(RebuildWave, wave_id)
+    if wave is None:
+        raise ObjectNotFound(f"Rebuild wave {wave_id} does not exist")
+    require_builder(wave.project)
+    builds = [b for b in wave_builds(session, wave) if not (b.canceled or b.state.is_finished)]
+    for build in builds:
+        cancel_build(session, build)
+    session.commit()
+    return flask.jsonify({"wave_id": wave.id, "builds": [b.id for b in builds]})
 
 
 @route("/build/cancel/list", methods=["PUT"])

@@ -97,6 +97,15 @@ class Build(Base):
     resubmitted_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("builds.id", ondelete="SET NULL")
     )
+    triggered_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("builds.id", ondelete="SET NULL")
+    )
+    """The build whose changed Provides queued this one (:mod:`.dependents`)."""
+    rebuild_wave_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rebuild_waves.id", ondelete="SET NULL"), index=True
+    )
+    provides_changed: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Chroots where this build changed what its package provides (:mod:`.dependents`)."""
 
     state: Mapped[StatusEnum] = mapped_column(
         IntEnumType(StatusEnum), default=StatusEnum.pending, index=True
@@ -150,6 +159,10 @@ class Build(Base):
     package: Mapped[Package | None] = relationship()
     user: Mapped[User | None] = relationship()
     batch: Mapped[Batch | None] = relationship(back_populates="builds")
+    triggered_by: Mapped[Build | None] = relationship(
+        remote_side=[id], foreign_keys=[triggered_by_id]
+    )
+    rebuild_wave: Mapped[RebuildWave | None] = relationship()
     chroots: Mapped[list[BuildChroot]] = relationship(
         back_populates="build", cascade="all, delete-orphan", order_by="BuildChroot.id"
     )
@@ -247,3 +260,42 @@ class CancelRequest(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     what: Mapped[str] = mapped_column(String(200), unique=True)
     created_on: Mapped[int] = mapped_column(default=now)
+
+
+class RebuildWave(Base):
+    """The rebuilds of dependents one build's changed Provides queued (:mod:`.dependents`)."""
+
+    __tablename__ = "rebuild_waves"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    """The project of the build that triggered the wave (its admins may cancel it)."""
+    trigger_build_id: Mapped[int] = mapped_column(Integer)
+    """No foreign key: builds refer to their wave, and the trigger may be pruned."""
+    cycles: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    """Dependency cycles met and broken, each as ``owner/project/package`` names."""
+    created_on: Mapped[int] = mapped_column(default=now)
+
+    project: Mapped[Project] = relationship()
+
+
+class PackageDependencies(Base):
+    """What a package's latest succeeded build provides and requires in one chroot.
+
+    ``provides``: the names its RPMs provide and the files they hold; ``requires``:
+    the names its SRPM requires (its BuildRequires), versions dropped.
+    """
+
+    __tablename__ = "package_dependencies"
+
+    package_id: Mapped[int] = mapped_column(
+        ForeignKey("packages.id", ondelete="CASCADE"), primary_key=True
+    )
+    mock_chroot_id: Mapped[int] = mapped_column(ForeignKey("mock_chroots.id"), primary_key=True)
+    build_id: Mapped[int | None] = mapped_column(ForeignKey("builds.id", ondelete="SET NULL"))
+    provides: Mapped[list[str]] = mapped_column(JSON, default=list)
+    requires: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    mock_chroot: Mapped[MockChroot] = relationship(lazy="joined")

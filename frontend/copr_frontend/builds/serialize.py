@@ -37,6 +37,7 @@ BUILD_JSON_LOADS: tuple[LoaderOption, ...] = (
     joinedload(Build.package),
     joinedload(Build.user),
     selectinload(Build.chroots),
+    selectinload(Build.triggered_by).options(joinedload(Build.project), joinedload(Build.package)),
 )
 """Loader options for a query of builds to serialize: what :func:`build_to_json` reads,
 in one more query (the chroots) rather than several per build."""
@@ -114,6 +115,20 @@ def _build_json(build: Any, chroots: list[tuple[str, int | None]]) -> dict[str, 
         "fail_reason": build.fail_reason,
         # Ours as well: when each stage of the build happened (builds.timings).
         "timings": timings.ordered(build.timings, timings.BUILD_STAGES),
+        # Ours: the build whose changed Provides queued this one (builds.dependents).
+        "triggered_by": triggered_by(build),
+    }
+
+
+def triggered_by(build: Build) -> dict[str, Any] | None:
+    trigger = build.triggered_by
+    if trigger is None or build.rebuild_wave_id is None:
+        return None
+    return {
+        "build_id": trigger.id,
+        "package_name": trigger.package_name,
+        "project": trigger.project.full_name,
+        "wave_id": build.rebuild_wave_id,
     }
 
 

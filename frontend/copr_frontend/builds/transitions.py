@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session
 
 from copr_common.enums import FINISHED_STATES, FailTypeEnum, StatusEnum
 from copr_common.names import SRPM_BUILDS_DIR
-from copr_frontend.builds import timings
+from copr_frontend.builds import dependents, timings
 from copr_frontend.builds.models import Build, BuildChroot, CancelRequest
 from copr_frontend.builds.states import refresh_state, set_chroot_status
 from copr_frontend.db import now
 from copr_frontend.packages.models import Package
+from copr_frontend.settings import FrontendSettings
 from copr_frontend.validation import to_timestamp
 
 log = logging.getLogger(__name__)
@@ -317,10 +318,35 @@ def _result_size(data: Mapping[str, Any]) -> int | None:
     return size
 
 
-def apply_update(session: Session, build: Build, data: Mapping[str, Any]) -> bool:
+def apply_update(
+    session: Session,
+    build: Build,
+    data: Mapping[str, Any],
+    settings: FrontendSettings | None = None,
+) -> bool:
+    """Apply one report; a chroot's ``provides``/``requires`` are kept and, with
+    ``settings``, a finished build whose provides changed queues its dependents
+    (:mod:`.dependents`).
+    """
     if is_source_task(build, data):
         return update_source(session, build, data)
-    return update_chroot(build, data)
+    try:
+        deps = dependents.reported(data)
+    except dependents.DependencyReportError as error:
+        raise UpdateError(str(error)) from None
+    was_finished = build.state in FINISHED_STATES
+    changed = update_chroot(build, data)
+    chroot = build.chroot(str(data.get("chroot")))
+    if (
+        changed
+        and deps is not None
+        and chroot is not None
+        and chroot.status == StatusEnum.succeeded
+    ):
+        dependents.record(session, build, chroot, *deps)
+    if changed and settings is not None and not was_finished and build.state in FINISHED_STATES:
+        dependents.build_finished(session, build, settings)
+    return changed
 
 
 def _reason(value: Any) -> str | None:

@@ -36,6 +36,7 @@ from copr_frontend.validation import to_bool, to_choice, to_int, to_list, to_tex
 
 PROJECT_BOOTSTRAP = ("default", "on", "off", "image")
 PROJECT_ISOLATION = ("default", "simple", "nspawn")
+REBUILD_MODES = ("off", "direct", "transitive")
 REPO_SCHEMES = ("http", "https", "copr")
 MAX_DELETE_AFTER_DAYS = 60
 MAX_KEEP_BUILDS = 1000
@@ -127,6 +128,10 @@ def project_fields(
     )
     field("bootstrap", lambda: to_choice(data.get("bootstrap"), "bootstrap", PROJECT_BOOTSTRAP))
     field("isolation", lambda: to_choice(data.get("isolation"), "isolation", PROJECT_ISOLATION))
+    field(
+        "rebuild_dependents",
+        lambda: to_choice(data.get("rebuild_dependents"), "rebuild_dependents", REBUILD_MODES),
+    )
     field(
         "repo_priority",
         lambda: to_int(data.get("repo_priority"), "repo_priority", minimum=1, maximum=99),

@@ -59,6 +59,8 @@ class Project(Base):
     fedora_review: Mapped[bool] = mapped_column(default=False)
     require_real_buildroot: Mapped[bool] = mapped_column(default=False)
     rpmlint_fail_on_errors: Mapped[bool] = mapped_column(default=False)
+    rebuild_dependents: Mapped[str] = mapped_column(String(20), default="off")
+    """``off``, ``direct`` or ``transitive``: what a changed dependency rebuilds here."""
     """A build whose packages rpmlint reports an error in fails (rpmlint runs on every
     build; this makes its errors count)."""
     """Builds must run in a mock chroot: on a host-only builder (which does not install

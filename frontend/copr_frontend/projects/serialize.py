@@ -63,6 +63,8 @@ def project_to_json(project: Project) -> dict[str, Any]:
         "require_real_buildroot": project.require_real_buildroot,
         # Ours too: builds fail on rpmlint errors.
         "rpmlint_fail_on_errors": project.rpmlint_fail_on_errors,
+        # Ours: what a changed dependency rebuilds here (copr_frontend.builds.dependents).
+        "rebuild_dependents": project.rebuild_dependents,
         # Ours: the project's opt-in to build e-mail (see copr_frontend.notifications.mail).
         "email_notifications": project.email_notifications,
         # Ours: bytes its builds' results take (see copr_frontend.quotas).

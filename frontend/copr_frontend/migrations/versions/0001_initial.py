@@ -156,6 +156,7 @@ def upgrade() -> None:
         sa.Column("require_real_buildroot", sa.Boolean(), nullable=False),
         sa.Column("email_notifications", sa.Boolean(), nullable=False),
         sa.Column("rpmlint_fail_on_errors", sa.Boolean(), nullable=False),
+        sa.Column("rebuild_dependents", sa.String(length=20), nullable=False),
         sa.Column("storage_usage", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("webhook_secret", sa.String(length=64), nullable=False),
         sa.Column("forked_from_id", sa.Integer(), nullable=True),
@@ -342,6 +343,26 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "rebuild_waves",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("trigger_build_id", sa.Integer(), nullable=False),
+        sa.Column("cycles", sa.JSON(), nullable=False),
+        sa.Column("created_on", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_rebuild_waves_project_id_projects"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rebuild_waves")),
+    )
+    with op.batch_alter_table("rebuild_waves", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_rebuild_waves_project_id"), ["project_id"], unique=False
+        )
+
+    op.create_table(
         "builds",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=False),
@@ -351,6 +372,9 @@ def upgrade() -> None:
         sa.Column("submitted_by", sa.String(length=200), nullable=True),
         sa.Column("batch_id", sa.Integer(), nullable=True),
         sa.Column("resubmitted_from_id", sa.Integer(), nullable=True),
+        sa.Column("triggered_by_id", sa.Integer(), nullable=True),
+        sa.Column("rebuild_wave_id", sa.Integer(), nullable=True),
+        sa.Column("provides_changed", sa.JSON(), nullable=False),
         sa.Column("state", sa.Integer(), nullable=False),
         sa.Column("source_status", sa.Integer(), nullable=False),
         sa.Column("canceled", sa.Boolean(), nullable=False),
@@ -410,6 +434,18 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
+            ["triggered_by_id"],
+            ["builds.id"],
+            name=op.f("fk_builds_triggered_by_id_builds"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["rebuild_wave_id"],
+            ["rebuild_waves.id"],
+            name=op.f("fk_builds_rebuild_wave_id_rebuild_waves"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_builds_user_id_users"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_builds")),
@@ -427,6 +463,9 @@ def upgrade() -> None:
             "ix_builds_package_id_dir_id_id", ["package_id", "dir_id", "id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_builds_pkg_name"), ["pkg_name"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_builds_rebuild_wave_id"), ["rebuild_wave_id"], unique=False
+        )
         batch_op.create_index("ix_builds_project_id_id", ["project_id", "id"], unique=False)
         batch_op.create_index(
             "ix_builds_project_id_state_id", ["project_id", "state", "id"], unique=False
@@ -445,6 +484,34 @@ def upgrade() -> None:
             sqlite_where=sa.text("state NOT IN (0, 1, 2, 5, 8)"),
         )
 
+    op.create_table(
+        "package_dependencies",
+        sa.Column("package_id", sa.Integer(), nullable=False),
+        sa.Column("mock_chroot_id", sa.Integer(), nullable=False),
+        sa.Column("build_id", sa.Integer(), nullable=True),
+        sa.Column("provides", sa.JSON(), nullable=False),
+        sa.Column("requires", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["package_id"],
+            ["packages.id"],
+            name=op.f("fk_package_dependencies_package_id_packages"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["mock_chroot_id"],
+            ["mock_chroots.id"],
+            name=op.f("fk_package_dependencies_mock_chroot_id_mock_chroots"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["build_id"],
+            ["builds.id"],
+            name=op.f("fk_package_dependencies_build_id_builds"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint(
+            "package_id", "mock_chroot_id", name=op.f("pk_package_dependencies")
+        ),
+    )
     op.create_table(
         "build_chroot_exclusions",
         sa.Column("build_id", sa.Integer(), nullable=False),
@@ -678,6 +745,7 @@ def downgrade() -> None:
 
     op.drop_table("build_chroots")
     op.drop_table("build_chroot_exclusions")
+    op.drop_table("package_dependencies")
     with op.batch_alter_table("builds", schema=None) as batch_op:
         batch_op.drop_index("ix_builds_unfinished_batch_id")
         batch_op.drop_index(batch_op.f("ix_builds_user_id"))
@@ -686,6 +754,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_builds_source_status"))
         batch_op.drop_index("ix_builds_project_id_state_id")
         batch_op.drop_index("ix_builds_project_id_id")
+        batch_op.drop_index(batch_op.f("ix_builds_rebuild_wave_id"))
         batch_op.drop_index(batch_op.f("ix_builds_pkg_name"))
         batch_op.drop_index("ix_builds_package_id_dir_id_id")
         batch_op.drop_index(batch_op.f("ix_builds_is_background"))
@@ -695,6 +764,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_builds_batch_id"))
 
     op.drop_table("builds")
+    with op.batch_alter_table("rebuild_waves", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rebuild_waves_project_id"))
+    op.drop_table("rebuild_waves")
     with op.batch_alter_table("project_permissions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_project_permissions_user_id"))
 

@@ -72,6 +72,12 @@ class BuildProxy(BaseProxy):
             authenticate=True,
         )
 
+    def cancel_wave(self, wave_id: int) -> Any:
+        """Cancel the unfinished builds of a rebuild of dependents (a build's
+        ``triggered_by["wave_id"]``); the result lists them as ``builds``.
+        """
+        return self._call(f"/build/cancel-wave/{int(wave_id)}", PUT, authenticate=True)
+
     def delete(self, build_id: int) -> Any:
         """Delete a build and its results."""
         return self._call(f"/build/delete/{int(build_id)}", DELETE, authenticate=True)

@@ -71,6 +71,7 @@ class ProjectProxy(BaseProxy):
         storage: str | None = None,
         require_real_buildroot: bool | None = None,
         rpmlint_fail_on_errors: bool | None = None,
+        rebuild_dependents: str | None = None,
         keep_builds: int | None = None,
         email_notifications: bool | None = None,
     ) -> Any:
@@ -78,6 +79,8 @@ class ProjectProxy(BaseProxy):
 
         ``keep_builds`` (this project's own, not Copr's): keep only the newest this many
         finished builds of each package per chroot (0 or None: no limit).
+        ``rebuild_dependents`` (ours too): ``off``, ``direct`` or ``transitive``: which
+        packages here a changed dependency rebuilds.
         """
         data: dict[str, Any] = {
             "name": projectname,
@@ -107,6 +110,7 @@ class ProjectProxy(BaseProxy):
             "storage": storage,
             "require_real_buildroot": require_real_buildroot,
             "rpmlint_fail_on_errors": rpmlint_fail_on_errors,
+            "rebuild_dependents": rebuild_dependents,
             "keep_builds": keep_builds,
             "email_notifications": email_notifications,
         }
@@ -148,6 +152,7 @@ class ProjectProxy(BaseProxy):
         repo_priority: int | str | None = None,
         require_real_buildroot: bool | None = None,
         rpmlint_fail_on_errors: bool | None = None,
+        rebuild_dependents: str | None = None,
         keep_builds: int | None = None,
         email_notifications: bool | None = None,
     ) -> Any:
@@ -156,6 +161,7 @@ class ProjectProxy(BaseProxy):
         ``require_real_buildroot`` (this project's own, not Copr's): builds must run in a
         mock chroot; on a builder with only the host system they fail.
         ``rpmlint_fail_on_errors`` (ours too): builds fail when rpmlint finds an error.
+        ``rebuild_dependents`` (ours too): ``off``, ``direct`` or ``transitive``.
         ``keep_builds`` (ours too): keep only the newest this many finished builds of each
         package per chroot; 0 removes the limit.
         ``email_notifications`` (ours too): e-mail the submitter when a build ends, to
@@ -186,6 +192,7 @@ class ProjectProxy(BaseProxy):
             "repo_priority": repo_priority,
             "require_real_buildroot": require_real_buildroot,
             "rpmlint_fail_on_errors": rpmlint_fail_on_errors,
+            "rebuild_dependents": rebuild_dependents,
             "keep_builds": keep_builds,
             "email_notifications": email_notifications,
         }
