@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from copr_common.enums import StatusEnum
@@ -44,6 +44,7 @@ in one more query (the chroots) rather than several per build."""
 
 
 def build_to_json(build: Build) -> dict[str, Any]:
+    trigger = build.triggered_by
     fields = _BuildFields(
         id=build.id,
         state=build.state,
@@ -60,6 +61,11 @@ def build_to_json(build: Build) -> dict[str, Any]:
         is_background=build.is_background,
         fail_reason=build.fail_reason,
         timings=build.timings,
+        rebuild_wave_id=build.rebuild_wave_id,
+        trigger_id=trigger.id if trigger else None,
+        trigger_package=trigger.package_name if trigger else None,
+        trigger_owner=trigger.project.ownername if trigger else None,
+        trigger_projectname=trigger.project.name if trigger else None,
     )
     return _build_json(fields, [(c.name, c.started_on) for c in build.chroots])
 
@@ -84,6 +90,11 @@ class _BuildFields(NamedTuple):
     is_background: bool
     fail_reason: str | None
     timings: dict[str, float]
+    rebuild_wave_id: int | None
+    trigger_id: int | None
+    trigger_package: str | None
+    trigger_owner: str | None
+    trigger_projectname: str | None
 
 
 def _build_json(build: Any, chroots: list[tuple[str, int | None]]) -> dict[str, Any]:
@@ -116,20 +127,24 @@ def _build_json(build: Any, chroots: list[tuple[str, int | None]]) -> dict[str, 
         # Ours as well: when each stage of the build happened (builds.timings).
         "timings": timings.ordered(build.timings, timings.BUILD_STAGES),
         # Ours: the build whose changed Provides queued this one (builds.dependents).
-        "triggered_by": triggered_by(build),
+        "triggered_by": _triggered_by(build),
     }
 
 
-def triggered_by(build: Build) -> dict[str, Any] | None:
-    trigger = build.triggered_by
-    if trigger is None or build.rebuild_wave_id is None:
+def _triggered_by(build: Any) -> dict[str, Any] | None:
+    if build.trigger_id is None or build.rebuild_wave_id is None:
         return None
     return {
-        "build_id": trigger.id,
-        "package_name": trigger.package_name,
-        "project": trigger.project.full_name,
+        "build_id": build.trigger_id,
+        "package_name": build.trigger_package,
+        "project": f"{build.trigger_owner}/{build.trigger_projectname}",
         "wave_id": build.rebuild_wave_id,
     }
+
+
+_TRIGGER = aliased(Build)
+_TRIGGER_PROJECT = aliased(Project)
+_TRIGGER_PACKAGE = aliased(Package)
 
 
 _PAGE_COLUMNS = (
@@ -148,6 +163,11 @@ _PAGE_COLUMNS = (
     Build.is_background,
     Build.fail_reason,
     Build.timings,
+    Build.rebuild_wave_id,
+    _TRIGGER.id.label("trigger_id"),
+    func.coalesce(_TRIGGER_PACKAGE.name, _TRIGGER.pkg_name).label("trigger_package"),
+    _TRIGGER_PROJECT.ownername.label("trigger_owner"),
+    _TRIGGER_PROJECT.name.label("trigger_projectname"),
 )
 
 
@@ -164,6 +184,9 @@ def builds_to_json(session: Session, build_ids: Sequence[int]) -> list[dict[str,
         .join(ProjectDir, ProjectDir.id == Build.dir_id)
         .outerjoin(Package, Package.id == Build.package_id)
         .outerjoin(User, User.id == Build.user_id)
+        .outerjoin(_TRIGGER, _TRIGGER.id == Build.triggered_by_id)
+        .outerjoin(_TRIGGER_PROJECT, _TRIGGER_PROJECT.id == _TRIGGER.project_id)
+        .outerjoin(_TRIGGER_PACKAGE, _TRIGGER_PACKAGE.id == _TRIGGER.package_id)
         .where(Build.id.in_(build_ids))
     ).all()
     chroots: dict[int, list[tuple[str, int | None]]] = {}

@@ -77,6 +77,11 @@ def test_transitive_rebuilds_b_then_c(client, factory, backend_headers) -> None:
         "wave_id": c.rebuild_wave_id,
     }
     assert client.get(f"/api_3/build/{trigger.id}").get_json()["triggered_by"] is None
+    # A page of builds (serialized from plain columns) says the same.
+    query = f"ownername={project.ownername}&projectname={project.name}"
+    listed = {b["id"]: b for b in client.get(f"/api_3/build/list?{query}").get_json()["items"]}
+    assert listed[c.id]["triggered_by"] == data["triggered_by"]
+    assert listed[trigger.id]["triggered_by"] is None
 
 
 def test_direct_rebuilds_only_b_and_off_none(client, factory, backend_headers) -> None:  # type: ignore[no-untyped-def]
