@@ -3,7 +3,8 @@
 Each round takes a page of ``/backend/pending-jobs/`` (which lists starting and running
 tasks too, so a task whose worker died comes back): the first pending tasks in fair order,
 a few per free slot (:meth:`BuildTaskSource.page_limit`), each with the priority the
-frontend counted over the whole queue for fair sharing; and hands them to the :class:`BuildWorkerManager`, which starts one detached worker per task
+frontend counted over the whole queue for fair sharing; and hands them to the
+:class:`BuildWorkerManager`, which starts one detached worker per task
 (``copr-backend-build-worker``) while there are free slots and the limits allow.
 
 Cancel requests for tasks no worker holds are answered here: nothing runs them, so the
