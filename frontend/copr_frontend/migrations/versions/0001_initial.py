@@ -356,6 +356,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rebuild_waves")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("rebuild_waves", schema=None) as batch_op:
         batch_op.create_index(
