@@ -14,6 +14,7 @@ from copr_frontend.migrate import upgrade_database
 from copr_frontend.settings import FrontendSettings
 from copr_frontend.testing import Factory, basic_auth
 
+from .backend_api.test_paged_queue import reference, states
 from .test_query_bounds import CHROOTS, fill
 
 
@@ -96,7 +97,8 @@ def test_sqlite_pending_jobs_are_the_full_tasks_short_fields(tmp_path: Path) -> 
     session = database.sessionmaker()
     app = create_app(settings)
     try:
-        fill(Factory(session, settings), owners=2)
+        factory = Factory(session, settings)
+        fill(factory, owners=2)
         client = app.test_client()
         body = client.get("/backend/pending-jobs/").get_data(as_text=True)
         jobs = json.loads(body)
@@ -112,6 +114,16 @@ def test_sqlite_pending_jobs_are_the_full_tasks_short_fields(tmp_path: Path) -> 
             "fedora-42-x86_64",
             "fedora-42-x86_64",
         ]
+        # The paged feed ranks in SQL: on SQLite too, it holds the started tasks and the
+        # first 5 pending ones of the backend's order, with the backend's priorities.
+        state = states(factory)
+        ranked = reference(jobs)
+        wanted = [(p, job) for p, job in ranked if state[job["task_id"]] != StatusEnum.pending]
+        wanted += [(p, job) for p, job in ranked if state[job["task_id"]] == StatusEnum.pending][:5]
+        page = client.get("/backend/pending-jobs/?limit=5").get_json()
+        assert sorted((job.pop("priority"), job["task_id"]) for job in page) == sorted(
+            (priority, job["task_id"]) for priority, job in wanted
+        )
     finally:
         session.close()
         database.dispose()

@@ -133,7 +133,10 @@ def fair_page(session: Session, limit: int) -> tuple[dict[int, int], dict[int, i
         BuildChroot.id.label("chroot_id"),
         BuildChroot.status.label("state"),
         sandbox.label("sandbox_key"),
-        func.substring(MockChroot.name, "[^-]*$").label("arch"),
+        # The chroot name's last part, as the backend counts it: a column of its own (a
+        # regular expression on the name is PostgreSQL's only; SQLite's substr took it
+        # for a position and returned the whole name).
+        MockChroot.arch.label("arch"),
         chroots=True,
     ).where(BuildChroot.status.in_(TODO_STATES))
     tasks = union_all(srpm, rpm).subquery("tasks")
