@@ -27,8 +27,9 @@ the directories and regenerates each touched chroot's repodata once.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -79,32 +80,56 @@ class PrunePlan:
         return {d: {c: sorted(n) for c, n in per.items() if n} for d, per in found.items()}
 
 
+@dataclass(frozen=True)
+class RepoUse:
+    """A project chroot's use of a results repo of this site (``copr://`` or a URL)."""
+
+    by: ProjectChroot
+    """The chroot whose additional repos (its own or its project's) name the repo."""
+    owner: str
+    dirname: str
+    chroot: str
+    """The chroot of the repo it names."""
+
+    def names(self, project: Project) -> bool:
+        """Whether the repo is one of ``project``'s (its main dir or another of its dirs)."""
+        return (self.owner, self.dirname.split(":", 1)[0]) == (project.ownername, project.name)
+
+
+def repo_uses(session: Session, settings: FrontendSettings, *where: Any) -> Iterator[RepoUse]:
+    """Every use of a results repo of this site by an enabled project chroot (of the
+    projects ``where`` selects), read from the additional repos with dnf variables and
+    ``copr://`` expanded.
+    """
+    prefix = settings.results_url + "/"
+    query = (
+        select(ProjectChroot)
+        .join(ProjectChroot.project)
+        .where(ProjectChroot.deleted.is_(False), *where)
+        .options(selectinload(ProjectChroot.project))
+    )
+    for copr_chroot in session.scalars(query):
+        project = copr_chroot.project
+        for url in [*project.additional_repos, *copr_chroot.repos]:
+            baseurl = expand_repo_url(url, copr_chroot.name, settings)
+            if not baseurl.startswith(prefix):
+                continue
+            parts = baseurl.removeprefix(prefix).split("/")
+            if len(parts) < 2 or not parts[0] or not parts[1]:
+                continue
+            chroot = _chroot_name(parts[2] if len(parts) > 2 else "", copr_chroot.name)
+            yield RepoUse(copr_chroot, parts[0], parts[1], chroot)
+
+
 class DependencyIndex:
     """Which (dir, chroot) of which project other projects' chroots use as a repo."""
 
     def __init__(self, session: Session, settings: FrontendSettings) -> None:
         self._used: dict[str, set[DirChroot]] = defaultdict(set)
-        prefix = settings.results_url + "/"
-        query = (
-            select(ProjectChroot)
-            .join(ProjectChroot.project)
-            .where(ProjectChroot.deleted.is_(False))
-            .options(selectinload(ProjectChroot.project))
-        )
-        for copr_chroot in session.scalars(query):
-            project = copr_chroot.project
-            for url in [*project.additional_repos, *copr_chroot.repos]:
-                baseurl = expand_repo_url(url, copr_chroot.name, settings)
-                if not baseurl.startswith(prefix):
-                    continue
-                parts = baseurl.removeprefix(prefix).split("/")
-                if len(parts) < 2 or not parts[0] or not parts[1]:
-                    continue
-                owner, dirname = parts[0], parts[1]
-                chroot = _chroot_name(parts[2] if len(parts) > 2 else "", copr_chroot.name)
-                if (owner, dirname.split(":", 1)[0]) == (project.ownername, project.name):
-                    continue  # a project's use of its own repo keeps nothing
-                self._used[owner].add((dirname, chroot))
+        for use in repo_uses(session, settings):
+            if use.names(use.by.project):
+                continue  # a project's use of its own repo keeps nothing
+            self._used[use.owner].add((use.dirname, use.chroot))
 
     def used(self, project: Project) -> set[DirChroot]:
         """The (dir, chroot) pairs of ``project`` some other project builds against."""
