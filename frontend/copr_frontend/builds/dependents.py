@@ -38,10 +38,10 @@ from copr_frontend.builds.models import (
     PackageDependencies,
     RebuildWave,
 )
+from copr_frontend.builds.retention import repo_uses
 from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.packages.models import Package
-from copr_frontend.projects.build_config import expand_repo_url
-from copr_frontend.projects.models import Project, ProjectChroot
+from copr_frontend.projects.models import Project
 from copr_frontend.settings import FrontendSettings
 
 log = logging.getLogger(__name__)
@@ -126,20 +126,13 @@ def consumers(session: Session, project: Project, settings: FrontendSettings) ->
     """Other projects, with ``rebuild_dependents`` on, whose chroots use ``project``'s
     repos (in their additional repos or a chroot's repos).
     """
-    prefix = f"{settings.results_url}/{project.ownername}/"
-    found: dict[int, Project] = {}
-    query = (
-        select(ProjectChroot)
-        .join(ProjectChroot.project)
-        .where(ProjectChroot.deleted.is_(False), Project.rebuild_dependents != "off")
-        .where(Project.id != project.id)
-    )
-    for copr_chroot in session.scalars(query):
-        other = copr_chroot.project
-        for url in [*other.additional_repos, *copr_chroot.repos]:
-            rest = expand_repo_url(url, copr_chroot.name, settings).removeprefix(prefix)
-            if rest != url and rest.split("/", 1)[0].split(":", 1)[0] == project.name:
-                found[other.id] = other
+    found = {
+        use.by.project.id: use.by.project
+        for use in repo_uses(
+            session, settings, Project.rebuild_dependents != "off", Project.id != project.id
+        )
+        if use.names(project)
+    }
     return sorted(found.values(), key=lambda p: p.id)
 
 
@@ -250,9 +243,7 @@ def _already_waiting(session: Session, package: Package) -> set[str]:
     return {c.name for c in session.scalars(query)}
 
 
-def _rebuild(
-    session: Session, node: _Node, trigger: Build, wave: RebuildWave, batch: Batch
-) -> Build | None:
+def _rebuild(session: Session, node: _Node, trigger: Build, wave: RebuildWave) -> Build | None:
     package = node.package
     source = _latest_success(session, package)
     chroots = node.chroots - _already_waiting(session, package)
@@ -284,7 +275,6 @@ def _rebuild(
         resubmitted_from_id=source.id,
     )
     build.rebuild_wave = wave
-    build.batch = batch
     return build
 
 
@@ -317,12 +307,15 @@ def build_finished(
     previous: Batch | None = None
     queued = 0
     for layer in _layers(nodes, cycles):
+        made = [b for b in (_rebuild(session, n, build, wave) for n in layer) if b]
+        if not made:
+            continue  # all of it waits already: the next layer follows the one before
         batch = Batch(blocked_by=previous)
         session.add(batch)
-        made = [b for b in (_rebuild(session, n, build, wave, batch) for n in layer) if b]
+        for rebuilt in made:
+            rebuilt.batch = batch
         queued += len(made)
-        if made:
-            previous = batch
+        previous = batch
     wave.cycles = list(cycles)
     session.flush()
     log.info("build %d: %d dependents queued (wave %d)", build.id, queued, wave.id)
