@@ -319,14 +319,10 @@ def _result_size(data: Mapping[str, Any]) -> int | None:
 
 
 def apply_update(
-    session: Session,
-    build: Build,
-    data: Mapping[str, Any],
-    settings: FrontendSettings | None = None,
+    session: Session, build: Build, data: Mapping[str, Any], settings: FrontendSettings
 ) -> bool:
-    """Apply one report; a chroot's ``provides``/``requires`` are kept and, with
-    ``settings``, a finished build whose provides changed queues its dependents
-    (:mod:`.dependents`).
+    """Apply one report; a chroot's ``provides``/``requires`` are kept, and a build it
+    finishes whose provides changed queues its dependents (:mod:`.dependents`).
     """
     if is_source_task(build, data):
         return update_source(session, build, data)
@@ -344,7 +340,7 @@ def apply_update(
         and chroot.status == StatusEnum.succeeded
     ):
         dependents.record(session, build, chroot, *deps)
-    if changed and settings is not None and not was_finished and build.state in FINISHED_STATES:
+    if changed and not was_finished and build.state in FINISHED_STATES:
         dependents.build_finished(session, build, settings)
     return changed
 
