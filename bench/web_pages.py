@@ -27,7 +27,7 @@ from sqlalchemy import Engine, event, insert, select, text
 from copr_common.enums import BuildSourceEnum, StatusEnum
 from copr_common.testing.services import service_run, start_postgres
 from copr_frontend.app import create_app
-from copr_frontend.builds.models import Build, BuildChroot
+from copr_frontend.builds.models import Build, BuildChroot, sandbox_name
 from copr_frontend.db import Database
 from copr_frontend.migrate import upgrade_database
 from copr_frontend.settings import FrontendSettings
@@ -46,7 +46,9 @@ def fill(database_url: str, builds: int, packages: int) -> None:
     project = factory.project(owner, "big", chroots=CHROOTS, description="Bench *project*")
     pkgs = [factory.package(project, f"package-{i:03d}") for i in range(packages)]
     chroot_ids = [c.mock_chroot_id for c in project.chroots]
+    arches = {c.mock_chroot_id: c.mock_chroot.arch for c in project.chroots}
     dir_id = project.main_dir.id
+    sandbox = sandbox_name(project.ownername, project.main_dir.name, owner.name)
     start = int(time.time()) - builds * 10
     next_id = 1
     for first in range(0, builds, CHUNK):
@@ -61,7 +63,7 @@ def fill(database_url: str, builds: int, packages: int) -> None:
                     "source_status": StatusEnum.succeeded, "source_type": BuildSourceEnum.scm,
                     "source_json": {"clone_url": "https://example.org/x.git"},
                     "submitted_on": start + number * 10, "started_on": start + number * 10 + 1,
-                    "ended_on": start + number * 10 + 9,
+                    "ended_on": start + number * 10 + 9, "queue_key": sandbox,
                 }
             )  # fmt: skip
         session.execute(insert(Build), rows)
@@ -70,7 +72,8 @@ def fill(database_url: str, builds: int, packages: int) -> None:
             [
                 {"build_id": row["id"], "mock_chroot_id": chroot, "status": StatusEnum.succeeded,
                  "started_on": row["started_on"], "ended_on": row["ended_on"],
-                 "result_dir": f"{row['id']:08d}-{row['pkg_name']}"}
+                 "result_dir": f"{row['id']:08d}-{row['pkg_name']}",
+                 "queue_key": f"{sandbox} {arches[chroot]}", "is_background": False}
                 for row in rows
                 for chroot in chroot_ids
             ],

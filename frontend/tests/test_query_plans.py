@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import event, text
 
 from copr_common.enums import FINISHED_STATES, StatusEnum
+from copr_frontend.builds.models import QUEUED_STATES
 from copr_frontend.testing import Factory
 
 from .test_query_bounds import BACKEND_FEEDS, api_reads, fill
@@ -53,16 +54,20 @@ def add_finished_builds(factory: Factory, count: int) -> None:
             INSERT INTO builds (project_id, dir_id, user_id, package_id, state, source_status,
                                 canceled, fail_type, source_type, source_json, result_dir,
                                 timeout, enable_net, is_background, memory_reqs, appstream,
-                                submitted_on, ended_on, timings, provides_changed)
+                                submitted_on, ended_on, timings, provides_changed,
+                                queue_key)
             SELECT p.project_id, p.dir_id, p.user_id, p.package_id, :done, :done,
                    false, 0, 1, '{}', '', 18000, false, false, 2048, false, g, g + 60, '{}',
-                   '[]'
+                   '[]', p.sandbox
             FROM generate_series(1, :count) AS g
             JOIN (SELECT row_number() OVER (ORDER BY packages.id) - 1 AS n,
                          packages.project_id, projects.user_id, project_dirs.id AS dir_id,
-                         packages.id AS package_id
+                         packages.id AS package_id,
+                         projects.ownername || '/' || project_dirs.name || '--' || users.name
+                           AS sandbox
                   FROM packages
                   JOIN projects ON projects.id = packages.project_id
+                  JOIN users ON users.id = projects.user_id
                   JOIN project_dirs ON project_dirs.project_id = projects.id
                                    AND project_dirs.main) AS p
               ON p.n = g % (SELECT count(*) FROM packages)
@@ -74,8 +79,9 @@ def add_finished_builds(factory: Factory, count: int) -> None:
         text(
             """
             INSERT INTO build_chroots (build_id, mock_chroot_id, status, result_dir, ended_on,
-                                       timings)
-            SELECT builds.id, mock_chroots.id, :done, '', builds.ended_on, '{}'
+                                       timings, queue_key, is_background)
+            SELECT builds.id, mock_chroots.id, :done, '', builds.ended_on, '{}',
+                   builds.queue_key || ' ' || mock_chroots.arch, builds.is_background
             FROM builds CROSS JOIN mock_chroots
             WHERE builds.source_type = 1 AND builds.source_json::text = '{}'
             """
@@ -128,3 +134,15 @@ def test_the_partial_index_holds_the_builds_the_model_calls_unfinished(db_sessio
     assert where, definition
     assert {int(n) for n in re.findall(r"\d+", predicate)} == {int(s) for s in FINISHED_STATES}
     assert "<> ALL" in predicate, definition
+
+
+@pytest.mark.parametrize("index", ["ix_builds_queue", "ix_build_chroots_queue"])
+def test_the_queue_indexes_hold_the_states_the_queue_lists(db_session, index: str) -> None:  # type: ignore[no-untyped-def]
+    """The migration spells the queued states out; they must stay QUEUED_STATES."""
+    definition = db_session.execute(
+        text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"), {"name": index}
+    ).scalar_one()
+    _, where, predicate = definition.partition(" WHERE ")
+    assert where, definition
+    assert {int(n) for n in re.findall(r"\d+", predicate)} == {int(s) for s in QUEUED_STATES}
+    assert "= ANY" in predicate, definition

@@ -9,25 +9,14 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import (
-    Integer,
-    Row,
-    Select,
-    and_,
-    case,
-    exists,
-    func,
-    literal,
-    or_,
-    select,
-    union_all,
-)
-from sqlalchemy.orm import Session, aliased, joinedload, object_session, selectinload
+from sqlalchemy import Row, and_, select
+from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 
-from copr_common.enums import FINISHED_STATES, BuildSourceEnum, StatusEnum
+from copr_common.enums import BuildSourceEnum, StatusEnum
+from copr_frontend.backend_api.queue import fair_page, queue_query
 from copr_frontend.builds import timings
 from copr_frontend.builds.builder_tags import builder_tags, combined_tags
-from copr_frontend.builds.models import Batch, Build, BuildChroot, sandbox_name
+from copr_frontend.builds.models import QUEUED_STATES, Build, BuildChroot, sandbox_name
 from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.packages.models import Package
 from copr_frontend.projects.build_config import (
@@ -36,148 +25,12 @@ from copr_frontend.projects.build_config import (
     task_config_json,
 )
 from copr_frontend.projects.logic import project_chroot
-from copr_frontend.projects.models import Project, ProjectChroot, ProjectDir
+from copr_frontend.projects.models import ProjectChroot
 from copr_frontend.settings import FrontendSettings, ResourceTagRule
-from copr_frontend.users.models import User
-
-TODO_STATES = [StatusEnum.pending, StatusEnum.starting, StatusEnum.running]
-"""Tasks the backend must (re)process: a backend restart may leave starting/running ones."""
-
-
-def _not_blocked() -> Any:
-    """SQL condition: the build's batch is not waiting for an unfinished batch."""
-    blocker = aliased(Build)
-    unfinished_blocker = exists().where(
-        blocker.batch_id == Batch.blocked_by_id,
-        blocker.state.not_in(list(FINISHED_STATES)),
-    )
-    return or_(Build.batch_id.is_(None), Batch.blocked_by_id.is_(None), ~unfinished_blocker)
-
 
 QUEUE_FETCH = 1000
 """Rows the queue reads from the database at a time: the body of ``pending-jobs`` is
 written as they come, so its memory does not grow with the queue."""
-
-
-def _queue_query(*columns: Any, chroots: bool = False) -> Select[Any]:
-    """The names every short task needs (owner, dir, submitter) beside ``columns``, of
-    builds (or, with ``chroots``, of build chroots and their mock chroots) whose build is
-    not canceled and not held back by its batch.
-    """
-    query = select(
-        *columns,
-        Build.id.label("build_id"),
-        Build.is_background,
-        Build.submitted_by,
-        Project.ownername,
-        ProjectDir.name.label("dirname"),
-        User.name.label("username"),
-    ).select_from(BuildChroot if chroots else Build)
-    if chroots:
-        query = query.join(Build, Build.id == BuildChroot.build_id).join(
-            MockChroot, MockChroot.id == BuildChroot.mock_chroot_id
-        )
-    return (
-        query.join(Project, Project.id == Build.project_id)
-        .join(ProjectDir, ProjectDir.id == Build.dir_id)
-        .outerjoin(User, User.id == Build.user_id)
-        .outerjoin(Batch, Batch.id == Build.batch_id)
-        .where(Build.canceled.is_(False), _not_blocked())
-    )
-
-
-def _queued_sandbox(row: Row[Any]) -> str:
-    submitter = row.username if row.username is not None else row.submitted_by
-    return sandbox_name(row.ownername, row.dirname, submitter)
-
-
-BACKGROUND_PENALTY = 1_000_000
-RPM_PENALTY = 1
-"""The backend's priority of a task (lower runs first): background builds after all
-others, RPM tasks after source builds, plus the task's fair rank (see :func:`fair_page`)."""
-
-SOURCE_ARCH = "srpm"
-"""The arch the backend counts source builds under."""
-
-MAX_PAGE = 100_000
-"""The largest ``limit`` of a paged ``pending-jobs``."""
-
-
-def fair_page(session: Session, limit: int) -> tuple[dict[int, int], dict[int, int]]:
-    """The priorities of the tasks a paged ``pending-jobs`` lists: every starting or
-    running task and the ``limit`` pending ones the backend would start first.
-
-    The backend numbers the tasks of each (owner, sandbox, arch) in feed order (1, 2,
-    ...) and adds that rank to the task's base priority; here the same is counted in SQL
-    over every listed task, so the page holds exactly the first ``limit`` pending tasks
-    of the whole feed in the backend's (priority, feed position) order.  Returns
-    ``({build id: priority}, {build chroot id: priority})``.
-    """
-    submitter = func.coalesce(User.name, Build.submitted_by)
-    sandbox = (
-        Project.ownername
-        + "/"
-        + ProjectDir.name
-        + "--"
-        + func.coalesce(func.nullif(submitter, ""), "unknown")
-    )
-    srpm = _queue_query(
-        literal(0, Integer).label("kind"),
-        literal(0, Integer).label("chroot_id"),
-        Build.source_status.label("state"),
-        sandbox.label("sandbox_key"),
-        literal(SOURCE_ARCH).label("arch"),
-    ).where(Build.source_status.in_(TODO_STATES))
-    rpm = _queue_query(
-        literal(1, Integer).label("kind"),
-        BuildChroot.id.label("chroot_id"),
-        BuildChroot.status.label("state"),
-        sandbox.label("sandbox_key"),
-        # The chroot name's last part, as the backend counts it: a column of its own (a
-        # regular expression on the name is PostgreSQL's only; SQLite's substr took it
-        # for a position and returned the whole name).
-        MockChroot.arch.label("arch"),
-        chroots=True,
-    ).where(BuildChroot.status.in_(TODO_STATES))
-    tasks = union_all(srpm, rpm).subquery("tasks")
-    position = (tasks.c.kind, tasks.c.is_background, tasks.c.build_id, tasks.c.chroot_id)
-    rank = func.row_number().over(
-        partition_by=(tasks.c.ownername, tasks.c.sandbox_key, tasks.c.arch),
-        order_by=position,
-    )
-    base = tasks.c.kind * RPM_PENALTY + case((tasks.c.is_background, BACKGROUND_PENALTY), else_=0)
-    ranked = select(
-        tasks.c.kind,
-        tasks.c.is_background,
-        tasks.c.build_id,
-        tasks.c.chroot_id,
-        tasks.c.state,
-        (base + rank).label("priority"),
-    ).subquery("ranked")
-    key = (
-        ranked.c.priority,
-        ranked.c.kind,
-        ranked.c.is_background,
-        ranked.c.build_id,
-        ranked.c.chroot_id,
-    )
-    first = (
-        select(ranked.c.kind, ranked.c.build_id, ranked.c.chroot_id, ranked.c.priority)
-        .where(ranked.c.state == StatusEnum.pending)
-        .order_by(*key)
-        .limit(limit)
-    )
-    started = select(ranked.c.kind, ranked.c.build_id, ranked.c.chroot_id, ranked.c.priority).where(
-        ranked.c.state != StatusEnum.pending
-    )
-    builds: dict[int, int] = {}
-    chroots: dict[int, int] = {}
-    for row in session.execute(union_all(started, first.subquery().select())):
-        if row.kind == 0:
-            builds[row.build_id] = row.priority
-        else:
-            chroots[row.chroot_id] = row.priority
-    return builds, chroots
 
 
 def pending_jobs(
@@ -188,13 +41,13 @@ def pending_jobs(
 
     Two set-based queries of just the columns the JSON holds, each read
     :data:`QUEUE_FETCH` rows at a time (a server-side cursor on PostgreSQL).  With
-    ``limit``, a third query first picks the tasks (:func:`fair_page`) and each task
+    ``limit``, the page's tasks are picked first (:func:`queue.fair_page`) and each task
     carries the ``priority`` the backend schedules it by.
     """
     page = fair_page(session, limit) if limit is not None else None
     srpm_query = (
-        _queue_query(Build.source_type, Build.source_json["chroot"].label("custom_chroot"))
-        .where(Build.source_status.in_(TODO_STATES))
+        queue_query(Build.source_type, Build.source_json["chroot"].label("custom_chroot"))
+        .where(Build.source_status.in_(QUEUED_STATES))
         .order_by(Build.is_background, Build.id)
         .execution_options(yield_per=QUEUE_FETCH)
     )
@@ -209,7 +62,7 @@ def pending_jobs(
                 task["priority"] = page[0][row.build_id]
             yield task
     chroot_query = (
-        _queue_query(
+        queue_query(
             MockChroot.name.label("chroot"),
             BuildChroot.id.label("chroot_row_id"),
             MockChroot.tags,
@@ -229,7 +82,7 @@ def pending_jobs(
             ),
         )
         .outerjoin(Package, Package.id == Build.package_id)
-        .where(BuildChroot.status.in_(TODO_STATES))
+        .where(BuildChroot.status.in_(QUEUED_STATES))
         .order_by(Build.is_background, Build.id, BuildChroot.id)
         .execution_options(yield_per=QUEUE_FETCH)
     )
@@ -249,6 +102,11 @@ def pending_jobs(
             if page is not None:
                 task["priority"] = page[1][row.chroot_row_id]
             yield task
+
+
+def _queued_sandbox(row: Row[Any]) -> str:
+    submitter = row.username if row.username is not None else row.submitted_by
+    return sandbox_name(row.ownername, row.dirname, submitter)
 
 
 def _short_task(task_id: str, row: Row[Any], chroot: str | None) -> dict[str, Any]:

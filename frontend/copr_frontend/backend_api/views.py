@@ -26,7 +26,7 @@ from copr_frontend.actions.logic import (
 )
 from copr_frontend.actions.models import Action
 from copr_frontend.api.errors import AuthError, BadRequest, Conflict, ObjectNotFound
-from copr_frontend.backend_api import tasks
+from copr_frontend.backend_api import queue, tasks
 from copr_frontend.builds import timings
 from copr_frontend.builds.logic import lock_build, lock_builds
 from copr_frontend.builds.models import Build, CancelRequest
@@ -107,7 +107,7 @@ def pending_jobs() -> flask.Response:
     Streamed: the queue of the whole site may hold 100,000 tasks.
 
     With ``?limit=N``: every starting and running task and the N pending tasks the
-    backend would start first, each with its ``priority`` (:func:`tasks.fair_page`).
+    backend would start first, each with its ``priority`` (:func:`queue.fair_page`).
     """
     limit = _page_limit(flask.request.args.get("limit"))
     rules = settings().builder_resource_tags  # read here: the body outlives the request
@@ -119,8 +119,8 @@ def _page_limit(given: str | None) -> int | None:
         return None
     if not given.isascii() or not given.isdigit() or int(given) < 1:
         raise BadRequest(f"limit must be a positive integer, not {given!r}")
-    if int(given) > tasks.MAX_PAGE:
-        raise BadRequest(f"limit must be at most {tasks.MAX_PAGE}, not {given}")
+    if int(given) > queue.MAX_PAGE:
+        raise BadRequest(f"limit must be at most {queue.MAX_PAGE}, not {given}")
     return int(given)
 
 

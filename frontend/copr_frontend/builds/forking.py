@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from copr_common.enums import StatusEnum
 from copr_common.names import SRPM_BUILDS_DIR, build_dir_name
-from copr_frontend.builds.models import Build, BuildChroot
+from copr_frontend.builds.models import Build, BuildChroot, queue_keys
 from copr_frontend.builds.states import refresh_state
 from copr_frontend.packages.models import Package
 from copr_frontend.projects.models import Project
@@ -93,6 +93,7 @@ def fork_builds(
                     result_size=chroot.result_size,
                 )
             )
+        queue_keys(new)
         session.flush()
         new.result_dir = build_dir_name(new.id, old.pkg_name)
         for chroot, new_chroot in zip(chroots, new.chroots, strict=True):

@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session, joinedload, load_only, selectinload
 
 from copr_common.enums import FINISHED_STATES, BuildSourceEnum, StatusEnum
 from copr_frontend.builds import timings
-from copr_frontend.builds.models import Batch, Build, BuildChroot, BuildChrootExclusion
+from copr_frontend.builds.models import (
+    Batch,
+    Build,
+    BuildChroot,
+    BuildChrootExclusion,
+    queue_keys,
+)
 from copr_frontend.builds.states import refresh_state
 from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.packages.models import Package
@@ -144,6 +150,7 @@ def add_build(
     unique = {c.name: c for c in chroots}
     for mock_chroot in sorted(unique.values(), key=lambda c: c.name):
         build.chroots.append(BuildChroot(mock_chroot=mock_chroot, status=StatusEnum.waiting))
+    queue_keys(build)
     for mock_chroot, reason in excluded:
         build.exclusions.append(BuildChrootExclusion(mock_chroot=mock_chroot, reason=reason))
     _assign_batch(session, build, after_build, with_build)

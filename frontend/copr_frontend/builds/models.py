@@ -32,6 +32,14 @@ from copr_frontend.users.models import User
 _UNFINISHED = "state NOT IN ({})".format(", ".join(str(int(s)) for s in sorted(FINISHED_STATES)))
 """SQL: the build has not finished (what the partial index of unfinished builds holds)."""
 
+QUEUED_STATES = (StatusEnum.pending, StatusEnum.starting, StatusEnum.running)
+"""Task states the backend's queue lists: a backend restart may leave starting/running ones."""
+
+
+def _queued(column: str) -> str:
+    """SQL: the task is in the backend's queue (what the queue's partial indexes hold)."""
+    return "{} IN ({})".format(column, ", ".join(str(int(s)) for s in sorted(QUEUED_STATES)))
+
 
 def sandbox_name(ownername: str, dirname: str, submitter: str | None) -> str:
     """Builds of one owner, project dir and submitter may share a builder.
@@ -40,6 +48,20 @@ def sandbox_name(ownername: str, dirname: str, submitter: str | None) -> str:
     plain columns, names the sandbox as :attr:`Build.sandbox` does.
     """
     return f"{ownername}/{dirname}--{submitter or 'unknown'}"
+
+
+def queue_keys(build: Build) -> None:
+    """Set the build's and its tasks' fair-share groups (``queue_key``) and the tasks'
+    ``is_background``: what the backend's queue indexes, set once when they are made.
+
+    The backend counts a task's rank among the tasks of its owner, sandbox and arch (the
+    source build's arch: ``srpm``); the sandbox names the owner, so it and the arch are
+    the group.
+    """
+    build.queue_key = build.sandbox
+    for chroot in build.chroots:
+        chroot.queue_key = f"{build.queue_key} {chroot.mock_chroot.arch}"
+        chroot.is_background = bool(build.is_background)
 
 
 class Batch(Base):
@@ -77,6 +99,15 @@ class Build(Base):
             "batch_id",
             postgresql_where=text(_UNFINISHED),
             sqlite_where=text(_UNFINISHED),
+        ),
+        # The queue's source builds, group by group in queue order (backend_api.queue).
+        Index(
+            "ix_builds_queue",
+            "queue_key",
+            "is_background",
+            "id",
+            postgresql_where=text(_queued("source_status")),
+            sqlite_where=text(_queued("source_status")),
         ),
     )
 
@@ -140,6 +171,9 @@ class Build(Base):
     timeout: Mapped[int] = mapped_column(Integer, default=5 * 3600)
     enable_net: Mapped[bool] = mapped_column(default=False)
     is_background: Mapped[bool] = mapped_column(default=False, index=True)
+    queue_key: Mapped[str] = mapped_column(String(400))
+    """The fair-share group of the source build in the backend's queue: its sandbox,
+    fixed at submission (:func:`queue_keys`)."""
     memory_reqs: Mapped[int] = mapped_column(Integer, default=2048)
     bootstrap: Mapped[str | None] = mapped_column(String(20))
     bootstrap_image: Mapped[str | None] = mapped_column(String(300))
@@ -198,7 +232,19 @@ class BuildChroot(Base):
     """One RPM build task: a build in one chroot (task id ``<build_id>-<chroot>``)."""
 
     __tablename__ = "build_chroots"
-    __table_args__ = (UniqueConstraint("build_id", "mock_chroot_id"),)
+    __table_args__ = (
+        UniqueConstraint("build_id", "mock_chroot_id"),
+        # The queue's RPM tasks, group by group in queue order (backend_api.queue).
+        Index(
+            "ix_build_chroots_queue",
+            "queue_key",
+            "is_background",
+            "build_id",
+            "id",
+            postgresql_where=text(_queued("status")),
+            sqlite_where=text(_queued("status")),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     build_id: Mapped[int] = mapped_column(ForeignKey("builds.id", ondelete="CASCADE"))
@@ -223,6 +269,11 @@ class BuildChroot(Base):
     """The spec's BuildRequires that buildroot did not install (the host installs none)."""
     timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     """When the task's stages happened (Unix seconds), as the backend reported them."""
+    queue_key: Mapped[str] = mapped_column(String(420))
+    """The task's fair-share group in the backend's queue: its build's sandbox and its
+    arch (:func:`queue_keys`)."""
+    is_background: Mapped[bool] = mapped_column()
+    """The build's ``is_background``, beside ``queue_key`` for the queue's index."""
 
     build: Mapped[Build] = relationship(back_populates="chroots")
     mock_chroot: Mapped[MockChroot] = relationship(lazy="joined")

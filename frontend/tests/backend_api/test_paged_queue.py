@@ -17,7 +17,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from copr_common.enums import BuildSourceEnum, StatusEnum
-from copr_frontend.backend_api.tasks import MAX_PAGE
+from copr_frontend.backend_api.queue import MAX_PAGE
 from copr_frontend.builds.models import Build, BuildChroot
 from copr_frontend.builds.transitions import cancel_build
 from copr_frontend.testing import Factory
@@ -104,18 +104,17 @@ def random_queue(factory: Factory, seed: int) -> None:
     factory.session.commit()
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_the_page_is_the_head_of_the_fair_order(client, factory, seed: int) -> None:  # type: ignore[no-untyped-def]
-    random_queue(factory, seed)
+def assert_pages_are_heads(client: FlaskClient, factory: Factory, limits: list[int]) -> None:
+    """Each page of ``limits`` lists every started task and the first pending ones of
+    the full feed's fair order, each with its priority and its full-feed JSON."""
     full = feed(client)
     order = reference(full)
     state = states(factory)
     pending = [(p, job) for p, job in order if state[job["task_id"]] == StatusEnum.pending]
     started = [(p, job) for p, job in order if state[job["task_id"]] != StatusEnum.pending]
-    assert len(pending) > 20, len(pending)
-    assert started
     positions = {job["task_id"]: index for index, job in enumerate(full)}
-    for limit in (1, 2, 5, 13, len(pending) - 1, len(pending), len(pending) + 10):
+    by_id = {job["task_id"]: job for job in full}
+    for limit in [*limits, len(pending) - 1, len(pending), len(pending) + 10]:
         page = feed(client, f"?limit={limit}")
         # In feed order, as the full feed lists them, so the backend's stable sort agrees.
         assert [positions[job["task_id"]] for job in page] == sorted(
@@ -126,9 +125,38 @@ def test_the_page_is_the_head_of_the_fair_order(client, factory, seed: int) -> N
         assert sorted(priorities.items()) == sorted(
             (job["task_id"], priority) for priority, job in wanted
         ), limit
-        # Each task's JSON as the full feed has it.
-        by_id = {job["task_id"]: job for job in full}
         assert all(job == by_id[job["task_id"]] for job in page)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_page_is_the_head_of_the_fair_order(client, factory, seed: int) -> None:  # type: ignore[no-untyped-def]
+    random_queue(factory, seed)
+    state = states(factory)
+    assert sum(s == StatusEnum.pending for s in state.values()) > 20
+    assert any(s in (StatusEnum.starting, StatusEnum.running) for s in state.values())
+    assert_pages_are_heads(client, factory, [1, 2, 5, 13])
+
+
+def test_a_newcomer_comes_first_behind_a_long_queue(client, factory) -> None:  # type: ignore[no-untyped-def]
+    # One owner's flood, deeper than a page reads of each group at first, a build of hers
+    # running far down it, and then bob's one build and a background flood of carol's.
+    alice = factory.project(factory.user("alice"), "flood", chroots=["fedora-42-x86_64"])
+    flood = [factory.build(alice) for _ in range(40)]
+    flood[25].source_status = StatusEnum.running
+    carol = factory.project(factory.user("carol"), "later", chroots=["fedora-42-x86_64"])
+    for _ in range(10):
+        factory.build(carol, is_background=True, source_status=StatusEnum.succeeded,
+                      chroot_status=StatusEnum.pending)  # fmt: skip
+    bob = factory.project(factory.user("bob"), "one", chroots=["fedora-42-x86_64"])
+    newcomer = factory.build(bob)
+    factory.session.commit()
+    page = feed(client, "?limit=2")
+    assert {job["task_id"]: job["priority"] for job in page} == {
+        str(flood[0].id): 1,
+        str(newcomer.id): 1,
+        str(flood[25].id): 26,
+    }
+    assert_pages_are_heads(client, factory, [1, 3, 20, 38, 45])
 
 
 def test_running_tasks_are_always_listed(client, factory) -> None:  # type: ignore[no-untyped-def]

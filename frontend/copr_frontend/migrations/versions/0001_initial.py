@@ -393,6 +393,7 @@ def upgrade() -> None:
         sa.Column("timeout", sa.Integer(), nullable=False),
         sa.Column("enable_net", sa.Boolean(), nullable=False),
         sa.Column("is_background", sa.Boolean(), nullable=False),
+        sa.Column("queue_key", sa.String(length=400), nullable=False),
         sa.Column("memory_reqs", sa.Integer(), nullable=False),
         sa.Column("bootstrap", sa.String(length=20), nullable=True),
         sa.Column("bootstrap_image", sa.String(length=300), nullable=True),
@@ -484,6 +485,13 @@ def upgrade() -> None:
             postgresql_where=sa.text("state NOT IN (0, 1, 2, 5, 8)"),
             sqlite_where=sa.text("state NOT IN (0, 1, 2, 5, 8)"),
         )
+        batch_op.create_index(
+            "ix_builds_queue",
+            ["queue_key", "is_background", "id"],
+            unique=False,
+            postgresql_where=sa.text("source_status IN (3, 4, 6)"),
+            sqlite_where=sa.text("source_status IN (3, 4, 6)"),
+        )
 
     op.create_table(
         "package_dependencies",
@@ -549,6 +557,8 @@ def upgrade() -> None:
         sa.Column("buildrequires_not_installed", sa.JSON(), nullable=True),
         sa.Column("result_size", sa.BigInteger(), nullable=True),
         sa.Column("timings", sa.JSON(), nullable=False),
+        sa.Column("queue_key", sa.String(length=420), nullable=False),
+        sa.Column("is_background", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["build_id"],
             ["builds.id"],
@@ -572,6 +582,13 @@ def upgrade() -> None:
             batch_op.f("ix_build_chroots_mock_chroot_id"), ["mock_chroot_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_build_chroots_status"), ["status"], unique=False)
+        batch_op.create_index(
+            "ix_build_chroots_queue",
+            ["queue_key", "is_background", "build_id", "id"],
+            unique=False,
+            postgresql_where=sa.text("status IN (3, 4, 6)"),
+            sqlite_where=sa.text("status IN (3, 4, 6)"),
+        )
 
     # Forge webhooks and outbound build notifications.
     op.create_table(
@@ -740,6 +757,7 @@ def downgrade() -> None:
     op.drop_table("webhook_forge_secrets")
 
     with op.batch_alter_table("build_chroots", schema=None) as batch_op:
+        batch_op.drop_index("ix_build_chroots_queue")
         batch_op.drop_index(batch_op.f("ix_build_chroots_status"))
         batch_op.drop_index(batch_op.f("ix_build_chroots_mock_chroot_id"))
         batch_op.drop_index(batch_op.f("ix_build_chroots_ended_on"))
@@ -748,6 +766,7 @@ def downgrade() -> None:
     op.drop_table("build_chroot_exclusions")
     op.drop_table("package_dependencies")
     with op.batch_alter_table("builds", schema=None) as batch_op:
+        batch_op.drop_index("ix_builds_queue")
         batch_op.drop_index("ix_builds_unfinished_batch_id")
         batch_op.drop_index(batch_op.f("ix_builds_user_id"))
         batch_op.drop_index(batch_op.f("ix_builds_submitted_on"))
