@@ -408,3 +408,76 @@ def test_appstream_on_gives_the_repo_a_catalog(stack: Stack, builds: Any) -> Non
         '"appstream"'
         not in (stack.results / "sanity" / X86 / "repodata" / "repomd.xml").read_text()
     )
+
+
+WAVE_SPEC = """\
+Name: {name}
+Version: {version}
+Release: 1
+Summary: A link of a dependency chain
+License: MIT
+BuildArch: noarch
+{requires}
+%description
+A link.
+%files
+%changelog
+"""
+
+
+def test_a_new_version_rebuilds_its_dependents_in_order(stack: Stack, tmp_path: Path) -> None:
+    """Ours, not Copr's: with ``rebuild_dependents = transitive``, a new version of A
+    rebuilds B (BuildRequires A) and then C (BuildRequires B), each once, in one wave;
+    what they require and provide is read from the real RPMs the stack built."""
+    ours = Path(sys.executable).parent / "copr-cli"
+    made = subprocess.run(
+        [str(ours), "--config", str(stack.config), "create", "wave", "--chroot", X86,
+         "--rebuild-dependents", "transitive"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stdout + made.stderr
+    project = stack.get("/api_3/project?ownername=admin&projectname=wave")
+    assert project["rebuild_dependents"] == "transitive"
+
+    def build(name: str, version: str, requires: str = "") -> dict[str, Any]:
+        spec = tmp_path / f"{name}-{version}.spec"
+        spec.write_text(WAVE_SPEC.format(name=name, version=version, requires=requires))
+        built = stack.wait(created(stack.cli("build", "wave", str(spec), "--nowait")))
+        assert built["state"] == "succeeded", built
+        return built
+
+    build("dep-a", "1")
+    first_b = build("dep-b", "1", "BuildRequires: dep-a")
+    first_c = build("dep-c", "1", "BuildRequires: dep-b")
+    new_a = build("dep-a", "2")
+
+    def rebuilds() -> dict[str, dict[str, Any]]:
+        listed = stack.get("/api_3/build/list?ownername=admin&projectname=wave&limit=100")
+        found: dict[str, dict[str, Any]] = {}
+        for item in listed["items"]:
+            if item["triggered_by"] is not None:
+                name = item["source_package"]["name"]
+                assert name not in found, f"{name} rebuilt twice: {listed['items']}"
+                found[name] = item
+        return found
+
+    deadline = time.monotonic() + BUILD_WAIT
+    while True:
+        found = rebuilds()
+        ended = all(b["state"] in ("succeeded", "failed", "canceled") for b in found.values())
+        if set(found) == {"dep-b", "dep-c"} and ended:
+            break
+        assert time.monotonic() < deadline, f"the wave did not end: {found}"
+        time.sleep(2)
+    b, c = found["dep-b"], found["dep-c"]
+    assert b["state"] == c["state"] == "succeeded", (b, c)
+    for rebuild in (b, c):
+        assert rebuild["triggered_by"]["build_id"] == new_a["id"]
+        assert rebuild["triggered_by"]["package_name"] == "dep-a"
+        assert rebuild["triggered_by"]["project"] == "admin/wave"
+    assert b["triggered_by"]["wave_id"] == c["triggered_by"]["wave_id"]
+    # A rebuild of each one's latest succeeded build, C's only once B's had ended.
+    assert b["id"] > first_b["id"]
+    assert c["id"] > first_c["id"]
+    assert c["started_on"] >= b["ended_on"], (b, c)
+    assert b["source_package"]["version"] == first_b["source_package"]["version"]
