@@ -9,12 +9,11 @@ import logging
 import subprocess
 from pathlib import Path
 
+from copr_common.backend_api import DEPENDENCY_MAX_ITEM_LENGTH, DEPENDENCY_MAX_ITEMS
+
 log = logging.getLogger(__name__)
 
 RPM_TIMEOUT = 120
-MAX_ITEMS = 20_000
-"""The frontend takes at most this many of each per chroot; the rest is dropped."""
-MAX_ITEM_LENGTH = 1000
 
 
 def _query(packages: list[Path], *options: str) -> set[str] | None:
@@ -38,8 +37,11 @@ def _query(packages: list[Path], *options: str) -> set[str] | None:
 
 
 def _bounded(items: set[str]) -> list[str]:
-    kept = sorted(i for i in items if len(i) <= MAX_ITEM_LENGTH and i != "(contains no files)")
-    return kept[:MAX_ITEMS]
+    """What the frontend takes: longer items and the rest past the limit are dropped."""
+    kept = sorted(
+        i for i in items if len(i) <= DEPENDENCY_MAX_ITEM_LENGTH and i != "(contains no files)"
+    )
+    return kept[:DEPENDENCY_MAX_ITEMS]
 
 
 def read_dependencies(destination: Path) -> dict[str, list[str]]:

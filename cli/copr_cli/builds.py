@@ -251,14 +251,21 @@ def action_verify_rpm(ctx: Context, args: argparse.Namespace) -> None:
         print(line)
 
 
-def positive_build_id(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid build ID: {value!r}") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"invalid build ID: {value!r}")
-    return number
+def _positive_id(what: str) -> Any:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {what}: {value!r}") from None
+        if number <= 0:
+            raise argparse.ArgumentTypeError(f"invalid {what}: {value!r}")
+        return number
+
+    return parse
+
+
+positive_build_id = _positive_id("build ID")
+positive_wave_id = _positive_id("wave ID")
 
 
 def add_source_options(subparsers: Any) -> dict[str, argparse.ArgumentParser]:
@@ -440,7 +447,7 @@ def register(subparsers: Any, sources: dict[str, argparse.ArgumentParser]) -> No
         "cancel-wave",
         help="Cancel the rebuilds of dependents one build started (its 'triggered_by' wave)",
     )
-    parser.add_argument("wave_id", type=positive_build_id, help="Wave ID")
+    parser.add_argument("wave_id", type=positive_wave_id, help="Wave ID")
     parser.set_defaults(func=action_cancel_wave, needs_auth=True)
 
     parser = subparsers.add_parser(

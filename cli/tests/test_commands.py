@@ -322,3 +322,7 @@ def test_rebuild_dependents_setting_and_cancel_wave(
     result = ok(cli("cancel-wave", str(rebuild.rebuild_wave_id)))
     assert result.out == f"No build of rebuild wave {rebuild.rebuild_wave_id} was left to cancel.\n"
     assert cli("cancel-wave", "999999").code == 1
+    for bad in ("abc", "0", "-3"):
+        result = cli("cancel-wave", bad)
+        assert result.code == 2
+        assert f"invalid wave ID: '{bad}'" in result.err

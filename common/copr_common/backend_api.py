@@ -37,6 +37,8 @@ from copr_common.outage import Backoff, Outage
 __all__ = [
     "API_VERSION",
     "API_VERSION_HEADER",
+    "DEPENDENCY_MAX_ITEMS",
+    "DEPENDENCY_MAX_ITEM_LENGTH",
     "BackendApiClient",
     "BackendApiError",
 ]
@@ -46,6 +48,10 @@ API_VERSION_HEADER = "Copr-FE-BE-API-Version"
 API_VERSION = "6"
 # The frontend checks the password only; the user part of HTTP Basic is informational.
 AUTH_USER = "backend"
+# What a succeeded build chroot's report (``update/``) may say it provides and requires:
+# at most this many items of each, each at most this long; the frontend refuses more.
+DEPENDENCY_MAX_ITEMS = 20_000
+DEPENDENCY_MAX_ITEM_LENGTH = 1000
 
 log = logging.getLogger("copr_common.backend_api")
 

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from copr_common.backend_api import DEPENDENCY_MAX_ITEM_LENGTH, DEPENDENCY_MAX_ITEMS
 from copr_common.enums import BuildSourceEnum, StatusEnum
 from copr_frontend.builds.logic import add_build
 from copr_frontend.builds.models import (
@@ -48,9 +49,6 @@ log = logging.getLogger(__name__)
 
 MODES = ("off", "direct", "transitive")
 """The values of a project's ``rebuild_dependents``."""
-MAX_ITEMS = 20_000
-"""Provides (names and files) or requires one report may carry per chroot."""
-MAX_ITEM_LENGTH = 1000
 SUBMITTER = "rebuild of dependents"
 _WAITING = (StatusEnum.waiting, StatusEnum.pending, StatusEnum.importing)
 _SUCCEEDED = (StatusEnum.succeeded, StatusEnum.forked)
@@ -71,12 +69,14 @@ def reported(data: Mapping[str, Any]) -> tuple[list[str], list[str]] | None:
         value = data.get(key) or []
         if (
             not isinstance(value, list)
-            or len(value) > MAX_ITEMS
-            or not all(isinstance(v, str) and 0 < len(v) <= MAX_ITEM_LENGTH for v in value)
+            or len(value) > DEPENDENCY_MAX_ITEMS
+            or not all(
+                isinstance(v, str) and 0 < len(v) <= DEPENDENCY_MAX_ITEM_LENGTH for v in value
+            )
         ):
             raise DependencyReportError(
-                f"{key!r} must be a list of at most {MAX_ITEMS} non-empty strings of at "
-                f"most {MAX_ITEM_LENGTH} characters"
+                f"{key!r} must be a list of at most {DEPENDENCY_MAX_ITEMS} non-empty strings of at "
+                f"most {DEPENDENCY_MAX_ITEM_LENGTH} characters"
             )
         lists.append(sorted(set(value)))
     return lists[0], lists[1]
