@@ -15,6 +15,9 @@ Each test checks what Copr does, as its sanity scripts check it:
   ``%buildtag`` are Copr's in the RPM phase;
 - per-distribution ExclusiveArch/ExcludeArch skip the chroots they exclude;
 - ``--appstream on`` gives the repos an AppStream catalog.
+
+One more is ours, not Copr's: a new version of a package rebuilds its dependents, in
+dependency order (``rebuild_dependents``, set with our copr-cli).
 """
 
 from __future__ import annotations
