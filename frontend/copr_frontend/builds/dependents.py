@@ -43,6 +43,7 @@ from copr_frontend.builds.retention import repo_uses
 from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.packages.models import Package
 from copr_frontend.projects.models import Project
+from copr_frontend.quotas.logic import owner_quota
 from copr_frontend.settings import FrontendSettings
 
 log = logging.getLogger(__name__)
@@ -306,8 +307,22 @@ def build_finished(
     session.add(wave)
     previous: Batch | None = None
     queued = 0
+    over_quota: dict[str, bool] = {}
+
+    def within_quota(node: _Node) -> bool:
+        owner = node.package.project.ownername
+        if owner not in over_quota:
+            over_quota[owner] = owner_quota(session, settings, owner).exceeded
+            if over_quota[owner]:
+                log.warning(
+                    "build %d: no rebuild of dependents of %s: its storage quota is used up",
+                    build.id, owner,
+                )  # fmt: skip
+        return not over_quota[owner]
+
     for layer in _layers(nodes, cycles):
-        made = [b for b in (_rebuild(session, n, build, wave) for n in layer) if b]
+        rebuilds = (_rebuild(session, n, build, wave) for n in layer if within_quota(n))
+        made = [b for b in rebuilds if b]
         if not made:
             continue  # all of it waits already: the next layer follows the one before
         batch = Batch(blocked_by=previous)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from copr_common.enums import StatusEnum
 from copr_frontend.builds.models import Build, PackageDependencies, RebuildWave
 from copr_frontend.projects.models import Project
+from copr_frontend.quotas import logic as quotas
 from copr_frontend.testing import Factory
 
 CHROOTS = ("fedora-42-x86_64", "epel-9-x86_64")
@@ -147,6 +148,24 @@ def test_a_consumer_project_rebuilds_its_dependent(client, factory, backend_head
     trigger = succeed(client, factory, base, "A", ["A = 2-1"], [], backend_headers)
     rebuilt = wave_of(factory, trigger)
     assert [(b.project.full_name, b.package_name) for b in rebuilt] == [("app/app", "X")]
+
+
+def test_an_owner_over_quota_gets_no_rebuild(client, factory, backend_headers) -> None:  # type: ignore[no-untyped-def]
+    base = factory.project(factory.user("base"), "lib", chroots=CHROOTS,
+                           rebuild_dependents="direct")  # fmt: skip
+    succeed(client, factory, base, "A", ["A = 1-1"], [], backend_headers)
+    succeed(client, factory, base, "B", ["B = 1-1"], ["A"], backend_headers)
+    consumer = factory.project(factory.user("app"), "app", chroots=CHROOTS,
+                               additional_repos=["copr://base/lib"],
+                               rebuild_dependents="direct")  # fmt: skip
+    succeed(client, factory, consumer, "X", ["X = 1-1"], ["A"], backend_headers)
+    quotas.set_limit(factory.session, "app", 0)  # used up: 0 of 0 bytes
+    factory.session.commit()
+    trigger = succeed(client, factory, base, "A", ["A = 2-1"], [], backend_headers)
+    # base's own dependent is rebuilt; app, whose quota is used up, gets nothing.
+    assert [(b.project.full_name, b.package_name) for b in wave_of(factory, trigger)] == [
+        ("base/lib", "B")
+    ]
 
 
 def test_a_dependent_already_queued_is_not_queued_twice(client, factory, backend_headers) -> None:  # type: ignore[no-untyped-def]
