@@ -78,6 +78,13 @@ class Signer(ABC):
         """Write the project's armored public key to ``target``."""
 
     @abstractmethod
+    def key_published(self, owner: str, project: str) -> None:
+        """The project's public key is published already, so its key exists.
+
+        It need not be made: :meth:`ensure_key` does nothing for it from now on.
+        """
+
+    @abstractmethod
     def sign(self, owner: str, project: str, packages: list[Path]) -> None:
         """Sign RPMs and SRPMs in place."""
 
@@ -96,6 +103,9 @@ class NullSigner(Signer):
         return None
 
     def write_pubkey(self, owner: str, project: str, target: Path) -> None:
+        return None
+
+    def key_published(self, owner: str, project: str) -> None:
         return None
 
     def sign(self, owner: str, project: str, packages: list[Path]) -> None:
@@ -168,6 +178,9 @@ class KeygenSigner(Signer):
             return
         self._patiently(f"make the key of {owner}/{project}", lambda: self.client.gen_key(identity))
         self._keys_made.add(identity)
+
+    def key_published(self, owner: str, project: str) -> None:
+        self._keys_made.add(self.identity(owner, project))
 
     def write_pubkey(self, owner: str, project: str, target: Path) -> None:
         identity = self.identity(owner, project)

@@ -102,3 +102,20 @@ def test_keygen_makes_a_projects_key_once(
     assert client.gen_key_calls == 1
     signer.ensure_key("alice", "other")
     assert client.gen_key_calls == 2
+
+
+def test_a_published_key_is_not_made_again(
+    tmp_path: Path, tiny_rpms: list[Path], keygen: Keygen
+) -> None:
+    """A later task (another worker process) finds the project's pubkey.gpg published:
+    it signs without asking keygen to make the key."""
+    first = KeygenSigner(CountingClient(keygen.url, KEYGEN_SECRET), "copr.test")
+    first.ensure_key("alice", "published")
+    client = CountingClient(keygen.url, KEYGEN_SECRET)
+    later = KeygenSigner(client, "copr.test")
+    later.key_published("alice", "published")
+    package = tmp_path / tiny_rpms[0].name
+    shutil.copyfile(tiny_rpms[0], package)
+    later.sign("alice", "published", [package])
+    assert is_signed(package)
+    assert client.gen_key_calls == 0

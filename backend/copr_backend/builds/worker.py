@@ -351,14 +351,14 @@ class BuildWorker:
         packages = sorted(destination.glob("*.rpm"))
         if not packages:
             raise OSError("the build succeeded but left no packages")
-        self.signer.ensure_key(owner, project)
-        self.signer.write_pubkey(
-            owner, project, self.tree.project_dir(owner, dirname) / "pubkey.gpg"
-        )
-        if dirname != project:
-            self.signer.write_pubkey(
-                owner, project, self.tree.project_dir(owner, project) / "pubkey.gpg"
-            )
+        pubkeys = {self.tree.project_dir(owner, d) / "pubkey.gpg" for d in (dirname, project)}
+        if all(path.is_file() for path in pubkeys):
+            # An earlier task made the key and published it: keygen is not asked again.
+            self.signer.key_published(owner, project)
+        else:
+            self.signer.ensure_key(owner, project)
+            for path in sorted(pubkeys):
+                self.signer.write_pubkey(owner, project, path)
         self.signer.sign(owner, project, packages)
         log.info("signed %s", ", ".join(p.name for p in packages))
         self._stage("signed", logged=True)
