@@ -90,10 +90,9 @@ def _build_worker(args: argparse.Namespace) -> int:
     def task_is_queued(task_id: str) -> bool:
         # Unsure (the frontend is away) counts as queued: the builder stays kept.
         try:
-            jobs = frontend.pending_jobs()
+            return task_id in frontend.queued_tasks([task_id])
         except BackendApiError:
             return True
-        return any(str(job.get("task_id")) == task_id for job in jobs)
 
     try:
         with WorkerSession(

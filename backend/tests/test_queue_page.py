@@ -97,3 +97,22 @@ def test_a_cut_page_forgets_nothing_beyond_it(factory, db_session, make_backend)
         db_session.commit()
         assert [t.id for t in source.get_tasks()] == [str(builds[0].id)]
         assert last not in manager._missed_leases
+
+
+def test_a_cut_page_forgets_what_left_the_queue(factory, db_session, make_backend):
+    """While the page is cut, the frontend is asked about the unlisted tasks something
+    is kept for: an ended one is forgotten, a queued one beyond the page is not."""
+    backend = make_backend(local_slots=1, queue_page_factor=1, queue_page_floor=1)
+    project = factory.project(factory.user("dave"), name="q")
+    builds = [factory.build(project) for _ in range(4)]
+    ended = factory.build(project)
+    cancel_build(db_session, ended)
+    db_session.commit()
+    manager = BuildWorkerManager(backend.redis, backend.settings, config_file=backend.config)
+    beyond = str(builds[-1].id)
+    for task_id in (beyond, str(ended.id)):
+        manager._missed_leases[task_id] = (1, 0.0)
+    with frontend_client(backend.settings) as client:
+        source = BuildTaskSource(client, manager)
+        assert [t.id for t in source.get_tasks()] == [str(builds[0].id), str(builds[1].id)]
+        assert sorted(manager.missed_leases()) == [beyond]

@@ -266,12 +266,15 @@ def test_forget_keeps_the_ticket_and_the_periodic_check_closes_it_once_the_task_
     # Held by a live worker: never closed, even when the frontend no longer lists it.
     assert pool.reap(set()) == []
     pool.forget(builder)
+    # What the dispatcher asks the frontend about when its page does not list the task.
+    assert pool.held_tasks() == {request.task_id}
     # Still pending (its report is due): kept.
     assert pool.reap({request.task_id}) == []
     assert request.task_id in pool.tickets()
     # The task ended: closed.
     assert pool.reap(set()) == [builder.ticket]
     assert pool.tickets() == {}
+    assert pool.held_tasks() == set()
     assert not any(line.startswith(f"{builder.ticket} ") for line in resalloc.open_tickets())
 
 

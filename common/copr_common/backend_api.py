@@ -26,7 +26,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -51,6 +51,8 @@ AUTH_USER = "backend"
 # What a succeeded build chroot's report (``update/``) may say it provides and requires:
 # at most this many items of each, each at most this long; the frontend refuses more.
 DEPENDENCY_MAX_ITEMS = 20_000
+# Task ids one ``queued-tasks/`` call asks about (the frontend takes up to 1,000).
+QUEUED_TASKS_ASKED = 500
 DEPENDENCY_MAX_ITEM_LENGTH = 1000
 
 log = logging.getLogger("copr_common.backend_api")
@@ -233,6 +235,18 @@ class BackendApiClient:
         with ``limit``, only the first ``limit`` pending ones, each with its ``priority``.
         """
         return self._list("pending-jobs/" if limit is None else f"pending-jobs/?limit={limit}")
+
+    def queued_tasks(self, task_ids: Collection[str]) -> set[str]:
+        """Those of ``task_ids`` still in the queue (the whole ``pending-jobs`` lists them),
+        asked :data:`QUEUED_TASKS_ASKED` at a time.
+        """
+        asked = sorted(set(task_ids))
+        queued: set[str] = set()
+        for first in range(0, len(asked), QUEUED_TASKS_ASKED):
+            chunk = asked[first : first + QUEUED_TASKS_ASKED]
+            answer = self._list("queued-tasks/?" + urlencode([("task_id", t) for t in chunk]))
+            queued.update(str(task_id) for task_id in answer)
+        return queued
 
     def build_task(self, task_id: str) -> dict[str, Any] | None:
         """The full task of ``<build_id>`` or ``<build_id>-<chroot>``; None when it is gone."""

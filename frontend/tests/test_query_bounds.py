@@ -121,6 +121,7 @@ BACKEND_FEEDS = (
     "/backend/importing/",
     "/backend/pending-actions/",
     "/backend/build-tasks/cancel-requests/",
+    "/backend/queued-tasks/?task_id=1&task_id=2&task_id=3-fedora-42-x86_64",
 )
 
 BOUND = 8

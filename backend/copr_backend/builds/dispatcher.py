@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 class _Everything(Collection[str]):
-    """Holds every task id: the queue beyond a cut page is not known."""
+    """Holds every task id: whether a task is queued is not known."""
 
     def __contains__(self, item: object) -> bool:
         return True
@@ -94,13 +94,28 @@ class BuildTaskSource:
                 log.error("skipping a malformed pending job %r: %s", job, error)
         self._answer_orphan_cancels()
         listed = {str(job.get("task_id")) for job in jobs if isinstance(job, dict)}
-        # A full page may leave pending tasks out: what is not listed may still be queued.
-        # Only the unusable builders of listed tasks are freed then, nothing is forgotten.
         cut = limit is not None and len(jobs) >= limit
-        queued: Collection[str] = _Everything() if cut else listed
+        queued = self._queued(listed) if cut else listed
         self._reap(queued)
         self.manager.forget_missed_leases(queued)
         return assign_fair_counters(tasks)
+
+    def _queued(self, listed: set[str]) -> Collection[str]:
+        """The queued tasks among those listed and those something is kept for, when the
+        page was cut: what it does not list may still be queued, so the frontend is
+        asked about them.  Unsure (the frontend is away): every task counts as queued.
+        """
+        kept = set(self.manager.missed_leases())
+        if self.pool is not None:
+            kept |= self.pool.held_tasks()
+        unlisted = kept - listed
+        if not unlisted:
+            return listed
+        try:
+            return listed | self.frontend.queued_tasks(unlisted)
+        except BackendApiError as error:
+            log.warning("cannot ask which tasks are still queued: %s", error)
+            return _Everything()
 
     def _reap(self, queued: Collection[str]) -> None:
         if self.pool is None:
@@ -176,6 +191,10 @@ class BuildWorkerManager(WorkerManager[BuildQueueTask]):
             "task %s found no builder (%s); offered again in %g s",
             record.worker_id, result.get("error", ""), wait,
         )  # fmt: skip
+
+    def missed_leases(self) -> list[str]:
+        """The tasks whose worker found no builder lately (offered again later)."""
+        return list(self._missed_leases)
 
     def forget_missed_leases(self, queued: Collection[str]) -> None:
         """Drop what is kept about tasks the frontend no longer lists."""

@@ -160,6 +160,10 @@ class BuilderPool(ABC):
         """Give up a builder that died (its task is rescheduled onto another one)."""
         self.release(builder)
 
+    def held_tasks(self) -> set[str]:
+        """The tasks :meth:`reap` keeps something for (it asks whether they are queued)."""
+        return set()
+
     def reap(self, queued: Collection[str]) -> list[int]:
         """Free what builds that ended left held (their task ids are not in ``queued``,
         the frontend's pending jobs); run by the build dispatcher every round.  The

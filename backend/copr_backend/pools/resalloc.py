@@ -305,6 +305,9 @@ class ResallocPool(BuilderPool):
 
     # --- the periodic check ------------------------------------------------------------------
 
+    def held_tasks(self) -> set[str]:
+        return {TicketRecord(path).task_id for path in self.records_dir.glob("*.json")}
+
     def reap(self, queued: Collection[str]) -> list[int]:
         """Close the tickets no worker holds whose task is not in ``queued`` (the
         frontend's pending jobs: it ended) or whose builder is gone; the tickets closed.

@@ -348,3 +348,35 @@ def _page_by_window(session: Session, limit: int) -> Page:
         else:
             chroots[row.chroot_id] = row.priority
     return builds, chroots
+
+
+# --- which given tasks are still queued ------------------------------------------------------
+
+MAX_ASKED = 1000
+"""The most task ids one ``queued-tasks`` call may ask about."""
+
+
+def queued_tasks(session: Session, task_ids: list[str]) -> list[str]:
+    """Those of ``task_ids`` (``<build_id>`` or ``<build_id>-<chroot>``) that the whole
+    feed lists: queued, not canceled, not held back by their batch.  Ids that name no
+    task are simply not queued.
+    """
+    sources = {int(t) for t in task_ids if t.isdigit()}
+    chroots = {t for t in task_ids if not t.isdigit()}
+    found: list[str] = []
+    if sources:
+        query = queue_query().where(
+            Build.id.in_(sorted(sources)), Build.source_status.in_(QUEUED_STATES)
+        )
+        found += [str(row.build_id) for row in session.execute(query)]
+    if chroots:
+        builds = sorted({int(t.split("-", 1)[0]) for t in chroots})
+        query = queue_query(MockChroot.name.label("chroot"), chroots=True).where(
+            BuildChroot.build_id.in_(builds), BuildChroot.status.in_(QUEUED_STATES)
+        )
+        found += [
+            task_id
+            for row in session.execute(query)
+            if (task_id := f"{row.build_id}-{row.chroot}") in chroots
+        ]
+    return sorted(found)

@@ -7,6 +7,7 @@ with the backend password.  Every response carries ``Copr-FE-BE-API-Version``.
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Callable, Generator, Iterator
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -303,6 +304,23 @@ def reschedule_build_chroot() -> flask.Response:
     )
     session.commit()
     return flask.jsonify({"result": outcome, "msg": message})
+
+
+_TASK_ID = re.compile(r"[1-9][0-9]{0,17}(-[A-Za-z0-9._+]+(-[A-Za-z0-9._+]+)*)?")
+
+
+@_route("/queued-tasks/")
+def queued_tasks() -> flask.Response:
+    """Which of the ``task_id`` arguments the whole ``pending-jobs`` feed would list:
+    what a backend keeps a builder or a record for asks here when its page is cut.
+    """
+    asked = flask.request.args.getlist("task_id")
+    if len(asked) > queue.MAX_ASKED:
+        raise BadRequest(f"at most {queue.MAX_ASKED} task_id arguments, not {len(asked)}")
+    for task_id in asked:
+        if not task_id.isascii() or not _TASK_ID.fullmatch(task_id):
+            raise BadRequest(f"task_id must be <build_id> or <build_id>-<chroot>, not {task_id!r}")
+    return flask.jsonify(queue.queued_tasks(db.session(), asked))
 
 
 @_route("/build-tasks/cancel-requests/")

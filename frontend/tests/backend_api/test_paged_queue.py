@@ -17,7 +17,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from copr_common.enums import BuildSourceEnum, StatusEnum
-from copr_frontend.backend_api.queue import MAX_PAGE
+from copr_frontend.backend_api.queue import MAX_ASKED, MAX_PAGE
 from copr_frontend.builds.models import Build, BuildChroot
 from copr_frontend.builds.transitions import cancel_build
 from copr_frontend.testing import Factory
@@ -200,3 +200,39 @@ def test_a_bad_limit_is_400(client, factory, limit: str) -> None:  # type: ignor
     response = client.get("/backend/pending-jobs/", query_string={"limit": limit})
     assert response.status_code == 400, response.data
     assert "limit must be" in response.get_json()["error"]
+
+
+def test_queued_tasks_names_those_still_in_the_queue(client, factory) -> None:  # type: ignore[no-untyped-def]
+    project = factory.project(factory.user("eve"), "q", chroots=["fedora-42-x86_64"])
+    source = factory.build(project)
+    rpm = factory.build(project, source_status=StatusEnum.succeeded,
+                        chroot_status=StatusEnum.running)  # fmt: skip
+    done = factory.build(project, source_status=StatusEnum.succeeded,
+                         chroot_status=StatusEnum.succeeded)  # fmt: skip
+    canceled = factory.build(project)
+    cancel_build(factory.session, canceled)
+    blocked = factory.build(project, after_build=source)
+    factory.session.commit()
+    asked = [str(source.id), f"{rpm.id}-fedora-42-x86_64", f"{done.id}-fedora-42-x86_64",
+             str(done.id), str(canceled.id), str(blocked.id), "999999",
+             f"{rpm.id}-epel-9-x86_64"]  # fmt: skip
+    response = client.get("/backend/queued-tasks/", query_string={"task_id": asked})
+    assert response.status_code == 200, response.data
+    assert response.get_json() == sorted([str(source.id), f"{rpm.id}-fedora-42-x86_64"])
+    assert client.get("/backend/queued-tasks/").get_json() == []
+
+
+@pytest.mark.parametrize(
+    "task_id", ["abc", "0", "-3", "12-", "12 -x", "\u0661\u0662", "12-fedora/../x", "1" * 30]
+)
+def test_queued_tasks_refuses_a_bad_task_id(client, task_id: str) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/backend/queued-tasks/", query_string={"task_id": ["1", task_id]})
+    assert response.status_code == 400, response.data
+    assert "task_id must be" in response.get_json()["error"]
+
+
+def test_queued_tasks_refuses_too_many(client) -> None:  # type: ignore[no-untyped-def]
+    asked = [str(n) for n in range(1, MAX_ASKED + 2)]
+    response = client.get("/backend/queued-tasks/", query_string={"task_id": asked})
+    assert response.status_code == 400, response.data
+    assert f"at most {MAX_ASKED}" in response.get_json()["error"]
