@@ -160,6 +160,15 @@ def action_cancel(ctx: Context, args: argparse.Namespace) -> None:
     print(f"Build(s) {', '.join(map(str, result['builds']))} were canceled.")
 
 
+def action_wave(ctx: Context, args: argparse.Namespace) -> None:
+    wave = ctx.client.build_proxy.get_wave(args.wave_id)
+    print(f"Rebuild wave {wave['id']} of {wave['project']}, started by build "
+          f"{wave['trigger_build_id']}")  # fmt: skip
+    print(f"Builds: {', '.join(map(str, wave['builds'])) or '(none)'}")
+    for cycle in wave["cycles"]:
+        print(f"Broke the cycle: {' -> '.join([*cycle, cycle[0]])}")
+
+
 def action_cancel_wave(ctx: Context, args: argparse.Namespace) -> None:
     result = ctx.client.build_proxy.cancel_wave(args.wave_id)
     if result["builds"]:
@@ -442,6 +451,13 @@ def register(subparsers: Any, sources: dict[str, argparse.ArgumentParser]) -> No
     )
     parser.add_argument("build_id", nargs="+", type=positive_build_id, help="Build ID")
     parser.set_defaults(func=action_cancel, needs_auth=True)
+
+    parser = subparsers.add_parser(
+        "wave",
+        help="Show a rebuild of dependents (a wave): what started it, its builds, its cycles",
+    )
+    parser.add_argument("wave_id", type=positive_build_id, help="Wave ID")
+    parser.set_defaults(func=action_wave)
 
     parser = subparsers.add_parser(
         "cancel-wave",

@@ -316,6 +316,17 @@ def test_rebuild_dependents_setting_and_cancel_wave(
     trigger = succeed("A", ["A = 2-1"], [])
     factory.session.expire_all()
     (rebuild,) = factory.session.scalars(select(Build).where(Build.triggered_by_id == trigger.id))
+    wave_id = rebuild.rebuild_wave_id
+    assert ok(cli("wave", str(wave_id))).out == (
+        f"Rebuild wave {wave_id} of alice/proj, started by build {trigger.id}\n"
+        f"Builds: {rebuild.id}\n"
+    )
+    rebuild.rebuild_wave.cycles = [["alice/proj/B", "alice/proj/C"]]  # as a cycle is kept
+    factory.session.commit()
+    assert ok(cli("wave", str(wave_id))).out.endswith(
+        "Broke the cycle: alice/proj/B -> alice/proj/C -> alice/proj/B\n"
+    )
+    assert cli("wave", "999999").code == 1
     result = ok(cli("cancel-wave", str(rebuild.rebuild_wave_id)))
     assert result.out == f"Build(s) {rebuild.id} were canceled.\n"
     assert ok(cli("status", str(rebuild.id))).out == "canceled\n"

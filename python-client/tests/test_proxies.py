@@ -238,6 +238,34 @@ def test_cancel_list_and_cancel_pending(client: Client, project: Any) -> None:
         client.project_proxy.cancel_pending("alice", "nope")
 
 
+def test_get_and_cancel_a_wave(client: Client, project: Any, factory: Any) -> None:
+    from copr_frontend.builds.models import Build, RebuildWave
+    from copr_frontend.projects.models import Project
+
+    proxy = client.build_proxy
+    url = "https://example.org/hello-1-1.src.rpm"
+    trigger = proxy.create_from_url("alice", "proj", url)
+    rebuild = proxy.create_from_url("alice", "proj", url)
+    session = factory.session
+    wave = RebuildWave(project=session.get(Project, project.id), trigger_build_id=trigger.id,
+                       cycles=[["alice/proj/a", "alice/proj/b"]])  # fmt: skip
+    session.add(wave)
+    build = session.get(Build, rebuild.id)
+    build.rebuild_wave, build.triggered_by_id = wave, trigger.id
+    session.commit()
+    got = proxy.get_wave(wave.id)
+    assert got.project == "alice/proj"
+    assert got.trigger_build_id == trigger.id
+    assert got.builds == [rebuild.id]
+    assert got.cycles == [["alice/proj/a", "alice/proj/b"]]
+    assert proxy.get(rebuild.id).triggered_by.wave_id == wave.id
+    assert proxy.cancel_wave(wave.id).builds == [rebuild.id]
+    assert proxy.get(rebuild.id).state == "canceled"
+    assert proxy.get(trigger.id).state == "pending"
+    with pytest.raises(CoprNoResultException):
+        proxy.get_wave(999999)
+
+
 def test_packages(client: Client, project: Any) -> None:
     proxy = client.package_proxy
     source = {"clone_url": "https://example.org/hello.git", "committish": "", "subdirectory": "",

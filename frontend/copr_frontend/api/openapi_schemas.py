@@ -342,6 +342,14 @@ PERMISSIONS_REQUESTED = strict(updated=BOOLEAN)
 CAN_BUILD_IN = strict(who=STRING, ownername=STRING, projectname=STRING, can_build_in=BOOLEAN)
 BUILD_IDS = strict(builds={"type": "array", "items": INTEGER})
 WAVE_CANCELED = strict(wave_id=INTEGER, builds={"type": "array", "items": INTEGER})
+WAVE = strict(
+    id=INTEGER,
+    project=STRING,
+    trigger_build_id=INTEGER,
+    created_on=INTEGER,
+    builds={"type": "array", "items": INTEGER},
+    cycles={"type": "array", "items": STRINGS},
+)
 MESSAGE = strict(message=STRING)
 MOCK_CHROOTS = mapping(STRING)
 

@@ -20,7 +20,12 @@ from copr_frontend.api.auth import login_required_user, require_login
 from copr_frontend.api.lookup import build_or_404, project_or_404, require_builder
 from copr_frontend.api.params import get_params, json_body, page_of
 from copr_frontend.builds import sources
-from copr_frontend.builds.cancellation import CancelError, cancel_builds, cancel_pending
+from copr_frontend.builds.cancellation import (
+    CancelError,
+    cancel_builds,
+    cancel_pending,
+    cancel_wave_builds,
+)
 from copr_frontend.builds.dependents import wave_builds
 from copr_frontend.builds.models import Build, RebuildWave
 from copr_frontend.builds.options import source_or_400
@@ -30,6 +35,7 @@ from copr_frontend.builds.serialize import (
     builds_to_json,
     built_packages,
     repo_url,
+    wave_to_json,
 )
 from copr_frontend.builds.source_types import SOURCE_TYPES, SourceType, build_source
 from copr_frontend.builds.submit import created, prepare
@@ -37,7 +43,7 @@ from copr_frontend.builds.transitions import cancel_build
 from copr_frontend.builds.uploads import forget_upload, stored_upload
 from copr_frontend.context import settings
 from copr_frontend.permissions.logic import can_admin, can_build
-from copr_frontend.validation import to_int, to_list, to_status
+from copr_frontend.validation import MAX_INT, to_int, to_list, to_status
 
 # --- reading ------------------------------------------------------------------------------
 
@@ -121,20 +127,31 @@ def _build_ids(body: dict[str, object]) -> list[int]:
     return list(dict.fromkeys(to_int(i, "builds", required=True) for i in ids))
 
 
+def _wave_or_404(wave_id: int) -> RebuildWave:
+    session = db.session()
+    wave = session.get(RebuildWave, wave_id) if 0 < wave_id <= MAX_INT else None
+    if wave is None:
+        raise ObjectNotFound(f"Rebuild wave {wave_id} does not exist")
+    return wave
+
+
+@route("/build/wave/<int:wave_id>")
+def get_wave(wave_id: int) -> flask.Response:
+    """A rebuild wave (:mod:`.dependents`): what started it, its builds, the cycles it broke."""
+    wave = _wave_or_404(wave_id)
+    return flask.jsonify(wave_to_json(wave, wave_builds(db.session(), wave)))
+
+
 @route("/build/cancel-wave/<int:wave_id>", methods=["PUT"])
 @require_login
 def cancel_wave(wave_id: int) -> flask.Response:
     """Cancel every build of a rebuild wave (:mod:`.dependents`) that has not ended;
     403 unless the caller may build in the project whose build started the wave.
     """
-    session = db.session()
-    wave = session.get(RebuildWave, wave_id)
-    if wave is None:
-        raise ObjectNotFound(f"Rebuild wave {wave_id} does not exist")
+    wave = _wave_or_404(wave_id)
     require_builder(wave.project)
-    builds = [b for b in wave_builds(session, wave) if not (b.canceled or b.state.is_finished)]
-    for build in builds:
-        cancel_build(session, build)
+    session = db.session()
+    builds = cancel_wave_builds(session, wave)
     session.commit()
     return flask.jsonify({"wave_id": wave.id, "builds": [b.id for b in builds]})
 

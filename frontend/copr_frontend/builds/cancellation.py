@@ -1,5 +1,5 @@
-"""Canceling many builds at once: a list of builds, or all of a project's queued ones.
-Never commits.
+"""Canceling many builds at once: a list of builds, all of a project's queued ones, or
+the unfinished builds of a rebuild wave.  Never commits.
 
 A list is canceled all or nothing: when one of the builds has already ended, none is
 canceled, so a caller never has to find out which part of its request took effect.
@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from copr_common.enums import StatusEnum
-from copr_frontend.builds.models import Build
+from copr_frontend.builds.dependents import wave_builds
+from copr_frontend.builds.models import Build, RebuildWave
 from copr_frontend.builds.transitions import cancel_build
 from copr_frontend.projects.models import Project
 
@@ -60,4 +61,12 @@ def cancel_pending(session: Session, project: Project) -> Sequence[Build]:
     """Cancel every queued build of ``project``; the builds canceled (maybe none)."""
     builds = queued_builds(session, project)
     cancel_builds(session, builds)
+    return builds
+
+
+def cancel_wave_builds(session: Session, wave: RebuildWave) -> list[Build]:
+    """Cancel every build of ``wave`` that has not ended; the builds canceled (maybe none)."""
+    builds = [b for b in wave_builds(session, wave) if not (b.canceled or b.state.is_finished)]
+    for build in builds:
+        cancel_build(session, build)
     return builds

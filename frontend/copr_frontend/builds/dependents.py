@@ -15,7 +15,8 @@ whose BuildRequires match what it provides (``direct``), and their dependents in
 ``foo``.  Each dependent is rebuilt once, from its latest succeeded build's source, in
 the chroots where its dependency changed, and only where no build of it is already
 waiting there.  Rebuilds go into batches in dependency order (a batch waits for the one
-before it); a cycle is broken at its first package by name, and recorded on the wave.
+before it); a cycle is broken at its first package by name, and recorded on the wave
+from that package on (each package BuildRequires the next, the last the first).
 Builds of a wave start no wave of their own: the wave already holds their dependents.
 """
 
@@ -26,11 +27,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from copr_common.backend_api import DEPENDENCY_MAX_ITEM_LENGTH, DEPENDENCY_MAX_ITEMS
-from copr_common.enums import BuildSourceEnum, StatusEnum
+from copr_common.enums import FINISHED_STATES, BuildSourceEnum, StatusEnum
 from copr_frontend.builds.logic import add_build
 from copr_frontend.builds.models import (
     Batch,
@@ -197,8 +198,9 @@ def _layers(nodes: dict[tuple[int, int], _Node], cycles: list[list[str]]) -> lis
         ready = [n for n in remaining.values() if not (n.needs & remaining.keys())]
         if not ready:
             cycle = _find_cycle(remaining)
-            cycles.append(sorted(n.label for n in cycle))
             first = min(cycle, key=lambda n: n.label)
+            start = cycle.index(first)
+            cycles.append([n.label for n in cycle[start:] + cycle[:start]])
             first.needs = set()
             log.warning("rebuild of dependents: cycle %s broken at %s", cycles[-1], first.label)
             continue
@@ -210,6 +212,7 @@ def _layers(nodes: dict[tuple[int, int], _Node], cycles: list[list[str]]) -> lis
 
 
 def _find_cycle(remaining: dict[tuple[int, int], _Node]) -> list[_Node]:
+    """A cycle among ``remaining``, each node needing the next (the last needs the first)."""
     node = min(remaining.values(), key=lambda n: n.label)
     path: list[_Node] = []
     while node not in path:
@@ -340,3 +343,20 @@ def build_finished(
 def wave_builds(session: Session, wave: RebuildWave) -> list[Build]:
     query = select(Build).where(Build.rebuild_wave_id == wave.id).order_by(Build.id)
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class WaveProgress:
+    """How many builds a wave queued, and how many of them have not ended yet."""
+
+    builds: int
+    unfinished: int
+
+
+def wave_progress(session: Session, wave: RebuildWave) -> WaveProgress:
+    unfinished = Build.canceled.is_(False) & Build.state.not_in(FINISHED_STATES)
+    query = select(func.count(Build.id), func.count(Build.id).filter(unfinished)).where(
+        Build.rebuild_wave_id == wave.id
+    )
+    builds, left = session.execute(query).one()
+    return WaveProgress(builds, left)

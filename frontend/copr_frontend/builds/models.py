@@ -326,7 +326,8 @@ class RebuildWave(Base):
     trigger_build_id: Mapped[int] = mapped_column(Integer)
     """No foreign key: builds refer to their wave, and the trigger may be pruned."""
     cycles: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
-    """Dependency cycles met and broken, each as ``owner/project/package`` names."""
+    """Dependency cycles met and broken, each as ``owner/project/package`` names from the
+    package it was broken at: each BuildRequires the next, the last the first."""
     created_on: Mapped[int] = mapped_column(default=now)
 
     project: Mapped[Project] = relationship()

@@ -15,7 +15,7 @@ from sqlalchemy.orm.interfaces import LoaderOption
 
 from copr_common.enums import StatusEnum
 from copr_frontend.builds import timings
-from copr_frontend.builds.models import Build, BuildChroot
+from copr_frontend.builds.models import Build, BuildChroot, RebuildWave
 from copr_frontend.context import settings
 from copr_frontend.mockchroots.models import MockChroot
 from copr_frontend.packages.models import Package
@@ -139,6 +139,22 @@ def _triggered_by(build: Any) -> dict[str, Any] | None:
         "package_name": build.trigger_package,
         "project": f"{build.trigger_owner}/{build.trigger_projectname}",
         "wave_id": build.rebuild_wave_id,
+    }
+
+
+def wave_to_json(wave: RebuildWave, builds: Sequence[Build]) -> dict[str, Any]:
+    """A rebuild wave (:mod:`.dependents`) with its ``builds``: the build that started it
+    (in ``project``), the ids of the builds it queued, and the dependency cycles it broke,
+    each as ``owner/project/package`` names from the package it was broken at (each
+    BuildRequires the next, the last the first).
+    """
+    return {
+        "id": wave.id,
+        "project": wave.project.full_name,
+        "trigger_build_id": wave.trigger_build_id,
+        "created_on": wave.created_on,
+        "builds": [b.id for b in builds],
+        "cycles": [list(cycle) for cycle in wave.cycles],
     }
 
 

@@ -1,6 +1,6 @@
 """Build pages: a project's builds (filter, pages, cancel or delete many at once, cancel
-every queued one), one
-build with its chroots and live log, and the actions on it (cancel, resubmit, delete).
+every queued one), one build with its chroots and live log, and the actions on it
+(cancel, resubmit, delete, cancel the rebuild wave that queued it).
 
 ``/coprs/build/<id>`` (what copr-cli prints) redirects to the build's page.  The live
 log is read from the results server through :func:`build_log` (a JSON slice from a byte
@@ -23,7 +23,8 @@ from copr_common.names import SRPM_BUILDS_DIR, srpm_build_dir
 from copr_frontend import db
 from copr_frontend.api.errors import ApiError
 from copr_frontend.builds import logic
-from copr_frontend.builds.cancellation import cancel_pending
+from copr_frontend.builds.cancellation import cancel_pending, cancel_wave_builds
+from copr_frontend.builds.dependents import wave_progress
 from copr_frontend.builds.models import Build
 from copr_frontend.builds.options import parse_build_request
 from copr_frontend.builds.removal import BuildRemovalError, delete_build
@@ -46,6 +47,7 @@ from copr_frontend.web.routing import (
     project_route,
     purl,
     require_builder,
+    web_user,
 )
 
 blueprint = flask.Blueprint("builds", __name__)
@@ -217,7 +219,26 @@ def build_page(project: Project, build_id: int) -> Any:
         log_task=flask.request.args.get("log") or _default_log_task(tasks),
         queue_position=logic.queue_position(db.session(), build),
         source=source_summary(build),
+        wave=_wave_summary(build),
     )
+
+
+def _wave_summary(build: Build) -> dict[str, Any] | None:
+    """What the build page says about the rebuild wave that queued ``build``, if one did:
+    the build that started it, its progress, the cycles it broke, and whether the visitor
+    may cancel it (who may build in the project of the build that started it).
+    """
+    wave = build.rebuild_wave
+    if wave is None:
+        return None
+    session = db.session()
+    return {
+        "wave": wave,
+        "trigger": build.triggered_by,
+        "progress": wave_progress(session, wave),
+        "cycles": [" → ".join([*cycle, cycle[0]]) for cycle in wave.cycles if cycle],
+        "may_cancel": can_build(session, web_user(), wave.project),
+    }
 
 
 def source_summary(build: Build) -> list[tuple[str, str]]:
@@ -244,6 +265,27 @@ def cancel(project: Project, build_id: int) -> Any:
         flask.flash(gettext("Build %(id)s was canceled.", id=build.id))
     else:
         flask.flash(gettext("Build %(id)s has already finished.", id=build.id), "error")
+    return flask.redirect(purl("builds.build_page", project, build_id=build.id), code=303)
+
+
+@project_route(blueprint, "/cancel_wave/<int:build_id>/", methods=["POST"])
+def cancel_wave(project: Project, build_id: int) -> Any:
+    """Cancel the unfinished builds of the rebuild wave that queued the build (as API v3's
+    ``build/cancel-wave``): for who may build in the project whose build started it.
+    """
+    build = _build_or_404(project, build_id)
+    wave = build.rebuild_wave
+    if wave is None:
+        flask.abort(404, gettext("Build %(id)s is not a rebuild of dependents.", id=build.id))
+    require_builder(wave.project)
+    session = db.session()
+    canceled = cancel_wave_builds(session, wave)
+    session.commit()
+    if canceled:
+        ids = ", ".join(str(b.id) for b in canceled)
+        flask.flash(gettext("Canceled builds of wave %(wave)s: %(ids)s", wave=wave.id, ids=ids))
+    else:
+        flask.flash(gettext("No build of wave %(wave)s was left to cancel.", wave=wave.id))
     return flask.redirect(purl("builds.build_page", project, build_id=build.id), code=303)
 
 

@@ -45,7 +45,7 @@ ADD_FIELDS = (
     "additional_repos", "enable_net", "unlisted_on_hp", "delete_after_days",
     "bootstrap", "isolation", "appstream", "module_hotfixes", "follow_fedora_branching",
     "repo_priority", "runtime_dependencies", "fedora_review", "devel_mode", "keep_builds",
-    "rpmlint_fail_on_errors", "email_notifications",
+    "rpmlint_fail_on_errors", "email_notifications", "rebuild_dependents",
 )  # fmt: skip
 BOOL_FIELDS = (
     "enable_net", "unlisted_on_hp", "appstream", "module_hotfixes", "follow_fedora_branching",

@@ -130,9 +130,50 @@ def test_a_cycle_is_reported_and_each_built_once(client, factory, backend_header
     wave = factory.session.get(RebuildWave, rebuilt[0].rebuild_wave_id)
     assert wave is not None
     assert wave.cycles == [[f"{project.full_name}/A", f"{project.full_name}/B"]]
+    assert client.get(f"/api_3/build/wave/{wave.id}").get_json() == {
+        "id": wave.id,
+        "project": project.full_name,
+        "trigger_build_id": trigger.id,
+        "created_on": wave.created_on,
+        "builds": [rebuilt[0].id],
+        "cycles": [[f"{project.full_name}/A", f"{project.full_name}/B"]],
+    }
     # B's rebuild succeeding starts no second wave: A is not built again.
     succeed(client, factory, project, "B", ["B = 1-1"], ["A"], backend_headers, build=rebuilt[0])
     assert wave_of(factory, rebuilt[0]) == []
+
+
+def test_a_longer_cycle_is_reported_in_its_order(client, factory, backend_headers) -> None:  # type: ignore[no-untyped-def]
+    project = factory.project(factory.user(), "ring", chroots=CHROOTS)
+    succeed(client, factory, project, "T", ["T = 1-1"], [], backend_headers)
+    # X needs T and Z, Y needs X, Z needs Y: the cycle X -> Z -> Y -> X.
+    succeed(client, factory, project, "X", ["X = 1-1"], ["T", "Z"], backend_headers)
+    succeed(client, factory, project, "Y", ["Y = 1-1"], ["X"], backend_headers)
+    succeed(client, factory, project, "Z", ["Z = 1-1"], ["Y"], backend_headers)
+    project.rebuild_dependents = "transitive"  # on only now: the ring closing queues nothing
+    factory.session.commit()
+    trigger = succeed(client, factory, project, "T", ["T = 2-1"], [], backend_headers)
+    rebuilt = {b.package_name: b for b in wave_of(factory, trigger)}
+    assert sorted(rebuilt) == ["X", "Y", "Z"]
+    # Broken at X (first by name): X first, then Y, then Z.
+    x, y, z = rebuilt["X"], rebuilt["Y"], rebuilt["Z"]
+    batches = [x.batch, y.batch, z.batch]
+    assert None not in batches
+    assert [b.blocked_by_id for b in batches] == [None, batches[0].id, batches[1].id]  # type: ignore[union-attr]
+    data = client.get(f"/api_3/build/wave/{x.rebuild_wave_id}").get_json()
+    name = project.full_name
+    assert data["cycles"] == [[f"{name}/X", f"{name}/Z", f"{name}/Y"]]
+    assert data["builds"] == sorted(b.id for b in rebuilt.values())
+    page = client.get(f"/coprs/{name}/build/{y.id}/").get_data(as_text=True)
+    assert f"cycle {name}/X → {name}/Z → {name}/Y → {name}/X." in page
+
+
+def test_an_unknown_wave_is_a_404(client) -> None:  # type: ignore[no-untyped-def]
+    for wave_id in (999999, 0, 2**40):
+        response = client.get(f"/api_3/build/wave/{wave_id}")
+        assert response.status_code == 404, wave_id
+        assert "does not exist" in response.get_json()["error"]
+    assert client.put(f"/api_3/build/cancel-wave/{2**40}").status_code == 401
 
 
 def test_a_consumer_project_rebuilds_its_dependent(client, factory, backend_headers) -> None:  # type: ignore[no-untyped-def]
@@ -190,6 +231,8 @@ def test_cancel_a_wave(client, factory, backend_headers) -> None:  # type: ignor
     response = client.put(f"/api_3/build/cancel-wave/{wave_id}", headers=factory.auth(stranger))
     assert response.status_code == 403
     assert all(not b.canceled for b in wave_of(factory, trigger))
+    assert client.put(f"/api_3/build/cancel-wave/{2**40}",
+                      headers=factory.auth(project.user)).status_code == 404  # fmt: skip
 
     response = client.put(f"/api_3/build/cancel-wave/{wave_id}",
                           headers=factory.auth(project.user))  # fmt: skip

@@ -1,4 +1,6 @@
-"""``/api_3/build``: get, list, cancel, delete and create builds from every source type."""
+"""``/api_3/build``: get, list, cancel, delete and create builds from every source type;
+get and cancel a rebuild wave.
+"""
 
 from __future__ import annotations
 
@@ -71,6 +73,13 @@ class BuildProxy(BaseProxy):
             data={"builds": [int(build_id) for build_id in build_ids]},
             authenticate=True,
         )
+
+    def get_wave(self, wave_id: int) -> Any:
+        """A rebuild of dependents (a wave): ``project`` and ``trigger_build_id`` (what
+        started it), ``builds`` (the ids it queued) and ``cycles`` (the dependency cycles it
+        broke, each a list of ``owner/project/package`` names, each requiring the next).
+        """
+        return self._call(f"/build/wave/{int(wave_id)}")
 
     def cancel_wave(self, wave_id: int) -> Any:
         """Cancel the unfinished builds of a rebuild of dependents (a build's
