@@ -63,6 +63,7 @@ from copr_frontend.users.models import Group, User
 if TYPE_CHECKING:
     import flask
     import flask.testing
+    from playwright.sync_api import Browser
 
 BACKEND_PASSWORD = "backend-password-for-tests"  # noqa: S105 (only ever a test frontend's)
 
@@ -72,6 +73,25 @@ _counter = itertools.count(1)
 def basic_auth(login: str, secret: str) -> dict[str, str]:
     encoded = base64.b64encode(f"{login}:{secret}".encode()).decode()
     return {"Authorization": f"Basic {encoded}"}
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Headless Chromium (Debian's) under Playwright, for the web UI's browser tests."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: make setup installs it (frontend/system-packages.txt)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @contextmanager

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import pytest
 from copr_local.state import FALLBACK_POOL_ROOT, StackLayout
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
+
+from copr_frontend.testing import chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 COPR_LOCAL = Path(sys.executable).parent / "copr-local"
 COPR_FRONTEND = Path(sys.executable).parent / "copr-frontend"
 ARTEFACTS = ROOT / ".test-artefacts" / "web"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @dataclass(frozen=True)
@@ -89,12 +89,8 @@ def web_stack(postgres_server) -> Iterator[WebStack]:  # type: ignore[no-untyped
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: make setup installs it (frontend/system-packages.txt)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
