@@ -23,6 +23,7 @@ from copr_frontend.api.auth import login_required_user, require_login
 from copr_frontend.api.form import FieldErrors
 from copr_frontend.api.lookup import conflict_on_duplicate, project_or_404, require_admin
 from copr_frontend.api.params import get_params, json_body, paginate
+from copr_frontend.builds.dependents import MODES as REBUILD_MODES
 from copr_frontend.context import settings
 from copr_frontend.db import now
 from copr_frontend.mockchroots.logic import list_chroots
@@ -36,7 +37,6 @@ from copr_frontend.validation import to_bool, to_choice, to_int, to_list, to_tex
 
 PROJECT_BOOTSTRAP = ("default", "on", "off", "image")
 PROJECT_ISOLATION = ("default", "simple", "nspawn")
-REBUILD_MODES = ("off", "direct", "transitive")
 REPO_SCHEMES = ("http", "https", "copr")
 MAX_DELETE_AFTER_DAYS = 60
 MAX_KEEP_BUILDS = 1000
