@@ -2,9 +2,11 @@
 
 A :class:`WorkerManager` starts a worker for a task and records it in Redis under the task's
 id: a hash ``copr:<name>:worker:<task id>`` listed in the set ``copr:<name>:workers``.  The
-worker runs in a session of its own (``setsid --fork``), so it is not the dispatcher's
-child: a dispatcher that stops, crashes or is killed leaves its workers running, and the
-next one finds them in Redis and adopts them.
+worker runs in a session of its own (``setsid --fork``, or, for a Python worker of the
+manager's own interpreter, a fork of the manager with its imports already done: see
+:mod:`copr_common.warm_start`), so it is not the dispatcher's child: a dispatcher that
+stops, crashes or is killed leaves its workers running, and the next one finds them in
+Redis and adopts them.
 
 A record goes through three states:
 
@@ -61,6 +63,7 @@ from copr_common.log import LOG_FILE_MODE
 from copr_common.redis_keys import index_key as _index_key
 from copr_common.redis_keys import record_key as _record_key
 from copr_common.redis_keys import wakeup_channel
+from copr_common.warm_start import fork_worker, in_process_entry
 
 __all__ = [
     "QueueTask",
@@ -536,7 +539,13 @@ class WorkerManager(ABC, Generic[TaskT]):
             # A log for the service's owner and group only (see copr_common.log).
             flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
             output = os.fdopen(os.open(path, flags, LOG_FILE_MODE), "ab")
+        env = {LOCK_DIR_ENV: str(self.lock_dir)}
         try:
+            if in_process_entry(command) is not None:
+                # A Python worker of this interpreter: forked from us with our imports
+                # already done, detached as setsid --fork would (see copr_common.warm_start).
+                fork_worker(command, None if isinstance(output, int) else output.fileno(), env)
+                return
             # setsid --fork: the worker becomes a session leader that is not our child, so
             # it survives us and we never have to reap it.
             subprocess.run(
@@ -544,7 +553,7 @@ class WorkerManager(ABC, Generic[TaskT]):
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=output,
-                env={**os.environ, LOCK_DIR_ENV: str(self.lock_dir)},
+                env={**os.environ, **env},
                 check=True,
                 timeout=30,
             )
