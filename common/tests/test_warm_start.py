@@ -1,4 +1,4 @@
-"""Workers forked from a warm manager keep what an exec'd worker had (copr_common.warm_start)."""
+"""Workers forked by the fork server start as an exec'd worker would (copr_common.warm_start)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 
-from copr_common.warm_start import in_process_entry
+from copr_common.warm_start import runs_in_process
 from copr_common.worker_manager import (
     LOCK_DIR_ENV,
     QueueTask,
@@ -25,36 +26,49 @@ from copr_common.worker_manager import (
     process_start_time,
 )
 
-# A client of the manager's, reachable from the forked worker through this module.
-SHARED: redis.Redis | None = None
+# What the dispatcher holds and no worker may see: a lock held by one of its threads.
+HELD = threading.Lock()
 
 # The worker: reports what it sees of its process, then stores a result.
 # `python -c PROBE <redis url> <worker id> <dir> <this test module's name>`.
 PROBE = """
-import json, logging, os, signal, sys
+import sys
+warm = "wave" in sys.modules  # imported by nothing but the fork server's preload
+import json, logging, os, signal, sys, threading
 from pathlib import Path
 import redis
 from copr_common.worker_manager import WorkerSession
 url, worker_id, where, module = sys.argv[1:5]
 seen = {
     "argv": sys.argv,
+    "cmdline": [part for part in Path("/proc/self/cmdline").read_bytes().decode().split("\\0")
+                if part],
     "pid": os.getpid(),
     "ppid": os.getppid(),
     "sid": os.getsid(0),
     "fds": {fd: os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
             if os.path.exists(f"/proc/self/fd/{fd}")},
     "lock_dir": os.environ.get("COPR_WORKER_LOCK_DIR"),
+    "late_variable": os.environ.get("COPR_TEST_LATE"),
+    "cwd": os.getcwd(),
     "sigterm_default": signal.getsignal(signal.SIGTERM) == signal.SIG_DFL,
     "sigint_default": signal.getsignal(signal.SIGINT) is signal.default_int_handler,
     "mask": sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
     "root_handlers": len(logging.getLogger().handlers),
     "name": __name__,
+    "threads": threading.active_count(),
+    "main_thread": threading.current_thread() is threading.main_thread()
+    and type(threading.current_thread()).__name__ == "_MainThread",
+    "dispatcher_module": module in sys.modules,
+    "warm": warm,
 }
-shared = sys.modules[module].SHARED
-shared.set("copr:test:probe", "from the worker")
-seen["shared_get"] = shared.get("copr:test:probe").decode()
 logging.getLogger("probe").warning("the worker logs this")
 print("the worker prints this", flush=True)
+# What crochet (fedora-messaging) does: a thread that waits for the main thread to end.
+def watchdog():
+    threading.main_thread().join()
+    Path(where, worker_id + ".watchdog").write_text("the main thread ended")
+threading.Thread(target=watchdog).start()
 Path(where, worker_id + ".json").write_text(json.dumps(seen))
 with WorkerSession(redis.Redis.from_url(url), "test", worker_id) as session:
     session.result = {"ok": True}
@@ -74,6 +88,8 @@ class Task(QueueTask):
 
 
 class ProbeManager(WorkerManager[Task]):
+    warm_modules = ("wave",)
+
     def __init__(self, conn: redis.Redis, url: str, where: Path, **kwargs: Any) -> None:
         super().__init__(conn, "test", max_workers=4, lock_dir=where / "locks", **kwargs)
         self.url = url
@@ -96,12 +112,26 @@ def wait_for(check: Callable[[], bool], timeout: float = 15.0, what: str = "cond
 
 @pytest.fixture
 def conn(redis_url: str) -> Iterator[redis.Redis]:
-    global SHARED
     client = redis.Redis.from_url(redis_url)
-    SHARED = client
     yield client
-    SHARED = None
     client.close()
+
+
+def fork_servers() -> list[int]:
+    """The fork servers this test process started (its children running warm_start)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if ppid == os.getpid() and b"copr_common.warm_start" in cmdline:
+            found.append(int(entry.name))
+    return found
 
 
 def finished(manager: ProbeManager, task_id: str) -> bool:
@@ -109,11 +139,13 @@ def finished(manager: ProbeManager, task_id: str) -> bool:
 
 
 def test_forked_worker_is_detached_and_starts_like_a_fresh_process(
-    conn: redis.Redis, redis_url: str, tmp_path: Path
+    conn: redis.Redis, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     manager = ProbeManager(conn, redis_url, tmp_path, worker_log_dir=tmp_path / "logs")
+    manager.warm_up()
     # What the dispatcher has that the worker must not keep: a signal handler, a blocked
-    # signal, a log handler, a locked file and a Redis connection in use.
+    # signal, a log handler, a locked file, a Redis connection in use, a thread holding a
+    # lock; and it dispatches from a thread that is not its main one (as the tests do).
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
     signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
     parent_log = tmp_path / "dispatcher.log"
@@ -122,13 +154,25 @@ def test_forked_worker_is_detached_and_starts_like_a_fresh_process(
     lock_fd = os.open(tmp_path / "dispatcher.lock", os.O_RDWR | os.O_CREAT)
     fcntl.flock(lock_fd, fcntl.LOCK_EX)
     conn.ping()
+    release = threading.Event()
+    holder = threading.Thread(target=lambda: (HELD.acquire(), release.wait(), HELD.release()))
+    holder.start()
+    # Set after the fork server started: the worker has the dispatcher's environment of now.
+    monkeypatch.setenv("COPR_TEST_LATE", "set late")
+    monkeypatch.chdir(tmp_path)
+    started: list[str] = []
     try:
-        assert manager.dispatch([Task("a")]) == ["a"]
+        dispatching = threading.Thread(target=lambda: started.extend(manager.dispatch([Task("a")])))
+        dispatching.start()
+        dispatching.join()
     finally:
+        release.set()
+        holder.join()
         signal.signal(signal.SIGTERM, previous)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGUSR1])
         logging.getLogger().removeHandler(handler)
         handler.close()
+    assert started == ["a"]
     wait_for(lambda: finished(manager, "a"), what="the worker to finish")
     seen = json.loads((tmp_path / "a.json").read_text())
 
@@ -136,19 +180,26 @@ def test_forked_worker_is_detached_and_starts_like_a_fresh_process(
     assert seen["ppid"] != os.getpid()  # and is not our child
     assert seen["name"] == "__main__"
     assert seen["argv"] == ["-c", redis_url, "a", str(tmp_path), __name__]
+    # ps and pgrep -f see the worker command, not the fork server's.
+    assert seen["cmdline"] == manager.worker_command("a", Task("a"))
     assert seen["lock_dir"] == str(tmp_path / "locks")
+    assert seen["late_variable"] == "set late"
+    assert seen["cwd"] == str(tmp_path)
     assert seen["sigterm_default"]
     assert seen["sigint_default"]
     assert seen["mask"] == []
     assert seen["root_handlers"] == 0
-    # stdin is /dev/null, stdout and stderr its log; what else it inherited points to
-    # /dev/null.
+    # One thread, the main one, and nothing of the dispatcher's modules (or their locks).
+    assert seen["threads"] == 1
+    assert seen["main_thread"]
+    assert not seen["dispatcher_module"]
+    # And it was forked, not exec'd: the fork server's imports were there before its own.
+    assert seen["warm"]
+    # stdin is /dev/null, stdout and stderr its log; nothing else is open but /dev/null.
     log = str(tmp_path / "logs" / "test-worker-a.log")
     fds = seen["fds"]
     assert (fds.pop("0"), fds.pop("1"), fds.pop("2")) == (os.devnull, log, log)
     assert set(fds.values()) <= {os.devnull}
-    # The worker did not talk on our connection: ours still works, its own worked too.
-    assert seen["shared_get"] == "from the worker"
     assert conn.ping()
     # Our lock is ours only: once we let go, anybody can take it (the worker kept none).
     os.close(lock_fd)
@@ -157,12 +208,15 @@ def test_forked_worker_is_detached_and_starts_like_a_fresh_process(
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
     finally:
         os.close(other)
+    # It ended as an interpreter does: its main thread stopped, then its other threads.
+    wait_for((tmp_path / "a.watchdog").exists, what="the worker's own thread to see it end")
     # Its output is in its own log file, not in the dispatcher's.
     output = (tmp_path / "logs" / "test-worker-a.log").read_text()
     assert "the worker prints this" in output
     assert "the worker logs this" in output
     assert "the worker logs this" not in parent_log.read_text()
     assert [r.worker_id for r in manager.reap().finished] == ["a"]
+    manager.close()
 
 
 def test_forked_worker_runs_a_module_as_main(
@@ -178,7 +232,8 @@ def test_forked_worker_runs_a_module_as_main(
         "    Path(sys.argv[2]).write_text(json.dumps(sys.argv))\n"
         "    raise SystemExit(3)\n"
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
+    # The fork server is a fresh interpreter: it finds the module where python would.
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     manager = ProbeManager(conn, redis_url, tmp_path)
     out = tmp_path / "argv.json"
     manager.command = [sys.executable, "-m", "probe_pkg.entry", "--flag", str(out)]
@@ -190,14 +245,34 @@ def test_forked_worker_runs_a_module_as_main(
     # It never announced itself: given up on like any worker that did not start.
     time.sleep(0.6)
     assert [r.worker_id for r, _ in manager.reap().died] == ["m"]
+    manager.close()
 
 
 def test_commands_that_cannot_run_in_process_are_executed(tmp_path: Path) -> None:
-    assert in_process_entry([sys.executable, "-c", "pass"]) == ("-c", "pass", [])
-    assert in_process_entry(["/usr/bin/env", "-c", "pass"]) is None
-    assert in_process_entry([sys.executable, "-m", "no_such_module_here"]) is None
-    assert in_process_entry([sys.executable, "script.py"]) is None
-    assert in_process_entry([sys.executable]) is None
+    assert runs_in_process([sys.executable, "-c", "pass"])
+    assert runs_in_process([sys.executable, "-m", "json.tool"])
+    assert not runs_in_process(["/usr/bin/env", "-c", "pass"])
+    assert not runs_in_process([sys.executable, "script.py"])
+    assert not runs_in_process([sys.executable, "-m"])
+    assert not runs_in_process([sys.executable])
+
+
+def test_a_dead_fork_server_is_replaced_and_a_closed_one_ends(
+    conn: redis.Redis, redis_url: str, tmp_path: Path
+) -> None:
+    manager = ProbeManager(conn, redis_url, tmp_path)
+    manager.warm_up()
+    wait_for(lambda: len(fork_servers()) == 1, what="the fork server")
+    [server] = fork_servers()
+    os.kill(server, signal.SIGKILL)
+    # The next worker is started all the same, by a new server.
+    assert manager.dispatch([Task("b")]) == ["b"]
+    wait_for(lambda: finished(manager, "b"), what="the worker to finish")
+    assert json.loads((tmp_path / "b.json").read_text())["main_thread"]
+    [replacement] = fork_servers()
+    assert replacement != server
+    manager.close()
+    assert fork_servers() == []
 
 
 def test_unimportable_module_is_reported_like_a_failed_exec(
@@ -212,6 +287,7 @@ def test_unimportable_module_is_reported_like_a_failed_exec(
     time.sleep(0.6)
     assert [r.worker_id for r, _ in manager.reap().died] == ["x"]
     assert manager.workers() == []
+    manager.close()
 
 
 # A dispatcher of its own: starts a worker that waits for a gate file, then is killed.
@@ -259,6 +335,14 @@ def test_forked_worker_survives_its_dispatcher(
         wait_for(lambda: any(r.state == "running" for r in manager.workers()), what="running")
         record = manager.workers()[0]
         assert record.pid is not None
+        # As ops find a worker: by its command line.
+        found = subprocess.run(
+            ["pgrep", "-f", f"{redis_url} a {tmp_path}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert found.stdout.split() == [str(record.pid)]
         dispatcher.kill()
         dispatcher.wait()
         time.sleep(0.2)
