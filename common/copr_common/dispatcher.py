@@ -123,6 +123,7 @@ class Dispatcher(Generic[TaskT]):
         rounds = 0
         # Subscribed before the first round, so a wakeup sent during it is not missed.
         self._subscribed()
+        self.manager.warm_up()
         try:
             while not self._stop.is_set():
                 pause = self._round()
@@ -135,6 +136,7 @@ class Dispatcher(Generic[TaskT]):
                     self._stop.wait(pause)
         finally:
             self._drop_pubsub()
+            self.manager.close()
 
     def _round(self) -> float | None:
         """Run a round; the pause before the next one when something is out, else None."""

@@ -2,9 +2,11 @@
 
 A :class:`WorkerManager` starts a worker for a task and records it in Redis under the task's
 id: a hash ``copr:<name>:worker:<task id>`` listed in the set ``copr:<name>:workers``.  The
-worker runs in a session of its own (``setsid --fork``), so it is not the dispatcher's
-child: a dispatcher that stops, crashes or is killed leaves its workers running, and the
-next one finds them in Redis and adopts them.
+worker runs in a session of its own (``setsid --fork``, or, for a Python worker of the
+manager's own interpreter, a fork of a clean process with its imports already done: see
+:mod:`copr_common.warm_start`), so it is not the dispatcher's child: a dispatcher that
+stops, crashes or is killed leaves its workers running, and the next one finds them in
+Redis and adopts them.
 
 A record goes through three states:
 
@@ -61,6 +63,7 @@ from copr_common.log import LOG_FILE_MODE
 from copr_common.redis_keys import index_key as _index_key
 from copr_common.redis_keys import record_key as _record_key
 from copr_common.redis_keys import wakeup_channel
+from copr_common.warm_start import WarmStarter
 
 __all__ = [
     "QueueTask",
@@ -299,7 +302,11 @@ class WorkerManager(ABC, Generic[TaskT]):
 
     Subclasses say how to run a worker (:meth:`worker_command`) and may refuse to start a
     task for now (:meth:`may_start`, e.g. per-owner limits); the rest is generic.
+    ``warm_modules`` are the modules its workers run (``python -m``), imported ahead by
+    the fork server that starts them (:meth:`warm_up`).
     """
+
+    warm_modules: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -326,6 +333,7 @@ class WorkerManager(ABC, Generic[TaskT]):
         self.log = log or logging.getLogger(f"copr_common.worker_manager.{name}")
         self.host = socket.gethostname()
         self._claim = redis.register_script(_CLAIM)
+        self._warm = WarmStarter(name, preload=self.warm_modules)
 
     # --- what subclasses provide --------------------------------------------------------
 
@@ -536,7 +544,16 @@ class WorkerManager(ABC, Generic[TaskT]):
             # A log for the service's owner and group only (see copr_common.log).
             flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
             output = os.fdopen(os.open(path, flags, LOG_FILE_MODE), "ab")
+        env = {LOCK_DIR_ENV: str(self.lock_dir)}
         try:
+            # A Python worker of this interpreter: forked by the fork server with its
+            # imports already done, detached as setsid --fork would (copr_common.warm_start).
+            output_fd = None if isinstance(output, int) else output.fileno()
+            try:
+                if self._warm.run(command, output_fd, env):
+                    return
+            except OSError as error:
+                self.log.warning("fork server failed, worker %s is exec'd: %s", worker_id, error)
             # setsid --fork: the worker becomes a session leader that is not our child, so
             # it survives us and we never have to reap it.
             subprocess.run(
@@ -544,7 +561,7 @@ class WorkerManager(ABC, Generic[TaskT]):
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=output,
-                env={**os.environ, LOCK_DIR_ENV: str(self.lock_dir)},
+                env={**os.environ, **env},
                 check=True,
                 timeout=30,
             )
@@ -554,6 +571,17 @@ class WorkerManager(ABC, Generic[TaskT]):
 
     def wakeup(self) -> None:
         wakeup_dispatcher(self.redis, self.name)
+
+    def warm_up(self) -> None:
+        """Start the fork server of the workers now (else the first worker starts it)."""
+        try:
+            self._warm.start()
+        except OSError as error:
+            self.log.warning("cannot start the fork server, workers will be exec'd: %s", error)
+
+    def close(self) -> None:
+        """Stop the fork server (running workers go on); a later dispatch starts another."""
+        self._warm.close()
 
 
 class WorkerSessionError(RuntimeError):

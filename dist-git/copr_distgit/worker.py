@@ -29,6 +29,15 @@ log = logging.getLogger("copr_distgit.worker")
 class ImportWorkerManager(WorkerManager[ImportTask]):
     """Starts one import worker process per import task, up to ``max_workers``."""
 
+    # What the worker command imports, ready in its fork server (copr_common.warm_start).
+    warm_modules = (
+        "copr_distgit.cli",
+        "copr_distgit.importer",
+        "copr_distgit.srpm",
+        "copr_distgit.task",
+        "copr_distgit.worker",
+    )
+
     def __init__(
         self,
         conn: redis.Redis,

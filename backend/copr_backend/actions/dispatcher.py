@@ -62,6 +62,16 @@ class ActionTaskSource:
 class ActionWorkerManager(WorkerManager[ActionQueueTask]):
     """Starts one ``copr-backend-action-worker`` process per action, up to the configured limit."""
 
+    # What the worker command imports, ready in its fork server (copr_common.warm_start).
+    warm_modules = (
+        "copr_backend.cli",
+        "copr_backend.actions.handlers",
+        "copr_backend.createrepo",
+        "copr_backend.frontend",
+        "copr_backend.results",
+        "copr_backend.signing",
+    )
+
     def __init__(
         self,
         redis: Redis,

@@ -138,6 +138,17 @@ class BuildTaskSource:
 class BuildWorkerManager(WorkerManager[BuildQueueTask]):
     """Starts one build worker process per build task, up to the pool's slots."""
 
+    # What the worker command imports, ready in its fork server (copr_common.warm_start).
+    warm_modules = (
+        "copr_backend.cli",
+        "copr_backend.builds.worker",
+        "copr_backend.createrepo",
+        "copr_backend.frontend",
+        "copr_backend.messaging",
+        "copr_backend.pools",
+        "copr_backend.signing",
+    )
+
     def __init__(
         self,
         redis: Redis,
