@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import pytest
 import redis
 
 from copr_common.dispatcher import Dispatcher, TaskSourceError
+from copr_common.testing.polling import wait_for
 from copr_common.testing.services import RedisServer, ServiceRun, start_redis
 from copr_common.worker_manager import (
     QueueTask,
@@ -102,17 +103,6 @@ class Source:
         if self.failing:
             raise TaskSourceError("connection refused")
         return [t for t in self.tasks if not (self.where / f"{t.id}.done").exists()]
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def runs(where: Path, task_id: str) -> list[str]:

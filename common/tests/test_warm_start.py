@@ -11,13 +11,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
+from copr_common.testing.polling import wait_for
 from copr_common.warm_start import runs_in_process
 from copr_common.worker_manager import (
     LOCK_DIR_ENV,
@@ -100,14 +101,6 @@ class ProbeManager(WorkerManager[Task]):
         if self.command is not None:
             return self.command
         return [sys.executable, "-c", PROBE, self.url, worker_id, str(self.where), __name__]
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture

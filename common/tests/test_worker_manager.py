@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import redis
 
+from copr_common.testing.polling import wait_for
 from copr_common.worker_manager import (
     QueueTask,
     WorkerManager,
@@ -84,14 +85,6 @@ class ScriptManager(WorkerManager[Task]):
 
     def may_start(self, task: Task, running: Sequence[WorkerRecord]) -> bool:
         return task.id not in self.refuse
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture

@@ -6,16 +6,14 @@ import gzip
 import re
 import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from copr_backend.actions.dispatcher import create_action_dispatcher
 from copr_backend.builds.dispatcher import create_build_dispatcher
+from copr_common.testing.polling import wait_for as wait_for  # the backend tests import it here
 
 
 @contextmanager
@@ -77,18 +75,6 @@ def slow_source(name: str, seconds: float) -> dict[str, str]:
         "script": SLOW_SPEC_SCRIPT.format(name=name, seconds=seconds),
         "chroot": "fedora-42-x86_64",
     }
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    """Poll ``predicate`` until it is truthy (its value) or fail the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 def listed(chroot_dir: Path) -> list[str]:
