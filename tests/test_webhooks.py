@@ -13,12 +13,12 @@ for it, and its deliveries are retried and listed with their states through our 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
 import sqlite3
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -41,6 +41,7 @@ from test_local_stack import (
 from copr.v3 import Client, CoprNoResultException
 from copr_common.testing import forge as payloads
 from copr_common.testing.forge import Commit, ForgeRepo, GitForge, Payload
+from copr_common.testing.polling import wait_for
 from copr_common.testing.receiver import HookReceiver
 
 pytestmark = pytest.mark.slow
@@ -54,15 +55,8 @@ def spec(version: str) -> str:
     return EXAMPLE_SPEC.read_text().replace("Version:        1.0", f"Version:        {version}")
 
 
-def wait_until(predicate: Any, timeout: float, what: str, interval: float = 1.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
+# The stack is polled once a second.
+wait_until = functools.partial(wait_for, interval=1.0)
 
 
 class Hooks:

@@ -51,8 +51,8 @@ AUTH_USER = "backend"
 # What a succeeded build chroot's report (``update/``) may say it provides and requires:
 # at most this many items of each, each at most this long; the frontend refuses more.
 DEPENDENCY_MAX_ITEMS = 20_000
-# Task ids one ``queued-tasks/`` call asks about (the frontend takes up to 1,000).
-QUEUED_TASKS_ASKED = 500
+# The most task ids one ``queued-tasks/`` call may ask about (the frontend refuses more).
+QUEUED_TASKS_MAX = 1000
 DEPENDENCY_MAX_ITEM_LENGTH = 1000
 
 log = logging.getLogger("copr_common.backend_api")
@@ -238,12 +238,12 @@ class BackendApiClient:
 
     def queued_tasks(self, task_ids: Collection[str]) -> set[str]:
         """Those of ``task_ids`` still in the queue (the whole ``pending-jobs`` lists them),
-        asked :data:`QUEUED_TASKS_ASKED` at a time.
+        asked :data:`QUEUED_TASKS_MAX` at a time.
         """
         asked = sorted(set(task_ids))
         queued: set[str] = set()
-        for first in range(0, len(asked), QUEUED_TASKS_ASKED):
-            chunk = asked[first : first + QUEUED_TASKS_ASKED]
+        for first in range(0, len(asked), QUEUED_TASKS_MAX):
+            chunk = asked[first : first + QUEUED_TASKS_MAX]
             answer = self._list("queued-tasks/?" + urlencode([("task_id", t) for t in chunk]))
             queued.update(str(task_id) for task_id in answer)
         return queued

@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
+from copr_common.backend_api import QUEUED_TASKS_MAX
 from copr_common.enums import FINISHED_STATES, StatusEnum
 from copr_frontend.builds.models import QUEUED_STATES, Batch, Build, BuildChroot
 from copr_frontend.mockchroots.models import MockChroot
@@ -352,7 +353,7 @@ def _page_by_window(session: Session, limit: int) -> Page:
 
 # --- which given tasks are still queued ------------------------------------------------------
 
-MAX_ASKED = 1000
+MAX_ASKED = QUEUED_TASKS_MAX
 """The most task ids one ``queued-tasks`` call may ask about."""
 
 
