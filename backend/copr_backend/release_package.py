@@ -137,6 +137,13 @@ class ReleasePackages:
         log.info("release package %s made for %s/%s", package.name, owner, project)
         return package, replaced
 
+    def forget(self, chroot_dir: Path) -> None:
+        """Forget that the chroot's release package is current (one made for a build that
+        was then not published: it may be missing from the repodata), so the next
+        refresh makes it again.
+        """
+        (chroot_dir / RELEASE_PACKAGES_DIR / _STATE).unlink(missing_ok=True)
+
     def _build(
         self, directory: Path, owner: str, project: str, release: int, repo: str, key: bytes
     ) -> Path:

@@ -113,7 +113,6 @@ class BackendSettings(ServiceSettings):
     rpmbuild_command: str = "copr-rpmbuild"
     rpmbuild_log_command: str = "copr-rpmbuild-log"
     rpmbuild_cancel_command: str = "copr-rpmbuild-cancel"
-    rpmbuild_status_command: str = "copr-rpmbuild-status"
     # Extra copr-rpmbuild settings written into every slot's rpmbuild.toml (distgit URLs,
     # buildroot, ...); the slot's own paths, sandbox_uid and frontend_url are always set.
     rpmbuild_settings: dict[str, object] = Field(default_factory=dict)

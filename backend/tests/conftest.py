@@ -193,7 +193,6 @@ def make_backend(
             "rpmbuild_command": str(BIN / "copr-rpmbuild"),
             "rpmbuild_log_command": str(BIN / "copr-rpmbuild-log"),
             "rpmbuild_cancel_command": str(BIN / "copr-rpmbuild-cancel"),
-            "rpmbuild_status_command": str(BIN / "copr-rpmbuild-status"),
             "rpmbuild_settings": {
                 "distgit_clone_url": f"{distgit_url}/git",
                 "distgit_lookaside_url": f"{distgit_url}/repo/pkgs",

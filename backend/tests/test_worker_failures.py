@@ -23,7 +23,7 @@ from copr_backend.createrepo import Createrepo
 from copr_backend.frontend import BackendApiClient, BackendApiError
 from copr_backend.pools import BuildRequest
 from copr_backend.settings import BackendSettings
-from copr_backend.signing import KeygenSigner, NullSigner, Signer
+from copr_backend.signing import KeygenSigner, NullSigner, Signer, SignerError
 from copr_backend.testing.helpers import wait_for
 from copr_backend.testing.pool import ScriptedBuild, ScriptPool
 from copr_common.enums import StatusEnum
@@ -33,6 +33,7 @@ from copr_common.exit_codes import (
     EXIT_INFRASTRUCTURE,
     EXIT_TIMEOUT,
 )
+from copr_common.names import RELEASE_PACKAGES_DIR as RELEASE_DIR
 from copr_common.settings import EXIT_CONFIG
 from copr_common.testing.services import free_port
 from copr_frontend.builds.models import Build
@@ -40,6 +41,7 @@ from copr_frontend.testing import BACKEND_PASSWORD, Factory, serve_app
 from copr_keygen_client import KeygenClient
 
 RESULTS = {"name": "hello", "epoch": None, "version": "1.0", "release": "1"}
+CHROOT = "fedora-42-x86_64"
 SOURCE_FILES = {"results.json": json.dumps(RESULTS), "hello-1.0-1.src.rpm": "not signed"}
 
 
@@ -281,3 +283,50 @@ def test_a_frontend_away_at_the_report_keeps_the_builder_for_the_next_worker(
     assert kept.attached
     assert env.ended(build).source_status == StatusEnum.importing
     assert (kept.workdir / "builder-live.log").read_text().count("building") == 1
+
+
+class RefusingSigner(NullSigner):
+    """Signs (as NullSigner: not at all) only the release package; the build's own
+    packages are refused, as by a keygen that fails half-way."""
+
+    def sign(self, owner: str, project: str, packages: list[Path]) -> None:
+        if any(RELEASE_DIR not in p.parts for p in packages):
+            raise SignerError(f"cannot sign the packages of {owner}/{project}: refused")
+
+
+def test_a_release_package_made_beside_a_failed_signing_is_made_again(env: Env) -> None:
+    """The release package is made while the build's packages are signed; when that
+    signing fails the build is not published, so the release package, not indexed, is
+    forgotten: the next build's refresh makes it again."""
+    project = env.factory.project(name=f"p{free_port()}", chroots=[CHROOT])
+    build = env.factory.build(
+        project,
+        package=env.factory.package(project, "hello"),
+        source_status=StatusEnum.succeeded,
+        chroot_status=StatusEnum.pending,
+    )
+    with BackendApiClient(env.url, BACKEND_PASSWORD) as client:
+        (queued,) = [j for j in client.pending_jobs() if j["task_id"] == f"{build.id}-{CHROOT}"]
+    project_dir = env.tmp_path / "results" / project.ownername / project.name
+    project_dir.mkdir(parents=True)
+    # A published key: the worker does not ask for it, and the release package ships it.
+    (project_dir / "pubkey.gpg").write_text("-----BEGIN PGP PUBLIC KEY BLOCK-----\n")
+    rpm_files = {"results.json": json.dumps(RESULTS), "hello-1.0-1.noarch.rpm": "unsigned"}
+    pool = ScriptPool(
+        env.tmp_path / "builders", {queued["task_id"]: ScriptedBuild(files=rpm_files)}
+    )
+    worker = env.worker(pool, signer=RefusingSigner())
+    result = worker.run(queued)
+    env.db_session.expire_all()
+    (chroot,) = build.chroots
+    assert chroot.status == StatusEnum.failed, result
+    assert "refused" in str(result["reason"])
+    chroot_dir = project_dir / CHROOT
+    # It was made (and is kept), but its state is gone: it counts as not made.
+    assert list((chroot_dir / RELEASE_DIR).glob("*.rpm"))
+    assert not (chroot_dir / RELEASE_DIR / "state.json").exists()
+    assert not (chroot_dir / "repodata").exists()
+    again = worker.release_packages.refresh(
+        chroot_dir, project.ownername, project.name, project_dir / "pubkey.gpg"
+    )
+    assert again is not None

@@ -23,9 +23,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import subprocess
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -294,7 +297,9 @@ class BuildWorker:
                         StatusEnum.failed,
                         f"the build ran past its timeout of {timeout} s and was stopped",
                     )
-                time.sleep(0.2)
+                # Woken by the log's end at once, not at the next look.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    follower.wait(0.2)
             code = follower.poll()
             if code is None:  # a follower says its code once it has ended
                 code = EXIT_INFRASTRUCTURE
@@ -359,33 +364,65 @@ class BuildWorker:
             self.signer.ensure_key(owner, project)
             for path in sorted(pubkeys):
                 self.signer.write_pubkey(owner, project, path)
+        # What the repodata does not wait for runs beside the way to it: the release
+        # package (it needs only the key) while the packages are signed, the SBOMs and
+        # the provenance while createrepo runs.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="publish") as beside:
+            release: Future[bool | None] | None = None
+            if not request.is_source and not task.get("uses_devel_repo"):
+                release = beside.submit(
+                    self._release_package, owner, project, dirname, destination.parent
+                )
+            try:
+                self._sign_and_index(task, request, destination, packages, beside, release)
+            except BaseException:
+                if (
+                    release is not None
+                    and release.exception() is None
+                    and release.result() is not None
+                ):
+                    self.release_packages.forget(destination.parent)
+                raise
+
+    def _sign_and_index(
+        self,
+        task: dict[str, Any],
+        request: BuildRequest,
+        destination: Path,
+        packages: list[Path],
+        beside: ThreadPoolExecutor,
+        release: Future[bool | None] | None,
+    ) -> None:
+        owner, project = str(task["project_owner"]), str(task["project_name"])
         self.signer.sign(owner, project, packages)
         log.info("signed %s", ", ".join(p.name for p in packages))
         self._stage("signed", logged=True)
-        if not request.is_source and self.settings.sbom:
-            self._describe(task, destination)
-        if not request.is_source:
-            if task.get("uses_devel_repo"):
-                # The project publishes by hand: its builds go into the devel repo only.
-                chroot_url = self.tree.url_of(destination.parent, self.settings.results_url)
-                self.createrepo.update(
-                    destination.parent, [destination.name], devel_baseurl=chroot_url + "/"
-                )
-                log.info("devel repodata of %s regenerated", destination.parent)
-            else:
-                add = [destination.name]
-                replaced = self._release_package(owner, project, dirname, destination.parent)
-                if replaced is not None:
-                    add.append(RELEASE_PACKAGES_DIR)
-                # An older release package went: only a full run drops its entry.
-                self.createrepo.update(
-                    destination.parent,
-                    add,
-                    full=bool(replaced),
-                    appstream=bool(task.get("appstream")),
-                )
-                log.info("repodata of %s regenerated", destination.parent)
-            self._stage("published", logged=True)
+        if request.is_source:
+            return
+        described = beside.submit(self._describe, task, destination) if self.settings.sbom else None
+        if task.get("uses_devel_repo"):
+            # The project publishes by hand: its builds go into the devel repo only.
+            chroot_url = self.tree.url_of(destination.parent, self.settings.results_url)
+            self.createrepo.update(
+                destination.parent, [destination.name], devel_baseurl=chroot_url + "/"
+            )
+            log.info("devel repodata of %s regenerated", destination.parent)
+        else:
+            add = [destination.name]
+            replaced = release.result() if release is not None else None
+            if replaced is not None:
+                add.append(RELEASE_PACKAGES_DIR)
+            # An older release package went: only a full run drops its entry.
+            self.createrepo.update(
+                destination.parent,
+                add,
+                full=bool(replaced),
+                appstream=bool(task.get("appstream")),
+            )
+            log.info("repodata of %s regenerated", destination.parent)
+        self._stage("published", logged=True)
+        if described is not None:
+            described.result()
 
     def _describe(self, task: dict[str, Any], destination: Path) -> None:
         """The SBOMs and the signed provenance of the chroot's packages (sbom.py)."""

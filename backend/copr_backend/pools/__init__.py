@@ -58,6 +58,11 @@ class LogFollower(Protocol):
     def poll(self) -> int | None:
         """The build's exit code once the log has ended, else None."""
 
+    def wait(self, timeout: float | None = None) -> int:
+        """The build's exit code, waiting up to ``timeout`` seconds for the log to end;
+        raises :class:`subprocess.TimeoutExpired` when it has not (as ``Popen.wait``).
+        """
+
 
 class Builder(ABC):
     """One leased builder."""

@@ -37,6 +37,7 @@ from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError, wa
 from copr_backend.pools.rpmbuild import BuilderStatus
 from copr_backend.settings import BackendSettings
 from copr_common.files import lock_file
+from copr_common.settings import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -194,23 +195,26 @@ class LocalPool(BuilderPool):
         partial.replace(path)
 
     def status(self, slot: int, wait_task: float = 0.0) -> BuilderStatus:
-        """What ``copr-rpmbuild-status`` says of the slot (nothing for a slot never set up)."""
+        """What copr-rpmbuild says of the slot (nothing for a slot never set up).
+
+        The slot is on this host: its state is read here, by the function that
+        ``copr-rpmbuild-status`` prints, rather than by starting that program (a Python
+        start-up of its own, on the way of every lease).
+        """
         config = self.slot_dir(slot) / "rpmbuild.toml"
         if not config.exists():
             return BuilderStatus(task_id=None, busy=False, running=False)
-        command = [self.settings.rpmbuild_status_command, "-c", str(config)]
-        command += ["--wait-task", str(wait_task)]
         try:
-            result = subprocess.run(
-                command, capture_output=True, text=True, timeout=wait_task + 60, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise PoolError(f"local-{slot}: cannot run {command[0]}: {error}") from None
-        if result.returncode != 0:
-            raise PoolError(
-                f"local-{slot}: {command[0]} exited {result.returncode}: {result.stderr.strip()}"
-            )
-        return BuilderStatus.parse(result.stdout, f"local-{slot}")
+            # Only the local pool needs copr-rpmbuild on this host.
+            from copr_rpmbuild.config import load_config
+            from copr_rpmbuild.status import status
+        except ImportError as error:
+            raise PoolError(f"the local pool needs copr-rpmbuild on this host: {error}") from None
+        try:
+            data = status(load_config(config), wait_task)
+        except (SettingsError, OSError) as error:
+            raise PoolError(f"local-{slot}: cannot read the slot's state: {error}") from None
+        return BuilderStatus.of(data, f"local-{slot}")
 
     def slot_runs(self, slot: int) -> str | None:
         """The task whose build runs in the slot, or ended there (None: nothing, or unknown)."""

@@ -36,6 +36,14 @@ class BuilderStatus:
     def parse(cls, text: str, where: str) -> BuilderStatus:
         try:
             data: Any = json.loads(text)
+        except ValueError as error:
+            raise PoolError(f"{where}: copr-rpmbuild-status said something else: {error}") from None
+        return cls.of(data, where)
+
+    @classmethod
+    def of(cls, data: Any, where: str) -> BuilderStatus:
+        """The status from copr-rpmbuild-status's object (already decoded)."""
+        try:
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
             pids = [int(pid) for pid in data.get("pids") or []]

@@ -27,6 +27,7 @@ import logging
 import random
 import shlex
 import stat
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -185,8 +186,10 @@ class RemoteLogFollower:
     def poll(self) -> int | None:
         return self.returncode
 
-    def wait(self, timeout: float | None = None) -> int | None:
+    def wait(self, timeout: float | None = None) -> int:
         self._thread.join(timeout)
+        if self.returncode is None:
+            raise subprocess.TimeoutExpired(f"copr-rpmbuild-log on {self.where}", timeout or 0)
         return self.returncode
 
 
