@@ -8,6 +8,8 @@ client.sign_rpms(["/results/.../hello-1-1.noarch.rpm"], "alice#hello@copr.exampl
 pubkey = client.public_key("alice#hello@copr.example.org")
 """
 
+from typing import TYPE_CHECKING
+
 from copr_keygen_client.api import (
     KeygenClient,
     KeygenError,
@@ -15,7 +17,20 @@ from copr_keygen_client.api import (
     load_client_settings,
     sign_rpms,
 )
-from copr_keygen_client.settings import SignClientSettings
+
+if TYPE_CHECKING:
+    from copr_keygen_client.settings import SignClientSettings
+
+
+def __getattr__(name: str) -> object:
+    # The settings model (pydantic) only when asked for: copr-sign-gpg, started once per
+    # signed package, imports this package too.
+    if name == "SignClientSettings":
+        from copr_keygen_client.settings import SignClientSettings
+
+        return SignClientSettings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "KeygenClient",

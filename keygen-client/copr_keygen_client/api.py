@@ -17,15 +17,13 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from copr_common.settings import SettingsError, load_service_settings
-from copr_keygen_client.settings import (
-    CLIENT_ENV_PREFIX,
-    DEFAULT_CLIENT_SETTINGS_FILE,
-    SignClientSettings,
-)
+from copr_keygen_client.names import CLIENT_ENV_PREFIX, DEFAULT_CLIENT_SETTINGS_FILE
+
+if TYPE_CHECKING:
+    from copr_keygen_client.settings import SignClientSettings
 
 __all__ = ["KeygenClient", "KeygenError", "SigningError", "load_client_settings", "sign_rpms"]
 
@@ -48,8 +46,12 @@ def load_client_settings(
     file: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
 ) -> SignClientSettings:
     """Settings from ``file``, else ``$COPR_SIGN_CONFIG``, else ``/etc/copr/sign.toml`` if
-    present; and ``COPR_SIGN_*``.
+    present; and ``COPR_SIGN_*``.  Raises :class:`copr_common.settings.SettingsError`.
     """
+    # Imported here: the settings model (pydantic) is not what copr-sign-gpg starts with.
+    from copr_common.settings import load_service_settings
+    from copr_keygen_client.settings import SignClientSettings
+
     return load_service_settings(
         SignClientSettings, CLIENT_ENV_PREFIX, DEFAULT_CLIENT_SETTINGS_FILE, file, environ=environ
     )
@@ -76,6 +78,26 @@ class KeygenClient:
         except ValueError as error:
             raise KeygenError(str(error)) from None
         return cls(settings.keygen_url, secret, settings.timeout)
+
+    @classmethod
+    def handed_over(cls, environ: Mapping[str, str]) -> KeygenClient | None:
+        """The client whose :meth:`environment` ``environ`` holds (what ``sign_rpms`` gives
+        the ``copr-sign-gpg`` rpmsign runs), or None when it holds none.
+        """
+        url = environ.get(f"{CLIENT_ENV_PREFIX}KEYGEN_URL")
+        secret = environ.get(f"{CLIENT_ENV_PREFIX}SECRET")
+        timeout = environ.get(f"{CLIENT_ENV_PREFIX}TIMEOUT")
+        if not url or not secret or timeout is None:
+            return None
+        if not url.startswith(("http://", "https://")):
+            raise KeygenError(f"{CLIENT_ENV_PREFIX}KEYGEN_URL must be an http(s) URL: {url!r}")
+        try:
+            seconds = float(timeout)
+        except ValueError:
+            seconds = 0.0
+        if not seconds > 0:
+            raise KeygenError(f"{CLIENT_ENV_PREFIX}TIMEOUT must be seconds > 0: {timeout!r}")
+        return cls(url, secret, seconds)
 
     # --- the service's routes ------------------------------------------------------------
 
@@ -194,6 +216,8 @@ def sign_rpms(
     Without ``client``, one is made from :func:`load_client_settings`.
     """
     if client is None:
+        from copr_common.settings import SettingsError
+
         try:
             client = KeygenClient.from_settings(load_client_settings())
         except (SettingsError, KeygenError) as error:

@@ -10,12 +10,12 @@ Only detached signing is supported; anything else is refused with gpg's exit cod
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from copr_common.settings import SettingsError
 from copr_keygen_client.api import KeygenClient, KeygenError, load_client_settings
 
 __all__ = ["GpgArgs", "UsageError", "main", "parse_gpg_args"]
@@ -132,12 +132,27 @@ def parse_gpg_args(argv: Sequence[str]) -> GpgArgs:
     return args
 
 
+def _client() -> KeygenClient:
+    """The keygen client rpmsign's caller handed over (``sign_rpms``), else the one the
+    settings describe (``/etc/copr/sign.toml``, ``COPR_SIGN_*``).
+    """
+    client = KeygenClient.handed_over(os.environ)
+    if client is not None:
+        return client
+    from copr_common.settings import SettingsError
+
+    try:
+        return KeygenClient.from_settings(load_client_settings())
+    except SettingsError as error:
+        raise KeygenError(str(error)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns gpg-like exit codes (0 success, 2 error)."""
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = parse_gpg_args(argv)
-        client = KeygenClient.from_settings(load_client_settings())
+        client = _client()
         source = args.inputs[0] if args.inputs else "-"
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
         assert args.local_user is not None
@@ -147,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.buffer.flush()
         else:
             Path(args.output).write_bytes(signature)
-    except (UsageError, SettingsError, KeygenError, OSError) as error:
+    except (UsageError, KeygenError, OSError) as error:
         print(f"copr-sign-gpg: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     return 0

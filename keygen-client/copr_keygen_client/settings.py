@@ -11,11 +11,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from copr_common.settings import ServiceSettings
+from copr_keygen_client.names import CLIENT_ENV_PREFIX, DEFAULT_CLIENT_SETTINGS_FILE
 
 __all__ = ["CLIENT_ENV_PREFIX", "DEFAULT_CLIENT_SETTINGS_FILE", "SignClientSettings"]
-
-CLIENT_ENV_PREFIX = "COPR_SIGN_"
-DEFAULT_CLIENT_SETTINGS_FILE = Path("/etc/copr/sign.toml")
 
 
 class SignClientSettings(ServiceSettings):

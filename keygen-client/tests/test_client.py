@@ -251,6 +251,50 @@ def test_gpg_stand_in_errors_exit_2(keygen: Any, tmp_path: Path) -> None:
     assert b"copr-sign-gpg: error: keygen answered 401" in result.stderr
 
 
+def test_gpg_stand_in_uses_the_client_sign_rpms_hands_over(
+    keygen: Any, keygen_client: KeygenClient, signing_identity: str, gpg_verify: Callable[..., bool]
+) -> None:
+    """rpmsign's caller hands its client over in the environment (``environment()``): the
+    stand-in signs with it and never loads the settings model (one start per package)."""
+    handed = KeygenClient(keygen.url, keygen.settings.secret.get_secret_value(), 30)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COPR_SIGN_")}
+    # A settings file that would not load: the hand-over does not read it.
+    env.update(handed.environment(), COPR_SIGN_CONFIG="/nonexistent/sign.toml")
+    result = subprocess.run(
+        [str(BIN / "copr-sign-gpg"), "-u", signing_identity, "-sbo", "-", "-"],
+        env=env, input=b"payload", capture_output=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert gpg_verify(keygen_client.public_key(signing_identity), b"payload", result.stdout)
+    light = subprocess.run(
+        [sys.executable, "-c",
+         "import sys, copr_keygen_client.gpg_compat; print('pydantic' in sys.modules)"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert light.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("COPR_SIGN_KEYGEN_URL", "ftp://keygen.example.org", "must be an http(s) URL"),
+        ("COPR_SIGN_TIMEOUT", "soon", "must be seconds > 0"),
+        ("COPR_SIGN_TIMEOUT", "-1", "must be seconds > 0"),
+    ],
+)
+def test_a_bad_hand_over_is_a_clear_error(variable: str, value: str, message: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COPR_SIGN_")}
+    env.update(KeygenClient("http://127.0.0.1:9", "secret-0123456789", 30).environment())
+    env[variable] = value
+    result = subprocess.run(
+        [str(BIN / "copr-sign-gpg"), "-u", "a#b@copr.example.org", "-sbo", "-", "-"],
+        env=env, input="data", capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert f"copr-sign-gpg: error: {variable} {message}" in result.stderr
+    assert result.stdout == ""
+
+
 # --- copr-sign: the command line -----------------------------------------------------------
 
 
