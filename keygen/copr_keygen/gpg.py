@@ -71,6 +71,9 @@ class KeyRing:
         self.timeout = timeout
         self._gpg: _BoundedGPG | None = None
         self._gpg_lock = threading.Lock()
+        # find()'s answers, for as long as the keyring is in the state they were read in.
+        self._found_state: tuple[object, ...] | None = None
+        self._found: dict[str, list[KeyRecord]] = {}
 
     def prepare(self) -> None:
         """Create the home with owner-only permissions (gpg warns about anything wider),
@@ -82,8 +85,40 @@ class KeyRing:
 
     # --- reading ---------------------------------------------------------------------
 
+    def _state(self) -> tuple[object, ...]:
+        """What changes whenever any gpg (this process or another: ``extend-keys``)
+        changes the keyring: pubring.kbx is rewritten and renamed, and the secret keys'
+        directory gets an entry per new key.
+        """
+        found: list[object] = []
+        for path in (self.home / "pubring.kbx", self.home / "private-keys-v1.d"):
+            try:
+                info = path.stat()
+            except OSError:
+                found.append(None)
+            else:
+                found.append((info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+        return tuple(found)
+
     def find(self, email: str) -> list[KeyRecord]:
-        """Secret keys with a user id whose e-mail is exactly ``email`` (oldest first)."""
+        """Secret keys with a user id whose e-mail is exactly ``email`` (oldest first).
+
+        Remembered until the keyring changes: each signature looks its key up, and a gpg
+        run for it would double the gpg runs of signing.
+        """
+        state = self._state()
+        with self._gpg_lock:
+            if self._found_state != state:
+                self._found_state, self._found = state, {}
+            if email in self._found:
+                return list(self._found[email])
+        keys = self._list(email)
+        with self._gpg_lock:
+            if self._found_state == state:
+                self._found[email] = keys
+        return list(keys)
+
+    def _list(self, email: str) -> list[KeyRecord]:
         listing = self._call("list keys", lambda gpg: gpg.list_keys(secret=True, keys=f"<{email}>"))
         if listing.returncode != 0:
             # gpg exits 2 when nothing matches; anything else is a real failure.
