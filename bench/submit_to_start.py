@@ -129,7 +129,6 @@ def measure(args: argparse.Namespace, push: bool) -> list[float]:
                     "local_slots": 2,
                     "local_pool_dir": str(pool),
                     "rpmbuild_command": str(BIN / "copr-rpmbuild"),
-                    "rpmbuild_log_command": str(BIN / "copr-rpmbuild-log"),
                     "rpmbuild_cancel_command": str(BIN / "copr-rpmbuild-cancel"),
                     "rpmbuild_settings": {"buildroot": "bwrap"},
                     "sign_rpms": False,

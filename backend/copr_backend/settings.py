@@ -111,7 +111,6 @@ class BackendSettings(ServiceSettings):
     # Pools on one host need ranges of their own.
     local_uid_base: int = Field(2_000_000_100, gt=0)
     rpmbuild_command: str = "copr-rpmbuild"
-    rpmbuild_log_command: str = "copr-rpmbuild-log"
     rpmbuild_cancel_command: str = "copr-rpmbuild-cancel"
     # Extra copr-rpmbuild settings written into every slot's rpmbuild.toml (distgit URLs,
     # buildroot, ...); the slot's own paths, sandbox_uid and frontend_url are always set.

@@ -191,7 +191,6 @@ def make_backend(
             "local_pool_dir": str(pool_dir),
             "local_uid_base": SESSION_UID_BASE,
             "rpmbuild_command": str(BIN / "copr-rpmbuild"),
-            "rpmbuild_log_command": str(BIN / "copr-rpmbuild-log"),
             "rpmbuild_cancel_command": str(BIN / "copr-rpmbuild-cancel"),
             "rpmbuild_settings": {
                 "distgit_clone_url": f"{distgit_url}/git",

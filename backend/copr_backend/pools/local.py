@@ -27,6 +27,7 @@ import os
 import random
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -36,6 +37,7 @@ import tomli_w
 from copr_backend.pools import Builder, BuilderPool, BuildRequest, PoolError, wait_for_builder
 from copr_backend.pools.rpmbuild import BuilderStatus
 from copr_backend.settings import BackendSettings
+from copr_common.exit_codes import EXIT_INFRASTRUCTURE
 from copr_common.files import lock_file
 from copr_common.settings import SettingsError
 
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 # How long a worker waits for a build that holds its slot's lock to say which task it is
 # (copr-rpmbuild writes its task id right after taking the lock).
 _TASK_ID_WAIT = 10.0
+# How long the log follower waits for a started build's log to appear.
+_FOLLOW_WAIT = 60.0
 
 
 class SlotLease:
@@ -61,6 +65,38 @@ class SlotLease:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+class SlotLogFollower:
+    """``copr-rpmbuild-log``'s loop, run in a thread of the worker: the slot is on this
+    host, and a follower program costs a Python start-up per task.
+    """
+
+    def __init__(self, settings: Any, output: IO[bytes], where: str) -> None:
+        self.returncode: int | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(settings, output, where), name=f"log-{where}", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, settings: Any, output: IO[bytes], where: str) -> None:
+        from copr_rpmbuild.follow import follow
+
+        try:
+            code = follow(settings, _FOLLOW_WAIT, out=output.fileno())
+        except Exception as error:  # the thread must end with a code, whatever broke
+            log.error("%s: following the live log failed: %s", where, error)
+            code = EXIT_INFRASTRUCTURE
+        self.returncode = code
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._thread.join(timeout)
+        if self.returncode is None:
+            raise subprocess.TimeoutExpired("the live log", timeout or 0)
+        return self.returncode
 
 
 class LocalBuilder(Builder):
@@ -110,11 +146,8 @@ class LocalBuilder(Builder):
             f"{result.stderr.strip()}"
         )
 
-    def follow_log(self, output: IO[bytes]) -> subprocess.Popen[bytes]:
-        command = [self.pool.settings.rpmbuild_log_command, "-c", str(self.config)]
-        return subprocess.Popen(
-            [*command, "--wait", "60"], stdout=output, stderr=subprocess.DEVNULL
-        )
+    def follow_log(self, output: IO[bytes]) -> SlotLogFollower:
+        return SlotLogFollower(self.pool.rpmbuild_settings(self.slot), output, self.name)
 
     def is_running(self) -> bool:
         return self.pool.status(self.slot).running
@@ -201,20 +234,27 @@ class LocalPool(BuilderPool):
         ``copr-rpmbuild-status`` prints, rather than by starting that program (a Python
         start-up of its own, on the way of every lease).
         """
-        config = self.slot_dir(slot) / "rpmbuild.toml"
-        if not config.exists():
+        if not (self.slot_dir(slot) / "rpmbuild.toml").exists():
             return BuilderStatus(task_id=None, busy=False, running=False)
+        from copr_rpmbuild.status import status
+
+        try:
+            data = status(self.rpmbuild_settings(slot), wait_task)
+        except OSError as error:
+            raise PoolError(f"local-{slot}: cannot read the slot's state: {error}") from None
+        return BuilderStatus.of(data, f"local-{slot}")
+
+    def rpmbuild_settings(self, slot: int) -> Any:
+        """The slot's copr-rpmbuild settings (``rpmbuild.toml``), as copr-rpmbuild reads them."""
         try:
             # Only the local pool needs copr-rpmbuild on this host.
             from copr_rpmbuild.config import load_config
-            from copr_rpmbuild.status import status
         except ImportError as error:
             raise PoolError(f"the local pool needs copr-rpmbuild on this host: {error}") from None
         try:
-            data = status(load_config(config), wait_task)
-        except (SettingsError, OSError) as error:
-            raise PoolError(f"local-{slot}: cannot read the slot's state: {error}") from None
-        return BuilderStatus.of(data, f"local-{slot}")
+            return load_config(self.slot_dir(slot) / "rpmbuild.toml")
+        except SettingsError as error:
+            raise PoolError(f"local-{slot}: bad rpmbuild.toml: {error}") from None
 
     def slot_runs(self, slot: int) -> str | None:
         """The task whose build runs in the slot, or ended there (None: nothing, or unknown)."""
