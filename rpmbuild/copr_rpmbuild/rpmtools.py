@@ -6,9 +6,10 @@ on the host.
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,36 +183,56 @@ def spec_buildrequires(
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
+_NEXT_QUERY = "@@copr-rpmbuild: next macros@@"
+"""The line between two rpmspec answers of :func:`spec_arch_tags` (no answer line can be
+it: each starts with its tag's name)."""
+
+
 def spec_arch_tags(
     sandbox: Sandbox,
     limits: runner.Limits,
     spec: Path,
-    macros: Mapping[str, str],
+    macro_sets: Sequence[Mapping[str, str]],
     load: Path,
-) -> dict[str, list[str]]:
-    """ExclusiveArch, ExcludeArch and BuildArch of ``spec`` under ``macros``."""
+) -> list[dict[str, list[str]]]:
+    """ExclusiveArch, ExcludeArch and BuildArch of ``spec`` under each of ``macro_sets``,
+    in one sandbox run (each run of its own would cost a sandbox's start).
+    """
     fmt = (
         "exclusivearch:[%{EXCLUSIVEARCH} ]\n"
         "excludearch:[%{EXCLUDEARCH} ]\n"
         "buildarch:[%{BUILDARCHS} ]\n"
     )
+    queries = [
+        shlex.join(
+            [
+                "rpmspec",
+                "--load",
+                sandbox.inside(load),
+                *define_args(macros),
+                "-q",
+                "--srpm",
+                "--qf",
+                fmt,
+                sandbox.inside(spec),
+            ]
+        )
+        for macros in macro_sets
+    ]
     out = _sandboxed_output(
         sandbox,
         limits,
-        [
-            "rpmspec",
-            "--load",
-            sandbox.inside(load),
-            *define_args(macros),
-            "-q",
-            "--srpm",
-            "--qf",
-            fmt,
-            sandbox.inside(spec),
-        ],
+        ["sh", "-c", f" && echo {shlex.quote(_NEXT_QUERY)} && ".join(queries)],
         cwd=sandbox.inside(spec.parent),
         what=f"querying the architectures of {spec.name}",
     )
+    answers = out.split(f"{_NEXT_QUERY}\n")
+    if len(answers) != len(macro_sets):
+        raise BuildFailure(f"rpmspec gave {len(answers)} answers for {len(macro_sets)} queries")
+    return [_arch_tags(limits, answer) for answer in answers]
+
+
+def _arch_tags(limits: runner.Limits, out: str) -> dict[str, list[str]]:
     tags: dict[str, list[str]] = {"exclusivearch": [], "excludearch": [], "buildarch": []}
     for line in out.splitlines():
         key, _, values = line.partition(":")

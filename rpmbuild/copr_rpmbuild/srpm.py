@@ -105,19 +105,22 @@ def extract_spec(ctx: BuildContext, srpm: Path) -> Path:
     return specs[0]
 
 
-def distro_tags(ctx: BuildContext, spec: Path, distros: list[str]) -> dict[str, Any]:
-    load = ctx.macros_file
-    box = ctx.sandbox(network=False)
-    tags: dict[str, Any] = {}
+def arch_tags(
+    ctx: BuildContext, spec: Path, distros: list[str]
+) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """The spec's arch tags as built (no distro's macros), and under each distro's."""
+    macro_sets: dict[str, dict[str, str]] = {}
     for distro in distros:
         try:
             chroot = ChrootName.parse(f"{distro}-noarch")
         except ValueError:
             ctx.log.line(f"Skipping arch tags for {distro!r}: not a <os>-<version> name")
             continue
-        macros = rpmtools.distro_macros(chroot, ctx.settings.rawhide_version)
-        tags[distro] = rpmtools.spec_arch_tags(box, ctx.limits, spec, macros, load)
-    return tags
+        macro_sets[distro] = rpmtools.distro_macros(chroot, ctx.settings.rawhide_version)
+    built, *under = rpmtools.spec_arch_tags(
+        ctx.sandbox(network=False), ctx.limits, spec, [{}, *macro_sets.values()], ctx.macros_file
+    )
+    return built, dict(zip(macro_sets, under, strict=True))
 
 
 def run_srpm_phase(ctx: BuildContext, task: SrpmTask) -> dict[str, Any]:
@@ -132,28 +135,27 @@ def run_srpm_phase(ctx: BuildContext, task: SrpmTask) -> dict[str, Any]:
         srpm = produced.srpm
         if not regular_file(srpm):
             raise BuildFailure(f"{srpm.name} is not a regular file")
-        header = rpmtools.query_package(srpm)
-        if header.arch != "src":
-            raise BuildFailure(f"{srpm.name} is a binary RPM ({header.arch}), not a source RPM")
+        nevra, url = rpmtools.query_package(srpm), rpmtools.query_url(srpm)
+        if nevra.arch != "src":
+            raise BuildFailure(f"{srpm.name} is a binary RPM ({nevra.arch}), not a source RPM")
         spec = extract_spec(ctx, srpm)
     else:
         raise BuildFailure("the source provider produced neither an SRPM nor a spec")
 
-    nevra = rpmtools.query_package(srpm)
-    if nevra.arch != "src":
-        raise BuildFailure(f"{srpm.name} is not a source RPM")
-    built = rpmtools.spec_arch_tags(
-        ctx.sandbox(network=False), ctx.limits, spec, {}, ctx.macros_file
-    )
+    if produced.spec is not None:
+        nevra, url = rpmtools.query_package(srpm), rpmtools.query_url(srpm)
+        if nevra.arch != "src":
+            raise BuildFailure(f"{srpm.name} is not a source RPM")
+    built, under = arch_tags(ctx, spec, task.distributions)
     results: dict[str, Any] = {
         "name": nevra.name,
         "epoch": nevra.epoch,
         "version": nevra.version,
         "release": nevra.release,
-        "url": rpmtools.query_url(srpm),
+        "url": url,
         "exclusivearch": built["exclusivearch"],
         "excludearch": built["excludearch"],
-        "architecture_specific_tags": distro_tags(ctx, spec, task.distributions),
+        "architecture_specific_tags": under,
     }
     ctx.resultdir.mkdir(parents=True, exist_ok=True)
     for item in (srpm, spec):
