@@ -287,3 +287,46 @@ def test_the_dispatcher_has_the_frontend_send_the_build_mail(
     db_session.expire_all()
     (mail,) = db_session.query(EmailDelivery).all()
     assert mail.state == "delivered"
+
+
+class CountingClient(BackendApiClient):
+    """The real client, counting the dispatcher's looks for what is due."""
+
+    looks = 0
+
+    def send_mail(self, limit: int) -> dict[str, Any]:
+        self.looks += 1
+        return super().send_mail(limit)
+
+
+def test_messages_that_make_nothing_to_send_make_no_look(
+    make_backend, factory, db_session, settings, good
+) -> None:
+    """A burst of build messages for a project nobody listens to costs one request each,
+    not three; a quiet round still looks, and a message that makes a delivery does."""
+    backend = make_backend(message_sinks=["endpoints"])
+    project = factory.project(name="quiet", chroots=[CHROOT])
+    build = factory.build(project, source_status=StatusEnum.running)
+    sink = EndpointSink.from_settings(backend.settings)
+    api = CountingClient(backend.settings.frontend_url, backend.settings.frontend_auth)
+    dispatcher = NotificationDispatcher(backend.settings, backend.redis, api)
+    message = {"build": build.id, "chroot": "srpm-builds", "status": 3}
+    sink.publish("copr.build.start", message)
+    dispatcher.run_round()
+    assert api.looks == 1  # the first round looks whatever it forwarded
+    for _ in range(3):
+        sink.publish("copr.build.start", message)
+        dispatcher.run_round()
+    assert api.looks == 1
+    assert (
+        backend.redis.llen(NOTIFICATIONS_QUEUE) + backend.redis.llen(NOTIFICATIONS_PROCESSING) == 0
+    )
+    dispatcher.run_round()  # nothing forwarded: a quiet round looks
+    assert api.looks == 2
+    endpoint = add_endpoint(db_session, settings, project, good.url, "q" * 16)
+    other = factory.build(project, source_status=StatusEnum.running)
+    sink.publish("copr.build.start", {**message, "build": other.id})
+    dispatcher.run_round()
+    assert api.looks == 3
+    (delivery,) = deliveries(db_session, endpoint)
+    assert delivery.state == "delivered"

@@ -319,10 +319,10 @@ class BackendApiClient:
 
     # --- notifications -----------------------------------------------------------------------
 
-    def notification_events(self, events: list[dict[str, Any]]) -> int:
+    def notification_events(self, events: list[dict[str, Any]]) -> tuple[int, int]:
         """``POST notification-events/``: hand build messages over; how many deliveries
-        they made.  Retried like a poll: the caller keeps the messages until it succeeds
-        (handing one over twice makes no second delivery).
+        and e-mails they made.  Retried like a poll: the caller keeps the messages until it
+        succeeds (handing one over twice makes no second delivery).
         """
         answer = self.request(
             "POST",
@@ -331,7 +331,8 @@ class BackendApiClient:
             patience=self.poll_patience,
             log_outage=False,
         )
-        return int(self._object(answer, "notification-events").get("deliveries", 0))
+        made = self._object(answer, "notification-events")
+        return int(made.get("deliveries", 0)), int(made.get("mails", 0))
 
     def pending_deliveries(self, limit: int) -> list[dict[str, Any]]:
         """``GET pending-deliveries/?limit=N``: the deliveries due now, with their signed

@@ -79,6 +79,8 @@ class NotificationDispatcher:
         self.http = requests.Session()
         self.http.headers["User-Agent"] = "Copr-Notifications/1"
         self._stop = False
+        # When a round looks for due deliveries and e-mail even without new ones.
+        self._next_look = 0.0
         self._frontend_outage = Outage(f"the frontend at {api.url}", log)
         self._redis_outage = Outage("redis", log)
 
@@ -92,9 +94,11 @@ class NotificationDispatcher:
 
     # --- one round ------------------------------------------------------------------------
 
-    def forward_events(self) -> int:
-        """Hand the queued messages to the frontend; how many deliveries they made."""
-        made = 0
+    def forward_events(self) -> tuple[int, int, int]:
+        """Hand the queued messages to the frontend: how many it got, and how many
+        deliveries and e-mails they made.
+        """
+        forwarded = made = mails = 0
         batch_size = self.settings.notification_batch
         while True:
             pending = self.redis.llen(NOTIFICATIONS_PROCESSING)
@@ -104,7 +108,7 @@ class NotificationDispatcher:
                 pending += 1
             raw = self.redis.lrange(NOTIFICATIONS_PROCESSING, 0, -1)
             if not raw:
-                return made
+                return forwarded, made, mails
             events = []
             for item in raw:
                 try:
@@ -120,7 +124,8 @@ class NotificationDispatcher:
                         }  # fmt: skip
                     )
             if events:
-                made += self.api.notification_events(events)  # may raise: the batch stays
+                more, more_mails = self.api.notification_events(events)  # may raise: kept
+                made, mails, forwarded = made + more, mails + more_mails, forwarded + len(events)
             self.redis.ltrim(NOTIFICATIONS_PROCESSING, len(raw), -1)
 
     def deliver_due(self) -> int:
@@ -139,9 +144,16 @@ class NotificationDispatcher:
 
     def run_round(self) -> None:
         try:
-            made = self.forward_events()
+            forwarded, made, mails = self.forward_events()
             if made:
                 log.info("%d new deliveries", made)
+            # Messages that made nothing to send make no look for what is due: during a
+            # burst of builds that saves two requests per message. What falls due later
+            # (retries) is found by a quiet round's look, at least every poll interval.
+            now = time.monotonic()
+            if forwarded and not (made or mails) and now < self._next_look:
+                return
+            self._next_look = now + self.settings.notification_poll_interval
             while self.deliver_due() >= self.settings.notification_batch and not self._stop:
                 pass  # a full batch: there may be more due at once
             mailed = self.api.send_mail(self.settings.notification_batch)
