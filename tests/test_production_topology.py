@@ -417,20 +417,6 @@ def srpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return found
 
 
-def consume_all(url: str, queue: str) -> list[tuple[str, pika.BasicProperties, bytes]]:
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        channel = connection.channel()
-        messages = []
-        while True:
-            method, properties, body = channel.basic_get(queue, auto_ack=True)
-            if method is None:
-                return messages
-            messages.append((method.routing_key, properties, body))
-    finally:
-        connection.close()
-
-
 # A consumer's side: fedora-messaging picks the class by the schema header (copr-messaging's,
 # installed in .venv-upstream) and checks headers and body against its schema.
 READ_AS_CONSUMER = """
@@ -537,7 +523,7 @@ def test_a_build_on_a_resalloc_builder_installs_and_its_messages_validate(
 
     # Every message the build sent, through RabbitMQ, read by copr-messaging's schemas.
     def all_arrived() -> bool:
-        arrived.extend(consume_all(rabbitmq_server.url, message_queue))
+        arrived.extend(rabbitmq_server.take_all(message_queue))
         return len([key for key, _, _ in arrived if key.endswith(".build.end")]) >= 2
 
     arrived: list[tuple[str, pika.BasicProperties, bytes]] = []

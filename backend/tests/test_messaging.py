@@ -42,20 +42,6 @@ for routing_key, properties, body in json.load(sys.stdin):
 """
 
 
-def _consume_all(url: str, queue: str) -> list[tuple[str, pika.BasicProperties, bytes]]:
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        channel = connection.channel()
-        messages = []
-        while True:
-            method, properties, body = channel.basic_get(queue, auto_ack=True)
-            if method is None:
-                return messages
-            messages.append((method.routing_key, properties, body))
-    finally:
-        connection.close()
-
-
 @pytest.mark.slow
 def test_build_messages(rabbitmq_server, factory, db_session, make_backend, make_srpm, tmp_path):
     connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_server.url))
@@ -82,7 +68,7 @@ def test_build_messages(rabbitmq_server, factory, db_session, make_backend, make
 
     with running_build_dispatcher(backend):
         wait_for(done, 60, "the source build and its worker to end")
-    messages = _consume_all(rabbitmq_server.url, queue)
+    messages = rabbitmq_server.take_all(queue)
     topics = [key for key, _, _ in messages]
     assert topics == [f"{PREFIX}.copr.build.start", f"{PREFIX}.copr.chroot.start", topics[2]]
     assert topics[2] == f"{PREFIX}.copr.build.end"

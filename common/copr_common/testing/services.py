@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 BASE_PREFIX = "copr-test-"
 STOP_TIMEOUT = 15.0
@@ -457,6 +458,24 @@ class RabbitMQServer:
     @property
     def url(self) -> str:
         return f"amqp://{self.user}:{self.password}@{self.host}:{self.port}/%2F"
+
+    def take_all(self, queue: str) -> list[tuple[str, Any, bytes]]:
+        """Every message waiting in ``queue``, taken off it: ``(routing key, properties,
+        body)`` each, in order.
+        """
+        import pika
+
+        connection = pika.BlockingConnection(pika.URLParameters(self.url))
+        try:
+            channel = connection.channel()
+            messages: list[tuple[str, Any, bytes]] = []
+            while True:
+                method, properties, body = channel.basic_get(queue, auto_ack=True)
+                if method is None:
+                    return messages
+                messages.append((method.routing_key, properties, body))
+        finally:
+            connection.close()
 
 
 def start_rabbitmq(run: ServiceRun, timeout: float = 90) -> RabbitMQServer:
