@@ -194,6 +194,9 @@ def main() -> int:
                 return 1
         return 0
     finally:
+        # The raw baseline's gpg started an agent of its own: it goes with its home.
+        subprocess.run(["gpgconf", "--homedir", str(parent / "raw" / "gnupg"), "--kill", "all"],
+                       capture_output=True, timeout=30, check=False)  # fmt: skip
         if args.keep:
             print(f"left running: copr-local down --state-dir {state_dir}")
         else:
