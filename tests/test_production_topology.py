@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,6 +161,16 @@ class Topology:
     def log(self, name: str) -> str:
         return self.service_run.log_tail(f"topology-{name}", 60)
 
+    def _host_processes(self) -> list[int]:
+        """The processes of builder hosts (their sshd and relays name the hosts' dir)."""
+        where = str(self.hosts_dir).encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError):
+                if entry.name.isdigit() and where in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+        return found
+
     def processes_left(self) -> list[int]:
         """The stack's processes: those with its marker, and those that name its dir (a
         builder host's sshd and relays, which resalloc-server's pool started)."""
@@ -187,7 +198,14 @@ class Topology:
         if self.resalloc is not None:
             self.resalloc.stop()
             self.resalloc = None
-        builder_hosts.delete_all(self.host_prefix, self.hosts_dir)
+        # A host resalloc-server was making as it stopped is finished by its allocation
+        # command afterwards: hosts are removed until none is left running.
+        deadline = time.monotonic() + 30
+        while True:
+            builder_hosts.delete_all(self.host_prefix, self.hosts_dir)
+            time.sleep(1.0)
+            if not self._host_processes() or time.monotonic() > deadline:
+                break
         # Detached build and import workers leave the units' process groups (they outlive
         # a restart); a host being made when resalloc-server stopped leaves its sshd.
         left = []
