@@ -185,7 +185,7 @@ class Topology:
                 cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if marker in environ.split(b"\0") or root in cmdline:
+            if (marker in environ.split(b"\0") or root in cmdline) and _running(int(entry.name)):
                 found.append(int(entry.name))
         return found
 
@@ -209,18 +209,34 @@ class Topology:
         # One the pool's allocation command was still making when resalloc-server stopped
         # can keep its sshd (under make test's load it has, twice): that is the harness's
         # pool, not a unit's process, so it is killed here and not counted below.
-        for pid in self._host_processes():
+        killed = self._host_processes()
+        for pid in killed:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while any(map(_running, killed)) and time.monotonic() < deadline:
+            time.sleep(0.1)
         # Detached build and import workers leave the units' process groups (they outlive
         # a restart); a host being made when resalloc-server stopped leaves its sshd.
         left = []
         for pid in self.processes_left():
             with contextlib.suppress(OSError):
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-                left.append(f"{pid} {cmdline.decode(errors='replace')}")
                 os.kill(pid, signal.SIGKILL)
+                # One that was ending as it was listed is dead now, not left.
+                if cmdline or _running(pid):
+                    left.append(f"{pid} {cmdline.decode(errors='replace')}")
         return left
+
+
+def _running(pid: int) -> bool:
+    """Whether the process is there and not dead: a killed one stays a zombie, its command
+    line empty, until its parent reaps it (the CI run once reported two so)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
 def _clean_environment() -> dict[str, str]:
