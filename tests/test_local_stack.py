@@ -133,17 +133,6 @@ def postgres_stack(postgres_server) -> Iterator[Stack]:  # type: ignore[no-untyp
 
 
 @pytest.fixture(scope="module")
-def srpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    topdir = tmp_path_factory.mktemp("rpmbuild")
-    subprocess.run(
-        ["rpmbuild", "-bs", "--define", f"_topdir {topdir}", str(EXAMPLE_SPEC)],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    (found,) = (topdir / "SRPMS").glob("hello-copr-1.0-1*.src.rpm")
-    return found
-
-
-@pytest.fixture(scope="module")
 def rpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A noarch RPM built here, as a packager builds one before uploading it."""
     topdir = tmp_path_factory.mktemp("rpm")

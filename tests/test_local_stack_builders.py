@@ -30,7 +30,6 @@ from copr_common.resalloc_hosts import find_resalloc
 ROOT = Path(__file__).resolve().parent.parent
 COPR_LOCAL = Path(sys.executable).parent / "copr-local"
 COPR_CLI = ROOT / ".venv-upstream" / "bin" / "copr-cli"
-EXAMPLE_SPEC = ROOT / "local" / "example" / "hello.spec"
 CHROOT = "fedora-42-x86_64"
 BUILD_TIMEOUT = 300
 ADDRESS = re.compile(r"\b10\.233\.\d+\.2\b")
@@ -60,17 +59,6 @@ def state_dir() -> Iterator[Path]:
     finally:
         copr_local("down", "--state-dir", str(parent / "stack"))
         shutil.rmtree(parent)
-
-
-@pytest.fixture(scope="module")
-def srpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    topdir = tmp_path_factory.mktemp("rpmbuild")
-    subprocess.run(
-        ["rpmbuild", "-bs", "--define", f"_topdir {topdir}", str(EXAMPLE_SPEC)],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    (found,) = (topdir / "SRPMS").glob("hello-copr-1.0-1*.src.rpm")
-    return found
 
 
 def builder_leftovers(layout: StackLayout) -> list[str]:

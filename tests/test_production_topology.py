@@ -54,7 +54,6 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 UPSTREAM = ROOT / ".venv-upstream" / "bin"
 UNITRUN = ROOT / "tools" / "unitrun"
-EXAMPLE_SPEC = ROOT / "local" / "example" / "hello.spec"
 CHROOT = "fedora-42-x86_64"
 BUILD_TIMEOUT = 300
 HOST = "127.0.0.1"
@@ -444,17 +443,6 @@ def message_queue(rabbitmq_server: Any) -> Iterator[str]:
     connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_server.url))
     connection.channel().queue_delete(queue)
     connection.close()
-
-
-@pytest.fixture(scope="module")
-def srpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    topdir = tmp_path_factory.mktemp("rpmbuild")
-    subprocess.run(
-        ["rpmbuild", "-bs", "--define", f"_topdir {topdir}", str(EXAMPLE_SPEC)],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    (found,) = (topdir / "SRPMS").glob("hello-copr-1.0-1*.src.rpm")
-    return found
 
 
 # A consumer's side: fedora-messaging picks the class by the schema header (copr-messaging's,

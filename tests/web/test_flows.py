@@ -29,7 +29,6 @@ PROJECT = "webflow"
 CHROOTS = ("fedora-42-x86_64", "fedora-43-x86_64")
 BUILD_TIMEOUT_MS = 300_000
 UPSTREAM_CLI = ROOT / ".venv-upstream" / "bin" / "copr-cli"
-EXAMPLE_SPEC = ROOT / "local" / "example" / "hello.spec"
 SECOND_USER = ("bob", "bob-password-1")
 
 
@@ -48,17 +47,6 @@ def admin(admin_context: BrowserContext) -> Iterator[Page]:
     page = admin_context.new_page()
     yield page
     page.close()
-
-
-@pytest.fixture(scope="module")
-def srpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    topdir = tmp_path_factory.mktemp("rpmbuild")
-    subprocess.run(
-        ["rpmbuild", "-bs", "--define", f"_topdir {topdir}", str(EXAMPLE_SPEC)],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    (found,) = (topdir / "SRPMS").glob("hello-copr-1.0-1*.src.rpm")
-    return found
 
 
 def project_url(stack: WebStack, rest: str = "") -> str:
