@@ -104,6 +104,10 @@ def _http(args: argparse.Namespace) -> int:
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("loglevel", settings.log_level.lower())
             self.cfg.set("accesslog", "-")
+            # gunicorn 24 and later open a control socket in the user's home, which the
+            # unit's ProtectHome hides; older ones have no such setting.
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             return app

@@ -4,7 +4,7 @@ gunicorn's default line names the HTTP Basic user (``%(u)s``), which for API v3 
 API login, one half of every user's credentials; a custom format could also print the
 ``Authorization`` or ``Cookie`` header.  This logger blanks all of them, and the secret
 part of webhook URLs (``/webhooks/<forge>/<copr_id>/<secret>/...``), wherever a format
-could show it.  Serve with ``gunicorn --logger-class copr_frontend.accesslog.AccessLogger``.
+could show it.  ``gunicorn_conf.py`` names it as gunicorn's logger class.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""gunicorn's access log of the frontend holds no credentials (AccessLogger)."""
+"""gunicorn's access log of the frontend holds no credentials (AccessLogger), served as
+the unit serves it (``--config python:copr_frontend.gunicorn_conf``)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def test_access_log_names_no_login_token_or_webhook_secret(tmp_path: Path) -> No
     }
     server = subprocess.Popen(
         [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "--logger-class", "copr_frontend.accesslog.AccessLogger",
+         "--config", "python:copr_frontend.gunicorn_conf",
          "--access-logfile", str(log), "--access-logformat", FORMAT,
          "copr_frontend.app:create_app()"],
         env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -64,8 +65,11 @@ def test_access_log_names_no_login_token_or_webhook_secret(tmp_path: Path) -> No
     finally:
         server.terminate()
         server.wait(timeout=30)
+        errors = server.stderr.read().decode() if server.stderr else ""
         if server.stderr:
             server.stderr.close()
+    # The configuration asks for no control socket (the unit's home is not writable).
+    assert "control socket" not in errors.lower(), errors
     text = log.read_text()
     assert "GET /api_3/auth-check" in text
     assert "/webhooks/github/7/<secret>/pkg/" in text

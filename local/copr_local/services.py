@@ -234,11 +234,10 @@ def programs(layout: StackLayout, state: StackState) -> list[Program]:
     frontend = state.url("frontend")
     redis = shutil.which("redis-server") or "redis-server"
     results_options = f"{state.ports['results']} --bind {HOST}"
+    # The rest of gunicorn's settings are the packaged unit's: copr_frontend/gunicorn_conf.py.
     gunicorn_options = (
-        f"--bind {HOST}:{state.ports['frontend']} --workers 2 --worker-class gthread"
-        " --threads 4 --timeout 600 --access-logfile -"
-        # The default access log names the HTTP Basic user: every user's API login.
-        " --logger-class copr_frontend.accesslog.AccessLogger"
+        f"--bind {HOST}:{state.ports['frontend']} --workers 2"
+        " --config python:copr_frontend.gunicorn_conf"
     )
     stack = [
         Program("redis", [redis, str(layout.redis_conf)], umask=PRIVATE_UMASK),

@@ -167,7 +167,7 @@ def test_supervisord_config(stack: tuple[StackLayout, StackState]) -> None:
     }
     assert set(umasks.values()) == {"077", "022"}
     frontend = parser.get("program:frontend", "command", raw=True)
-    assert "--logger-class copr_frontend.accesslog.AccessLogger" in frontend
+    assert "--config python:copr_frontend.gunicorn_conf" in frontend
 
 
 def test_supervisor_socket_needs_the_stack_password(stack: tuple[StackLayout, StackState]) -> None:
