@@ -27,10 +27,10 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import FrameType
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, cast
 
 from redis.client import PubSub
 from redis.exceptions import RedisError
@@ -159,8 +159,9 @@ class Dispatcher(Generic[TaskT]):
     def _subscribed(self) -> PubSub | None:
         if self._pubsub is None:
             try:
-                # redis-py leaves Redis.pubsub() unannotated; it returns a PubSub.
-                pubsub = self.manager.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                # redis-py before 8.2 leaves Redis.pubsub() unannotated; it returns a PubSub.
+                make_pubsub = cast(Callable[..., PubSub], self.manager.redis.pubsub)
+                pubsub = make_pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(wakeup_channel(self.manager.name))
             except RedisError as error:
                 self.redis_outage.failed(error, "subscribing to wakeups")
