@@ -94,6 +94,9 @@ def _build_worker(args: argparse.Namespace) -> int:
         except BackendApiError:
             return True
 
+    # Made before the session, whose record keeper is a thread: the pool may fork.
+    pool = create_pool(settings, task_is_queued)
+    pool.warm_up()
     try:
         with WorkerSession(
             redis, BUILD_MANAGER, args.worker_id, lock_dir=settings.worker_lock_dir
@@ -113,7 +116,7 @@ def _build_worker(args: argparse.Namespace) -> int:
             worker = BuildWorker(
                 settings,
                 frontend,
-                create_pool(settings, task_is_queued),
+                pool,
                 signer,
                 Createrepo(
                     settings.createrepo_dir,
@@ -138,6 +141,8 @@ def _build_worker(args: argparse.Namespace) -> int:
         # task is still queued and is dispatched again.
         log.warning("%s", error)
         return 1
+    finally:
+        pool.close()
     return 0
 
 

@@ -47,7 +47,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["WarmStarter", "runs_in_process"]
+__all__ = ["WarmStarter", "runs_in_process", "show_command_line"]
 
 # Bytes of argument area the server keeps for a worker's command line (a longer one is cut).
 TITLE_ROOM = 4096
@@ -151,7 +151,7 @@ class WarmStarter:
                     self.name,
                     ",".join(self.preload),
                     # Empty arguments: room in the server's argument area for the title of
-                    # a worker (see _show_command_line).
+                    # a worker (see show_command_line).
                     *([""] * TITLE_ROOM),
                 ],
                 pass_fds=[theirs.fileno()],
@@ -258,7 +258,7 @@ def _become_worker(request: dict[str, Any]) -> None:
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
-    _show_command_line(command)
+    show_command_line(command)
     sys.orig_argv = list(command)
 
 
@@ -296,8 +296,10 @@ def _point_descriptors(output_fd: int | None) -> None:
     os.close(null)
 
 
-def _show_command_line(command: Sequence[str]) -> None:
-    """Write ``command`` into this process's argument area (``/proc/self/cmdline``)."""
+def show_command_line(command: Sequence[str]) -> None:
+    """Write ``command`` into this process's argument area (``/proc/self/cmdline``): as
+    much of it as the area holds (a process forked from a fork server has room).
+    """
     stat = Path("/proc/self/stat").read_text()
     fields = stat[stat.rindex(")") + 2 :].split()
     # Fields 48 and 49 of proc(5), arg_start and arg_end; the list starts at field 3.

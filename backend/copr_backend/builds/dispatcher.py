@@ -135,11 +135,15 @@ class BuildTaskSource:
             log.warning("cannot process cancel requests: %s", error)
 
 
+# What a local pool's worker runs of copr-rpmbuild in its own process.
+LOCAL_POOL_WARM_MODULES = ("copr_rpmbuild.cli", "copr_rpmbuild.status", "copr_rpmbuild.follow")
+
+
 class BuildWorkerManager(WorkerManager[BuildQueueTask]):
     """Starts one build worker process per build task, up to the pool's slots."""
 
     # What the worker command imports, ready in its fork server (copr_common.warm_start).
-    warm_modules = (
+    warm_modules: tuple[str, ...] = (
         "copr_backend.cli",
         "copr_backend.builds.worker",
         "copr_backend.createrepo",
@@ -157,6 +161,9 @@ class BuildWorkerManager(WorkerManager[BuildQueueTask]):
         config_file: str | Path | None = None,
         python: str = sys.executable,
     ) -> None:
+        if settings.builder_pool == "local":
+            # Its workers run copr-rpmbuild in a fork of their own (pools/local.py).
+            self.warm_modules = (*self.warm_modules, *LOCAL_POOL_WARM_MODULES)
         super().__init__(
             redis,
             BUILD_MANAGER,

@@ -165,6 +165,12 @@ class BuilderPool(ABC):
         """Give up a builder that died (its task is rescheduled onto another one)."""
         self.release(builder)
 
+    def warm_up(self) -> None:  # noqa: B027 - optional: most pools need nothing
+        """Make ready, in a worker that has one thread yet, what its build will need."""
+
+    def close(self) -> None:  # noqa: B027 - optional, as warm_up
+        """Let go of what :meth:`warm_up` made (the worker is done)."""
+
     def held_tasks(self) -> set[str]:
         """The tasks :meth:`reap` keeps something for (it asks whether they are queued)."""
         return set()

@@ -22,13 +22,18 @@ nobody — or for a task that no longer needs it: one the frontend does not list
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import random
+import select
 import shutil
+import signal
 import subprocess
+import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -40,6 +45,7 @@ from copr_backend.settings import BackendSettings
 from copr_common.exit_codes import EXIT_INFRASTRUCTURE
 from copr_common.files import lock_file
 from copr_common.settings import SettingsError
+from copr_common.warm_start import show_command_line
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,8 @@ log = logging.getLogger(__name__)
 _TASK_ID_WAIT = 10.0
 # How long the log follower waits for a started build's log to appear.
 _FOLLOW_WAIT = 60.0
+# How long copr-rpmbuild --detached may take to say that the build has started.
+_START_TIMEOUT = 120.0
 
 
 class SlotLease:
@@ -99,6 +107,141 @@ class SlotLogFollower:
         return self.returncode
 
 
+class ForkedRpmbuild:
+    """``copr-rpmbuild`` run by a fork of the worker instead of a program of its own.
+
+    copr-rpmbuild's start-up (an interpreter, then its imports: a few hundred ms) was on
+    the way of every task.  The worker's fork server has copr-rpmbuild imported, so the
+    worker forks this launcher first thing, while it is one thread with nothing leased
+    and no lock taken; it waits, and at the build's start runs copr-rpmbuild's ``main``
+    with the command's arguments, as a fresh ``copr-rpmbuild`` would: stdin ``/dev/null``,
+    stdout and stderr together to the worker, every other descriptor closed, default
+    signal handlers, no log handler of the worker's.  It runs one command; a worker that
+    needs another (a slot that refused to start) runs the program.
+    """
+
+    def __init__(self) -> None:
+        # Nothing the worker wrote is left in a buffer that the launcher would write again.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        request_read, self._request = os.pipe()
+        self._reply, reply_write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(self._request)
+            os.close(self._reply)
+            os._exit(_serve_one_command(request_read, reply_write))
+        os.close(request_read)
+        os.close(reply_write)
+        self._used = False
+
+    def run(self, command: Sequence[str], timeout: float) -> tuple[int, str] | None:
+        """Run ``command`` (exit code, output), or None: already used, or gone."""
+        if self._used:
+            return None
+        self._used = True
+        try:
+            os.write(self._request, json.dumps(list(command)).encode())
+            os.close(self._request)
+        except OSError:
+            self.close()
+            return None
+        output = self._read_reply(timeout)
+        if output is None:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+            self.close()
+            raise subprocess.TimeoutExpired(list(command), timeout)
+        code = self._reap()
+        return code, output
+
+    def _read_reply(self, timeout: float) -> str | None:
+        deadline = time.monotonic() + timeout
+        chunks: list[bytes] = []
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([self._reply], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(self._reply, 65536)
+            if not chunk:
+                return b"".join(chunks).decode(errors="replace")
+            chunks.append(chunk)
+        return None
+
+    def _reap(self) -> int:
+        with contextlib.suppress(OSError):
+            os.close(self._reply)
+        try:
+            _, status = os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            return EXIT_INFRASTRUCTURE
+        self.pid = 0
+        return os.waitstatus_to_exitcode(status)
+
+    def close(self) -> None:
+        """The launcher is not needed (any more): it ends, unused."""
+        self._used = True
+        for fd in (self._request, self._reply):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if self.pid:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            self.pid = 0
+
+
+def _serve_one_command(request_fd: int, reply_fd: int) -> int:
+    """The launcher: wait for the command, then be copr-rpmbuild running it."""
+    chunks = []
+    while chunk := os.read(request_fd, 65536):
+        chunks.append(chunk)
+    if not chunks:
+        return 0  # the worker went without a build to start
+    command = json.loads(b"".join(chunks))
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
+        signal.signal(number, signal.SIG_DFL)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(reply_fd, 1)
+    os.dup2(reply_fd, 2)
+    os.closerange(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
+    # The worker's handlers write to its log; copr-rpmbuild logs to its live log only.
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    # Streams of their own on the new 1 and 2: the worker's may be anything (a test's
+    # capture), and hold what it had not written yet.
+    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
+    sys.argv = list(command)
+    # What ps shows, as for the program (its script run by this Python).
+    show_command_line([sys.executable, *command])
+    code: object = EXIT_INFRASTRUCTURE
+    try:
+        from copr_rpmbuild.cli import main
+
+        code = main(command[1:])
+    except SystemExit as leaving:
+        code = leaving.code
+    except BaseException as error:  # what would have been the program's traceback
+        print(f"copr-rpmbuild: {type(error).__name__}: {error}", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else EXIT_INFRASTRUCTURE
+
+
+def runs_in_worker(command: str) -> bool:
+    """Whether ``rpmbuild_command`` is the copr-rpmbuild installed beside this Python
+    (its console script), which :class:`ForkedRpmbuild` may run in a fork instead.
+    """
+    found = shutil.which(command)
+    if found is None or Path(found).name != "copr-rpmbuild":
+        return False
+    return Path(found).absolute().parent == Path(sys.executable).absolute().parent
+
+
 class LocalBuilder(Builder):
     """One slot of the local pool, running copr-rpmbuild with the slot's own config."""
 
@@ -129,22 +272,26 @@ class LocalBuilder(Builder):
         command += [str(self.config), "--build-id", str(request.build_id)]
         command += ["--srpm"] if request.is_source else ["--chroot", str(request.chroot)]
         try:
-            result = subprocess.run(
-                command, capture_output=True, text=True, timeout=120, check=False
-            )
+            code, output = self._run(command)
         except (OSError, subprocess.TimeoutExpired) as error:
             raise PoolError(f"{self.name}: cannot run {command[0]}: {error}") from None
-        if result.returncode == 0:
+        if code == 0:
             return
         # A worker that died while starting the build may have got that far: when the
         # build holding the slot is this very task, it is ours to follow, not a failure.
         if self.pool.slot_runs(self.slot) == request.task_id:
             self.attached = True
             return
-        raise PoolError(
-            f"{self.name}: copr-rpmbuild did not start (exit {result.returncode}): "
-            f"{result.stderr.strip()}"
+        raise PoolError(f"{self.name}: copr-rpmbuild did not start (exit {code}): {output.strip()}")
+
+    def _run(self, command: list[str]) -> tuple[int, str]:
+        launcher = self.pool.launcher
+        if launcher is not None and (ran := launcher.run(command, _START_TIMEOUT)) is not None:
+            return ran
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=_START_TIMEOUT, check=False
         )
+        return result.returncode, result.stderr or result.stdout
 
     def follow_log(self, output: IO[bytes]) -> SlotLogFollower:
         return SlotLogFollower(self.pool.rpmbuild_settings(self.slot), output, self.name)
@@ -192,7 +339,7 @@ class LocalBuilder(Builder):
 
 
 class LocalPool(BuilderPool):
-    """Builder slots on this host, leased through one Redis hash per slot."""
+    """Builder slots on this host, each leased by an ``flock`` in its own directory."""
 
     def __init__(
         self,
@@ -203,6 +350,17 @@ class LocalPool(BuilderPool):
         # Whether the frontend still lists a task (so a slot reserved for it is kept);
         # without it, a reserved slot is kept until its own task's worker releases it.
         self.task_is_queued = task_is_queued or (lambda task_id: True)
+        self.launcher: ForkedRpmbuild | None = None
+
+    def warm_up(self) -> None:
+        """Fork the launcher that starts this worker's build (see :class:`ForkedRpmbuild`)."""
+        if self.launcher is None and runs_in_worker(self.settings.rpmbuild_command):
+            self.launcher = ForkedRpmbuild()
+
+    def close(self) -> None:
+        if self.launcher is not None:
+            self.launcher.close()
+            self.launcher = None
 
     def slot_dir(self, slot: int) -> Path:
         return self.settings.local_pool_dir / f"slot-{slot}"
