@@ -110,7 +110,8 @@ class BackendSettings(ServiceSettings):
     # uid, so a build that exhausts its own leaves the other slots' builds untouched.
     # Pools on one host need ranges of their own.
     local_uid_base: int = Field(2_000_000_100, gt=0)
-    # The copr-rpmbuild beside this Python runs in a fork of the worker (pools/local.py).
+    # The copr-rpmbuild beside the backend's Python runs in a fork of its worker
+    # (pools/local.py).
     rpmbuild_command: str = "copr-rpmbuild"
     rpmbuild_cancel_command: str = "copr-rpmbuild-cancel"
     # Extra copr-rpmbuild settings written into every slot's rpmbuild.toml (distgit URLs,
