@@ -158,9 +158,10 @@ class ForkedRpmbuild:
     def _read_reply(self, timeout: float) -> str | None:
         deadline = time.monotonic() + timeout
         chunks: list[bytes] = []
+        waiting = select.poll()
+        waiting.register(self._reply, select.POLLIN)
         while (left := deadline - time.monotonic()) > 0:
-            ready, _, _ = select.select([self._reply], [], [], left)
-            if not ready:
+            if not waiting.poll(left * 1000):
                 continue
             chunk = os.read(self._reply, 65536)
             if not chunk:
