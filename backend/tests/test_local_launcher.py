@@ -60,13 +60,20 @@ def test_the_launcher_answers_as_the_program_does(arguments: list[str], tmp_path
     assert _gone(pid)
 
 
-def test_a_launcher_runs_one_command_then_the_program_is_used() -> None:
+def test_a_launcher_runs_one_command_then_the_program_is_used(tmp_path: Path) -> None:
     launcher = ForkedRpmbuild()
     try:
         assert launcher.run([str(PROGRAM), "--no-such-option"], timeout=60) is not None
         assert launcher.run([str(PROGRAM), "--no-such-option"], timeout=60) is None
+        # Files the worker opens since (on the numbers the launcher's pipes had) stay open.
+        opened = [
+            os.open(tmp_path / f"file-{n}", os.O_WRONLY | os.O_CREAT, 0o600) for n in range(4)
+        ]
     finally:
         launcher.close()
+    for fd in opened:
+        os.fstat(fd)
+        os.close(fd)
 
 
 def test_an_unused_launcher_ends_when_the_worker_is_done() -> None:

@@ -142,10 +142,10 @@ class ForkedRpmbuild:
         self._used = True
         try:
             os.write(self._request, json.dumps(list(command)).encode())
-            os.close(self._request)
         except OSError:
             self.close()
             return None
+        self._close_pipes(reply=False)
         output = self._read_reply(timeout)
         if output is None:
             with contextlib.suppress(OSError):
@@ -170,8 +170,7 @@ class ForkedRpmbuild:
         return None
 
     def _reap(self) -> int:
-        with contextlib.suppress(OSError):
-            os.close(self._reply)
+        self._close_pipes()
         try:
             _, status = os.waitpid(self.pid, 0)
         except ChildProcessError:
@@ -179,12 +178,19 @@ class ForkedRpmbuild:
         self.pid = 0
         return os.waitstatus_to_exitcode(status)
 
+    def _close_pipes(self, reply: bool = True) -> None:
+        # Each once: a number closed twice may be another file's by then.
+        if self._request >= 0:
+            os.close(self._request)
+            self._request = -1
+        if reply and self._reply >= 0:
+            os.close(self._reply)
+            self._reply = -1
+
     def close(self) -> None:
         """The launcher is not needed (any more): it ends, unused."""
         self._used = True
-        for fd in (self._request, self._reply):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        self._close_pipes()
         if self.pid:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, 0)
