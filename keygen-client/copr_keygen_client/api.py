@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
@@ -222,7 +223,8 @@ def sign_rpms(
             client = KeygenClient.from_settings(load_client_settings())
         except (SettingsError, KeygenError) as error:
             raise SigningError(f"cannot set up the keygen client: {error}") from None
-    files = [os.fspath(p) for p in paths]
+    # Each once: two rpmsigns must not rewrite one file at the same time.
+    files = list(dict.fromkeys(os.fspath(p) for p in paths))
     if not files:
         return
     for name in files:
@@ -239,17 +241,35 @@ def sign_rpms(
         "--define",
         f"_gpg_digest_algo {digest_algo}",
         "--addsign",
-        *files,
     ]
+    # rpmsign signs one package after the other, each through a copr-sign-gpg of its
+    # own: the packages are shared out over one rpmsign per core.
+    shares = min(len(files), os.cpu_count() or 1)
+    runs = []
     try:
-        result = subprocess.run(
-            argv, capture_output=True, env=env, check=False, timeout=client.timeout * 2
-        )
+        for share in range(shares):
+            runs.append(
+                subprocess.Popen(
+                    [*argv, *files[share::shares]],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    env=env,
+                )
+            )
+        deadline = time.monotonic() + client.timeout * 2
+        outcomes = [run.communicate(timeout=max(deadline - time.monotonic(), 0)) for run in runs]
     except (OSError, subprocess.TimeoutExpired) as error:
         raise SigningError(f"rpmsign did not run: {error}") from None
-    if result.returncode != 0:
-        output = result.stderr.decode(errors="replace").strip()
-        raise SigningError(f"rpmsign failed (exit {result.returncode}): {output}")
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+    for run, (_, errors) in zip(runs, outcomes, strict=True):
+        if run.returncode != 0:
+            output = errors.decode(errors="replace").strip()
+            raise SigningError(f"rpmsign failed (exit {run.returncode}): {output}")
 
 
 def gpg_compat_program() -> str:

@@ -102,13 +102,28 @@ def test_several_rpms_in_one_call(
     tmp_path: Path,
     rpm_check: Callable[..., Any],
 ) -> None:
-    second = tmp_path / "copy" / rpm_file.name
-    second.parent.mkdir()
-    second.write_bytes(rpm_file.read_bytes())
-    keygen_client.sign_rpms([rpm_file, str(second)], signing_identity)
+    # More packages than cores: they are shared out over one rpmsign per core.
+    copies = []
+    for number in range(4):
+        copy = tmp_path / f"copy-{number}" / rpm_file.name
+        copy.parent.mkdir()
+        copy.write_bytes(rpm_file.read_bytes())
+        copies.append(copy)
+    keygen_client.sign_rpms([rpm_file, *map(str, copies)], signing_identity)
     pubkey = keygen_client.public_key(signing_identity)
-    for rpm in (rpm_file, second):
+    for rpm in (rpm_file, *copies):
         assert rpm_check(rpm, pubkey).returncode == 0
+
+
+def test_one_bad_package_among_several_fails_the_call_and_names_it(
+    keygen_client: KeygenClient, signing_identity: str, rpm_file: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad" / "not-a-package.rpm"
+    bad.parent.mkdir()
+    bad.write_bytes(b"no rpm here")
+    with pytest.raises(SigningError, match="not-a-package.rpm"):
+        keygen_client.sign_rpms([rpm_file, bad, rpm_file], signing_identity)
+    assert bad.read_bytes() == b"no rpm here"
 
 
 @pytest.mark.parametrize(
