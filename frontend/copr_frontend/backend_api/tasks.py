@@ -13,7 +13,7 @@ from sqlalchemy import Row, and_, select
 from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 
 from copr_common.enums import BuildSourceEnum, StatusEnum
-from copr_frontend.backend_api.queue import fair_page, queue_query
+from copr_frontend.backend_api.queue import Page, fair_page, queue_query
 from copr_frontend.builds import timings
 from copr_frontend.builds.builder_tags import builder_tags, combined_tags
 from copr_frontend.builds.models import QUEUED_STATES, Build, BuildChroot, sandbox_name
@@ -42,9 +42,17 @@ def pending_jobs(
     Two set-based queries of just the columns the JSON holds, each read
     :data:`QUEUE_FETCH` rows at a time (a server-side cursor on PostgreSQL).  With
     ``limit``, the page's tasks are picked first (:func:`queue.fair_page`) and each task
-    carries the ``priority`` the backend schedules it by.
+    carries the ``priority`` the backend schedules it by; a kind of task the page has
+    none of is not queried.
     """
     page = fair_page(session, limit) if limit is not None else None
+    if page is None or page[0]:
+        yield from _source_tasks(session, page)
+    if page is None or page[1]:
+        yield from _rpm_tasks(session, tag_rules, page)
+
+
+def _source_tasks(session: Session, page: Page | None) -> Iterator[dict[str, Any]]:
     srpm_query = (
         queue_query(Build.source_type, Build.source_json["chroot"].label("custom_chroot"))
         .where(Build.source_status.in_(QUEUED_STATES))
@@ -61,6 +69,11 @@ def pending_jobs(
             if page is not None:
                 task["priority"] = page[0][row.build_id]
             yield task
+
+
+def _rpm_tasks(
+    session: Session, tag_rules: Sequence[ResourceTagRule], page: Page | None
+) -> Iterator[dict[str, Any]]:
     chroot_query = (
         queue_query(
             MockChroot.name.label("chroot"),
