@@ -14,14 +14,17 @@ local queue) the whole queue is ranked with a window function.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     CTE,
+    CompoundSelect,
     Integer,
     Select,
+    bindparam,
     case,
     exists,
     func,
@@ -226,6 +229,36 @@ def _round(session: Session, depth: int) -> tuple[dict[tuple[int, str], list[_Ta
     every starting or running task, ranked by counting the queued tasks of its group up
     to it (few: as many as the backend runs).
     """
+    heads: dict[tuple[int, str], list[_Task]] = defaultdict(list)
+    started_tasks = []
+    rows = session.execute(_round_statement(depth)).all()
+    for part, number, key, state, is_background, build_id, chroot_id, rank in sorted(
+        rows, key=lambda r: (r[0], r[1], r[2], r[4], r[5], r[6])
+    ):
+        if part == _STARTED_PART:
+            base = _KINDS[number].base(is_background)
+            started_tasks.append(
+                _Task(base + rank, number, is_background, build_id, chroot_id, True)
+            )
+            continue
+        tasks = heads[number, key]
+        tasks.append(
+            _Task(
+                _KINDS[number].base(is_background) + len(tasks) + 1,
+                number,
+                is_background,
+                build_id,
+                chroot_id,
+                state != StatusEnum.pending,
+            )
+        )
+    return heads, started_tasks
+
+
+@functools.cache
+def _round_statement(depth: int) -> CompoundSelect[Any]:
+    # Made once per depth (a few: it doubles): building the statement costs more Python
+    # than running it.
     parts = []
     for kind in _KINDS:
         groups = kind.groups()
@@ -255,36 +288,26 @@ def _round(session: Session, depth: int) -> tuple[dict[tuple[int, str], list[_Ta
             .scalar_subquery()
         )
         parts.append(select(literal(_STARTED_PART), literal(kind.number), *started.c, rank))
-    heads: dict[tuple[int, str], list[_Task]] = defaultdict(list)
-    started_tasks = []
-    rows = session.execute(union_all(*parts)).all()
-    for part, number, key, state, is_background, build_id, chroot_id, rank in sorted(
-        rows, key=lambda r: (r[0], r[1], r[2], r[4], r[5], r[6])
-    ):
-        if part == _STARTED_PART:
-            base = _KINDS[number].base(is_background)
-            started_tasks.append(
-                _Task(base + rank, number, is_background, build_id, chroot_id, True)
-            )
-            continue
-        tasks = heads[number, key]
-        tasks.append(
-            _Task(
-                _KINDS[number].base(is_background) + len(tasks) + 1,
-                number,
-                is_background,
-                build_id,
-                chroot_id,
-                state != StatusEnum.pending,
-            )
-        )
-    return heads, started_tasks
+    return union_all(*parts)
 
 
 # --- elsewhere: the whole queue ranked at once -----------------------------------------------
 
 
 def _page_by_window(session: Session, limit: int) -> Page:
+    builds: dict[int, int] = {}
+    chroots: dict[int, int] = {}
+    for row in session.execute(_window_statement(), {"page_limit": limit}):
+        if row.kind == 0:
+            builds[row.build_id] = row.priority
+        else:
+            chroots[row.chroot_id] = row.priority
+    return builds, chroots
+
+
+@functools.cache
+def _window_statement() -> CompoundSelect[Any]:
+    # Made once, the page's size a parameter: building it costs more Python than running it.
     submitter = func.coalesce(User.name, Build.submitted_by)
     sandbox = (
         Project.ownername
@@ -336,19 +359,12 @@ def _page_by_window(session: Session, limit: int) -> Page:
         select(ranked.c.kind, ranked.c.build_id, ranked.c.chroot_id, ranked.c.priority)
         .where(ranked.c.state == StatusEnum.pending)
         .order_by(*key)
-        .limit(limit)
+        .limit(bindparam("page_limit", type_=Integer))
     )
     started = select(ranked.c.kind, ranked.c.build_id, ranked.c.chroot_id, ranked.c.priority).where(
         ranked.c.state != StatusEnum.pending
     )
-    builds: dict[int, int] = {}
-    chroots: dict[int, int] = {}
-    for row in session.execute(union_all(started, first.subquery().select())):
-        if row.kind == 0:
-            builds[row.build_id] = row.priority
-        else:
-            chroots[row.chroot_id] = row.priority
-    return builds, chroots
+    return union_all(started, first.subquery().select())
 
 
 # --- which given tasks are still queued ------------------------------------------------------

@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, select
+from sqlalchemy import Row, Select, and_, bindparam, select
 from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 
 from copr_common.enums import BuildSourceEnum, StatusEnum
@@ -52,17 +53,25 @@ def pending_jobs(
         yield from _rpm_tasks(session, tag_rules, page)
 
 
-def _source_tasks(session: Session, page: Page | None) -> Iterator[dict[str, Any]]:
-    srpm_query = (
+# The queue's statements are made once each, the page's ids a parameter: building them
+# costs more Python than running them.
+
+
+@functools.cache
+def _source_query(paged: bool) -> Select[Any]:
+    query = (
         queue_query(Build.source_type, Build.source_json["chroot"].label("custom_chroot"))
         .where(Build.source_status.in_(QUEUED_STATES))
         .order_by(Build.is_background, Build.id)
         .execution_options(yield_per=QUEUE_FETCH)
     )
-    if page is not None:
-        srpm_query = srpm_query.where(Build.id.in_(list(page[0])))
+    return query.where(Build.id.in_(bindparam("ids", expanding=True))) if paged else query
+
+
+def _source_tasks(session: Session, page: Page | None) -> Iterator[dict[str, Any]]:
+    ids = {} if page is None else {"ids": list(page[0])}
     # Each result closed as soon as it is left, also half-read (the reader went away).
-    with session.execute(srpm_query) as rows:
+    with session.execute(_source_query(page is not None), ids) as rows:
         for row in rows:
             chroot = _srpm_chroot_of(row.source_type, row.custom_chroot)
             task = _short_task(str(row.build_id), row, chroot)
@@ -71,10 +80,9 @@ def _source_tasks(session: Session, page: Page | None) -> Iterator[dict[str, Any
             yield task
 
 
-def _rpm_tasks(
-    session: Session, tag_rules: Sequence[ResourceTagRule], page: Page | None
-) -> Iterator[dict[str, Any]]:
-    chroot_query = (
+@functools.cache
+def _rpm_query(paged: bool) -> Select[Any]:
+    query = (
         queue_query(
             MockChroot.name.label("chroot"),
             BuildChroot.id.label("chroot_row_id"),
@@ -99,9 +107,14 @@ def _rpm_tasks(
         .order_by(Build.is_background, Build.id, BuildChroot.id)
         .execution_options(yield_per=QUEUE_FETCH)
     )
-    if page is not None:
-        chroot_query = chroot_query.where(BuildChroot.id.in_(list(page[1])))
-    with session.execute(chroot_query) as rows:
+    return query.where(BuildChroot.id.in_(bindparam("ids", expanding=True))) if paged else query
+
+
+def _rpm_tasks(
+    session: Session, tag_rules: Sequence[ResourceTagRule], page: Page | None
+) -> Iterator[dict[str, Any]]:
+    ids = {} if page is None else {"ids": list(page[1])}
+    with session.execute(_rpm_query(page is not None), ids) as rows:
         for row in rows:
             task = _short_task(f"{row.build_id}-{row.chroot}", row, row.chroot)
             task["tags"] = combined_tags(
