@@ -140,7 +140,8 @@ def dist_git_settings(layout: StackLayout, state: StackState) -> dict[str, Any]:
     return {
         "frontend_url": state.url("frontend"),
         "frontend_auth": state.backend_password,
-        "redis_url": redis_url(state, 0),
+        # The frontend's and the backend's db: the status page lists its workers too.
+        "redis_url": redis_url(state, 1),
         "state_dir": str(layout.dist_git_dir),
         "max_workers": 2,
         "sleep_time": POLL_SECONDS,

@@ -55,9 +55,8 @@ def test_services_agree_on_urls_and_secrets(stack: tuple[StackLayout, StackState
     assert frontend.redis_url == (
         f"redis://:{state.redis_password}@127.0.0.1:{state.ports['redis']}/1"
     )
-    assert dist_git.redis_url == (
-        f"redis://:{state.redis_password}@127.0.0.1:{state.ports['redis']}/0"
-    )
+    # One db for all: the status page reads every manager's workers from it.
+    assert dist_git.redis_url == frontend.redis_url
     assert keygen.state_dir == layout.keygen_dir
     assert keygen.bind == f"127.0.0.1:{state.ports['keygen']}"
     assert dist_git.state_dir == layout.dist_git_dir
