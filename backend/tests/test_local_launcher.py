@@ -3,12 +3,13 @@ answers as the program would, and leaves no process behind whether it is used or
 
 from __future__ import annotations
 
-import json
+import http.server
 import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -108,62 +109,89 @@ def _zombie(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[0] == "Z"
 
 
-def test_copr_rpmbuild_in_the_launcher_has_nothing_of_the_workers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import copr_rpmbuild.cli
+class _HeldTask(http.server.BaseHTTPRequestHandler):
+    """A frontend whose task request waits until the test has looked at copr-rpmbuild."""
 
-    # What the worker has open, its log handler and signal handler: none reach the build.
+    asked = threading.Event()
+    answer = threading.Event()
+
+    def do_GET(self) -> None:
+        type(self).asked.set()
+        type(self).answer.wait(60)
+        self.send_error(404, "no such task")
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def _caught_signals(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    (line,) = [line for line in status.splitlines() if line.startswith("SigCgt:")]
+    return int(line.split()[1], 16)
+
+
+def test_copr_rpmbuild_in_the_launcher_has_nothing_of_the_workers(tmp_path: Path) -> None:
+    # What the worker has open, its log handler and a signal handler: none reach the build.
     held = os.open(tmp_path / "worker-file", os.O_WRONLY | os.O_CREAT, 0o600)
     handler = logging.FileHandler(tmp_path / "worker.log")
     logging.getLogger().addHandler(handler)
-    previous = signal.signal(signal.SIGTERM, lambda *_: None)
-    record = tmp_path / "seen.json"
-
-    def main(argv: list[str]) -> int:
-        try:
-            os.fstat(held)
-            still_open = True
-        except OSError:
-            still_open = False
-        seen = {
-            "argv": argv,
-            "sys.argv": sys.argv,
-            "cmdline": Path("/proc/self/cmdline").read_bytes().decode(),
-            "held": still_open,
-            "handlers": len(logging.getLogger().handlers),
-            "sigterm_default": signal.getsignal(signal.SIGTERM) == signal.SIG_DFL,
-            "stdin": str(Path("/proc/self/fd/0").readlink()),
-        }
-        record.write_text(json.dumps(seen))
-        print("to stdout")
-        print("to stderr", file=sys.stderr)
-        return 3
-
-    monkeypatch.setattr(copr_rpmbuild.cli, "main", main)
+    previous = signal.signal(signal.SIGUSR1, lambda *_: None)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HeldTask)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = tmp_path / "slot"
+    config = base / "rpmbuild.toml"
+    base.mkdir()
+    config.write_text(
+        f'resultdir = "{base / "results"}"\n'
+        f'workspace_dir = "{base / "workspace"}"\n'
+        f'state_dir = "{base / "state"}"\n'
+        "task_fetch_retry_for = 0\n"
+    )
+    task_url = f"http://127.0.0.1:{server.server_port}/backend/get-build-task/7-fedora-42-x86_64/"
+    command = [str(PROGRAM), "-c", str(config), "--task-url", task_url]
+    _HeldTask.asked.clear()
+    _HeldTask.answer.clear()
     try:
         launcher = ForkedRpmbuild()
+        pid = launcher.pid
+        ran: list[tuple[int, str] | None] = []
+        running = threading.Thread(target=lambda: ran.append(launcher.run(command, timeout=60)))
+        running.start()
         try:
-            ran = launcher.run([str(PROGRAM), "--build-id", "7", "--srpm"], timeout=60)
+            # copr-rpmbuild is asking for its task: look at it as it runs.
+            assert _HeldTask.asked.wait(60)
+            open_files = [
+                str(fd.readlink()) for fd in Path(f"/proc/{pid}/fd").iterdir() if fd.is_symlink()
+            ]
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode().rstrip("\0")
+            stdin = str(Path(f"/proc/{pid}/fd/0").readlink())
+            caught = _caught_signals(pid)
         finally:
+            _HeldTask.answer.set()
+            running.join(60)
             launcher.close()
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        server.shutdown()
+        server.server_close()
+        signal.signal(signal.SIGUSR1, previous)
         logging.getLogger().removeHandler(handler)
         handler.close()
         os.close(held)
-    assert ran is not None
-    code, output = ran
-    assert code == 3
-    assert sorted(output.split("\n")) == ["", "to stderr", "to stdout"]
-    seen = json.loads(record.read_text())
-    assert seen["argv"] == ["--build-id", "7", "--srpm"]
-    assert seen["sys.argv"] == [str(PROGRAM), "--build-id", "7", "--srpm"]
-    # ps shows the program, as if it had been run.
-    shown = [sys.executable, str(PROGRAM), "--build-id", "7", "--srpm"]
-    assert seen["cmdline"].split("\0")[:5] == shown
-    assert not seen["held"]
-    assert seen["handlers"] == 0
-    assert seen["sigterm_default"]
-    assert seen["stdin"] == "/dev/null"
+    assert str(tmp_path / "worker-file") not in open_files
+    assert str(tmp_path / "worker.log") not in open_files
+    # ps shows the program, as if it had been run: as much of its command line as the
+    # argument area holds (pytest's is shorter than a fork server's worker's).
+    shown = "\0".join([sys.executable, *command])
+    assert cmdline.startswith(f"{sys.executable}\0{PROGRAM}\0-c\0")
+    assert shown.startswith(cmdline)
+    assert stdin == "/dev/null"
+    assert not caught & (1 << (signal.SIGUSR1 - 1))
+    # The task was not there: copr-rpmbuild says so, as the program would, and it logged
+    # to its own live log only.
+    assert ran
+    assert ran[0] is not None
+    code, output = ran[0]
+    assert code != 0
+    assert "404" in output or "no such task" in output, output
     assert (tmp_path / "worker.log").read_text() == ""
+    assert "copr-rpmbuild started" in (base / "results" / "builder-live.log").read_text()

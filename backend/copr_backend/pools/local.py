@@ -115,9 +115,9 @@ class ForkedRpmbuild:
     worker forks this launcher first thing, while it is one thread with nothing leased
     and no lock taken; it waits, and at the build's start runs copr-rpmbuild's ``main``
     with the command's arguments, as a fresh ``copr-rpmbuild`` would: stdin ``/dev/null``,
-    stdout and stderr together to the worker, every other descriptor closed, default
-    signal handlers, no log handler of the worker's.  It runs one command; a worker that
-    needs another (a slot that refused to start) runs the program.
+    stdout and stderr together to the worker, every other descriptor closed, the signal
+    handling of a fresh interpreter, no log handler of the worker's.  It runs one
+    command; a worker that needs another (a slot that refused to start) runs the program.
     """
 
     def __init__(self) -> None:
@@ -205,8 +205,7 @@ def _serve_one_command(request_fd: int, reply_fd: int) -> int:
     if not chunks:
         return 0  # the worker went without a build to start
     command = json.loads(b"".join(chunks))
-    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
-        signal.signal(number, signal.SIG_DFL)
+    _reset_signals()
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(reply_fd, 1)
@@ -237,6 +236,20 @@ def _serve_one_command(request_fd: int, reply_fd: int) -> int:
     if code is None:
         return 0
     return code if isinstance(code, int) else EXIT_INFRASTRUCTURE
+
+
+def _reset_signals() -> None:
+    """The signal handling a fresh interpreter starts with, whatever the worker had."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    for number in signal.valid_signals():
+        if number in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(number, signal.SIG_DFL)
+    # What Python itself sets at start.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
 def runs_in_worker(command: str) -> bool:
