@@ -47,7 +47,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["WarmStarter", "runs_in_process", "show_command_line"]
+__all__ = ["WarmStarter", "point_descriptors", "runs_in_process", "show_command_line"]
 
 # Bytes of argument area the server keeps for a worker's command line (a longer one is cut).
 TITLE_ROOM = 4096
@@ -254,7 +254,7 @@ def _fork_worker() -> bool:
 
 def _become_worker(request: dict[str, Any]) -> None:
     command: list[str] = request["command"]
-    _point_descriptors(request["output"])
+    point_descriptors(request["output"])
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
@@ -276,7 +276,10 @@ def _run_worker(command: list[str]) -> None:
     exec(compile(target, "<string>", "exec"), main.__dict__)  # noqa: S102 - the command's own -c code
 
 
-def _point_descriptors(output_fd: int | None) -> None:
+def point_descriptors(output_fd: int | None) -> None:
+    """Point stdin at ``/dev/null``, stdout and stderr at ``output_fd`` (None:
+    ``/dev/null``) and every other descriptor at ``/dev/null``, as a fresh process finds them.
+    """
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     null = os.open(os.devnull, os.O_RDWR)

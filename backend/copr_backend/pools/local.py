@@ -45,7 +45,7 @@ from copr_backend.settings import BackendSettings
 from copr_common.exit_codes import EXIT_INFRASTRUCTURE
 from copr_common.files import lock_file
 from copr_common.settings import SettingsError
-from copr_common.warm_start import show_command_line
+from copr_common.warm_start import point_descriptors, show_command_line
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class ForkedRpmbuild:
     worker forks this launcher first thing, while it is one thread with nothing leased
     and no lock taken; it waits, and at the build's start runs copr-rpmbuild's ``main``
     with the command's arguments, as a fresh ``copr-rpmbuild`` would: stdin ``/dev/null``,
-    stdout and stderr together to the worker, every other descriptor closed, the signal
+    stdout and stderr together to the worker, every other descriptor on /dev/null, the signal
     handling of a fresh interpreter, no log handler of the worker's.  It runs one
     command; a worker that needs another (a slot that refused to start) runs the program.
     """
@@ -206,11 +206,10 @@ def _serve_one_command(request_fd: int, reply_fd: int) -> int:
         return 0  # the worker went without a build to start
     command = json.loads(b"".join(chunks))
     _reset_signals()
-    null = os.open(os.devnull, os.O_RDWR)
-    os.dup2(null, 0)
-    os.dup2(reply_fd, 1)
-    os.dup2(reply_fd, 2)
-    os.closerange(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
+    # The worker's files become /dev/null rather than closed: an object of the worker that
+    # still holds one (a log handler's stream) would close the number again when it goes,
+    # by then a file of copr-rpmbuild's.
+    point_descriptors(reply_fd)
     # The worker's handlers write to its log; copr-rpmbuild logs to its live log only.
     root = logging.getLogger()
     for handler in list(root.handlers):
