@@ -49,6 +49,7 @@ from copr_common.resalloc_hosts import builder_host_commands, find_resalloc
 from copr_common.testing.polling import wait_for
 from copr_common.testing.resalloc import ResallocServer, start_resalloc
 from copr_common.testing.services import ServiceRun, free_port
+from copr_common.worker_manager import process_start_time
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -229,13 +230,9 @@ class Topology:
 
 
 def _running(pid: int) -> bool:
-    """Whether the process is there and not dead: a killed one stays a zombie, its command
-    line empty, until its parent reaps it (the CI run once reported two so)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+    # A killed process stays a zombie, its command line empty, until its parent reaps it
+    # (the CI run once reported two so): that one is not running.
+    return process_start_time(pid) is not None
 
 
 def _clean_environment() -> dict[str, str]:

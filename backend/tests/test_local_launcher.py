@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from copr_backend.pools.local import ForkedRpmbuild, runs_in_worker
+from copr_common.worker_manager import process_start_time
 
 PROGRAM = Path(sys.executable).parent / "copr-rpmbuild"
 
@@ -96,17 +97,10 @@ def test_an_unused_launcher_ends_when_the_worker_is_done() -> None:
     os.close(reader)
     os.waitpid(child, 0)
     deadline = time.monotonic() + 10
-    while not (_gone(orphan_pid) or _zombie(orphan_pid)) and time.monotonic() < deadline:
+    # Ended: gone, or a zombie until init reaps it.
+    while process_start_time(orphan_pid) is not None and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _gone(orphan_pid) or _zombie(orphan_pid)
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] == "Z"
+    assert process_start_time(orphan_pid) is None
 
 
 class _HeldTask(http.server.BaseHTTPRequestHandler):
