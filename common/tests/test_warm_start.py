@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,23 @@ def conn(redis_url: str) -> Iterator[redis.Redis]:
     client.close()
 
 
+@pytest.fixture
+def make_manager(
+    conn: redis.Redis, redis_url: str, tmp_path: Path
+) -> Iterator[Callable[..., ProbeManager]]:
+    """Managers whose fork servers end with the test, even one that fails half-way."""
+    made: list[ProbeManager] = []
+
+    def make(**kwargs: Any) -> ProbeManager:
+        manager = ProbeManager(conn, redis_url, tmp_path, **kwargs)
+        made.append(manager)
+        return manager
+
+    yield make
+    for manager in made:
+        manager.close()
+
+
 def fork_servers() -> list[int]:
     """The fork servers this test process started (its children running warm_start)."""
     found = []
@@ -132,9 +149,13 @@ def finished(manager: ProbeManager, task_id: str) -> bool:
 
 
 def test_forked_worker_is_detached_and_starts_like_a_fresh_process(
-    conn: redis.Redis, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_manager: Callable[..., ProbeManager],
+    conn: redis.Redis,
+    redis_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    manager = ProbeManager(conn, redis_url, tmp_path, worker_log_dir=tmp_path / "logs")
+    manager = make_manager(worker_log_dir=tmp_path / "logs")
     manager.warm_up()
     # What the dispatcher has that the worker must not keep: a signal handler, a blocked
     # signal, a log handler, a locked file, a Redis connection in use, a thread holding a
@@ -213,7 +234,7 @@ def test_forked_worker_is_detached_and_starts_like_a_fresh_process(
 
 
 def test_forked_worker_runs_a_module_as_main(
-    conn: redis.Redis, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_manager: Callable[..., ProbeManager], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     package = tmp_path / "probe_pkg"
     package.mkdir()
@@ -222,12 +243,14 @@ def test_forked_worker_runs_a_module_as_main(
         "import json, sys\n"
         "from pathlib import Path\n"
         "if __name__ == '__main__':\n"
-        "    Path(sys.argv[2]).write_text(json.dumps(sys.argv))\n"
+        "    partial = Path(sys.argv[2] + '.partial')\n"
+        "    partial.write_text(json.dumps(sys.argv))\n"
+        "    partial.rename(sys.argv[2])\n"
         "    raise SystemExit(3)\n"
     )
     # The fork server is a fresh interpreter: it finds the module where python would.
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    manager = ProbeManager(conn, redis_url, tmp_path)
+    manager = make_manager()
     out = tmp_path / "argv.json"
     manager.command = [sys.executable, "-m", "probe_pkg.entry", "--flag", str(out)]
     manager.start_timeout = 0.5
@@ -251,9 +274,9 @@ def test_commands_that_cannot_run_in_process_are_executed(tmp_path: Path) -> Non
 
 
 def test_a_dead_fork_server_is_replaced_and_a_closed_one_ends(
-    conn: redis.Redis, redis_url: str, tmp_path: Path
+    make_manager: Callable[..., ProbeManager], tmp_path: Path
 ) -> None:
-    manager = ProbeManager(conn, redis_url, tmp_path)
+    manager = make_manager()
     manager.warm_up()
     wait_for(lambda: len(fork_servers()) == 1, what="the fork server")
     [server] = fork_servers()
@@ -269,9 +292,9 @@ def test_a_dead_fork_server_is_replaced_and_a_closed_one_ends(
 
 
 def test_unimportable_module_is_reported_like_a_failed_exec(
-    conn: redis.Redis, redis_url: str, tmp_path: Path
+    make_manager: Callable[..., ProbeManager], tmp_path: Path
 ) -> None:
-    manager = ProbeManager(conn, redis_url, tmp_path, worker_log_dir=tmp_path / "logs")
+    manager = make_manager(worker_log_dir=tmp_path / "logs")
     manager.command = [sys.executable, "-m", "no_such_module_here"]
     manager.start_timeout = 0.5
     assert manager.dispatch([Task("x")]) == ["x"]
@@ -312,7 +335,7 @@ with WorkerSession(redis.Redis.from_url(url), "test", worker_id) as session:
 
 
 def test_forked_worker_survives_its_dispatcher(
-    conn: redis.Redis, redis_url: str, tmp_path: Path
+    make_manager: Callable[..., ProbeManager], redis_url: str, tmp_path: Path
 ) -> None:
     code = DISPATCHER.replace("GATED", repr(GATED))
     here = str(Path(__file__).parent)
@@ -324,7 +347,7 @@ def test_forked_worker_survives_its_dispatcher(
     ) as dispatcher:
         assert dispatcher.stdout is not None
         assert dispatcher.stdout.readline() == b"started\n"
-        manager = ProbeManager(conn, redis_url, tmp_path)
+        manager = make_manager()
         wait_for(lambda: any(r.state == "running" for r in manager.workers()), what="running")
         record = manager.workers()[0]
         assert record.pid is not None
