@@ -135,8 +135,18 @@ class BuildTaskSource:
             log.warning("cannot process cancel requests: %s", error)
 
 
-# What a local pool's worker runs of copr-rpmbuild in its own process.
-LOCAL_POOL_WARM_MODULES = ("copr_rpmbuild.cli", "copr_rpmbuild.status", "copr_rpmbuild.follow")
+# What each pool's workers import besides warm_modules: the pool's own module (create_pool
+# imports it in the worker), and for the local pool the copr-rpmbuild it runs in a fork.
+POOL_WARM_MODULES = {
+    "local": (
+        "copr_backend.pools.local",
+        "copr_rpmbuild.cli",
+        "copr_rpmbuild.status",
+        "copr_rpmbuild.follow",
+    ),
+    "ssh": ("copr_backend.pools.ssh",),
+    "resalloc": ("copr_backend.pools.resalloc",),
+}
 
 
 class BuildWorkerManager(WorkerManager[BuildQueueTask]):
@@ -149,6 +159,7 @@ class BuildWorkerManager(WorkerManager[BuildQueueTask]):
         "copr_backend.createrepo",
         "copr_backend.frontend",
         "copr_backend.messaging",
+        "copr_backend.notifications.sink",
         "copr_backend.pools",
         "copr_backend.signing",
     )
@@ -161,9 +172,7 @@ class BuildWorkerManager(WorkerManager[BuildQueueTask]):
         config_file: str | Path | None = None,
         python: str = sys.executable,
     ) -> None:
-        if settings.builder_pool == "local":
-            # Its workers run copr-rpmbuild in a fork of their own (pools/local.py).
-            self.warm_modules = (*self.warm_modules, *LOCAL_POOL_WARM_MODULES)
+        self.warm_modules = (*self.warm_modules, *POOL_WARM_MODULES.get(settings.builder_pool, ()))
         super().__init__(
             redis,
             BUILD_MANAGER,
