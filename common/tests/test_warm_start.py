@@ -33,8 +33,12 @@ HELD = threading.Lock()
 # The worker: reports what it sees of its process, then stores a result.
 # `python -c PROBE <redis url> <worker id> <dir> <this test module's name>`.
 PROBE = """
-import sys
+import gc, sys
 warm = "wave" in sys.modules  # imported by nothing but the fork server's preload
+# What the server imported is frozen: no collection of the worker walks it.
+tracked = {id(o) for generation in range(3) for o in gc.get_objects(generation)}
+frozen_preload = warm and id(vars(sys.modules["wave"])) not in tracked and gc.get_freeze_count() > 0
+del tracked
 import json, logging, os, signal, sys, threading
 from pathlib import Path
 import redis
@@ -62,6 +66,7 @@ seen = {
     and type(threading.current_thread()).__name__ == "_MainThread",
     "dispatcher_module": module in sys.modules,
     "warm": warm,
+    "frozen_preload": frozen_preload,
 }
 logging.getLogger("probe").warning("the worker logs this")
 print("the worker prints this", flush=True)
@@ -209,6 +214,7 @@ def test_forked_worker_is_detached_and_starts_like_a_fresh_process(
     assert not seen["dispatcher_module"]
     # And it was forked, not exec'd: the fork server's imports were there before its own.
     assert seen["warm"]
+    assert seen["frozen_preload"]
     # stdin is /dev/null, stdout and stderr its log; nothing else is open but /dev/null.
     log = str(tmp_path / "logs" / "test-worker-a.log")
     fds = seen["fds"]
