@@ -2,11 +2,11 @@
 
 The tests run in order and build on each other (one project, ``admin/webflow``): log in
 and create the project with two chroots; upload an SRPM and follow the build page's live
-log until it succeeded; find the package on the packages and monitor pages; resubmit
-and cancel; edit a chroot; add an SCM package and rebuild it; a second user asks for the
-builder right and the owner approves it; that user forks the project; the admin renews
-the API token and uses it with the real copr-cli; the project is deleted.  Every step
-saves screenshots under ``.test-artefacts/web/``.
+log until it succeeded; find the package on the packages and monitor pages; resubmit a
+build; cancel a slow one while it builds; edit a chroot; add an SCM package and rebuild
+it; a second user asks for the builder right and the owner approves it; that user forks
+the project; the admin renews the API token and uses it with the real copr-cli; the
+project is deleted.  Every step saves screenshots under ``.test-artefacts/web/``.
 """
 
 from __future__ import annotations
@@ -143,19 +143,71 @@ def test_the_package_is_on_the_packages_and_monitor_pages(
     shot(admin, "monitor")
 
 
-def test_resubmit_and_cancel_a_build(admin: Page, web_stack: WebStack, shot) -> None:
+def test_resubmit_a_build_and_its_message_outlives_the_pages_reloads(
+    admin: Page, web_stack: WebStack, shot
+) -> None:
     admin.goto(project_url(web_stack, "builds/"))
     admin.click("table tbody tr:first-child td:nth-child(2) a")
     old_id = latest_build_id(admin)
     admin.click("button:has-text('Resubmit')")
-    expect(admin.locator(".alert", has_text=f"Build {old_id} was resubmitted as")).to_be_visible()
+    message = admin.locator(".alert", has_text=f"Build {old_id} was resubmitted as")
+    expect(message).to_be_visible()
     new_id = latest_build_id(admin)
     assert new_id > old_id
     shot(admin, "resubmitted")
+    # The page reloads itself at each change of the build's state, the last at its end.
+    expect(admin.locator("#build-state")).to_have_attribute(
+        "data-state", "succeeded", timeout=BUILD_TIMEOUT_MS
+    )
+    expect(message).to_be_visible()
+    expect(message).to_have_count(1)
+    # Shown once: a page opened afterwards has no message of that request.
+    admin.reload()
+    expect(message).to_have_count(0)
+
+
+SLOW_SPEC = """\
+Name:           slow-copr
+Version:        1.0
+Release:        1
+Summary:        Builds for two minutes
+License:        MIT
+BuildArch:      noarch
+
+%description
+Takes its time, so that it can be canceled while it builds.
+
+%build
+sleep 120
+
+%files
+"""
+
+
+def test_cancel_a_build_while_it_builds(
+    admin: Page, web_stack: WebStack, tmp_path: Path, shot
+) -> None:
+    spec = tmp_path / "slow-copr.spec"
+    spec.write_text(SLOW_SPEC)
+    subprocess.run(
+        ["rpmbuild", "-bs", "--define", f"_topdir {tmp_path}", str(spec)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    (slow,) = (tmp_path / "SRPMS").glob("slow-copr-*.src.rpm")
+    admin.goto(project_url(web_stack))
+    admin.click("nav >> text=New build")
+    admin.click("text=Upload an SRPM or spec file")
+    admin.set_input_files("#f-pkgs", str(slow))
+    admin.click("button:has-text('Build')")
+    expect(admin.locator("h2")).to_contain_text("Build ")
+    build_id = latest_build_id(admin)
+    expect(admin.locator("#build-state")).to_have_attribute(
+        "data-state", "running", timeout=BUILD_TIMEOUT_MS
+    )
     admin.click("button:has-text('Cancel')")
     expect(admin.locator("#build-state")).to_have_attribute("data-state", "canceled")
     shot(admin, "canceled")
-    assert api(web_stack, f"build/{new_id}")["state"] == "canceled"
+    assert api(web_stack, f"build/{build_id}")["state"] == "canceled"
 
 
 def test_edit_a_chroot(admin: Page, web_stack: WebStack, shot) -> None:
