@@ -172,7 +172,7 @@ class BuildWorkerManager(WorkerManager[BuildQueueTask]):
         config_file: str | Path | None = None,
         python: str = sys.executable,
     ) -> None:
-        self.warm_modules = (*self.warm_modules, *POOL_WARM_MODULES.get(settings.builder_pool, ()))
+        self.warm_modules = (*self.warm_modules, *POOL_WARM_MODULES[settings.builder_pool])
         super().__init__(
             redis,
             BUILD_MANAGER,
